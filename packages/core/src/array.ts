@@ -1,0 +1,247 @@
+import type { Aval } from "./core/aval.js";
+import type { DType, DataArray } from "./dtype.js";
+import { WebjaxError } from "./errors.js";
+import type { Shape } from "./shape.js";
+
+/** What ops accept: an array, or a JS number/boolean (a weakly typed scalar). */
+export type ArrayLike = Array | number | boolean;
+
+/** An axis argument of reductions: one axis, several, or null/undefined for all. */
+export type Axis = number | readonly number[] | null | undefined;
+
+export interface ReduceOptions {
+  axis?: Axis;
+  keepdims?: boolean;
+}
+
+/** One entry of `slice`: an index (drops the axis), `[start, stop, step]` (each optional), or null (all). */
+export type SliceIndex = number | readonly [(number | null)?, (number | null)?, (number | null)?] | null;
+
+/** Nested JS arrays of numbers, as `toArray()` returns them. */
+export type NestedArray = number | NestedArray[];
+
+/** The ops behind Array's methods, installed by the numpy namespace (keeps imports acyclic). */
+export interface ArrayMethods {
+  add(x: Array, y: ArrayLike): Array;
+  subtract(x: Array, y: ArrayLike): Array;
+  multiply(x: Array, y: ArrayLike): Array;
+  divide(x: Array, y: ArrayLike): Array;
+  power(x: Array, y: ArrayLike): Array;
+  maximum(x: Array, y: ArrayLike): Array;
+  minimum(x: Array, y: ArrayLike): Array;
+  equal(x: Array, y: ArrayLike): Array;
+  notEqual(x: Array, y: ArrayLike): Array;
+  less(x: Array, y: ArrayLike): Array;
+  lessEqual(x: Array, y: ArrayLike): Array;
+  greater(x: Array, y: ArrayLike): Array;
+  greaterEqual(x: Array, y: ArrayLike): Array;
+  negative(x: Array): Array;
+  abs(x: Array): Array;
+  exp(x: Array): Array;
+  log(x: Array): Array;
+  sqrt(x: Array): Array;
+  tanh(x: Array): Array;
+  square(x: Array): Array;
+  sum(x: Array, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array;
+  mean(x: Array, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array;
+  max(x: Array, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array;
+  min(x: Array, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array;
+  prod(x: Array, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array;
+  argmax(x: Array, axis?: number | null, opts?: { keepdims?: boolean }): Array;
+  argmin(x: Array, axis?: number | null, opts?: { keepdims?: boolean }): Array;
+  reshape(x: Array, shape: readonly number[]): Array;
+  transpose(x: Array, axes?: readonly number[]): Array;
+  broadcastTo(x: Array, shape: readonly number[]): Array;
+  expandDims(x: Array, axis: number | readonly number[]): Array;
+  squeeze(x: Array, axis?: number | readonly number[]): Array;
+  slice(x: Array, indices: readonly SliceIndex[]): Array;
+  astype(x: Array, dtype: DType): Array;
+  matmul(x: Array, y: Array): Array;
+  dot(x: Array, y: Array): Array;
+}
+
+let methods: ArrayMethods | undefined;
+
+/** Called once by the numpy namespace. */
+export function installArrayMethods(m: ArrayMethods): void {
+  methods = m;
+}
+
+function ops(): ArrayMethods {
+  if (!methods) throw new WebjaxError("webjax: array methods used before @webjax/core finished loading");
+  return methods;
+}
+
+/**
+ * An immutable n-dimensional array. Shape and dtype are known synchronously; values are read
+ * with `await x.data()`, `toArray()` or `item()`. Inside a transform the same type stands for a
+ * traced value. No op mutates its inputs.
+ */
+export abstract class Array {
+  abstract readonly aval: Aval;
+
+  get shape(): Shape {
+    return this.aval.shape;
+  }
+  get dtype(): DType {
+    return this.aval.dtype;
+  }
+  /** True for values that came from bare JS numbers (they adopt the other operand's dtype). */
+  get weakType(): boolean {
+    return this.aval.weakType;
+  }
+  get ndim(): number {
+    return this.aval.shape.length;
+  }
+  get size(): number {
+    let n = 1;
+    for (const d of this.aval.shape) n *= d;
+    return n;
+  }
+
+  /** The values as a fresh typed array (Uint8Array of 0/1 for bool), once computed. */
+  abstract data(): Promise<DataArray>;
+  /** The values now, where the backend can compute them on this thread; otherwise an error naming `data()`. */
+  abstract dataSync(): DataArray;
+  /** The values as nested JS arrays. */
+  abstract toArray(): Promise<NestedArray>;
+  /** The single value of a size-1 array. */
+  abstract item(): Promise<number>;
+  /** Waits until the value is computed, without reading it. */
+  abstract blockUntilReady(): Promise<this>;
+  /** Releases the array's buffer now (a second call does nothing). */
+  abstract dispose(): void;
+  /** Whether dispose() was called. */
+  abstract readonly disposed: boolean;
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Throws: a JS comparison or `if` on an array would silently use a meaningless value. */
+  abstract toPrimitiveError(): WebjaxError;
+
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === "string") return this.toString();
+    throw this.toPrimitiveError();
+  }
+
+  // Arithmetic and comparisons (numpy semantics: broadcasting, promotion, weak JS numbers).
+  add(y: ArrayLike): Array {
+    return ops().add(this, y);
+  }
+  sub(y: ArrayLike): Array {
+    return ops().subtract(this, y);
+  }
+  mul(y: ArrayLike): Array {
+    return ops().multiply(this, y);
+  }
+  div(y: ArrayLike): Array {
+    return ops().divide(this, y);
+  }
+  pow(y: ArrayLike): Array {
+    return ops().power(this, y);
+  }
+  maximum(y: ArrayLike): Array {
+    return ops().maximum(this, y);
+  }
+  minimum(y: ArrayLike): Array {
+    return ops().minimum(this, y);
+  }
+  equal(y: ArrayLike): Array {
+    return ops().equal(this, y);
+  }
+  notEqual(y: ArrayLike): Array {
+    return ops().notEqual(this, y);
+  }
+  less(y: ArrayLike): Array {
+    return ops().less(this, y);
+  }
+  lessEqual(y: ArrayLike): Array {
+    return ops().lessEqual(this, y);
+  }
+  greater(y: ArrayLike): Array {
+    return ops().greater(this, y);
+  }
+  greaterEqual(y: ArrayLike): Array {
+    return ops().greaterEqual(this, y);
+  }
+  neg(): Array {
+    return ops().negative(this);
+  }
+  abs(): Array {
+    return ops().abs(this);
+  }
+  exp(): Array {
+    return ops().exp(this);
+  }
+  log(): Array {
+    return ops().log(this);
+  }
+  sqrt(): Array {
+    return ops().sqrt(this);
+  }
+  tanh(): Array {
+    return ops().tanh(this);
+  }
+  square(): Array {
+    return ops().square(this);
+  }
+
+  // Reductions.
+  sum(axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
+    return ops().sum(this, axis, opts);
+  }
+  mean(axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
+    return ops().mean(this, axis, opts);
+  }
+  max(axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
+    return ops().max(this, axis, opts);
+  }
+  min(axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
+    return ops().min(this, axis, opts);
+  }
+  prod(axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
+    return ops().prod(this, axis, opts);
+  }
+  argmax(axis?: number | null, opts?: { keepdims?: boolean }): Array {
+    return ops().argmax(this, axis, opts);
+  }
+  argmin(axis?: number | null, opts?: { keepdims?: boolean }): Array {
+    return ops().argmin(this, axis, opts);
+  }
+
+  // Movement (views eagerly) and conversions.
+  reshape(shape: readonly number[]): Array {
+    return ops().reshape(this, shape);
+  }
+  transpose(axes?: readonly number[]): Array {
+    return ops().transpose(this, axes);
+  }
+  /** The transpose (all axes reversed). */
+  get T(): Array {
+    return ops().transpose(this);
+  }
+  broadcastTo(shape: readonly number[]): Array {
+    return ops().broadcastTo(this, shape);
+  }
+  expandDims(axis: number | readonly number[]): Array {
+    return ops().expandDims(this, axis);
+  }
+  squeeze(axis?: number | readonly number[]): Array {
+    return ops().squeeze(this, axis);
+  }
+  /** numpy-style indexing: `x.slice(0, [1, null, 2], null)` is `x[0, 1::2, :]`. */
+  slice(...indices: SliceIndex[]): Array {
+    return ops().slice(this, indices);
+  }
+  astype(dtype: DType): Array {
+    return ops().astype(this, dtype);
+  }
+  matmul(y: Array): Array {
+    return ops().matmul(this, y);
+  }
+  dot(y: Array): Array {
+    return ops().dot(this, y);
+  }
+}

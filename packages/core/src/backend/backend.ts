@@ -1,0 +1,41 @@
+import type { DType, DataArray } from "../dtype.js";
+import type { Kernel } from "../ir/kernel.js";
+
+/** An opaque storage slot of a backend. */
+export interface Slot {
+  readonly bytes: number;
+}
+
+/** A compiled kernel, opaque outside its backend. */
+export interface Executable {
+  readonly kernel: Kernel;
+}
+
+/**
+ * What a backend provides: an ordered queue over opaque buffer slots. It sees kernels, never
+ * primitives. `dispatch`, `write` and `free` never block and run in queue order; `read` is async
+ * and rejects with a `BackendError` when the kernel that produced the slot failed (a poisoned
+ * slot, whose error also poisons every kernel that reads it).
+ */
+export interface Backend {
+  readonly name: string;
+  /** Whether `readSync` can drain the queue on the calling thread. */
+  readonly canReadSync: boolean;
+  alloc(dtype: DType, size: number): Slot;
+  /** Releases the slot once the queued work that uses it has run. */
+  free(slot: Slot): void;
+  /** Fills a freshly allocated slot from host memory. */
+  write(slot: Slot, data: DataArray): void;
+  compile(kernel: Kernel): Executable;
+  /** Enqueues a kernel; `params` are its integer arguments (`{param: i}` in the IR). */
+  dispatch(exe: Executable, inputs: readonly Slot[], output: Slot, params: Int32Array): void;
+  /** Reads `size` elements from `offset` (in elements), after the queued work. */
+  read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray>;
+  readSync(slot: Slot, dtype: DType, offset: number, size: number): DataArray;
+  /** Resolves when the slot's value is computed; rejects like `read` when its kernel failed. */
+  ready(slot: Slot): Promise<void>;
+  /** Resolves when everything enqueued so far has run (or failed). */
+  sync(): Promise<void>;
+  /** Submits the queued work now. */
+  flush(): void;
+}

@@ -1,0 +1,98 @@
+import type { DataArray } from "../../dtype.js";
+import type { Expr } from "../../ir/expr.js";
+import type { FusedKernel, IntExpr } from "../../ir/kernel.js";
+import { ExprEmitter, jsLiteral } from "./expr-js.js";
+import { reduceInit, reduceStep } from "./scalar.js";
+
+/** A runnable CPU kernel: reads `ins`, writes `out`, with integer arguments `p`. */
+export type CpuRun = (ins: readonly DataArray[], out: DataArray, p: Int32Array) => void;
+
+const intSrc = (e: IntExpr): string => (typeof e === "number" ? String(e) : `p[${e.param}]`);
+
+/**
+ * Generates specialised JS for a fused kernel: nested loops whose load pointers advance by
+ * their strides at each level, the element expression in SSA form, the reduction inline.
+ */
+export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
+  const em = new ExprEmitter("v");
+  const nl = k.loops.length;
+  const r = k.outRank;
+  const lines: string[] = [];
+  k.inputs.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
+  k.loops.forEach((n, d) => lines.push(`const n${d} = ${intSrc(n)};`));
+  k.loads.forEach((l, j) => {
+    lines.push(`const q${j} = ${intSrc(l.offset)};`);
+    l.strides.forEach((s, d) => lines.push(`const s${j}_${d} = ${intSrc(s)};`));
+  });
+  const ptr = (j: number, d: number) => (d < 0 ? `q${j}` : `p${j}_${d}`);
+  const loopHead = (d: number) => {
+    const inits = k.loads.map((_, j) => `, ${ptr(j, d)} = ${ptr(j, d - 1)}`).join("");
+    const steps = k.loads.map((_, j) => `, ${ptr(j, d)} += s${j}_${d}`).join("");
+    return `for (let i${d} = 0${inits}; i${d} < n${d}; i${d}++${steps}) {`;
+  };
+  const leafAt =
+    (depth: number) =>
+    (e: Expr): string => {
+      if (e.op === "load") return `in${k.loads[e.load]?.input}[${ptr(e.load, depth)}]`;
+      if (e.op === "index") return `i${e.loop}`;
+      return "acc";
+    };
+
+  const body: string[] = [];
+  for (let d = 0; d < r; d++) body.push(loopHead(d));
+  if (!k.reduce) {
+    const [stmts, v] = em.emit(k.expr, leafAt(r - 1));
+    body.push(...stmts, `out[o++] = ${v};`);
+  } else {
+    const isArg = k.reduce === "argmax" || k.reduce === "argmin";
+    const valueOp = k.reduce === "argmax" ? "max" : k.reduce === "argmin" ? "min" : k.reduce;
+    body.push(`let acc = ${jsLiteral(reduceInit(valueOp, k.expr.dtype))};`);
+    if (isArg) body.push("let best = 0, flat = 0;");
+    for (let d = r; d < nl; d++) body.push(loopHead(d));
+    const [stmts, v] = em.emit(k.expr, leafAt(nl - 1));
+    body.push(...stmts);
+    if (isArg) {
+      const cmp = k.reduce === "argmax" ? ">" : "<";
+      body.push(`if (${v} ${cmp} acc || (${v} !== ${v} && acc === acc)) { acc = ${v}; best = flat; }`, "flat++;");
+    } else {
+      body.push(`acc = ${em.fnRef(reduceStep(valueOp, k.expr.dtype))}(acc, ${v});`);
+    }
+    for (let d = r; d < nl; d++) body.push("}");
+    if (isArg) body.push("out[o++] = best;");
+    else if (k.post) {
+      const [pst, pv] = em.emit(k.post, leafAt(r - 1));
+      body.push(...pst, `out[o++] = ${pv};`);
+    } else body.push("out[o++] = acc;");
+  }
+  for (let d = 0; d < r; d++) body.push("}");
+
+  const source = [
+    em.preamble(),
+    `return function ${sanitize(k.label)}(ins, out, p) {`,
+    ...lines,
+    "let o = 0;",
+    ...body,
+    "};",
+  ].join("\n");
+  // biome-ignore lint/security/noGlobalEval: kernels are generated from our own IR, never from user strings.
+  const factory = new Function("F", source) as (fns: unknown[]) => CpuRun;
+  return { source, run: factory(em.fns) };
+}
+
+function sanitize(label: string): string {
+  return `k_${label.replace(/[^A-Za-z0-9_]/g, "_")}`;
+}
+
+let codegenAvailable: boolean | undefined;
+
+/** Whether `new Function` works here (a strict CSP forbids it). */
+export function canGenerateCode(): boolean {
+  if (codegenAvailable === undefined) {
+    try {
+      codegenAvailable = new Function("return 1")() === 1;
+    } catch {
+      codegenAvailable = false;
+    }
+  }
+  return codegenAvailable;
+}

@@ -1,0 +1,224 @@
+import { type DType, type DataArray, allocHost } from "../../dtype.js";
+import { BackendError } from "../../errors.js";
+import type { Kernel } from "../../ir/kernel.js";
+import type { Backend, Executable, Slot } from "../backend.js";
+import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
+import { interpretFused } from "./interpret.js";
+import { matmulRunner } from "./matmul.js";
+
+/**
+ * How the CPU backend runs. `deferred` makes it behave like a remote device: queued work runs
+ * on a later task, reads resolve on a later task and `dataSync` throws, so the test suite
+ * proves nothing relies on synchronous execution. `codegen: "interpreter"` never calls
+ * `new Function` (what a strict-CSP page gets automatically).
+ */
+export interface CpuOptions {
+  deferred: boolean;
+  codegen: "auto" | "js" | "interpreter";
+  /** Queued kernels that force a flush. */
+  flushEvery: number;
+}
+
+class CpuSlot implements Slot {
+  data: DataArray | null;
+  poison: Error | null = null;
+  constructor(
+    readonly dtype: DType,
+    readonly size: number,
+    readonly bytes: number,
+  ) {
+    this.data = allocHost(dtype, size);
+  }
+}
+
+class CpuExecutable implements Executable {
+  constructor(
+    readonly kernel: Kernel,
+    readonly run: CpuRun,
+    /** The generated JS, or null when interpreted. */
+    readonly source: string | null,
+  ) {}
+}
+
+type Op =
+  | { kind: "dispatch"; exe: CpuExecutable; inputs: CpuSlot[]; output: CpuSlot; params: Int32Array }
+  | { kind: "free"; slot: CpuSlot }
+  /** A read, ordered with the rest: copies out (or fails) when the queue reaches it. */
+  | { kind: "read"; slot: CpuSlot; offset: number; size: number; resolve: (d: DataArray) => void; reject: (e: unknown) => void };
+
+/** The embedded CPU backend: typed-array storage, kernels as generated JS or interpreted closures. */
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  private queue: Op[] = [];
+  private scheduled = false;
+  private flushing = false;
+  private fault: string | null = null;
+  /** Kernels run and flushes made since creation (for tests and profiling). */
+  readonly counters = { kernels: 0, flushes: 0, compiles: 0 };
+
+  constructor(readonly options: CpuOptions) {}
+
+  get canReadSync(): boolean {
+    return !this.options.deferred;
+  }
+
+  get usesCodegen(): boolean {
+    return this.options.codegen === "js" || (this.options.codegen === "auto" && canGenerateCode());
+  }
+
+  alloc(dtype: DType, size: number): CpuSlot {
+    try {
+      return new CpuSlot(dtype, size, size * (dtype === "float64" ? 8 : dtype === "bool" ? 1 : 4));
+    } catch (e) {
+      throw new BackendError(`cpu: cannot allocate ${size} elements of ${dtype}: ${(e as Error).message}`);
+    }
+  }
+
+  free(slot: Slot): void {
+    this.enqueue({ kind: "free", slot: slot as CpuSlot });
+  }
+
+  write(slot: Slot, data: DataArray): void {
+    const s = slot as CpuSlot;
+    if (!s.data) throw new BackendError("cpu: write to a freed buffer");
+    s.data.set(data);
+  }
+
+  compile(kernel: Kernel): CpuExecutable {
+    this.counters.compiles++;
+    if (kernel.kind === "matmul") return new CpuExecutable(kernel, matmulRunner(kernel), null);
+    if (this.usesCodegen) {
+      const { source, run } = generateFused(kernel);
+      return new CpuExecutable(kernel, run, source);
+    }
+    return new CpuExecutable(kernel, interpretFused(kernel), null);
+  }
+
+  dispatch(exe: Executable, inputs: readonly Slot[], output: Slot, params: Int32Array): void {
+    for (const s of inputs) {
+      if (!(s as CpuSlot).data) throw new BackendError(`cpu: kernel '${exe.kernel.label}' reads a freed buffer`);
+    }
+    this.enqueue({ kind: "dispatch", exe: exe as CpuExecutable, inputs: inputs as CpuSlot[], output: output as CpuSlot, params });
+  }
+
+  /** Test hook: the next kernel to run fails with this message (its outputs become poisoned). */
+  failNextKernel(message: string): void {
+    this.fault = message;
+  }
+
+  private enqueue(op: Op): void {
+    this.queue.push(op);
+    if (this.queue.length >= this.options.flushEvery) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      if (this.options.deferred) setTimeout(() => this.flush(), 0);
+      else queueMicrotask(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const ops = this.queue;
+        this.queue = [];
+        this.counters.flushes++;
+        for (const op of ops) this.runOp(op);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private runOp(op: Op): void {
+    if (op.kind === "free") {
+      op.slot.data = null;
+      return;
+    }
+    if (op.kind === "read") {
+      try {
+        op.resolve(this.copyOut(op.slot, op.offset, op.size));
+      } catch (e) {
+        op.reject(e);
+      }
+      return;
+    }
+    const { exe, inputs, output } = op;
+    const poisoned = inputs.find((s) => s.poison);
+    if (poisoned) {
+      output.poison = poisoned.poison;
+      return;
+    }
+    try {
+      if (this.fault !== null) {
+        const message = this.fault;
+        this.fault = null;
+        throw new Error(message);
+      }
+      this.counters.kernels++;
+      exe.run(
+        inputs.map((s) => s.data as DataArray),
+        output.data as DataArray,
+        op.params,
+      );
+    } catch (e) {
+      output.poison = new BackendError(`cpu: kernel '${exe.kernel.label}' failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Enqueues a read; it resolves when the queue reaches it (now in normal mode, on a later task when deferred). */
+  private enqueueRead(slot: CpuSlot, offset: number, size: number): Promise<DataArray> {
+    const p = new Promise<DataArray>((resolve, reject) => {
+      this.queue.push({ kind: "read", slot, offset, size, resolve, reject });
+    });
+    if (this.options.deferred) {
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setTimeout(() => this.flush(), 0);
+      }
+    } else this.flush();
+    return p;
+  }
+
+  private copyOut(slot: CpuSlot, offset: number, size: number): DataArray {
+    if (slot.poison) throw slot.poison;
+    if (!slot.data) throw new BackendError("cpu: read of a freed buffer");
+    return slot.data.slice(offset, offset + size);
+  }
+
+  read(slot: Slot, _dtype: DType, offset: number, size: number): Promise<DataArray> {
+    return this.enqueueRead(slot as CpuSlot, offset, size);
+  }
+
+  readSync(slot: Slot, _dtype: DType, offset: number, size: number): DataArray {
+    if (this.options.deferred) {
+      throw new BackendError("dataSync: the cpu backend runs deferred here, so values are not ready synchronously; use `await x.data()`");
+    }
+    this.flush();
+    return this.copyOut(slot as CpuSlot, offset, size);
+  }
+
+  async ready(slot: Slot): Promise<void> {
+    await this.enqueueRead(slot as CpuSlot, 0, 0);
+  }
+
+  async sync(): Promise<void> {
+    const s = new CpuSlot("bool", 0, 0);
+    await this.enqueueRead(s, 0, 0);
+  }
+}
+
+const defaults: CpuOptions = { deferred: false, codegen: "auto", flushEvery: 256 };
+let configured: CpuOptions = { ...defaults };
+
+/** Options of the CPU backend created next (see `configureCpu`). */
+export function cpuOptions(): CpuOptions {
+  return configured;
+}
+
+/** Sets CPU backend options; takes effect for the backend instance created after this call. */
+export function setCpuOptions(options: Partial<CpuOptions>): void {
+  configured = { ...configured, ...options };
+}

@@ -1,0 +1,141 @@
+import type { DataArray } from "../../dtype.js";
+import { BackendError } from "../../errors.js";
+import type { Expr } from "../../ir/expr.js";
+import { type FusedKernel, type Load, resolveInt } from "../../ir/kernel.js";
+import type { CpuRun } from "./codegen.js";
+import { binaryFn, castFn, reduceInit, reduceStep, unaryFn } from "./scalar.js";
+
+/** Mutable state an interpreted expression reads: load pointers, loop indices, accumulator. */
+export interface InterpState {
+  ins: readonly DataArray[];
+  ptr: Float64Array;
+  idx: Float64Array;
+  acc: number;
+}
+
+type Node = (s: InterpState) => number;
+
+/** Compiles an expression into closures (no `new Function`, so strict-CSP pages can run it). */
+export function compileExpr(e: Expr, loads: readonly Load[]): Node {
+  const memo = new Map<Expr, Node>();
+  const visit = (n: Expr): Node => {
+    const seen = memo.get(n);
+    if (seen) return seen;
+    let f: Node;
+    switch (n.op) {
+      case "load": {
+        const j = n.load;
+        const input = (loads[j] as Load).input;
+        f = (s) => (s.ins[input] as DataArray)[s.ptr[j] as number] as number;
+        break;
+      }
+      case "const": {
+        const v = n.value;
+        f = () => v;
+        break;
+      }
+      case "index": {
+        const d = n.loop;
+        f = (s) => s.idx[d] as number;
+        break;
+      }
+      case "acc":
+        f = (s) => s.acc;
+        break;
+      case "unary": {
+        const g = unaryFn(n.fn, n.x.dtype);
+        if (!g) throw new BackendError(`cpu: unary op ${n.fn} is not defined for ${n.x.dtype}`);
+        const x = visit(n.x);
+        f = (s) => g(x(s));
+        break;
+      }
+      case "binary": {
+        const g = binaryFn(n.fn, n.x.dtype);
+        const x = visit(n.x);
+        const y = visit(n.y);
+        f = (s) => g(x(s), y(s));
+        break;
+      }
+      case "select": {
+        const c = visit(n.cond);
+        const x = visit(n.x);
+        const y = visit(n.y);
+        f = (s) => (c(s) !== 0 ? x(s) : y(s));
+        break;
+      }
+      case "cast": {
+        const g = castFn(n.x.dtype, n.dtype);
+        const x = visit(n.x);
+        f = (s) => g(x(s));
+        break;
+      }
+    }
+    memo.set(n, f);
+    return f;
+  };
+  return visit(e);
+}
+
+/** Runs a fused kernel by walking its loops with an odometer and its expression as closures. */
+export function interpretFused(k: FusedKernel): CpuRun {
+  const expr = compileExpr(k.expr, k.loads);
+  const post = k.post ? compileExpr(k.post, k.loads) : undefined;
+  const r = k.outRank;
+  const nl = k.loops.length;
+  const isArg = k.reduce === "argmax" || k.reduce === "argmin";
+  const valueOp = k.reduce === "argmax" ? "max" : k.reduce === "argmin" ? "min" : k.reduce;
+  const step = valueOp ? reduceStep(valueOp, k.expr.dtype) : undefined;
+  const init = valueOp ? reduceInit(valueOp, k.expr.dtype) : 0;
+  return (ins, out, p) => {
+    const loops = k.loops.map((e) => resolveInt(e, p));
+    const offsets = k.loads.map((l) => resolveInt(l.offset, p));
+    const strides = k.loads.map((l) => l.strides.map((e) => resolveInt(e, p)));
+    const s: InterpState = { ins, ptr: new Float64Array(k.loads.length), idx: new Float64Array(nl), acc: 0 };
+    const setPtrs = () => {
+      for (let j = 0; j < offsets.length; j++) {
+        let q = offsets[j] as number;
+        const st = strides[j] as number[];
+        for (let d = 0; d < nl; d++) q += (s.idx[d] as number) * (st[d] as number);
+        s.ptr[j] = q;
+      }
+    };
+    // Advances loops [from, to) like an odometer; false when they wrapped around.
+    const advance = (from: number, to: number): boolean => {
+      for (let d = to - 1; d >= from; d--) {
+        if ((s.idx[d] as number) + 1 < (loops[d] as number)) {
+          s.idx[d] = (s.idx[d] as number) + 1;
+          return true;
+        }
+        s.idx[d] = 0;
+      }
+      return false;
+    };
+    const outSize = loops.slice(0, r).reduce((a, b) => a * b, 1);
+    const redSize = loops.slice(r).reduce((a, b) => a * b, 1);
+    for (let o = 0; o < outSize; o++) {
+      if (!k.reduce) {
+        setPtrs();
+        out[o] = expr(s);
+      } else {
+        let acc = init;
+        let best = 0;
+        for (let flat = 0; flat < redSize; flat++) {
+          setPtrs();
+          const v = expr(s);
+          if (isArg) {
+            const better = k.reduce === "argmax" ? v > acc : v < acc;
+            if (better || (v !== v && acc === acc)) {
+              acc = v;
+              best = flat;
+            }
+          } else acc = (step as (a: number, b: number) => number)(acc, v);
+          advance(r, nl);
+        }
+        s.acc = acc;
+        if (post) setPtrs();
+        out[o] = isArg ? best : post ? post(s) : acc;
+      }
+      advance(0, r);
+    }
+  };
+}

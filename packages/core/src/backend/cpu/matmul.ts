@@ -1,0 +1,176 @@
+import { type DataArray, allocHost, isFloat } from "../../dtype.js";
+import { type MatmulKernel, type MatmulOperand, resolveInt } from "../../ir/kernel.js";
+import type { CpuRun } from "./codegen.js";
+import { type InterpState, compileExpr } from "./interpret.js";
+
+/** Cache blocking: a KC×NC panel of B and an MC×KC panel of A stay in cache while reused. */
+const KC = 128;
+const NC = 256;
+const MC = 64;
+
+interface Strided {
+  data: DataArray;
+  offset: number;
+  rs: number;
+  cs: number;
+}
+
+/**
+ * C = A·B for one batch, float dtypes: packed panels and a 4×4 register tile of accumulators.
+ * C is written as its own dtype after each KC block (float32 accumulation, as BLAS does).
+ */
+function gemmFloat(a: Strided, b: Strided, c: DataArray, cOff: number, M: number, N: number, K: number): void {
+  c.fill(0, cOff, cOff + M * N);
+  const bp = new Float64Array(KC * (NC + 3));
+  const ap = new Float64Array(KC * (MC + 3));
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = Math.min(NC, N - jc);
+    const ncp = (nc + 3) & ~3;
+    for (let kc = 0; kc < K; kc += KC) {
+      const kb = Math.min(KC, K - kc);
+      // Pack B[kc:kc+kb, jc:jc+nc] as column-quads: bp[(j/4)·kb·4 + k·4 + (j%4)].
+      for (let jq = 0; jq < ncp; jq += 4) {
+        const base = jq * kb;
+        for (let k = 0; k < kb; k++) {
+          const row = b.offset + (kc + k) * b.rs;
+          for (let t = 0; t < 4; t++) {
+            const j = jq + t;
+            bp[base + k * 4 + t] = j < nc ? (b.data[row + (jc + j) * b.cs] as number) : 0;
+          }
+        }
+      }
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = Math.min(MC, M - ic);
+        const mcp = (mc + 3) & ~3;
+        // Pack A[ic:ic+mc, kc:kc+kb] as row-quads: ap[(i/4)·kb·4 + k·4 + (i%4)].
+        for (let iq = 0; iq < mcp; iq += 4) {
+          const base = iq * kb;
+          for (let t = 0; t < 4; t++) {
+            const i = iq + t;
+            const row = a.offset + (ic + i) * a.rs + kc * a.cs;
+            for (let k = 0; k < kb; k++) ap[base + k * 4 + t] = i < mc ? (a.data[row + k * a.cs] as number) : 0;
+          }
+        }
+        for (let iq = 0; iq < mcp; iq += 4) {
+          const abase = iq * kb;
+          for (let jq = 0; jq < ncp; jq += 4) {
+            const bbase = jq * kb;
+            let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+            let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+            for (let k = 0; k < kb; k++) {
+              const ak = abase + k * 4;
+              const bk = bbase + k * 4;
+              const a0 = ap[ak] as number, a1 = ap[ak + 1] as number, a2 = ap[ak + 2] as number, a3 = ap[ak + 3] as number;
+              const b0 = bp[bk] as number, b1 = bp[bk + 1] as number, b2 = bp[bk + 2] as number, b3 = bp[bk + 3] as number;
+              c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+              c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+              c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+              c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            }
+            const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+            const rows = Math.min(4, mc - iq);
+            const cols = Math.min(4, nc - jq);
+            for (let t = 0; t < rows; t++) {
+              const crow = cOff + (ic + iq + t) * N + jc + jq;
+              for (let u = 0; u < cols; u++) c[crow + u] = (c[crow + u] as number) + (tile[t * 4 + u] as number);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Integer matmul with wrap-around (int32 / uint32). */
+function gemmInt(a: Strided, b: Strided, c: DataArray, cOff: number, M: number, N: number, K: number, unsigned: boolean): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        s = (s + Math.imul(a.data[a.offset + i * a.rs + k * a.cs] as number, b.data[b.offset + k * b.rs + j * b.cs] as number)) | 0;
+      }
+      c[cOff + i * N + j] = unsigned ? s >>> 0 : s;
+    }
+  }
+}
+
+/** Builds the CPU runner of a (batched) matmul kernel, with its epilogue if any. */
+export function matmulRunner(k: MatmulKernel): CpuRun {
+  const epilogue = k.epilogue;
+  const epiExpr = epilogue ? compileExpr(epilogue.expr, epilogue.loads) : undefined;
+  const float = isFloat(k.dtype);
+  return (ins, out, p) => {
+    const batch = k.batch.map((e) => resolveInt(e, p));
+    const M = resolveInt(k.m, p);
+    const N = resolveInt(k.n, p);
+    const K = resolveInt(k.k, p);
+    const nb = batch.reduce((x, y) => x * y, 1);
+    const target = epilogue ? allocHost(k.dtype, nb * M * N) : out;
+    const operand = (o: MatmulOperand, data: DataArray) => ({
+      data,
+      offset: resolveInt(o.offset, p),
+      bs: o.batchStrides.map((e) => resolveInt(e, p)),
+      rs: resolveInt(o.rowStride, p),
+      cs: resolveInt(o.colStride, p),
+    });
+    const A = operand(k.lhs, ins[0] as DataArray);
+    const B = operand(k.rhs, ins[1] as DataArray);
+    const bidx = new Array<number>(batch.length).fill(0);
+    for (let t = 0; t < nb; t++) {
+      let aOff = A.offset;
+      let bOff = B.offset;
+      bidx.forEach((v, d) => {
+        aOff += v * (A.bs[d] as number);
+        bOff += v * (B.bs[d] as number);
+      });
+      const a = { data: A.data, offset: aOff, rs: A.rs, cs: A.cs };
+      const b = { data: B.data, offset: bOff, rs: B.rs, cs: B.cs };
+      if (float) gemmFloat(a, b, target, t * M * N, M, N, K);
+      else gemmInt(a, b, target, t * M * N, M, N, K, k.dtype === "uint32");
+      for (let d = batch.length - 1; d >= 0; d--) {
+        if ((bidx[d] as number) + 1 < (batch[d] as number)) {
+          bidx[d] = (bidx[d] as number) + 1;
+          break;
+        }
+        bidx[d] = 0;
+      }
+    }
+    if (epilogue && epiExpr) applyEpilogue(epilogue.loads, epiExpr, ins, target, out, [...batch, M, N], p);
+  };
+}
+
+function applyEpilogue(
+  loads: MatmulKernel["epilogue"] extends infer E ? (E extends { loads: infer L } ? L : never) : never,
+  expr: (s: InterpState) => number,
+  ins: readonly DataArray[],
+  accs: DataArray,
+  out: DataArray,
+  dims: number[],
+  p: Int32Array,
+): void {
+  const offsets = loads.map((l) => resolveInt(l.offset, p));
+  const strides = loads.map((l) => l.strides.map((e) => resolveInt(e, p)));
+  const s: InterpState = { ins, ptr: new Float64Array(loads.length), idx: new Float64Array(dims.length), acc: 0 };
+  const idx = new Array<number>(dims.length).fill(0);
+  for (let o = 0; o < accs.length; o++) {
+    for (let j = 0; j < loads.length; j++) {
+      let q = offsets[j] as number;
+      idx.forEach((v, d) => {
+        q += v * ((strides[j] as number[])[d] as number);
+      });
+      s.ptr[j] = q;
+    }
+    idx.forEach((v, d) => {
+      s.idx[d] = v;
+    });
+    s.acc = accs[o] as number;
+    out[o] = expr(s);
+    for (let d = dims.length - 1; d >= 0; d--) {
+      if ((idx[d] as number) + 1 < (dims[d] as number)) {
+        idx[d] = (idx[d] as number) + 1;
+        break;
+      }
+      idx[d] = 0;
+    }
+  }
+}

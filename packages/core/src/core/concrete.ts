@@ -1,0 +1,146 @@
+import { Array, type NestedArray } from "../array.js";
+import type { Backend } from "../backend/backend.js";
+import { type DType, type DataArray, allocHost } from "../dtype.js";
+import { ShapeError, WebjaxError, fmtShape } from "../errors.js";
+import { type View, contiguousView, isContiguous } from "../ir/view.js";
+import { sizeOf } from "../shape.js";
+import type { Aval } from "./aval.js";
+import { DeviceBuffer } from "./buffer.js";
+import { formatArray } from "./format.js";
+import { noteCreated } from "./scope.js";
+
+/** Safety net: an array that became unreachable without dispose() releases its buffer when collected. */
+const finalizer = new FinalizationRegistry<DeviceBuffer>((buffer) => buffer.release());
+
+/** Makes a contiguous copy of a view (installed by the eager executor). */
+let materialize: (x: ConcreteArray) => ConcreteArray;
+export function setMaterialize(f: (x: ConcreteArray) => ConcreteArray): void {
+  materialize = f;
+}
+
+/** A concrete array: a view over a reference-counted backend buffer. */
+export class ConcreteArray extends Array {
+  #buffer: DeviceBuffer | null;
+
+  constructor(
+    readonly aval: Aval,
+    buffer: DeviceBuffer,
+    readonly view: View = contiguousView(aval.shape),
+  ) {
+    super();
+    this.#buffer = buffer;
+    finalizer.register(this, buffer, this);
+    noteCreated(this);
+  }
+
+  /** A fresh array holding a host copy of `data`. */
+  static fromHost(backend: Backend, aval: Aval, data: DataArray, label: string): ConcreteArray {
+    const size = sizeOf(aval.shape);
+    const slot = backend.alloc(aval.dtype, size);
+    backend.write(slot, data);
+    return new ConcreteArray(aval, new DeviceBuffer(backend, slot, aval.dtype, size, label));
+  }
+
+  get disposed(): boolean {
+    return this.#buffer === null;
+  }
+
+  /** The buffer; a clear error after dispose(). */
+  get buffer(): DeviceBuffer {
+    if (!this.#buffer) {
+      throw new WebjaxError(
+        `Array(${this.dtype}${fmtShape(this.shape)}) was used after dispose(); keep it alive, or compute it again`,
+      );
+    }
+    return this.#buffer;
+  }
+
+  get backend(): Backend {
+    return this.buffer.backend;
+  }
+
+  dispose(): void {
+    const b = this.#buffer;
+    if (!b) return;
+    this.#buffer = null;
+    finalizer.unregister(this);
+    b.release();
+  }
+
+  /** Runs `read` on a contiguous form of this array (a temporary copy for a strided view). */
+  private withContiguous<T>(read: (b: DeviceBuffer, offset: number) => T): T {
+    const buf = this.buffer;
+    if (isContiguous({ ...this.view, offset: 0 }) || this.size === 0) return read(buf, this.view.offset);
+    const c = materialize(this);
+    try {
+      return read(c.buffer, 0);
+    } finally {
+      c.dispose();
+    }
+  }
+
+  data(): Promise<DataArray> {
+    if (this.size === 0) return Promise.resolve(allocHost(this.dtype, 0));
+    return this.withContiguous((b, off) => b.backend.read(b.slot, this.dtype, off, this.size));
+  }
+
+  dataSync(): DataArray {
+    if (this.size === 0) return allocHost(this.dtype, 0);
+    return this.withContiguous((b, off) => b.backend.readSync(b.slot, this.dtype, off, this.size));
+  }
+
+  async toArray(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+
+  async item(): Promise<number> {
+    if (this.size !== 1) {
+      throw new ShapeError(`item: the array has shape ${fmtShape(this.shape)} (${this.size} elements); item() needs exactly one`);
+    }
+    return (await this.data())[0] as number;
+  }
+
+  async blockUntilReady(): Promise<this> {
+    const b = this.buffer;
+    await b.backend.ready(b.slot);
+    return this;
+  }
+
+  toPrimitiveError(): WebjaxError {
+    return new WebjaxError(
+      `Array(${this.dtype}${fmtShape(this.shape)}) was used as a JS number or boolean (in a comparison, \`if\`, or arithmetic). ` +
+        "Read its value first: `await x.item()` (or `await x.data()`), or compare with ops such as x.greater(0.1).",
+    );
+  }
+
+  override toString(): string {
+    const head = `${this.dtype}${fmtShape(this.shape)}`;
+    if (this.disposed) return `Array(${head}, disposed)`;
+    if (!this.backend.canReadSync) return `Array(${head}, on ${this.backend.name}; read it with await x.toArray())`;
+    try {
+      return `Array(${formatArray(this.dataSync(), this.shape, this.dtype)}, dtype=${this.dtype})`;
+    } catch (e) {
+      return `Array(${head}, failed: ${(e as Error).message})`;
+    }
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+function nest(data: DataArray, shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return data[0] as number;
+  const rec = (dim: number, offset: number): NestedArray[] => {
+    const n = shape[dim] as number;
+    const inner = sizeOf(shape.slice(dim + 1));
+    const out: NestedArray[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push(dim === shape.length - 1 ? (data[offset + i] as number) : rec(dim + 1, offset + i * inner));
+    }
+    return out;
+  };
+  return rec(0, 0);
+}
+
+export type { DType };

@@ -1,0 +1,243 @@
+import type { Backend, Executable } from "../backend/backend.js";
+import { getBackend } from "../backend/registry.js";
+import { load } from "../ir/expr.js";
+import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel } from "../ir/kernel.js";
+import { type View, contiguousView, reshapeView, transposeView } from "../ir/view.js";
+import { freeDims } from "../primitives/dot.js";
+import { registry } from "../primitives/registry.js";
+import type { DotDims, Lowering, Params, Primitive, PrimitiveDef } from "../primitives/types.js";
+import { sizeOf } from "../shape.js";
+import type { Aval } from "./aval.js";
+import { DeviceBuffer } from "./buffer.js";
+import { ConcreteArray, setMaterialize } from "./concrete.js";
+import { checkSameBackend } from "./trace.js";
+
+/**
+ * Eager execution: each primitive runs its own one-op kernel, built from its lowering. Eager
+ * kernels are shape-generic (sizes, offsets and strides are integer arguments), so they are
+ * compiled once per (primitive, params, dtypes, rank) and cached per backend.
+ */
+
+const executables = new WeakMap<Backend, Map<string, Executable>>();
+
+function compiled(backend: Backend, key: string, build: () => Kernel): Executable {
+  let m = executables.get(backend);
+  if (!m) {
+    m = new Map();
+    executables.set(backend, m);
+  }
+  let exe = m.get(key);
+  if (!exe) {
+    exe = backend.compile(build());
+    m.set(key, exe);
+  }
+  return exe;
+}
+
+/** Empties the compiled-kernel caches (e.g. after a backend is re-created). */
+export function clearEagerCache(backend: Backend): void {
+  executables.delete(backend);
+}
+
+const P = (i: number): IntExpr => ({ param: i });
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+function dispatchNew(backend: Backend, exe: Executable, inputs: readonly ConcreteArray[], out: Aval, params: number[], label: string): ConcreteArray {
+  const size = sizeOf(out.shape);
+  const slot = backend.alloc(out.dtype, size);
+  const result = new ConcreteArray(out, new DeviceBuffer(backend, slot, out.dtype, size, label));
+  if (size > 0) backend.dispatch(exe, inputs.map((x) => x.buffer.slot), slot, Int32Array.from(params));
+  return result;
+}
+
+/**
+ * Merges adjacent output dims that every input walks contiguously, so most elementwise kernels
+ * run as one flat loop: returns the merged sizes and each input's merged strides.
+ */
+function collapse(shape: readonly number[], strides: number[][]): [number[], number[][]] {
+  if (shape.length === 0) return [[], strides.map(() => [])];
+  const outShape = [shape[0] as number];
+  const outStrides = strides.map((s) => [s[0] as number]);
+  for (let d = 1; d < shape.length; d++) {
+    const n = shape[d] as number;
+    const last = outShape.length - 1;
+    const mergeable = strides.every((s, j) => (outStrides[j] as number[])[last] === (s[d] as number) * n);
+    if (mergeable) {
+      outShape[last] = (outShape[last] as number) * n;
+      strides.forEach((s, j) => {
+        (outStrides[j] as number[])[last] = s[d] as number;
+      });
+    } else {
+      outShape.push(n);
+      strides.forEach((s, j) => (outStrides[j] as number[]).push(s[d] as number));
+    }
+  }
+  return [outShape, outStrides];
+}
+
+function runElementwise<K extends Primitive>(
+  prim: K,
+  low: Extract<Lowering<K>, { kind: "elementwise" }>,
+  inputs: readonly ConcreteArray[],
+  params: Params[K],
+  out: Aval,
+  backend: Backend,
+): ConcreteArray {
+  const [shape, strides] = collapse(
+    out.shape,
+    inputs.map((x) => [...x.view.strides]),
+  );
+  const r = shape.length;
+  const key = `${prim}|${JSON.stringify(params)}|${inputs.map((x) => x.dtype).join(",")}|${r}`;
+  const exe = compiled(backend, key, (): FusedKernel => {
+    const loads: Load[] = inputs.map((_, j) => ({
+      input: j,
+      offset: P(r + j * (r + 1)),
+      strides: range(r).map((d) => P(r + j * (r + 1) + 1 + d)),
+    }));
+    const expr = low.expr(
+      inputs.map((x, j) => load(j, x.dtype)),
+      params,
+      out,
+    );
+    return { kind: "fused", label: prim, inputs: inputs.map((x) => x.dtype), output: out.dtype, outRank: r, loops: range(r).map(P), loads, expr };
+  });
+  const args = [...shape];
+  inputs.forEach((x, j) => args.push(x.view.offset, ...(strides[j] as number[])));
+  return dispatchNew(backend, exe, inputs, out, args, prim);
+}
+
+function runReduce<K extends Primitive>(
+  prim: K,
+  low: Extract<Lowering<K>, { kind: "reduce" }>,
+  x: ConcreteArray,
+  params: Params[K],
+  out: Aval,
+  backend: Backend,
+): ConcreteArray {
+  const axes = low.axes(params);
+  const kept = range(x.ndim).filter((d) => !axes.includes(d));
+  const order = [...kept, ...axes];
+  const r = kept.length;
+  const nl = order.length;
+  const key = `${prim}|${x.dtype}|${r}|${nl}`;
+  const exe = compiled(backend, key, (): FusedKernel => ({
+    kind: "fused",
+    label: prim,
+    inputs: [x.dtype],
+    output: out.dtype,
+    outRank: r,
+    loops: range(nl).map(P),
+    loads: [{ input: 0, offset: P(nl), strides: range(nl).map((d) => P(nl + 1 + d)) }],
+    expr: load(0, x.dtype),
+    reduce: low.op,
+  }));
+  const args = [...order.map((d) => x.shape[d] as number), x.view.offset, ...order.map((d) => x.view.strides[d] as number)];
+  return dispatchNew(backend, exe, [x], out, args, prim);
+}
+
+/** A new array over `x`'s buffer with another view (no copy). */
+function viewOf(x: ConcreteArray, out: Aval, view: View): ConcreteArray {
+  x.buffer.retain();
+  return new ConcreteArray(out, x.buffer, view);
+}
+
+/** A contiguous copy of any view. */
+export function materialize(x: ConcreteArray): ConcreteArray {
+  return evalPrimitive("copy", [x], {})[0] as ConcreteArray;
+}
+setMaterialize(materialize);
+
+/** `x` seen through `view(x.view)`, copying `x` to contiguous first when the view needs it. */
+function reviewed(x: ConcreteArray, out: Aval, view: (v: View) => View | null): ConcreteArray {
+  const v = view(x.view);
+  if (v) return viewOf(x, out, v);
+  const c = materialize(x);
+  const v2 = view(c.view);
+  if (!v2) throw new Error(`internal: view of a contiguous array failed for ${out.shape}`);
+  const result = viewOf(c, out, v2);
+  c.dispose();
+  return result;
+}
+
+/** An operand of a matmul as [batch…, rows, cols], strided when possible, else a contiguous copy. */
+function matmulOperand(x: ConcreteArray, perm: number[], nb: number, rows: number, cols: number): ConcreteArray {
+  const t = transposeView(x.view, perm);
+  const shape = [...t.shape.slice(0, nb), rows, cols];
+  const aval = { shape, dtype: x.dtype, weakType: x.weakType };
+  const v = reshapeView(t, shape);
+  if (v) return viewOf(x, aval, v);
+  const tx = viewOf(x, { ...aval, shape: t.shape }, t);
+  const c = materialize(tx);
+  tx.dispose();
+  const result = viewOf(c, aval, contiguousView(shape));
+  c.dispose();
+  return result;
+}
+
+function runDot(dims: DotDims, lhs: ConcreteArray, rhs: ConcreteArray, out: Aval, backend: Backend): ConcreteArray {
+  const [lc, rc] = dims.contracting;
+  const [lb, rb] = dims.batch;
+  const lf = freeDims(lhs.ndim, lc, lb);
+  const rf = freeDims(rhs.ndim, rc, rb);
+  const nb = lb.length;
+  const batch = lb.map((d) => lhs.shape[d] as number);
+  const M = sizeOf(lf.map((d) => lhs.shape[d] as number));
+  const N = sizeOf(rf.map((d) => rhs.shape[d] as number));
+  const K = sizeOf(lc.map((d) => lhs.shape[d] as number));
+  const a = matmulOperand(lhs, [...lb, ...lf, ...lc], nb, M, K);
+  const b = matmulOperand(rhs, [...rb, ...rc, ...rf], nb, K, N);
+  try {
+    const key = `dot_general|${lhs.dtype}|${nb}`;
+    const exe = compiled(backend, key, (): MatmulKernel => {
+      const operand = (base: number) => ({
+        offset: P(base),
+        batchStrides: range(nb).map((d) => P(base + 1 + d)),
+        rowStride: P(base + 1 + nb),
+        colStride: P(base + 2 + nb),
+      });
+      return {
+        kind: "matmul",
+        label: "dot_general",
+        dtype: lhs.dtype,
+        inputs: [lhs.dtype, lhs.dtype],
+        output: out.dtype,
+        batch: range(nb).map(P),
+        m: P(nb),
+        n: P(nb + 1),
+        k: P(nb + 2),
+        lhs: operand(nb + 3),
+        rhs: operand(nb + 3 + nb + 3),
+      };
+    });
+    const opArgs = (x: ConcreteArray) => [x.view.offset, ...x.view.strides];
+    return dispatchNew(backend, exe, [a, b], out, [...batch, M, N, K, ...opArgs(a), ...opArgs(b)], "dot_general");
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
+
+/** Evaluates one primitive on concrete arrays (the EvalTrace's rule). */
+export function evalPrimitive<K extends Primitive>(prim: K, inputs: readonly ConcreteArray[], params: Params[K]): ConcreteArray[] {
+  const def = (registry as unknown as Record<K, PrimitiveDef<K>>)[prim];
+  const outs = def.abstractEval(
+    inputs.map((x) => x.aval),
+    params,
+  );
+  checkSameBackend(prim, inputs);
+  const out = outs[0] as Aval;
+  const backend = inputs[0]?.backend ?? getBackend();
+  const low = def.lowering;
+  switch (low.kind) {
+    case "elementwise":
+      return [runElementwise(prim, low, inputs, params, out, backend)];
+    case "reduce":
+      return [runReduce(prim, low, inputs[0] as ConcreteArray, params, out, backend)];
+    case "view":
+      return [reviewed(inputs[0] as ConcreteArray, out, (v) => low.view(v, params))];
+    case "dot":
+      return [runDot(low.dims(params), inputs[0] as ConcreteArray, inputs[1] as ConcreteArray, out, backend)];
+  }
+}
+

@@ -1,0 +1,72 @@
+import type { DType } from "../dtype.js";
+import type { Expr } from "./expr.js";
+
+/**
+ * A size or index coefficient: a number fixed in the kernel (jit specialises), or
+ * `{ param: i }`, read from the i-th integer argument at dispatch (eager kernels are
+ * shape-generic, so a loop over varying batch sizes compiles nothing new).
+ */
+export type IntExpr = number | { readonly param: number };
+
+/** A load: `buffer[offset + Σ loop_d · strides[d]]`, affine in the kernel's loop variables. */
+export interface Load {
+  readonly input: number;
+  readonly offset: IntExpr;
+  readonly strides: readonly IntExpr[];
+}
+
+export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
+
+/**
+ * A fusable kernel. It iterates over `loops` (row-major); the first `outRank` loops index the
+ * output, written contiguously. Without `reduce`, out[i] = expr. With it, the remaining loops
+ * are reduced: out[i] = post(reduce_j expr(i, j)), `post` reading the result as `acc`.
+ * argmax/argmin give the index of the first extreme element along the reduced loops (one
+ * reduced loop only) and count NaN as the extreme, as numpy does.
+ */
+export interface FusedKernel {
+  readonly kind: "fused";
+  readonly label: string;
+  readonly inputs: readonly DType[];
+  readonly output: DType;
+  readonly outRank: number;
+  readonly loops: readonly IntExpr[];
+  readonly loads: readonly Load[];
+  readonly expr: Expr;
+  readonly reduce?: ReduceOp;
+  readonly post?: Expr;
+}
+
+/** One operand of a matmul: element (batch…, row, col) at `offset + Σ b·batchStrides + row·rowStride + col·colStride`. */
+export interface MatmulOperand {
+  readonly offset: IntExpr;
+  readonly batchStrides: readonly IntExpr[];
+  readonly rowStride: IntExpr;
+  readonly colStride: IntExpr;
+}
+
+/**
+ * A batched matmul C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n], inputs 0 and 1 of `dtype`, with an
+ * optional epilogue: out = epilogue(acc, loads) where the loads (inputs 2…) are affine in the
+ * loops (batch…, m, n). Integer matmuls wrap; float ones accumulate in at least float32.
+ */
+export interface MatmulKernel {
+  readonly kind: "matmul";
+  readonly label: string;
+  readonly dtype: DType;
+  readonly inputs: readonly DType[];
+  readonly output: DType;
+  readonly batch: readonly IntExpr[];
+  readonly m: IntExpr;
+  readonly n: IntExpr;
+  readonly k: IntExpr;
+  readonly lhs: MatmulOperand;
+  readonly rhs: MatmulOperand;
+  readonly epilogue?: { readonly loads: readonly Load[]; readonly expr: Expr };
+}
+
+export type Kernel = FusedKernel | MatmulKernel;
+
+export function resolveInt(e: IntExpr, params: ArrayLike<number>): number {
+  return typeof e === "number" ? e : (params[e.param] as number);
+}

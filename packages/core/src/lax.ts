@@ -1,0 +1,38 @@
+/** `lax`: thin wrappers over primitives, with XLA's explicit semantics (no implicit broadcasting). */
+import type { Array } from "./array.js";
+import { bind1 } from "./core/trace.js";
+import type { DType } from "./dtype.js";
+import type { DotDims } from "./primitives/types.js";
+
+export { dotGeneral } from "./numpy/linalg.js";
+export type { DotDims };
+
+/** Converts to `dtype` (lax.convert_element_type). */
+export function convertElementType(x: Array, dtype: DType): Array {
+  return bind1("convert_element_type", [x], { newDtype: dtype, weakType: false });
+}
+
+/** Broadcasts `x` to `shape`, operand dim i going to `broadcastDimensions[i]`. */
+export function broadcastInDim(x: Array, shape: readonly number[], broadcastDimensions: readonly number[]): Array {
+  return bind1("broadcast_in_dim", [x], { shape, broadcastDimensions });
+}
+
+/** Static slice with positive strides (lax.slice). */
+export function slice(x: Array, start: readonly number[], limit: readonly number[], strides?: readonly number[]): Array {
+  return bind1("slice", [x], { start, limit, strides: strides ?? start.map(() => 1) });
+}
+
+/** Reverses the given dimensions. */
+export function rev(x: Array, dimensions: readonly number[]): Array {
+  return bind1("rev", [x], { dimensions });
+}
+
+/** Elementwise select: `which ? onTrue : onFalse`, same shapes, bool predicate. */
+export function select(which: Array, onTrue: Array, onFalse: Array): Array {
+  return bind1("select", [which, onTrue, onFalse], {});
+}
+
+/** The logistic function 1/(1+e⁻ˣ). */
+export function logistic(x: Array): Array {
+  return bind1("logistic", [x], {});
+}

@@ -1,0 +1,73 @@
+import { Array, type ArrayLike } from "../array.js";
+import type { Backend } from "../backend/backend.js";
+import { getBackend } from "../backend/registry.js";
+import { aval } from "../core/aval.js";
+import { ConcreteArray } from "../core/concrete.js";
+import { bind1 } from "../core/trace.js";
+import { type DType, type TypeRef, allocHost, promoteTypes } from "../dtype.js";
+import { DTypeError } from "../errors.js";
+import { broadcastShapes, shapesEqual } from "../shape.js";
+
+/** The dtype a bare JS value stands for (weak unless it is a boolean). */
+export function typeOf(x: ArrayLike): TypeRef {
+  if (x instanceof Array) return { dtype: x.dtype, weak: x.weakType };
+  if (typeof x === "boolean") return { dtype: "bool", weak: false };
+  if (typeof x === "number") return { dtype: Number.isInteger(x) ? "int32" : "float32", weak: true };
+  throw new DTypeError(`expected an Array, number or boolean, got ${describe(x)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (globalThis.Array.isArray(x)) return "a JS array (wrap it with np.array)";
+  return typeof x === "object" ? (x.constructor?.name ?? "object") : typeof x;
+}
+
+/** The backend that a set of operands lives on (the default one when all are JS values or tracers). */
+export function backendOf(xs: readonly ArrayLike[]): Backend {
+  for (const x of xs) if (x instanceof ConcreteArray) return x.backend;
+  return getBackend();
+}
+
+/** A scalar array holding `value` (weakly typed when it came from a bare JS number). */
+export function scalar(value: number | boolean, dtype: DType, weak: boolean, backend: Backend = getBackend()): Array {
+  const data = allocHost(dtype, 1);
+  data[0] = Number(value);
+  return ConcreteArray.fromHost(backend, aval([], dtype, weak), data, "scalar");
+}
+
+/** Converts an array to `dtype` (no-op when it already is); `weak` is the result's weakness. */
+export function convert(x: Array, dtype: DType, weak = x.weakType): Array {
+  if (x.dtype === dtype && x.weakType === weak) return x;
+  return bind1("convert_element_type", [x], { newDtype: dtype, weakType: weak });
+}
+
+/** Broadcasts to `shape` (numpy rule, dims aligned right); a view eagerly. */
+export function broadcastTo(x: Array, shape: readonly number[], op = "broadcastTo"): Array {
+  if (shapesEqual(x.shape, shape)) return x;
+  broadcastShapes(op, x.shape, shape);
+  const lead = shape.length - x.ndim;
+  return bind1("broadcast_in_dim", [x], { shape, broadcastDimensions: x.shape.map((_, i) => i + lead) });
+}
+
+/**
+ * Prepares the operands of a numpy function: JAX's promotion (weak JS numbers take the other
+ * operand's dtype; `forceDtype` overrides the result dtype), then numpy broadcasting. Call it
+ * inside `scoped` so the temporaries it makes are released.
+ */
+export function prepare(op: string, xs: readonly ArrayLike[], forceDtype?: DType): Array[] {
+  const types = xs.map(typeOf);
+  let res = types.reduce(promoteTypes);
+  if (forceDtype) res = { dtype: forceDtype, weak: res.weak };
+  const backend = backendOf(xs);
+  const arrays = xs.map((x) =>
+    x instanceof Array ? convert(x, res.dtype, res.weak && x.weakType) : scalar(x, res.dtype, typeof x === "number", backend),
+  );
+  const shape = broadcastShapes(op, ...arrays.map((a) => a.shape));
+  return arrays.map((a) => broadcastTo(a, shape, op));
+}
+
+/** Promotes operands to their common dtype without broadcasting (for contractions). */
+export function promoteOnly(xs: readonly Array[]): Array[] {
+  const res = xs.map(typeOf).reduce(promoteTypes);
+  return xs.map((x) => convert(x, res.dtype, res.weak && x.weakType));
+}

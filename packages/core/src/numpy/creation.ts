@@ -1,0 +1,176 @@
+import { Array } from "../array.js";
+import type { Backend } from "../backend/backend.js";
+import { getBackend } from "../backend/registry.js";
+import { aval } from "../core/aval.js";
+import { ConcreteArray } from "../core/concrete.js";
+import { bind1 } from "../core/trace.js";
+import { type DType, type DataArray, allocHost, checkDType } from "../dtype.js";
+import { DTypeError, ShapeError } from "../errors.js";
+import { checkShape, sizeOf } from "../shape.js";
+import { convert } from "./convert.js";
+
+/** Options of the creation functions. */
+export interface CreateOptions {
+  dtype?: DType;
+  /** The backend to create on (default: the current one). */
+  backend?: string;
+}
+
+/** Nested JS arrays of numbers or booleans. */
+export type NestedInput = number | boolean | readonly NestedInput[];
+
+type TypedInput = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array | Int8Array | Int16Array | Uint16Array | Uint8ClampedArray;
+
+function backendFor(opts?: CreateOptions): Backend {
+  return getBackend(opts?.backend);
+}
+
+function fromHost(data: DataArray, shape: readonly number[], dtype: DType, opts: CreateOptions | undefined, label: string): Array {
+  return ConcreteArray.fromHost(backendFor(opts), aval(shape, dtype), data, label);
+}
+
+function filled(shape: readonly number[], dtype: DType, value: number, opts: CreateOptions | undefined, label: string): Array {
+  const s = checkShape(shape, label);
+  const data = allocHost(dtype, sizeOf(s));
+  if (value !== 0) data.fill(dtype === "bool" ? (value !== 0 ? 1 : 0) : value);
+  return fromHost(data, s, dtype, opts, label);
+}
+
+/** Infers the shape of nested JS arrays; ragged input names the position. */
+function nestedShape(x: NestedInput): number[] {
+  const shape: number[] = [];
+  let cur: NestedInput = x;
+  while (globalThis.Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0] as NestedInput;
+  }
+  const check = (v: NestedInput, dim: number, path: number[]): void => {
+    if (dim === shape.length) {
+      if (typeof v !== "number" && typeof v !== "boolean") {
+        throw new ShapeError(`array: expected a number or boolean at [${path.join(",")}], got ${globalThis.Array.isArray(v) ? "an array (ragged nesting)" : typeof v}`);
+      }
+      return;
+    }
+    if (!globalThis.Array.isArray(v) || v.length !== shape[dim]) {
+      const got = globalThis.Array.isArray(v) ? `length ${v.length}` : typeof v;
+      throw new ShapeError(`array: ragged nested array at [${path.join(",")}]: expected length ${shape[dim]}, got ${got}`);
+    }
+    v.forEach((c, i) => check(c as NestedInput, dim + 1, [...path, i]));
+  };
+  check(x, 0, []);
+  return shape;
+}
+
+function typedDType(x: TypedInput): DType {
+  if (x instanceof Int32Array) return "int32";
+  if (x instanceof Uint32Array) return "uint32";
+  if (x instanceof Float32Array || x instanceof Float64Array) return "float32";
+  return "int32";
+}
+
+/**
+ * Creates an array from nested JS arrays, a typed array (with `shape`) or another array (a copy).
+ * JS numbers give float32 unless `dtype` says otherwise; booleans give bool; Int32Array gives
+ * int32, Uint32Array uint32; a Float64Array gives float32 unless `dtype: "float64"` is asked.
+ */
+export function array(x: NestedInput | TypedInput | Array, opts?: CreateOptions & { shape?: readonly number[] }): Array {
+  if (x instanceof Array) {
+    const c = bind1("copy", [x], {});
+    return opts?.dtype ? convert(c, checkDType(opts.dtype, "array"), false) : c;
+  }
+  if (ArrayBuffer.isView(x)) {
+    const dtype = opts?.dtype ? checkDType(opts.dtype, "array") : typedDType(x);
+    const shape = opts?.shape ? checkShape(opts.shape, "array") : [x.length];
+    if (sizeOf(shape) !== x.length) throw new ShapeError(`array: shape [${shape}] needs ${sizeOf(shape)} elements, the typed array has ${x.length}`);
+    const data = allocHost(dtype, x.length);
+    data.set(x as ArrayLike<number>);
+    return fromHost(data, shape, dtype, opts, "array");
+  }
+  const shape = nestedShape(x as NestedInput);
+  const flat: (number | boolean)[] = [];
+  const walk = (v: NestedInput): void => {
+    if (globalThis.Array.isArray(v)) for (const c of v as readonly NestedInput[]) walk(c);
+    else flat.push(v as number | boolean);
+  };
+  walk(x as NestedInput);
+  const allBool = flat.length > 0 && flat.every((v) => typeof v === "boolean");
+  const dtype = opts?.dtype ? checkDType(opts.dtype, "array") : allBool ? "bool" : "float32";
+  const data = allocHost(dtype, flat.length);
+  flat.forEach((v, i) => {
+    data[i] = Number(v);
+  });
+  if (opts?.shape) throw new DTypeError("array: `shape` applies to typed-array input only");
+  return fromHost(data, shape, dtype, opts, "array");
+}
+
+/** An array of zeros. */
+export function zeros(shape: readonly number[] | number, opts?: CreateOptions): Array {
+  return filled(checkShape(shape, "zeros"), checkDType(opts?.dtype ?? "float32", "zeros"), 0, opts, "zeros");
+}
+
+/** An array of ones. */
+export function ones(shape: readonly number[] | number, opts?: CreateOptions): Array {
+  return filled(checkShape(shape, "ones"), checkDType(opts?.dtype ?? "float32", "ones"), 1, opts, "ones");
+}
+
+/** An array filled with `value` (float32 for numbers, bool for booleans, unless `dtype`). */
+export function full(shape: readonly number[] | number, value: number | boolean, opts?: CreateOptions): Array {
+  const dtype = checkDType(opts?.dtype ?? (typeof value === "boolean" ? "bool" : "float32"), "full");
+  return filled(checkShape(shape, "full"), dtype, Number(value), opts, "full");
+}
+
+/** Zeros with the shape (and dtype, unless given) of `x`. */
+export function zerosLike(x: Array, opts?: CreateOptions): Array {
+  return zeros(x.shape, { dtype: x.dtype, ...opts });
+}
+
+/** Ones with the shape (and dtype, unless given) of `x`. */
+export function onesLike(x: Array, opts?: CreateOptions): Array {
+  return ones(x.shape, { dtype: x.dtype, ...opts });
+}
+
+/**
+ * Evenly spaced values in [start, stop): `arange(n)`, `arange(start, stop)`, `arange(start, stop, step)`.
+ * int32 when every argument is an integer, else float32 (unless `dtype`).
+ */
+export function arange(start: number, stop?: number, step = 1, opts?: CreateOptions): Array {
+  const [a, b] = stop === undefined ? [0, start] : [start, stop];
+  for (const v of [a, b, step]) {
+    if (!Number.isFinite(v)) throw new ShapeError(`arange: arguments must be finite numbers, got ${v}`);
+  }
+  if (step === 0) throw new ShapeError("arange: step must be nonzero");
+  const dtype = checkDType(opts?.dtype ?? ([a, b, step].every(Number.isInteger) ? "int32" : "float32"), "arange");
+  const n = Math.max(0, Math.ceil((b - a) / step));
+  const data = allocHost(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = a + i * step;
+  return fromHost(data, [n], dtype, opts, "arange");
+}
+
+/** `num` evenly spaced values from start to stop (inclusive unless `endpoint: false`). */
+export function linspace(start: number, stop: number, num = 50, opts?: CreateOptions & { endpoint?: boolean }): Array {
+  if (!Number.isInteger(num) || num < 0) throw new ShapeError(`linspace: num must be a non-negative integer, got ${num}`);
+  const dtype = checkDType(opts?.dtype ?? "float32", "linspace");
+  const endpoint = opts?.endpoint ?? true;
+  const div = endpoint ? num - 1 : num;
+  const step = div > 0 ? (stop - start) / div : 0;
+  const data = allocHost(dtype, num);
+  for (let i = 0; i < num; i++) data[i] = start + i * step;
+  if (endpoint && num > 1) data[num - 1] = stop;
+  return fromHost(data, [num], dtype, opts, "linspace");
+}
+
+/** An n×m matrix with ones on diagonal `k` (0: main, >0: above, <0: below). */
+export function eye(n: number, m?: number, opts?: CreateOptions & { k?: number }): Array {
+  const cols = m ?? n;
+  const shape = checkShape([n, cols], "eye");
+  const k = opts?.k ?? 0;
+  if (!Number.isInteger(k)) throw new ShapeError(`eye: k must be an integer, got ${k}`);
+  const dtype = checkDType(opts?.dtype ?? "float32", "eye");
+  const data = allocHost(dtype, n * cols);
+  for (let i = 0; i < n; i++) {
+    const j = i + k;
+    if (j >= 0 && j < cols) data[i * cols + j] = 1;
+  }
+  return fromHost(data, shape, dtype, opts, "eye");
+}

@@ -1,0 +1,91 @@
+/** The numpy namespace (`np`): numpy's names in camelCase, built only from primitives. */
+import { installArrayMethods } from "../array.js";
+import { astype } from "./elementwise.js";
+import * as ew from "./elementwise.js";
+import { dot, matmul } from "./linalg.js";
+import { argmax, argmin, max, mean, min, prod, sum } from "./reduce.js";
+import { broadcastTo, expandDims, reshape, slice, squeeze, transpose } from "./shape.js";
+
+export { arange, array, eye, full, linspace, ones, onesLike, zeros, zerosLike } from "./creation.js";
+export type { CreateOptions, NestedInput } from "./creation.js";
+export {
+  abs,
+  add,
+  astype,
+  ceil,
+  clip,
+  cos,
+  divide,
+  equal,
+  exp,
+  expm1,
+  floor,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  log,
+  log1p,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  maximum,
+  minimum,
+  multiply,
+  negative,
+  notEqual,
+  power,
+  reciprocal,
+  round,
+  rsqrt,
+  sigmoid,
+  sign,
+  sin,
+  sqrt,
+  square,
+  subtract,
+  tanh,
+  where,
+} from "./elementwise.js";
+export { dot, dotGeneral, matmul } from "./linalg.js";
+export { argmax, argmin, max, mean, min, prod, sum } from "./reduce.js";
+export { broadcastTo, expandDims, reshape, slice, squeeze, transpose } from "./shape.js";
+
+installArrayMethods({
+  add: ew.add,
+  subtract: ew.subtract,
+  multiply: ew.multiply,
+  divide: ew.divide,
+  power: ew.power,
+  maximum: ew.maximum,
+  minimum: ew.minimum,
+  equal: ew.equal,
+  notEqual: ew.notEqual,
+  less: ew.less,
+  lessEqual: ew.lessEqual,
+  greater: ew.greater,
+  greaterEqual: ew.greaterEqual,
+  negative: ew.negative,
+  abs: ew.abs,
+  exp: ew.exp,
+  log: ew.log,
+  sqrt: ew.sqrt,
+  tanh: ew.tanh,
+  square: ew.square,
+  sum,
+  mean,
+  max,
+  min,
+  prod,
+  argmax,
+  argmin,
+  reshape,
+  transpose,
+  broadcastTo,
+  expandDims,
+  squeeze,
+  slice,
+  astype,
+  matmul,
+  dot,
+});

@@ -1,0 +1,82 @@
+import type { Array, ArrayLike, Axis, ReduceOptions } from "../array.js";
+import { fmtAval } from "../core/aval.js";
+import { scoped } from "../core/scope.js";
+import { bind1 } from "../core/trace.js";
+import { floatResult } from "../dtype.js";
+import { ShapeError } from "../errors.js";
+import type { ReducePrimitive } from "../primitives/types.js";
+import { normalizeAxes, normalizeAxis } from "../shape.js";
+import { convert, prepare } from "./convert.js";
+import { divide } from "./elementwise.js";
+
+/** Reads `(x, axis?, opts?)` or `(x, { axis, keepdims })`. */
+function reduceArgs(axis: Axis | ReduceOptions, opts: ReduceOptions | undefined): { axis: Axis; keepdims: boolean } {
+  if (axis !== null && typeof axis === "object" && !globalThis.Array.isArray(axis)) {
+    const o = axis as ReduceOptions;
+    return { axis: o.axis, keepdims: o.keepdims ?? false };
+  }
+  return { axis: axis as Axis, keepdims: opts?.keepdims ?? false };
+}
+
+function keepDims(r: Array, inShape: readonly number[], axes: readonly number[]): Array {
+  return bind1("reshape", [r], { newShape: inShape.map((d, i) => (axes.includes(i) ? 1 : d)) });
+}
+
+function reducer(name: string, prim: Exclude<ReducePrimitive, "argmax" | "argmin">, boolTo: "int32" | "keep", needsNonEmpty: boolean) {
+  return (x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array =>
+    scoped(() => {
+      const { axis: ax, keepdims } = reduceArgs(axis, opts);
+      const [a0] = prepare(name, [x]);
+      let a = a0 as Array;
+      if (a.dtype === "bool" && boolTo === "int32") a = convert(a, "int32");
+      const axes = normalizeAxes(ax, a.ndim, name);
+      if (needsNonEmpty && axes.some((d) => a.shape[d] === 0)) {
+        throw new ShapeError(`${name}: reduction over an empty axis of ${fmtAval(a.aval)} has no identity`);
+      }
+      const r = bind1(prim, [a], { axes });
+      return keepdims ? keepDims(r, a.shape, axes) : r;
+    });
+}
+
+/** Sum over `axis` (all axes by default); bool sums to int32. */
+export const sum = reducer("sum", "reduce_sum", "int32", false);
+/** Product over `axis`; bool multiplies as int32. */
+export const prod = reducer("prod", "reduce_prod", "int32", false);
+/** Maximum over `axis` (NaN propagates); an empty axis is an error. */
+export const max = reducer("max", "reduce_max", "keep", true);
+/** Minimum over `axis` (NaN propagates); an empty axis is an error. */
+export const min = reducer("min", "reduce_min", "keep", true);
+
+/** Arithmetic mean over `axis` (integers give float32). An empty axis gives NaN. */
+export function mean(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
+  return scoped(() => {
+    const { axis: ax, keepdims } = reduceArgs(axis, opts);
+    const [a0] = prepare("mean", [x]);
+    const a = convert(a0 as Array, floatResult((a0 as Array).dtype));
+    const axes = normalizeAxes(ax, a.ndim, "mean");
+    const count = axes.reduce((n, d) => n * (a.shape[d] as number), 1);
+    return divide(sum(a, axes, { keepdims }), count);
+  });
+}
+
+function argReducer(name: "argmax" | "argmin") {
+  return (x: ArrayLike, axis?: number | null, opts?: { keepdims?: boolean }): Array =>
+    scoped(() => {
+      const [a0] = prepare(name, [x]);
+      let a = a0 as Array;
+      let ax: number;
+      if (axis === undefined || axis === null) {
+        a = bind1("reshape", [a], { newShape: [a.size] });
+        ax = 0;
+      } else ax = normalizeAxis(axis, a.ndim, name);
+      const r = bind1(name, [a], { axis: ax });
+      if (!opts?.keepdims) return r;
+      const inShape = axis === undefined || axis === null ? (a0 as Array).shape.map(() => 1) : a.shape;
+      return bind1("reshape", [r], { newShape: inShape.map((d, i) => (i === ax || axis == null ? 1 : d)) });
+    });
+}
+
+/** Index of the first maximum along `axis` (of the flattened array by default), int32. */
+export const argmax = argReducer("argmax");
+/** Index of the first minimum along `axis` (of the flattened array by default), int32. */
+export const argmin = argReducer("argmin");

@@ -1,0 +1,18 @@
+import { dotPrimitives } from "./dot.js";
+import { binaryPrimitives, otherElementwise, unaryPrimitives } from "./elementwise.js";
+import { reducePrimitives } from "./reduce.js";
+import { viewPrimitives } from "./shape.js";
+import type { Primitive, PrimitiveTable } from "./types.js";
+
+/**
+ * The registry: one entry per primitive, each holding all of its rules. Typed as a total map,
+ * so a primitive without a rule does not compile.
+ */
+export const registry: PrimitiveTable<Primitive> = {
+  ...unaryPrimitives,
+  ...binaryPrimitives,
+  ...otherElementwise,
+  ...reducePrimitives,
+  ...dotPrimitives,
+  ...viewPrimitives,
+};

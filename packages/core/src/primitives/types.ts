@@ -1,0 +1,69 @@
+import type { Aval } from "../core/aval.js";
+import type { DType } from "../dtype.js";
+import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
+import type { ReduceOp } from "../ir/kernel.js";
+import type { View } from "../ir/view.js";
+
+/** Unary elementwise primitives; their names are the IR's unary ops. */
+export type UnaryPrimitive = UnaryOp;
+/** Binary elementwise primitives (same shapes, same dtypes); names are the IR's binary ops. */
+export type BinaryPrimitive = BinaryOp;
+export type ReducePrimitive = "reduce_sum" | "reduce_prod" | "reduce_max" | "reduce_min" | "argmax" | "argmin";
+export type ViewPrimitive = "reshape" | "transpose" | "broadcast_in_dim" | "squeeze" | "slice" | "rev";
+
+/** The closed set of primitives. Everything else in webjax is a composition of these. */
+export type Primitive =
+  | UnaryPrimitive
+  | BinaryPrimitive
+  | "select"
+  | "convert_element_type"
+  | "copy"
+  | ReducePrimitive
+  | "dot_general"
+  | ViewPrimitive;
+
+type NoParams = Record<string, never>;
+
+/** XLA's dot_general dimension numbers: [lhs dims, rhs dims] for contraction and batch. */
+export interface DotDims {
+  readonly contracting: readonly [readonly number[], readonly number[]];
+  readonly batch: readonly [readonly number[], readonly number[]];
+}
+
+/** The typed parameters of each primitive. */
+export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy"]: NoParams } & {
+  convert_element_type: { readonly newDtype: DType; readonly weakType: boolean };
+  reduce_sum: { readonly axes: readonly number[] };
+  reduce_prod: { readonly axes: readonly number[] };
+  reduce_max: { readonly axes: readonly number[] };
+  reduce_min: { readonly axes: readonly number[] };
+  argmax: { readonly axis: number };
+  argmin: { readonly axis: number };
+  dot_general: DotDims;
+  reshape: { readonly newShape: readonly number[] };
+  transpose: { readonly perm: readonly number[] };
+  broadcast_in_dim: { readonly shape: readonly number[]; readonly broadcastDimensions: readonly number[] };
+  squeeze: { readonly dimensions: readonly number[] };
+  slice: { readonly start: readonly number[]; readonly limit: readonly number[]; readonly strides: readonly number[] };
+  rev: { readonly dimensions: readonly number[] };
+};
+
+/**
+ * How a primitive becomes kernel IR. `elementwise`: an element expression over the inputs'
+ * elements; `reduce`: a reduction over `axes` of one input; `view`: a new strided view of one
+ * input (null when the input must first be made contiguous); `dot`: the matmul kernel.
+ */
+export type Lowering<P extends Primitive> =
+  | { readonly kind: "elementwise"; expr(args: readonly Expr[], params: Params[P], out: Aval): Expr }
+  | { readonly kind: "reduce"; readonly op: ReduceOp; axes(params: Params[P]): readonly number[] }
+  | { readonly kind: "view"; view(v: View, params: Params[P]): View | null }
+  | { readonly kind: "dot"; dims(params: Params[P]): DotDims };
+
+/** Everything about one primitive. Later transforms add their rules here as required fields. */
+export interface PrimitiveDef<P extends Primitive> {
+  /** Output shapes/dtypes; throws ShapeError/DTypeError naming the op on bad input. */
+  abstractEval(avals: readonly Aval[], params: Params[P]): Aval[];
+  readonly lowering: Lowering<P>;
+}
+
+export type PrimitiveTable<K extends Primitive> = { [P in K]: PrimitiveDef<P> };

@@ -1,0 +1,57 @@
+/** Shared test helpers: closeness checks, backend lists, naive references. */
+import { type Array, type NestedArray, getBackend } from "@webjax/core";
+import { expect } from "vitest";
+
+export { naiveStridedGet, refBroadcast, refReduce, refTranspose } from "./reference.js";
+
+/** The backends every suite runs on (`describe.each(backends)`). */
+export const backends: string[] = ["cpu"];
+
+/** How the CPU backend runs in this project (normal, deferred or interpreter). */
+export const cpuMode: string = process.env.WEBJAX_CPU ?? "normal";
+
+export interface Tolerance {
+  rtol?: number;
+  atol?: number;
+}
+
+function flatten(x: NestedArray | readonly number[] | ArrayLike<number>): number[] {
+  if (typeof x === "number") return [x];
+  return globalThis.Array.from(x as ArrayLike<number | NestedArray>).flatMap((v) =>
+    typeof v === "number" ? [v] : flatten(v as NestedArray),
+  );
+}
+
+/** Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise (NaN matches NaN, ±Inf must match exactly). */
+export async function expectClose(
+  actual: Array,
+  expected: NestedArray | readonly number[] | ArrayLike<number>,
+  tol: Tolerance = {},
+): Promise<void> {
+  const rtol = tol.rtol ?? 1e-6;
+  const atol = tol.atol ?? 1e-6;
+  const got = globalThis.Array.from(await actual.data());
+  const want = flatten(expected);
+  expect(got.length, `size of ${actual.dtype}[${actual.shape}]`).toBe(want.length);
+  got.forEach((g, i) => {
+    const w = want[i] as number;
+    if (Number.isNaN(w)) {
+      expect(Number.isNaN(g), `element ${i}: expected NaN, got ${g}`).toBe(true);
+    } else if (!Number.isFinite(w)) {
+      expect(g, `element ${i}`).toBe(w);
+    } else if (Math.abs(g - w) > atol + rtol * Math.abs(w)) {
+      expect.fail(`element ${i} of ${actual.dtype}[${actual.shape}]: got ${g}, expected ${w} (rtol ${rtol}, atol ${atol})`);
+    }
+  });
+}
+
+/** Asserts exact equality of values (after reading) and of shape. */
+export async function expectArray(actual: Array, shape: readonly number[], values: readonly number[]): Promise<void> {
+  expect(actual.shape).toEqual(shape);
+  expect(globalThis.Array.from(await actual.data())).toEqual(values);
+}
+
+/** The default backend's name (sanity for suites). */
+export function backendName(): string {
+  return getBackend().name;
+}
