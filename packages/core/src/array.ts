@@ -1,5 +1,5 @@
 import type { Aval } from "./core/aval.js";
-import type { DType, DataArray } from "./dtype.js";
+import type { DataArray, DType } from "./dtype.js";
 import { WebjaxError } from "./errors.js";
 import type { Shape } from "./shape.js";
 

@@ -1,11 +1,12 @@
 /** Internals for backend packages and tests: the IR, the registry and the eager executor. */
+
+export { CpuBackend } from "./backend/cpu/cpu-backend.js";
+export type { Aval } from "./core/aval.js";
+export { DeviceBuffer, liveBuffers } from "./core/buffer.js";
+export { ConcreteArray } from "./core/concrete.js";
+export { abstractEval, bind, bind1, Trace, Tracer } from "./core/trace.js";
 export * from "./ir/expr.js";
 export * from "./ir/kernel.js";
 export * from "./ir/view.js";
-export type { Aval } from "./core/aval.js";
-export { ConcreteArray } from "./core/concrete.js";
-export { DeviceBuffer, liveBuffers } from "./core/buffer.js";
-export { bind, bind1, Trace, Tracer, abstractEval } from "./core/trace.js";
 export { registry } from "./primitives/registry.js";
-export type { Primitive, Params, PrimitiveDef, Lowering } from "./primitives/types.js";
-export { CpuBackend } from "./backend/cpu/cpu-backend.js";
+export type { Lowering, Params, Primitive, PrimitiveDef } from "./primitives/types.js";

@@ -18,7 +18,12 @@ export function broadcastInDim(x: Array, shape: readonly number[], broadcastDime
 }
 
 /** Static slice with positive strides (lax.slice). */
-export function slice(x: Array, start: readonly number[], limit: readonly number[], strides?: readonly number[]): Array {
+export function slice(
+  x: Array,
+  start: readonly number[],
+  limit: readonly number[],
+  strides?: readonly number[],
+): Array {
   return bind1("slice", [x], { start, limit, strides: strides ?? start.map(() => 1) });
 }
 

@@ -1,7 +1,7 @@
 import { getBackend } from "./backend/registry.js";
 import { liveBuffers } from "./core/buffer.js";
 
-export { memoryStats, setMemoryWarning, type BackendMemory } from "./core/buffer.js";
+export { type BackendMemory, memoryStats, setMemoryWarning } from "./core/buffer.js";
 
 /** What `checkLeaks` found: buffers created by the function and still alive after it. */
 export interface LeakReport {

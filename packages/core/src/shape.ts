@@ -1,4 +1,4 @@
-import { ShapeError, fmtShape } from "./errors.js";
+import { fmtShape, ShapeError } from "./errors.js";
 
 export type Shape = readonly number[];
 

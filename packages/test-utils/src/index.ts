@@ -1,5 +1,5 @@
 /** Shared test helpers: closeness checks, backend lists, naive references. */
-import { type Array, type NestedArray, getBackend } from "@webjax/core";
+import { type Array, getBackend, type NestedArray } from "@webjax/core";
 import { expect } from "vitest";
 
 export { naiveStridedGet, refBroadcast, refReduce, refTranspose } from "./reference.js";
@@ -40,7 +40,9 @@ export async function expectClose(
     } else if (!Number.isFinite(w)) {
       expect(g, `element ${i}`).toBe(w);
     } else if (Math.abs(g - w) > atol + rtol * Math.abs(w)) {
-      expect.fail(`element ${i} of ${actual.dtype}[${actual.shape}]: got ${g}, expected ${w} (rtol ${rtol}, atol ${atol})`);
+      expect.fail(
+        `element ${i} of ${actual.dtype}[${actual.shape}]: got ${g}, expected ${w} (rtol ${rtol}, atol ${atol})`,
+      );
     }
   });
 }

@@ -1,4 +1,4 @@
-import type { DType, DataArray } from "../dtype.js";
+import type { DataArray, DType } from "../dtype.js";
 import type { Kernel } from "../ir/kernel.js";
 
 /** An opaque storage slot of a backend. */

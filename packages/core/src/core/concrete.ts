@@ -1,8 +1,8 @@
 import { Array, type NestedArray } from "../array.js";
 import type { Backend } from "../backend/backend.js";
-import { type DType, type DataArray, allocHost } from "../dtype.js";
-import { ShapeError, WebjaxError, fmtShape } from "../errors.js";
-import { type View, contiguousView, isContiguous } from "../ir/view.js";
+import { allocHost, type DataArray, type DType } from "../dtype.js";
+import { fmtShape, ShapeError, WebjaxError } from "../errors.js";
+import { contiguousView, isContiguous, type View } from "../ir/view.js";
 import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
@@ -95,7 +95,9 @@ export class ConcreteArray extends Array {
 
   async item(): Promise<number> {
     if (this.size !== 1) {
-      throw new ShapeError(`item: the array has shape ${fmtShape(this.shape)} (${this.size} elements); item() needs exactly one`);
+      throw new ShapeError(
+        `item: the array has shape ${fmtShape(this.shape)} (${this.size} elements); item() needs exactly one`,
+      );
     }
     return (await this.data())[0] as number;
   }

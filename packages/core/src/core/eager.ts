@@ -2,7 +2,7 @@ import type { Backend, Executable } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { load } from "../ir/expr.js";
 import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel } from "../ir/kernel.js";
-import { type View, contiguousView, reshapeView, transposeView } from "../ir/view.js";
+import { contiguousView, reshapeView, transposeView, type View } from "../ir/view.js";
 import { freeDims } from "../primitives/dot.js";
 import { registry } from "../primitives/registry.js";
 import type { DotDims, Lowering, Params, Primitive, PrimitiveDef } from "../primitives/types.js";
@@ -42,11 +42,24 @@ export function clearEagerCache(backend: Backend): void {
 const P = (i: number): IntExpr => ({ param: i });
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-function dispatchNew(backend: Backend, exe: Executable, inputs: readonly ConcreteArray[], out: Aval, params: number[], label: string): ConcreteArray {
+function dispatchNew(
+  backend: Backend,
+  exe: Executable,
+  inputs: readonly ConcreteArray[],
+  out: Aval,
+  params: number[],
+  label: string,
+): ConcreteArray {
   const size = sizeOf(out.shape);
   const slot = backend.alloc(out.dtype, size);
   const result = new ConcreteArray(out, new DeviceBuffer(backend, slot, out.dtype, size, label));
-  if (size > 0) backend.dispatch(exe, inputs.map((x) => x.buffer.slot), slot, Int32Array.from(params));
+  if (size > 0)
+    backend.dispatch(
+      exe,
+      inputs.map((x) => x.buffer.slot),
+      slot,
+      Int32Array.from(params),
+    );
   return result;
 }
 
@@ -100,7 +113,16 @@ function runElementwise<K extends Primitive>(
       params,
       out,
     );
-    return { kind: "fused", label: prim, inputs: inputs.map((x) => x.dtype), output: out.dtype, outRank: r, loops: range(r).map(P), loads, expr };
+    return {
+      kind: "fused",
+      label: prim,
+      inputs: inputs.map((x) => x.dtype),
+      output: out.dtype,
+      outRank: r,
+      loops: range(r).map(P),
+      loads,
+      expr,
+    };
   });
   const args = [...shape];
   inputs.forEach((x, j) => args.push(x.view.offset, ...(strides[j] as number[])));
@@ -121,18 +143,26 @@ function runReduce<K extends Primitive>(
   const r = kept.length;
   const nl = order.length;
   const key = `${prim}|${x.dtype}|${r}|${nl}`;
-  const exe = compiled(backend, key, (): FusedKernel => ({
-    kind: "fused",
-    label: prim,
-    inputs: [x.dtype],
-    output: out.dtype,
-    outRank: r,
-    loops: range(nl).map(P),
-    loads: [{ input: 0, offset: P(nl), strides: range(nl).map((d) => P(nl + 1 + d)) }],
-    expr: load(0, x.dtype),
-    reduce: low.op,
-  }));
-  const args = [...order.map((d) => x.shape[d] as number), x.view.offset, ...order.map((d) => x.view.strides[d] as number)];
+  const exe = compiled(
+    backend,
+    key,
+    (): FusedKernel => ({
+      kind: "fused",
+      label: prim,
+      inputs: [x.dtype],
+      output: out.dtype,
+      outRank: r,
+      loops: range(nl).map(P),
+      loads: [{ input: 0, offset: P(nl), strides: range(nl).map((d) => P(nl + 1 + d)) }],
+      expr: load(0, x.dtype),
+      reduce: low.op,
+    }),
+  );
+  const args = [
+    ...order.map((d) => x.shape[d] as number),
+    x.view.offset,
+    ...order.map((d) => x.view.strides[d] as number),
+  ];
   return dispatchNew(backend, exe, [x], out, args, prim);
 }
 
@@ -219,7 +249,11 @@ function runDot(dims: DotDims, lhs: ConcreteArray, rhs: ConcreteArray, out: Aval
 }
 
 /** Evaluates one primitive on concrete arrays (the EvalTrace's rule). */
-export function evalPrimitive<K extends Primitive>(prim: K, inputs: readonly ConcreteArray[], params: Params[K]): ConcreteArray[] {
+export function evalPrimitive<K extends Primitive>(
+  prim: K,
+  inputs: readonly ConcreteArray[],
+  params: Params[K],
+): ConcreteArray[] {
   const def = (registry as unknown as Record<K, PrimitiveDef<K>>)[prim];
   const outs = def.abstractEval(
     inputs.map((x) => x.aval),
@@ -240,4 +274,3 @@ export function evalPrimitive<K extends Primitive>(prim: K, inputs: readonly Con
       return [runDot(low.dims(params), inputs[0] as ConcreteArray, inputs[1] as ConcreteArray, out, backend)];
   }
 }
-

@@ -1,4 +1,4 @@
-import type { DType, DataArray } from "../dtype.js";
+import type { DataArray, DType } from "../dtype.js";
 import { sizeOf } from "../shape.js";
 
 const EDGE = 3;
@@ -18,7 +18,10 @@ export function formatArray(data: DataArray, shape: readonly number[], dtype: DT
     if (dim === shape.length) return fmtValue(data[offset] as number, dtype);
     const n = shape[dim] as number;
     const inner = sizeOf(shape.slice(dim + 1));
-    const idx = summarize && n > 2 * EDGE ? [...Array.from({ length: EDGE }, (_, i) => i), -1, ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)] : Array.from({ length: n }, (_, i) => i);
+    const idx =
+      summarize && n > 2 * EDGE
+        ? [...Array.from({ length: EDGE }, (_, i) => i), -1, ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)]
+        : Array.from({ length: n }, (_, i) => i);
     const parts = idx.map((i) => (i < 0 ? "..." : rec(dim + 1, offset + i * inner, `${indent} `)));
     const sep = dim === shape.length - 1 ? ", " : `,\n${indent} `;
     return `[${parts.join(sep)}]`;

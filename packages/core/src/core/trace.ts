@@ -96,6 +96,8 @@ export function abstractEval<P extends Primitive>(prim: P, avals: readonly Aval[
 export function checkSameBackend(op: string, xs: readonly ConcreteArray[]): void {
   const names = new Set(xs.map((x) => x.backend.name));
   if (names.size > 1) {
-    throw new BackendError(`${op}: operands live on different backends (${[...names].join(", ")}); move them with devicePut(x, backend)`);
+    throw new BackendError(
+      `${op}: operands live on different backends (${[...names].join(", ")}); move them with devicePut(x, backend)`,
+    );
   }
 }

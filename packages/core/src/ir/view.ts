@@ -1,4 +1,4 @@
-import { type Shape, contiguousStrides, sizeOf } from "../shape.js";
+import { contiguousStrides, type Shape, sizeOf } from "../shape.js";
 
 /**
  * A strided view over a flat buffer, as numpy's: element `idx` lives at

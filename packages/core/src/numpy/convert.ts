@@ -4,7 +4,7 @@ import { getBackend } from "../backend/registry.js";
 import { aval } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { bind1 } from "../core/trace.js";
-import { type DType, type TypeRef, allocHost, promoteTypes } from "../dtype.js";
+import { allocHost, type DType, promoteTypes, type TypeRef } from "../dtype.js";
 import { DTypeError } from "../errors.js";
 import { broadcastShapes, shapesEqual } from "../shape.js";
 
@@ -60,7 +60,9 @@ export function prepare(op: string, xs: readonly ArrayLike[], forceDtype?: DType
   if (forceDtype) res = { dtype: forceDtype, weak: res.weak };
   const backend = backendOf(xs);
   const arrays = xs.map((x) =>
-    x instanceof Array ? convert(x, res.dtype, res.weak && x.weakType) : scalar(x, res.dtype, typeof x === "number", backend),
+    x instanceof Array
+      ? convert(x, res.dtype, res.weak && x.weakType)
+      : scalar(x, res.dtype, typeof x === "number", backend),
   );
   const shape = broadcastShapes(op, ...arrays.map((a) => a.shape));
   return arrays.map((a) => broadcastTo(a, shape, op));

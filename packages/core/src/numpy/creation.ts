@@ -4,7 +4,7 @@ import { getBackend } from "../backend/registry.js";
 import { aval } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { bind1 } from "../core/trace.js";
-import { type DType, type DataArray, allocHost, checkDType } from "../dtype.js";
+import { allocHost, checkDType, type DataArray, type DType } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { checkShape, sizeOf } from "../shape.js";
 import { convert } from "./convert.js";
@@ -19,17 +19,38 @@ export interface CreateOptions {
 /** Nested JS arrays of numbers or booleans. */
 export type NestedInput = number | boolean | readonly NestedInput[];
 
-type TypedInput = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array | Int8Array | Int16Array | Uint16Array | Uint8ClampedArray;
+type TypedInput =
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | Uint32Array
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Uint16Array
+  | Uint8ClampedArray;
 
 function backendFor(opts?: CreateOptions): Backend {
   return getBackend(opts?.backend);
 }
 
-function fromHost(data: DataArray, shape: readonly number[], dtype: DType, opts: CreateOptions | undefined, label: string): Array {
+function fromHost(
+  data: DataArray,
+  shape: readonly number[],
+  dtype: DType,
+  opts: CreateOptions | undefined,
+  label: string,
+): Array {
   return ConcreteArray.fromHost(backendFor(opts), aval(shape, dtype), data, label);
 }
 
-function filled(shape: readonly number[], dtype: DType, value: number, opts: CreateOptions | undefined, label: string): Array {
+function filled(
+  shape: readonly number[],
+  dtype: DType,
+  value: number,
+  opts: CreateOptions | undefined,
+  label: string,
+): Array {
   const s = checkShape(shape, label);
   const data = allocHost(dtype, sizeOf(s));
   if (value !== 0) data.fill(dtype === "bool" ? (value !== 0 ? 1 : 0) : value);
@@ -48,13 +69,17 @@ function nestedShape(x: NestedInput): number[] {
   const check = (v: NestedInput, dim: number, path: number[]): void => {
     if (dim === shape.length) {
       if (typeof v !== "number" && typeof v !== "boolean") {
-        throw new ShapeError(`array: expected a number or boolean at [${path.join(",")}], got ${globalThis.Array.isArray(v) ? "an array (ragged nesting)" : typeof v}`);
+        throw new ShapeError(
+          `array: expected a number or boolean at [${path.join(",")}], got ${globalThis.Array.isArray(v) ? "an array (ragged nesting)" : typeof v}`,
+        );
       }
       return;
     }
     if (!globalThis.Array.isArray(v) || v.length !== shape[dim]) {
       const got = globalThis.Array.isArray(v) ? `length ${v.length}` : typeof v;
-      throw new ShapeError(`array: ragged nested array at [${path.join(",")}]: expected length ${shape[dim]}, got ${got}`);
+      throw new ShapeError(
+        `array: ragged nested array at [${path.join(",")}]: expected length ${shape[dim]}, got ${got}`,
+      );
     }
     v.forEach((c, i) => check(c as NestedInput, dim + 1, [...path, i]));
   };
@@ -74,7 +99,10 @@ function typedDType(x: TypedInput): DType {
  * JS numbers give float32 unless `dtype` says otherwise; booleans give bool; Int32Array gives
  * int32, Uint32Array uint32; a Float64Array gives float32 unless `dtype: "float64"` is asked.
  */
-export function array(x: NestedInput | TypedInput | Array, opts?: CreateOptions & { shape?: readonly number[] }): Array {
+export function array(
+  x: NestedInput | TypedInput | Array,
+  opts?: CreateOptions & { shape?: readonly number[] },
+): Array {
   if (x instanceof Array) {
     const c = bind1("copy", [x], {});
     return opts?.dtype ? convert(c, checkDType(opts.dtype, "array"), false) : c;
@@ -82,7 +110,8 @@ export function array(x: NestedInput | TypedInput | Array, opts?: CreateOptions 
   if (ArrayBuffer.isView(x)) {
     const dtype = opts?.dtype ? checkDType(opts.dtype, "array") : typedDType(x);
     const shape = opts?.shape ? checkShape(opts.shape, "array") : [x.length];
-    if (sizeOf(shape) !== x.length) throw new ShapeError(`array: shape [${shape}] needs ${sizeOf(shape)} elements, the typed array has ${x.length}`);
+    if (sizeOf(shape) !== x.length)
+      throw new ShapeError(`array: shape [${shape}] needs ${sizeOf(shape)} elements, the typed array has ${x.length}`);
     const data = allocHost(dtype, x.length);
     data.set(x as ArrayLike<number>);
     return fromHost(data, shape, dtype, opts, "array");
@@ -149,7 +178,8 @@ export function arange(start: number, stop?: number, step = 1, opts?: CreateOpti
 
 /** `num` evenly spaced values from start to stop (inclusive unless `endpoint: false`). */
 export function linspace(start: number, stop: number, num = 50, opts?: CreateOptions & { endpoint?: boolean }): Array {
-  if (!Number.isInteger(num) || num < 0) throw new ShapeError(`linspace: num must be a non-negative integer, got ${num}`);
+  if (!Number.isInteger(num) || num < 0)
+    throw new ShapeError(`linspace: num must be a non-negative integer, got ${num}`);
   const dtype = checkDType(opts?.dtype ?? "float32", "linspace");
   const endpoint = opts?.endpoint ?? true;
   const div = endpoint ? num - 1 : num;

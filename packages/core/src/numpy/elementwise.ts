@@ -1,7 +1,7 @@
 import { Array, type ArrayLike } from "../array.js";
 import { scoped } from "../core/scope.js";
 import { bind1 } from "../core/trace.js";
-import { type DType, checkDType, floatResult, isFloat } from "../dtype.js";
+import { checkDType, type DType, floatResult, isFloat } from "../dtype.js";
 import { DTypeError } from "../errors.js";
 import type { BinaryPrimitive, UnaryPrimitive } from "../primitives/types.js";
 import { broadcastShapes } from "../shape.js";
@@ -63,7 +63,8 @@ export function divide(x: ArrayLike, y: ArrayLike): Array {
 export function power(x: ArrayLike, y: ArrayLike): Array {
   return scoped(() => {
     const [a, b] = prepare("power", [x, y]);
-    if ((a as Array).dtype === "bool") return bind1("pow", [convert(a as Array, "int32"), convert(b as Array, "int32")], {});
+    if ((a as Array).dtype === "bool")
+      return bind1("pow", [convert(a as Array, "int32"), convert(b as Array, "int32")], {});
     return bind1("pow", [a as Array, b as Array], {});
   });
 }
@@ -159,4 +160,3 @@ export function clip(x: ArrayLike, min: ArrayLike | null, max: ArrayLike | null)
 export function astype(x: Array, dtype: DType): Array {
   return convert(x, checkDType(dtype, "astype"), false);
 }
-

@@ -1,13 +1,13 @@
 /** The numpy namespace (`np`): numpy's names in camelCase, built only from primitives. */
 import { installArrayMethods } from "../array.js";
-import { astype } from "./elementwise.js";
 import * as ew from "./elementwise.js";
+import { astype } from "./elementwise.js";
 import { dot, matmul } from "./linalg.js";
 import { argmax, argmin, max, mean, min, prod, sum } from "./reduce.js";
 import { broadcastTo, expandDims, reshape, slice, squeeze, transpose } from "./shape.js";
 
-export { arange, array, eye, full, linspace, ones, onesLike, zeros, zerosLike } from "./creation.js";
 export type { CreateOptions, NestedInput } from "./creation.js";
+export { arange, array, eye, full, linspace, ones, onesLike, zeros, zerosLike } from "./creation.js";
 export {
   abs,
   add,

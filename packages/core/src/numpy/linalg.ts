@@ -22,14 +22,17 @@ export function dotGeneral(x: Array, y: Array, dims: DotDims): Array {
 export function matmul(x: Array, y: Array): Array {
   return scoped(() => {
     let [a, b] = promoteOnly([x, y]) as [Array, Array];
-    if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: operands must have rank ≥ 1, got ${fmtAval(a.aval)} @ ${fmtAval(b.aval)}`);
+    if (a.ndim === 0 || b.ndim === 0)
+      throw new ShapeError(`matmul: operands must have rank ≥ 1, got ${fmtAval(a.aval)} @ ${fmtAval(b.aval)}`);
     const vecA = a.ndim === 1;
     const vecB = b.ndim === 1;
     if (vecA) a = bind1("reshape", [a], { newShape: [1, a.shape[0] as number] });
     if (vecB) b = bind1("reshape", [b], { newShape: [b.shape[0] as number, 1] });
     const K = a.shape[a.ndim - 1] as number;
     if (b.shape[b.ndim - 2] !== K) {
-      throw new ShapeError(`matmul: contracting dims ${K} ≠ ${b.shape[b.ndim - 2]} in shapes ${fmtAval(x.aval)} @ ${fmtAval(y.aval)}`);
+      throw new ShapeError(
+        `matmul: contracting dims ${K} ≠ ${b.shape[b.ndim - 2]} in shapes ${fmtAval(x.aval)} @ ${fmtAval(y.aval)}`,
+      );
     }
     const batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
     const nb = batch.length;
@@ -55,9 +58,10 @@ export function dot(x: Array, y: Array): Array {
     const ca = a.ndim - 1;
     const cb = Math.max(b.ndim - 2, 0);
     if (a.shape[ca] !== b.shape[cb]) {
-      throw new ShapeError(`dot: contracting dims ${a.shape[ca]} ≠ ${b.shape[cb]} in shapes ${fmtAval(x.aval)} · ${fmtAval(y.aval)}`);
+      throw new ShapeError(
+        `dot: contracting dims ${a.shape[ca]} ≠ ${b.shape[cb]} in shapes ${fmtAval(x.aval)} · ${fmtAval(y.aval)}`,
+      );
     }
     return bind1("dot_general", [a, b], { contracting: [[ca], [cb]], batch: [[], []] });
   });
 }
-

@@ -22,7 +22,12 @@ function keepDims(r: Array, inShape: readonly number[], axes: readonly number[])
   return bind1("reshape", [r], { newShape: inShape.map((d, i) => (axes.includes(i) ? 1 : d)) });
 }
 
-function reducer(name: string, prim: Exclude<ReducePrimitive, "argmax" | "argmin">, boolTo: "int32" | "keep", needsNonEmpty: boolean) {
+function reducer(
+  name: string,
+  prim: Exclude<ReducePrimitive, "argmax" | "argmin">,
+  boolTo: "int32" | "keep",
+  needsNonEmpty: boolean,
+) {
   return (x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array =>
     scoped(() => {
       const { axis: ax, keepdims } = reduceArgs(axis, opts);

@@ -2,7 +2,7 @@ import type { Array, ArrayLike, SliceIndex } from "../array.js";
 import { fmtAval } from "../core/aval.js";
 import { scoped } from "../core/scope.js";
 import { bind1 } from "../core/trace.js";
-import { ShapeError, fmtShape } from "../errors.js";
+import { fmtShape, ShapeError } from "../errors.js";
 import { checkShape, normalizeAxes, normalizeAxis, sizeOf } from "../shape.js";
 import { broadcastTo as broadcastToImpl, prepare } from "./convert.js";
 
@@ -34,7 +34,9 @@ export function reshape(x: ArrayLike, shape: readonly number[] | number): Array 
 export function transpose(x: ArrayLike, axes?: readonly number[]): Array {
   return scoped(() => {
     const a = asArray(x, "transpose");
-    const perm = axes ? axes.map((ax) => normalizeAxis(ax, a.ndim, "transpose")) : a.shape.map((_, i) => a.ndim - 1 - i);
+    const perm = axes
+      ? axes.map((ax) => normalizeAxis(ax, a.ndim, "transpose"))
+      : a.shape.map((_, i) => a.ndim - 1 - i);
     return bind1("transpose", [a], { perm });
   });
 }
@@ -62,7 +64,8 @@ export function expandDims(x: ArrayLike, axis: number | readonly number[]): Arra
 export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array {
   return scoped(() => {
     const a = asArray(x, "squeeze");
-    const dims = axis === undefined ? a.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes(axis, a.ndim, "squeeze");
+    const dims =
+      axis === undefined ? a.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes(axis, a.ndim, "squeeze");
     return bind1("squeeze", [a], { dimensions: dims });
   });
 }
@@ -70,9 +73,11 @@ export function squeeze(x: ArrayLike, axis?: number | readonly number[]): Array 
 /** Python's slice.indices: [first, count, step] with clamping and negative values. */
 function resolveSlice(spec: readonly (number | null | undefined)[], n: number, axis: number): [number, number, number] {
   const step = spec[2] ?? 1;
-  if (!Number.isInteger(step) || step === 0) throw new ShapeError(`slice: step on axis ${axis} must be a nonzero integer, got ${step}`);
+  if (!Number.isInteger(step) || step === 0)
+    throw new ShapeError(`slice: step on axis ${axis} must be a nonzero integer, got ${step}`);
   for (const v of [spec[0], spec[1]]) {
-    if (v !== null && v !== undefined && !Number.isInteger(v)) throw new ShapeError(`slice: bound ${v} on axis ${axis} is not an integer`);
+    if (v !== null && v !== undefined && !Number.isInteger(v))
+      throw new ShapeError(`slice: bound ${v} on axis ${axis} is not an integer`);
   }
   const norm = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
   let start: number;

@@ -14,7 +14,12 @@ function checkDims(lhs: Aval, rhs: Aval, d: DotDims): void {
   const desc = () => `in shapes ${fmtAval(lhs)} · ${fmtAval(rhs)}`;
   const valid = (dims: readonly number[], a: Aval) =>
     dims.every((x) => Number.isInteger(x) && x >= 0 && x < a.shape.length) && new Set(dims).size === dims.length;
-  if (!valid([...lc, ...lb], lhs) || !valid([...rc, ...rb], rhs) || lc.length !== rc.length || lb.length !== rb.length) {
+  if (
+    !valid([...lc, ...lb], lhs) ||
+    !valid([...rc, ...rb], rhs) ||
+    lc.length !== rc.length ||
+    lb.length !== rb.length
+  ) {
     throw new ShapeError(`dot_general: invalid dimension numbers ${JSON.stringify(d)} ${desc()}`);
   }
   lc.forEach((l, i) => {
@@ -40,7 +45,9 @@ export const dotPrimitives: PrimitiveTable<"dot_general"> = {
         throw new DTypeError(`dot_general: operand dtypes differ: ${fmtAval(lhs)} · ${fmtAval(rhs)}`);
       }
       if (lhs.dtype === "bool") {
-        throw new DTypeError(`dot_general: bool operands ${fmtAval(lhs)} · ${fmtAval(rhs)}; cast to int32 or float32 first`);
+        throw new DTypeError(
+          `dot_general: bool operands ${fmtAval(lhs)} · ${fmtAval(rhs)}; cast to int32 or float32 first`,
+        );
       }
       checkDims(lhs, rhs, params);
       const [lc, rc] = params.contracting;

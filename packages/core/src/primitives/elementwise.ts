@@ -1,14 +1,27 @@
 import { type Aval, aval } from "../core/aval.js";
 import type { DType } from "../dtype.js";
-import { binary, cast, select, unary } from "../ir/expr.js";
 import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
-import { ALL, FLOATS, INTEGRAL, NUMERIC, checkArity, checkDTypeIn, checkSameDTypes, checkSameShapes } from "./checks.js";
+import { binary, cast, select, unary } from "../ir/expr.js";
+import {
+  ALL,
+  checkArity,
+  checkDTypeIn,
+  checkSameDTypes,
+  checkSameShapes,
+  FLOATS,
+  INTEGRAL,
+  NUMERIC,
+} from "./checks.js";
 import type { BinaryPrimitive, PrimitiveDef, PrimitiveTable, UnaryPrimitive } from "./types.js";
 
 const weakOf = (avals: readonly Aval[]) => avals.every((a) => a.weakType);
 
 /** Rule factory: a unary elementwise primitive over the given dtypes. */
-function unaryElementwise<P extends UnaryPrimitive>(fn: P & UnaryOp, allowed: readonly DType[], hint?: string): PrimitiveDef<P> {
+function unaryElementwise<P extends UnaryPrimitive>(
+  fn: P & UnaryOp,
+  allowed: readonly DType[],
+  hint?: string,
+): PrimitiveDef<P> {
   return {
     abstractEval(avals) {
       checkArity(fn, avals, 1);
@@ -21,7 +34,11 @@ function unaryElementwise<P extends UnaryPrimitive>(fn: P & UnaryOp, allowed: re
 }
 
 /** Rule factory: a binary elementwise primitive (equal shapes and dtypes). */
-function binaryElementwise<P extends BinaryPrimitive>(fn: P & BinaryOp, allowed: readonly DType[], outBool = false): PrimitiveDef<P> {
+function binaryElementwise<P extends BinaryPrimitive>(
+  fn: P & BinaryOp,
+  allowed: readonly DType[],
+  outBool = false,
+): PrimitiveDef<P> {
   return {
     abstractEval(avals) {
       checkArity(fn, avals, 2);

@@ -2,7 +2,7 @@ import { type Aval, aval, fmtAval } from "../core/aval.js";
 import type { DType } from "../dtype.js";
 import { ShapeError } from "../errors.js";
 import type { ReduceOp } from "../ir/kernel.js";
-import { ALL, NUMERIC, checkArity, checkDTypeIn } from "./checks.js";
+import { ALL, checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
 import type { PrimitiveDef, PrimitiveTable, ReducePrimitive } from "./types.js";
 
 function checkAxes(op: string, x: Aval, axes: readonly number[]): void {
@@ -27,7 +27,13 @@ function valueReduce<P extends "reduce_sum" | "reduce_prod" | "reduce_max" | "re
       const x = avals[0] as Aval;
       checkDTypeIn(name, x, allowed);
       checkAxes(name, x, params.axes);
-      return [aval(x.shape.filter((_, i) => !params.axes.includes(i)), x.dtype, x.weakType)];
+      return [
+        aval(
+          x.shape.filter((_, i) => !params.axes.includes(i)),
+          x.dtype,
+          x.weakType,
+        ),
+      ];
     },
     lowering: { kind: "reduce", op, axes: (p) => p.axes },
   };
@@ -43,7 +49,12 @@ function argReduce<P extends "argmax" | "argmin">(name: P): PrimitiveDef<P> {
       if (x.shape[params.axis] === 0) {
         throw new ShapeError(`${name}: axis ${params.axis} of ${fmtAval(x)} is empty; there is no index to return`);
       }
-      return [aval(x.shape.filter((_, i) => i !== params.axis), "int32")];
+      return [
+        aval(
+          x.shape.filter((_, i) => i !== params.axis),
+          "int32",
+        ),
+      ];
     },
     lowering: { kind: "reduce", op: name, axes: (p) => [p.axis] },
   };

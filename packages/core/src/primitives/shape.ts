@@ -1,5 +1,5 @@
 import { type Aval, aval, fmtAval } from "../core/aval.js";
-import { ShapeError, fmtShape } from "../errors.js";
+import { fmtShape, ShapeError } from "../errors.js";
 import { broadcastInDimView, reshapeView, revView, sliceView, transposeView } from "../ir/view.js";
 import { sizeOf } from "../shape.js";
 import { checkArity } from "./checks.js";
@@ -21,7 +21,9 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
     abstractEval(avals, { newShape }) {
       const x = one("reshape", avals);
       if (sizeOf(newShape) !== sizeOf(x.shape)) {
-        throw new ShapeError(`reshape: cannot reshape ${fmtAval(x)} (${sizeOf(x.shape)} elements) to ${fmtShape(newShape)}`);
+        throw new ShapeError(
+          `reshape: cannot reshape ${fmtAval(x)} (${sizeOf(x.shape)} elements) to ${fmtShape(newShape)}`,
+        );
       }
       return [aval(newShape, x.dtype, x.weakType)];
     },
@@ -31,7 +33,13 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
     abstractEval(avals, { perm }) {
       const x = one("transpose", avals);
       checkPermutation("transpose", perm, x.shape.length);
-      return [aval(perm.map((p) => x.shape[p] as number), x.dtype, x.weakType)];
+      return [
+        aval(
+          perm.map((p) => x.shape[p] as number),
+          x.dtype,
+          x.weakType,
+        ),
+      ];
     },
     lowering: { kind: "view", view: (v, p) => transposeView(v, p.perm) },
   },
@@ -40,7 +48,9 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       const x = one("broadcast_in_dim", avals);
       const bad =
         dims.length !== x.shape.length ||
-        dims.some((d, i) => !Number.isInteger(d) || d < 0 || d >= shape.length || (i > 0 && d <= (dims[i - 1] as number))) ||
+        dims.some(
+          (d, i) => !Number.isInteger(d) || d < 0 || d >= shape.length || (i > 0 && d <= (dims[i - 1] as number)),
+        ) ||
         x.shape.some((n, i) => n !== 1 && n !== shape[dims[i] as number]);
       if (bad) {
         throw new ShapeError(
@@ -57,7 +67,13 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       for (const d of dimensions) {
         if (x.shape[d] !== 1) throw new ShapeError(`squeeze: axis ${d} of ${fmtAval(x)} has size ${x.shape[d]}, not 1`);
       }
-      return [aval(x.shape.filter((_, i) => !dimensions.includes(i)), x.dtype, x.weakType)];
+      return [
+        aval(
+          x.shape.filter((_, i) => !dimensions.includes(i)),
+          x.dtype,
+          x.weakType,
+        ),
+      ];
     },
     lowering: {
       kind: "view",

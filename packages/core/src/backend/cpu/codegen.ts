@@ -74,7 +74,7 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
     ...body,
     "};",
   ].join("\n");
-  // biome-ignore lint/security/noGlobalEval: kernels are generated from our own IR, never from user strings.
+  // Kernels are generated from our own IR, never from user strings.
   const factory = new Function("F", source) as (fns: unknown[]) => CpuRun;
   return { source, run: factory(em.fns) };
 }

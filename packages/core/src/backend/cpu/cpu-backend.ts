@@ -1,4 +1,4 @@
-import { type DType, type DataArray, allocHost } from "../../dtype.js";
+import { allocHost, type DataArray, type DType } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
 import type { Kernel } from "../../ir/kernel.js";
 import type { Backend, Executable, Slot } from "../backend.js";
@@ -44,11 +44,17 @@ type Op =
   | { kind: "dispatch"; exe: CpuExecutable; inputs: CpuSlot[]; output: CpuSlot; params: Int32Array }
   | { kind: "free"; slot: CpuSlot }
   /** A read, ordered with the rest: copies out (or fails) when the queue reaches it. */
-  | { kind: "read"; slot: CpuSlot; offset: number; size: number; resolve: (d: DataArray) => void; reject: (e: unknown) => void };
+  | {
+      kind: "read";
+      slot: CpuSlot;
+      offset: number;
+      size: number;
+      resolve: (d: DataArray) => void;
+      reject: (e: unknown) => void;
+    };
 
 /** The embedded CPU backend: typed-array storage, kernels as generated JS or interpreted closures. */
 export class CpuBackend implements Backend {
-  readonly name = "cpu";
   private queue: Op[] = [];
   private scheduled = false;
   private flushing = false;
@@ -56,7 +62,10 @@ export class CpuBackend implements Backend {
   /** Kernels run and flushes made since creation (for tests and profiling). */
   readonly counters = { kernels: 0, flushes: 0, compiles: 0 };
 
-  constructor(readonly options: CpuOptions) {}
+  constructor(
+    readonly options: CpuOptions,
+    readonly name = "cpu",
+  ) {}
 
   get canReadSync(): boolean {
     return !this.options.deferred;
@@ -98,7 +107,13 @@ export class CpuBackend implements Backend {
     for (const s of inputs) {
       if (!(s as CpuSlot).data) throw new BackendError(`cpu: kernel '${exe.kernel.label}' reads a freed buffer`);
     }
-    this.enqueue({ kind: "dispatch", exe: exe as CpuExecutable, inputs: inputs as CpuSlot[], output: output as CpuSlot, params });
+    this.enqueue({
+      kind: "dispatch",
+      exe: exe as CpuExecutable,
+      inputs: inputs as CpuSlot[],
+      output: output as CpuSlot,
+      params,
+    });
   }
 
   /** Test hook: the next kernel to run fails with this message (its outputs become poisoned). */
@@ -111,7 +126,7 @@ export class CpuBackend implements Backend {
     if (this.queue.length >= this.options.flushEvery) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      if (this.options.deferred) setTimeout(() => this.flush(), 0);
+      if (this.options.deferred) laterTask(() => this.flush());
       else queueMicrotask(() => this.flush());
     }
   }
@@ -164,7 +179,9 @@ export class CpuBackend implements Backend {
         op.params,
       );
     } catch (e) {
-      output.poison = new BackendError(`cpu: kernel '${exe.kernel.label}' failed: ${(e as Error).message}`, { cause: e });
+      output.poison = new BackendError(`cpu: kernel '${exe.kernel.label}' failed: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 
@@ -176,7 +193,7 @@ export class CpuBackend implements Backend {
     if (this.options.deferred) {
       if (!this.scheduled) {
         this.scheduled = true;
-        setTimeout(() => this.flush(), 0);
+        laterTask(() => this.flush());
       }
     } else this.flush();
     return p;
@@ -194,7 +211,9 @@ export class CpuBackend implements Backend {
 
   readSync(slot: Slot, _dtype: DType, offset: number, size: number): DataArray {
     if (this.options.deferred) {
-      throw new BackendError("dataSync: the cpu backend runs deferred here, so values are not ready synchronously; use `await x.data()`");
+      throw new BackendError(
+        "dataSync: the cpu backend runs deferred here, so values are not ready synchronously; use `await x.data()`",
+      );
     }
     this.flush();
     return this.copyOut(slot as CpuSlot, offset, size);
@@ -208,6 +227,13 @@ export class CpuBackend implements Backend {
     const s = new CpuSlot("bool", 0, 0);
     await this.enqueueRead(s, 0, 0);
   }
+}
+
+/** Runs `f` on a later task (a macrotask, not a microtask). */
+function laterTask(f: () => void): void {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  if (g.setImmediate) g.setImmediate(f);
+  else setTimeout(f, 0);
 }
 
 const defaults: CpuOptions = { deferred: false, codegen: "auto", flushEvery: 256 };

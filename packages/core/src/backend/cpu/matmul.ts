@@ -1,7 +1,7 @@
-import { type DataArray, allocHost, isFloat } from "../../dtype.js";
+import { allocHost, type DataArray, isFloat } from "../../dtype.js";
 import { type MatmulKernel, type MatmulOperand, resolveInt } from "../../ir/kernel.js";
 import type { CpuRun } from "./codegen.js";
-import { type InterpState, compileExpr } from "./interpret.js";
+import { compileExpr, type InterpState } from "./interpret.js";
 
 /** Cache blocking: a KC×NC panel of B and an MC×KC panel of A stay in cache while reused. */
 const KC = 128;
@@ -55,17 +55,49 @@ function gemmFloat(a: Strided, b: Strided, c: DataArray, cOff: number, M: number
           const abase = iq * kb;
           for (let jq = 0; jq < ncp; jq += 4) {
             const bbase = jq * kb;
-            let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-            let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+            let c00 = 0,
+              c01 = 0,
+              c02 = 0,
+              c03 = 0,
+              c10 = 0,
+              c11 = 0,
+              c12 = 0,
+              c13 = 0;
+            let c20 = 0,
+              c21 = 0,
+              c22 = 0,
+              c23 = 0,
+              c30 = 0,
+              c31 = 0,
+              c32 = 0,
+              c33 = 0;
             for (let k = 0; k < kb; k++) {
               const ak = abase + k * 4;
               const bk = bbase + k * 4;
-              const a0 = ap[ak] as number, a1 = ap[ak + 1] as number, a2 = ap[ak + 2] as number, a3 = ap[ak + 3] as number;
-              const b0 = bp[bk] as number, b1 = bp[bk + 1] as number, b2 = bp[bk + 2] as number, b3 = bp[bk + 3] as number;
-              c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-              c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-              c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-              c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+              const a0 = ap[ak] as number,
+                a1 = ap[ak + 1] as number,
+                a2 = ap[ak + 2] as number,
+                a3 = ap[ak + 3] as number;
+              const b0 = bp[bk] as number,
+                b1 = bp[bk + 1] as number,
+                b2 = bp[bk + 2] as number,
+                b3 = bp[bk + 3] as number;
+              c00 += a0 * b0;
+              c01 += a0 * b1;
+              c02 += a0 * b2;
+              c03 += a0 * b3;
+              c10 += a1 * b0;
+              c11 += a1 * b1;
+              c12 += a1 * b2;
+              c13 += a1 * b3;
+              c20 += a2 * b0;
+              c21 += a2 * b1;
+              c22 += a2 * b2;
+              c23 += a2 * b3;
+              c30 += a3 * b0;
+              c31 += a3 * b1;
+              c32 += a3 * b2;
+              c33 += a3 * b3;
             }
             const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
             const rows = Math.min(4, mc - iq);
@@ -82,12 +114,27 @@ function gemmFloat(a: Strided, b: Strided, c: DataArray, cOff: number, M: number
 }
 
 /** Integer matmul with wrap-around (int32 / uint32). */
-function gemmInt(a: Strided, b: Strided, c: DataArray, cOff: number, M: number, N: number, K: number, unsigned: boolean): void {
+function gemmInt(
+  a: Strided,
+  b: Strided,
+  c: DataArray,
+  cOff: number,
+  M: number,
+  N: number,
+  K: number,
+  unsigned: boolean,
+): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = 0;
       for (let k = 0; k < K; k++) {
-        s = (s + Math.imul(a.data[a.offset + i * a.rs + k * a.cs] as number, b.data[b.offset + k * b.rs + j * b.cs] as number)) | 0;
+        s =
+          (s +
+            Math.imul(
+              a.data[a.offset + i * a.rs + k * a.cs] as number,
+              b.data[b.offset + k * b.rs + j * b.cs] as number,
+            )) |
+          0;
       }
       c[cOff + i * N + j] = unsigned ? s >>> 0 : s;
     }

@@ -104,7 +104,7 @@ const intBinary: Record<BinaryOp, F2> = {
   sub: (a, b) => (a - b) | 0,
   mul: Math.imul,
   div: (a, b) => (b === 0 ? -1 : (a / b) | 0),
-  rem: (a, b) => (b === 0 ? a : a % b | 0),
+  rem: (a, b) => (b === 0 ? a : (a % b) | 0),
   pow: ipow,
 };
 
@@ -114,7 +114,7 @@ const uintBinary: Record<BinaryOp, F2> = {
   sub: (a, b) => (a - b) >>> 0,
   mul: (a, b) => Math.imul(a, b) >>> 0,
   div: (a, b) => (b === 0 ? 4294967295 : Math.trunc(a / b) >>> 0),
-  rem: (a, b) => (b === 0 ? a : a % b >>> 0),
+  rem: (a, b) => (b === 0 ? a : (a % b) >>> 0),
   pow: (a, b) => ipow(a, b) >>> 0,
   and: (a, b) => (a & b) >>> 0,
   or: (a, b) => (a | b) >>> 0,
@@ -140,8 +140,7 @@ export function binaryFn(fn: BinaryOp, d: DType): F2 {
   return k === "f" ? floatBinary[fn] : k === "i" ? intBinary[fn] : k === "u" ? uintBinary[fn] : boolBinary[fn];
 }
 
-const toI32: F1 = (x) =>
-  x !== x ? 0 : x >= 2147483647 ? 2147483647 : x <= I32_MIN ? I32_MIN : Math.trunc(x) | 0;
+const toI32: F1 = (x) => (x !== x ? 0 : x >= 2147483647 ? 2147483647 : x <= I32_MIN ? I32_MIN : Math.trunc(x) | 0);
 const toU32: F1 = (x) => (x !== x || x <= 0 ? 0 : x >= 4294967295 ? 4294967295 : Math.trunc(x) >>> 0);
 
 /** The conversion from dtype `from` to dtype `to`. */

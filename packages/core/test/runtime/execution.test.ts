@@ -1,0 +1,139 @@
+import { BackendError, getBackend, np, registerBackend, ShapeError, DTypeError } from "@webjax/core";
+import { CpuBackend } from "@webjax/core/internal";
+import { cpuMode } from "@webjax/test-utils";
+import { describe, expect, test } from "vitest";
+
+const cpu = () => getBackend("cpu") as CpuBackend;
+
+describe("execution: the ordered queue", () => {
+  test("a failed kernel poisons its outputs and everything computed from them", async () => {
+    using x = np.array([1, 2, 3]);
+    cpu().failNextKernel("injected fault");
+    using y = np.exp(x);
+    using z = y.add(1);
+    await expect(y.data()).rejects.toThrow(BackendError);
+    await expect(z.data()).rejects.toThrow(/kernel 'exp' failed: injected fault/);
+    await expect(z.blockUntilReady()).rejects.toThrow(BackendError);
+    // The queue goes on: later work is unaffected.
+    using w = x.mul(2);
+    expect(await w.toArray()).toEqual([2, 4, 6]);
+  });
+
+  test("eager kernels are shape-generic: new sizes of the same rank compile nothing", async () => {
+    const b = cpu();
+    for (const n of [3, 5]) {
+      using a = np.ones([n, 4]);
+      using s = a.mul(a).sum(1);
+      await s.data();
+    }
+    const compiles = b.counters.compiles;
+    for (const n of [7, 11, 64]) {
+      using a = np.ones([n, 4]);
+      using s = a.mul(a).sum(1);
+      expect(Array.from(await s.data())).toEqual(new Array(n).fill(4));
+    }
+    expect(b.counters.compiles).toBe(compiles);
+  });
+
+  test("reads see every op enqueued before them, in order", async () => {
+    using x = np.zeros([4]);
+    const reads: Promise<Float32Array | Uint8Array | Int32Array | Uint32Array | Float64Array>[] = [];
+    let acc = x.add(0);
+    for (let i = 1; i <= 5; i++) {
+      const next = acc.add(1);
+      reads.push(next.data());
+      acc.dispose();
+      acc = next;
+    }
+    const values = await Promise.all(reads);
+    values.forEach((v, i) => expect(Array.from(v)).toEqual([i + 1, i + 1, i + 1, i + 1]));
+    acc.dispose();
+  });
+
+  test("the queue flushes every N dispatches without a read", () => {
+    const b = cpu();
+    const before = b.counters.kernels;
+    using x = np.ones([2]);
+    const made = [];
+    for (let i = 0; i < b.options.flushEvery + 1; i++) made.push(x.add(i));
+    expect(b.counters.kernels).toBeGreaterThan(before);
+    for (const m of made) m.dispose();
+  });
+
+  test.runIf(cpuMode === "deferred")("deferred mode: work runs on a later task and dataSync names data()", async () => {
+    const b = cpu();
+    using x = np.ones([3]);
+    await x.blockUntilReady();
+    const before = b.counters.kernels;
+    using y = x.add(1);
+    await Promise.resolve();
+    expect(b.counters.kernels).toBe(before);
+    expect(() => y.dataSync()).toThrow(/await x\.data\(\)/);
+    expect(String(y)).toMatch(/float32\[3\], on cpu/);
+    expect(Array.from(await y.data())).toEqual([2, 2, 2]);
+    expect(b.counters.kernels).toBe(before + 1);
+  });
+
+  test.runIf(cpuMode !== "deferred")("normal mode: dataSync drains the queue on this thread", () => {
+    using x = np.ones([3]);
+    using y = x.add(1);
+    expect(Array.from(y.dataSync())).toEqual([2, 2, 2]);
+  });
+
+  test.runIf(cpuMode === "interpreter")("interpreter mode never generates code", () => {
+    expect(cpu().usesCodegen).toBe(false);
+  });
+
+  test("arrays of two backends in one op are a named error", () => {
+    registerBackend("cpu-second", () => new CpuBackend(cpu().options, "cpu-second"));
+    using a = np.ones([2]);
+    using b = np.ones([2], { backend: "cpu-second" });
+    expect(() => a.add(b)).toThrow(/different backends \((cpu, cpu-second|cpu-second, cpu)\).*devicePut/);
+  });
+});
+
+describe("errors: invalid arguments are rejected before any kernel runs", () => {
+  test.each([
+    ["negative size", () => np.zeros([2, -1])],
+    ["fractional size", () => np.ones([2.5])],
+    ["NaN in a shape", () => np.full([Number.NaN], 1)],
+  ])("%s → ShapeError naming the shape", (_, f) => {
+    expect(f).toThrow(ShapeError);
+    expect(f).toThrow(/shape/);
+  });
+
+  test("bad axes name the axis and the rank", () => {
+    using x = np.ones([2, 3]);
+    expect(() => x.sum(2)).toThrow(/axis 2 is out of bounds for an array of rank 2/);
+    expect(() => x.sum([0, 0])).toThrow(/repeated axis/);
+    expect(() => x.transpose([0, 0])).toThrow(ShapeError);
+  });
+
+  test("an unknown dtype lists the valid ones", () => {
+    expect(() => np.zeros([2], { dtype: "float16" as never })).toThrow(DTypeError);
+    expect(() => np.zeros([2], { dtype: "int8" as never })).toThrow(/float32, int32, uint32, bool, float64/);
+  });
+
+  test("shape errors name the op and the shapes", () => {
+    using a = np.ones([128, 784]);
+    using b = np.ones([300, 10]);
+    expect(() => a.matmul(b)).toThrow(/matmul: contracting dims 784 ≠ 300 in shapes float32\[128,784\] @ float32\[300,10\]/);
+    using c = np.ones([2, 3]);
+    using d = np.ones([4, 3]);
+    expect(() => c.add(d)).toThrow(/add: shapes \[2,3\], \[4,3\] cannot be broadcast/);
+    expect(() => c.reshape([4, 2])).toThrow(/reshape: cannot reshape float32\[2,3\] \(6 elements\) to \[4,2\]/);
+  });
+
+  test("no kernel runs for an op that fails its checks", () => {
+    const b = cpu();
+    using a = np.ones([2, 3]);
+    using d = np.ones([4, 3]);
+    const compiles = b.counters.compiles;
+    const kernels = b.counters.kernels;
+    b.flush();
+    expect(() => a.add(d)).toThrow(ShapeError);
+    b.flush();
+    expect(b.counters.kernels).toBe(kernels);
+    expect(b.counters.compiles).toBe(compiles);
+  });
+});
