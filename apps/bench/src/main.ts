@@ -1,0 +1,64 @@
+/**
+ * webjax against the libraries users would pick instead, in one run on one machine:
+ * matmul GFLOP/s and eager per-op overhead. Ratios are webjax ÷ peer (higher is better for
+ * GFLOP/s, lower for µs/op).
+ */
+import { type Contender, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
+import { medianMs, randomData } from "./timing.js";
+
+const contenders: Contender[] = [webjaxCpu, tfjsCpu, tfjsWasm, jaxjsWasm];
+
+async function safely<T>(name: string, f: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await f();
+  } catch (e) {
+    console.log(`  ${name}: failed (${(e as Error).message})`);
+    return undefined;
+  }
+}
+
+async function benchMatmul(n: number): Promise<void> {
+  console.log(`\nmatmul ${n}×${n} float32 (median of 7 after 2 warm-ups)`);
+  const a = randomData(n * n, 1);
+  const b = randomData(n * n, 2);
+  const results: Record<string, number> = {};
+  for (const c of contenders) {
+    const gflops = await safely(c.name, async () => {
+      const { run, done } = await c.matmul(n, a, b);
+      const ms = await medianMs(run, { warmup: 2, reps: 7 });
+      done();
+      return (2 * n ** 3) / (ms * 1e6);
+    });
+    if (gflops !== undefined) results[c.name] = gflops;
+  }
+  report(results, "GFLOP/s", true);
+}
+
+async function benchOverhead(size: number, ops: number): Promise<void> {
+  console.log(`\neager per-op overhead: ${ops} chained adds of ${size} float32 elements`);
+  const results: Record<string, number> = {};
+  for (const c of contenders) {
+    const us = await safely(c.name, async () => {
+      const { run, done } = await c.addChain(size, ops);
+      const ms = await medianMs(run, { warmup: 3, reps: 9 });
+      done();
+      return (ms * 1000) / ops;
+    });
+    if (us !== undefined) results[c.name] = us;
+  }
+  report(results, "µs/op", false);
+}
+
+function report(results: Record<string, number>, unit: string, higherIsBetter: boolean): void {
+  const ours = results[webjaxCpu.name];
+  for (const [name, v] of Object.entries(results)) {
+    const ratio = ours === undefined || name === webjaxCpu.name ? "" : `  webjax/peer = ${(ours / v).toFixed(2)}`;
+    console.log(`  ${name.padEnd(14)} ${v.toFixed(2).padStart(9)} ${unit}${ratio}`);
+  }
+  void higherIsBetter;
+}
+
+console.log(`node ${process.version}, ${process.arch}`);
+await benchOverhead(1000, 1000);
+await benchMatmul(512);
+await benchMatmul(1024);
