@@ -1,4 +1,4 @@
-import { BackendError, getBackend, np, registerBackend, ShapeError, DTypeError } from "@webjax/core";
+import { BackendError, DTypeError, devicePut, getBackend, np, registerBackend, ShapeError } from "@webjax/core";
 import { CpuBackend } from "@webjax/core/internal";
 import { cpuMode } from "@webjax/test-utils";
 import { describe, expect, test } from "vitest";
@@ -135,5 +135,20 @@ describe("errors: invalid arguments are rejected before any kernel runs", () => 
     b.flush();
     expect(b.counters.kernels).toBe(kernels);
     expect(b.counters.compiles).toBe(compiles);
+  });
+});
+
+describe("devicePut", () => {
+  test("moves an array to another backend, where it mixes with that backend's arrays", async () => {
+    registerBackend("cpu-third", () => new CpuBackend(cpu().options, "cpu-third"));
+    using a = np.array([[1, 2], [3, 4]]);
+    using aT = a.T;
+    using moved = await devicePut(aT, "cpu-third");
+    using b = np.ones([2, 2], { backend: "cpu-third" });
+    using s = moved.add(b);
+    expect(await s.toArray()).toEqual([
+      [2, 4],
+      [3, 5],
+    ]);
   });
 });
