@@ -11,6 +11,6 @@ export { backendNames, currentBackend, getBackend, registerBackend, setBackend }
 export { DTYPES, type DType, promoteTypes } from "./dtype.js";
 export { BackendError, DTypeError, ShapeError, TracerError, WebjaxError } from "./errors.js";
 export * as lax from "./lax.js";
-export { devicePut } from "./transfer.js";
 export { type BackendMemory, checkLeaks, type LeakReport, memoryStats, setMemoryWarning } from "./memory.js";
 export * as np from "./numpy/index.js";
+export { devicePut } from "./transfer.js";

@@ -8,7 +8,8 @@ import { TracerError } from "./errors.js";
  * device is. Arrays of two backends never mix in one op: move one of them with this first.
  */
 export async function devicePut(x: Array, backend: string): Promise<Array> {
-  if (!(x instanceof ConcreteArray)) throw new TracerError("devicePut: the value is traced; move arrays outside transforms");
+  if (!(x instanceof ConcreteArray))
+    throw new TracerError("devicePut: the value is traced; move arrays outside transforms");
   const target = getBackend(backend);
   const data = await x.data();
   return ConcreteArray.fromHost(target, x.aval, data, "devicePut");

@@ -117,7 +117,9 @@ describe("errors: invalid arguments are rejected before any kernel runs", () => 
   test("shape errors name the op and the shapes", () => {
     using a = np.ones([128, 784]);
     using b = np.ones([300, 10]);
-    expect(() => a.matmul(b)).toThrow(/matmul: contracting dims 784 ≠ 300 in shapes float32\[128,784\] @ float32\[300,10\]/);
+    expect(() => a.matmul(b)).toThrow(
+      /matmul: contracting dims 784 ≠ 300 in shapes float32\[128,784\] @ float32\[300,10\]/,
+    );
     using c = np.ones([2, 3]);
     using d = np.ones([4, 3]);
     expect(() => c.add(d)).toThrow(/add: shapes \[2,3\], \[4,3\] cannot be broadcast/);
@@ -141,7 +143,10 @@ describe("errors: invalid arguments are rejected before any kernel runs", () => 
 describe("devicePut", () => {
   test("moves an array to another backend, where it mixes with that backend's arrays", async () => {
     registerBackend("cpu-third", () => new CpuBackend(cpu().options, "cpu-third"));
-    using a = np.array([[1, 2], [3, 4]]);
+    using a = np.array([
+      [1, 2],
+      [3, 4],
+    ]);
     using aT = a.T;
     using moved = await devicePut(aT, "cpu-third");
     using b = np.ones([2, 2], { backend: "cpu-third" });

@@ -1,11 +1,26 @@
 import { type DType, getBackend } from "@webjax/core";
-import { type Expr, type FusedKernel, type MatmulKernel, acc, binary, cast, constant, load, unary } from "@webjax/core/internal";
+import {
+  acc,
+  binary,
+  cast,
+  constant,
+  type Expr,
+  type FusedKernel,
+  load,
+  type MatmulKernel,
+  unary,
+} from "@webjax/core/internal";
 import { describe, expect, test } from "vitest";
 
 type Host = Float32Array | Int32Array | Uint32Array | Uint8Array | Float64Array;
 
 /** Runs a kernel directly on the backend: inputs are written, the output read back. */
-async function run(kernel: FusedKernel | MatmulKernel, inputs: Host[], outSize: number, params: number[] = []): Promise<number[]> {
+async function run(
+  kernel: FusedKernel | MatmulKernel,
+  inputs: Host[],
+  outSize: number,
+  params: number[] = [],
+): Promise<number[]> {
   const b = getBackend();
   const exe = b.compile(kernel);
   const slots = inputs.map((data, i) => {

@@ -1,5 +1,5 @@
-import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { checkLeaks, memoryStats, np, setMemoryWarning } from "@webjax/core";
 import { afterEach, describe, expect, test, vi } from "vitest";
 
@@ -55,7 +55,10 @@ describe("memory: reference-counted buffers", () => {
   });
 
   test("composite functions release every temporary they make", async () => {
-    const x = np.array([[1, 2], [3, 4]]);
+    const x = np.array([
+      [1, 2],
+      [3, 4],
+    ]);
     const report = await checkLeaks(async () => {
       using big = x.greater(2);
       using neg = np.negative(x);
