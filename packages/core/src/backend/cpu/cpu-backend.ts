@@ -19,6 +19,9 @@ export interface CpuOptions {
   flushEvery: number;
 }
 
+/** Host memory kept for reuse after frees. */
+const POOL_BYTES = 64 * 1024 * 1024;
+
 class CpuSlot implements Slot {
   data: DataArray | null;
   poison: Error | null = null;
@@ -26,8 +29,9 @@ class CpuSlot implements Slot {
     readonly dtype: DType,
     readonly size: number,
     readonly bytes: number,
+    data?: DataArray,
   ) {
-    this.data = allocHost(dtype, size);
+    this.data = data ?? allocHost(dtype, size);
   }
 }
 
@@ -59,6 +63,9 @@ export class CpuBackend implements Backend {
   private scheduled = false;
   private flushing = false;
   private fault: string | null = null;
+  /** Freed host arrays by dtype and size, reused by alloc (every kernel writes its whole output). */
+  private readonly pool = new Map<string, DataArray[]>();
+  private pooledBytes = 0;
   /** Kernels run and flushes made since creation (for tests and profiling). */
   readonly counters = { kernels: 0, flushes: 0, compiles: 0 };
 
@@ -76,8 +83,14 @@ export class CpuBackend implements Backend {
   }
 
   alloc(dtype: DType, size: number): CpuSlot {
+    const bytes = size * (dtype === "float64" ? 8 : dtype === "bool" ? 1 : 4);
+    const recycled = this.pool.get(`${dtype}:${size}`)?.pop();
+    if (recycled) {
+      this.pooledBytes -= bytes;
+      return new CpuSlot(dtype, size, bytes, recycled);
+    }
     try {
-      return new CpuSlot(dtype, size, size * (dtype === "float64" ? 8 : dtype === "bool" ? 1 : 4));
+      return new CpuSlot(dtype, size, bytes);
     } catch (e) {
       throw new BackendError(`cpu: cannot allocate ${size} elements of ${dtype}: ${(e as Error).message}`);
     }
@@ -149,7 +162,18 @@ export class CpuBackend implements Backend {
 
   private runOp(op: Op): void {
     if (op.kind === "free") {
+      const { data, dtype, size, bytes } = op.slot;
       op.slot.data = null;
+      if (data && size > 0 && this.pooledBytes + bytes <= POOL_BYTES) {
+        const key = `${dtype}:${size}`;
+        let list = this.pool.get(key);
+        if (!list) {
+          list = [];
+          this.pool.set(key, list);
+        }
+        list.push(data);
+        this.pooledBytes += bytes;
+      }
       return;
     }
     if (op.kind === "read") {
