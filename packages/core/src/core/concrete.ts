@@ -79,8 +79,8 @@ export class ConcreteArray extends Array {
     }
   }
 
-  data(): Promise<DataArray> {
-    if (this.size === 0) return Promise.resolve(allocHost(this.dtype, 0));
+  async data(): Promise<DataArray> {
+    if (this.size === 0) return allocHost(this.dtype, 0);
     return this.withContiguous((b, off) => b.backend.read(b.slot, this.dtype, off, this.size));
   }
 

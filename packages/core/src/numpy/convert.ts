@@ -60,9 +60,7 @@ export function prepare(op: string, xs: readonly ArrayLike[], forceDtype?: DType
   if (forceDtype) res = { dtype: forceDtype, weak: res.weak };
   const backend = backendOf(xs);
   const arrays = xs.map((x) =>
-    x instanceof Array
-      ? convert(x, res.dtype, res.weak && x.weakType)
-      : scalar(x, res.dtype, typeof x === "number", backend),
+    x instanceof Array ? convert(x, res.dtype, res.weak) : scalar(x, res.dtype, typeof x === "number", backend),
   );
   const shape = broadcastShapes(op, ...arrays.map((a) => a.shape));
   return arrays.map((a) => broadcastTo(a, shape, op));
@@ -71,5 +69,5 @@ export function prepare(op: string, xs: readonly ArrayLike[], forceDtype?: DType
 /** Promotes operands to their common dtype without broadcasting (for contractions). */
 export function promoteOnly(xs: readonly Array[]): Array[] {
   const res = xs.map(typeOf).reduce(promoteTypes);
-  return xs.map((x) => convert(x, res.dtype, res.weak && x.weakType));
+  return xs.map((x) => convert(x, res.dtype, res.weak));
 }

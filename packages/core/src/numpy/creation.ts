@@ -1,5 +1,6 @@
 import { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
+import { castFn } from "../backend/cpu/scalar.js";
 import { getBackend } from "../backend/registry.js";
 import { aval } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
@@ -8,6 +9,14 @@ import { allocHost, checkDType, type DataArray, type DType } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { checkShape, sizeOf } from "../shape.js";
 import { convert } from "./convert.js";
+
+/** Stores JS numbers as `dtype` with the IR's cast semantics (bool: nonzero; ints: truncate and saturate). */
+function storeAs(dtype: DType, values: ArrayLike<number>): DataArray {
+  const data = allocHost(dtype, values.length);
+  const f = castFn("float64", dtype);
+  for (let i = 0; i < values.length; i++) data[i] = f(values[i] as number);
+  return data;
+}
 
 /** Options of the creation functions. */
 export interface CreateOptions {
@@ -53,7 +62,7 @@ function filled(
 ): Array {
   const s = checkShape(shape, label);
   const data = allocHost(dtype, sizeOf(s));
-  if (value !== 0) data.fill(dtype === "bool" ? (value !== 0 ? 1 : 0) : value);
+  if (value !== 0) data.fill(castFn("float64", dtype)(value));
   return fromHost(data, s, dtype, opts, label);
 }
 
@@ -112,9 +121,7 @@ export function array(
     const shape = opts?.shape ? checkShape(opts.shape, "array") : [x.length];
     if (sizeOf(shape) !== x.length)
       throw new ShapeError(`array: shape [${shape}] needs ${sizeOf(shape)} elements, the typed array has ${x.length}`);
-    const data = allocHost(dtype, x.length);
-    data.set(x as ArrayLike<number>);
-    return fromHost(data, shape, dtype, opts, "array");
+    return fromHost(storeAs(dtype, x as ArrayLike<number>), shape, dtype, opts, "array");
   }
   const shape = nestedShape(x as NestedInput);
   const flat: (number | boolean)[] = [];
@@ -125,10 +132,7 @@ export function array(
   walk(x as NestedInput);
   const allBool = flat.length > 0 && flat.every((v) => typeof v === "boolean");
   const dtype = opts?.dtype ? checkDType(opts.dtype, "array") : allBool ? "bool" : "float32";
-  const data = allocHost(dtype, flat.length);
-  flat.forEach((v, i) => {
-    data[i] = Number(v);
-  });
+  const data = storeAs(dtype, flat.map(Number));
   if (opts?.shape) throw new DTypeError("array: `shape` applies to typed-array input only");
   return fromHost(data, shape, dtype, opts, "array");
 }

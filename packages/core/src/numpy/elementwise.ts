@@ -122,12 +122,17 @@ export function logicalNot(x: ArrayLike): Array {
 
 /** Elementwise logical and. */
 export function logicalAnd(x: ArrayLike, y: ArrayLike): Array {
-  return scoped(() => bind1("and", [asBool(x, "logicalAnd"), asBool(y, "logicalAnd")], {}));
+  return scoped(() => bind1("and", asBools("logicalAnd", x, y), {}));
 }
 
 /** Elementwise logical or. */
 export function logicalOr(x: ArrayLike, y: ArrayLike): Array {
-  return scoped(() => bind1("or", [asBool(x, "logicalOr"), asBool(y, "logicalOr")], {}));
+  return scoped(() => bind1("or", asBools("logicalOr", x, y), {}));
+}
+
+/** Both operands as bool (nonzero is true), broadcast together. */
+function asBools(op: string, x: ArrayLike, y: ArrayLike): Array[] {
+  return prepare(op, [x, y]).map((a) => convert(a, "bool", false));
 }
 
 function asBool(x: ArrayLike, op: string): Array {

@@ -34,7 +34,14 @@ export function matmul(x: Array, y: Array): Array {
         `matmul: contracting dims ${K} ≠ ${b.shape[b.ndim - 2]} in shapes ${fmtAval(x.aval)} @ ${fmtAval(y.aval)}`,
       );
     }
-    const batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+    let batch: number[];
+    try {
+      batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+    } catch {
+      throw new ShapeError(
+        `matmul: batch dims of ${fmtAval(x.aval)} @ ${fmtAval(y.aval)} cannot be broadcast together`,
+      );
+    }
     const nb = batch.length;
     a = broadcastTo(a, [...batch, ...a.shape.slice(-2)], "matmul");
     b = broadcastTo(b, [...batch, ...b.shape.slice(-2)], "matmul");

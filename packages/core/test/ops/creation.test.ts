@@ -35,7 +35,10 @@ describe("np.array", () => {
       [4, 5, 6],
     ]);
     await expectArr(x, "float32", [2, 3], [1, 2, 3, 4, 5, 6]);
-    using y = np.array([[[1], [2]], [[3], [4]]]);
+    using y = np.array([
+      [[1], [2]],
+      [[3], [4]],
+    ]);
     await expectArr(y, "float32", [2, 2, 1], [1, 2, 3, 4]);
   });
 
@@ -60,7 +63,10 @@ describe("np.array", () => {
   });
 
   test("booleans give bool (0/1 bytes); booleans mixed with numbers give float32", async () => {
-    using b = np.array([[true, false], [false, true]]);
+    using b = np.array([
+      [true, false],
+      [false, true],
+    ]);
     await expectArr(b, "bool", [2, 2], [1, 0, 0, 1]);
     expect(await b.data()).toBeInstanceOf(Uint8Array);
     expect(await b.toArray()).toEqual([
@@ -242,7 +248,10 @@ describe("arange", () => {
     await expectArr(g, "float32", [3], [-3, -0.5, 2]);
     using t = np.arange(0, 1, 0.1);
     expect(t.shape).toEqual([10]);
-    await expectClose(t, globalThis.Array.from({ length: 10 }, (_, i) => i * 0.1));
+    await expectClose(
+      t,
+      globalThis.Array.from({ length: 10 }, (_, i) => i * 0.1),
+    );
   });
 
   test("negative steps count down", async () => {
@@ -289,7 +298,10 @@ describe("linspace", () => {
     using a = np.linspace(0, 0.3, 7);
     const v = await values(a);
     expect(v[6]).toBe(Math.fround(0.3));
-    await expectClose(a, globalThis.Array.from({ length: 7 }, (_, i) => (0.3 * i) / 6));
+    await expectClose(
+      a,
+      globalThis.Array.from({ length: 7 }, (_, i) => (0.3 * i) / 6),
+    );
   });
 
   test("num = 0 and num = 1", async () => {

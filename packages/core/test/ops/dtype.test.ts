@@ -2,7 +2,7 @@
  * dtype promotion (JAX's lattice, x64 off, bare JS numbers weakly typed) and the dtypes chosen
  * by creation functions. Expected values are written by hand from JAX's documented rules.
  */
-import { type DType, DTypeError, DTYPES, type Array as JArray, np, promoteTypes } from "@webjax/core";
+import { DTYPES, type DType, DTypeError, type Array as JArray, np, promoteTypes } from "@webjax/core";
 import { describe, expect, test } from "vitest";
 
 async function values(x: JArray): Promise<number[]> {
@@ -341,7 +341,13 @@ describe("creation dtypes", () => {
   });
 
   test("explicit dtype on nested input", async () => {
-    using i = np.array([[1, 2], [3, 4]], { dtype: "int32" });
+    using i = np.array(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: "int32" },
+    );
     await expectTyped(i, "int32", false, [2, 2], [1, 2, 3, 4]);
     using b = np.array([0, 1], { dtype: "bool" });
     await expectTyped(b, "bool", false, [2], [0, 1]);
