@@ -71,3 +71,11 @@ export function promoteOnly(xs: readonly Array[]): Array[] {
   const res = xs.map(typeOf).reduce(promoteTypes);
   return xs.map((x) => convert(x, res.dtype, res.weak));
 }
+
+/**
+ * Public functions return arrays the caller owns: when a no-op would hand back the input
+ * itself, return a new view of it instead, so disposing the result never frees the input.
+ */
+export function fresh(result: Array, input: ArrayLike): Array {
+  return result === input ? bind1("reshape", [result], { newShape: result.shape }) : result;
+}

@@ -5,7 +5,7 @@ import { checkDType, type DType, floatResult, isFloat } from "../dtype.js";
 import { DTypeError } from "../errors.js";
 import type { BinaryPrimitive, UnaryPrimitive } from "../primitives/types.js";
 import { broadcastShapes } from "../shape.js";
-import { broadcastTo, convert, prepare, typeOf } from "./convert.js";
+import { broadcastTo, convert, fresh, prepare, typeOf } from "./convert.js";
 
 /** A numpy binary function over one primitive: promotion, broadcasting, then the primitive. */
 function binaryFn(name: string, prim: BinaryPrimitive) {
@@ -157,11 +157,11 @@ export function clip(x: ArrayLike, min: ArrayLike | null, max: ArrayLike | null)
     if (min !== null) r = maximum(r, min);
     if (max !== null) r = minimum(r, max);
     if (!(r instanceof Array)) throw new DTypeError("clip: x must be an Array when both bounds are null");
-    return r;
+    return fresh(r, x);
   });
 }
 
 /** Casts to `dtype` (float→int truncates toward zero and saturates; NaN → 0). */
 export function astype(x: Array, dtype: DType): Array {
-  return convert(x, checkDType(dtype, "astype"), false);
+  return fresh(convert(x, checkDType(dtype, "astype"), false), x);
 }

@@ -4,7 +4,7 @@ import { scoped } from "../core/scope.js";
 import { bind1 } from "../core/trace.js";
 import { fmtShape, ShapeError } from "../errors.js";
 import { checkShape, normalizeAxes, normalizeAxis, sizeOf } from "../shape.js";
-import { broadcastTo as broadcastToImpl, prepare } from "./convert.js";
+import { broadcastTo as broadcastToImpl, fresh, prepare } from "./convert.js";
 
 function asArray(x: ArrayLike, op: string): Array {
   return prepare(op, [x])[0] as Array;
@@ -43,7 +43,7 @@ export function transpose(x: ArrayLike, axes?: readonly number[]): Array {
 
 /** Broadcasts to `shape` by numpy's rule (a view: no copy). */
 export function broadcastTo(x: ArrayLike, shape: readonly number[]): Array {
-  return scoped(() => broadcastToImpl(asArray(x, "broadcastTo"), checkShape(shape, "broadcastTo")));
+  return scoped(() => fresh(broadcastToImpl(asArray(x, "broadcastTo"), checkShape(shape, "broadcastTo")), x));
 }
 
 /** Inserts size-1 axes at `axis` (positions in the result). */
@@ -138,6 +138,6 @@ export function slice(x: ArrayLike, indices: readonly SliceIndex[]): Array {
     const whole = r.shape.every((n, d) => start[d] === 0 && limit[d] === n && strides[d] === 1);
     if (!whole) r = bind1("slice", [r], { start, limit, strides });
     if (dropped.length > 0) r = bind1("squeeze", [r], { dimensions: dropped });
-    return r === a ? bind1("reshape", [a], { newShape: a.shape }) : r;
+    return fresh(r, x);
   });
 }

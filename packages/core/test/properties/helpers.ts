@@ -39,7 +39,11 @@ export const smallIntArb: fc.Arbitrary<number> = fc.integer({ min: -9, max: 9 })
 /** Makes an array of `dtype` with row-major `values` and `shape` (values are stored by the typed array). */
 export function makeArray(values: readonly number[], shape: readonly number[], dtype: NumDType | "bool"): Array {
   const data =
-    dtype === "float32" ? Float32Array.from(values) : dtype === "int32" ? Int32Array.from(values) : Uint8Array.from(values);
+    dtype === "float32"
+      ? Float32Array.from(values)
+      : dtype === "int32"
+        ? Int32Array.from(values)
+        : Uint8Array.from(values);
   return np.array(data, { shape, dtype });
 }
 

@@ -4,13 +4,13 @@
  * keepdims, in the three call forms; argmax/argmin along every axis (numpy: first index on
  * ties, NaN is the extreme); the empty-axis rules. Expected values come from refReduce.
  */
-import { type Array, type Axis, type ReduceOptions, ShapeError, np } from "@webjax/core";
+import { type Array, type Axis, np, type ReduceOptions, ShapeError } from "@webjax/core";
 import { expectClose, refReduce } from "@webjax/test-utils";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { type NumDType, expectExact, fmt, makeArray, shapeArb, size, storeAs, subsets, withArrays } from "./helpers.js";
+import { expectExact, fmt, makeArray, type NumDType, shapeArb, size, storeAs, subsets, withArrays } from "./helpers.js";
 
-const RUNS = 50;
+const RUNS = Number(process.env.WEBJAX_PROP_RUNS) || 50;
 const TIMEOUT = 60_000;
 
 type ValueOp = "sum" | "prod" | "max" | "min" | "mean";
@@ -37,17 +37,31 @@ function valueArb(op: ValueOp | "arg", dtype: NumDType): fc.Arbitrary<number> {
     case "max":
     case "min":
       return dtype === "int32"
-        ? fc.oneof({ arbitrary: small, weight: 2 }, { arbitrary: full, weight: 1 }, { arbitrary: fc.constantFrom(I32_MIN, I32_MAX), weight: 1 })
-        : fc.oneof({ arbitrary: small, weight: 6 }, { arbitrary: fc.float({ noNaN: true }), weight: 1 }, { arbitrary: specials, weight: 1 });
+        ? fc.oneof(
+            { arbitrary: small, weight: 2 },
+            { arbitrary: full, weight: 1 },
+            { arbitrary: fc.constantFrom(I32_MIN, I32_MAX), weight: 1 },
+          )
+        : fc.oneof(
+            { arbitrary: small, weight: 6 },
+            { arbitrary: fc.float({ noNaN: true }), weight: 1 },
+            { arbitrary: specials, weight: 1 },
+          );
     case "mean":
       return dtype === "int32" ? fc.integer({ min: -1000, max: 1000 }) : small;
     case "arg":
       // Few distinct values: many ties. NaN only for floats.
       return dtype === "int32"
-        ? fc.oneof({ arbitrary: fc.integer({ min: -2, max: 2 }), weight: 4 }, { arbitrary: fc.constantFrom(I32_MIN, I32_MAX), weight: 1 })
+        ? fc.oneof(
+            { arbitrary: fc.integer({ min: -2, max: 2 }), weight: 4 },
+            { arbitrary: fc.constantFrom(I32_MIN, I32_MAX), weight: 1 },
+          )
         : fc.oneof(
             { arbitrary: fc.integer({ min: -2, max: 2 }), weight: 6 },
-            { arbitrary: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0), weight: 1 },
+            {
+              arbitrary: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0),
+              weight: 1,
+            },
           );
   }
 }
@@ -59,11 +73,13 @@ interface Input {
 }
 
 function inputArb(op: ValueOp | "arg", shape: fc.Arbitrary<number[]> = shapeArb(4)): fc.Arbitrary<Input> {
-  return fc.tuple(shape, fc.constantFrom<NumDType>("float32", "int32")).chain(([s, dtype]) =>
-    fc
-      .array(valueArb(op, dtype), { minLength: size(s), maxLength: size(s) })
-      .map((vs) => ({ shape: s, dtype, values: vs.map((v) => storeAs(v, dtype)) })),
-  );
+  return fc
+    .tuple(shape, fc.constantFrom<NumDType>("float32", "int32"))
+    .chain(([s, dtype]) =>
+      fc
+        .array(valueArb(op, dtype), { minLength: size(s), maxLength: size(s) })
+        .map((vs) => ({ shape: s, dtype, values: vs.map((v) => storeAs(v, dtype)) })),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,7 +137,9 @@ function callReduce(op: ValueOp, x: Array, form: AxisForm, keepdims: boolean, se
     case 2:
       return [npFns[op](x, form.arg, { keepdims }), `np.${op}(x, ${form.desc}, { ${kd} })`];
     default:
-      return keepdims ? [m(form.arg, { keepdims }), `x.${op}(${form.desc}, { ${kd} })`] : [m(form.arg), `x.${op}(${form.desc})`];
+      return keepdims
+        ? [m(form.arg, { keepdims }), `x.${op}(${form.desc}, { ${kd} })`]
+        : [m(form.arg), `x.${op}(${form.desc})`];
   }
 }
 
@@ -155,7 +173,8 @@ function refOp(op: Exclude<ValueOp, "mean">, dtype: NumDType): [(a: number, b: n
   }
 }
 
-const keptShape = (shape: readonly number[], axes: readonly number[]) => shape.map((d, i) => (axes.includes(i) ? 1 : d));
+const keptShape = (shape: readonly number[], axes: readonly number[]) =>
+  shape.map((d, i) => (axes.includes(i) ? 1 : d));
 
 /** Checks `op` over every subset of axes, both keepdims, random spellings (from `seeds`). */
 async function checkEveryAxisSet(op: ValueOp, x: Input, seeds: readonly number[]): Promise<void> {
@@ -179,7 +198,9 @@ async function checkEveryAxisSet(op: ValueOp, x: Input, seeds: readonly number[]
           } catch (e) {
             err = e;
           }
-          expect(err, `${op} over empty axes ${JSON.stringify(axes)} of ${ctx} should throw ${desc}`).toBeInstanceOf(ShapeError);
+          expect(err, `${op} over empty axes ${JSON.stringify(axes)} of ${ctx} should throw ${desc}`).toBeInstanceOf(
+            ShapeError,
+          );
           continue;
         }
         const [r, desc] = callReduce(op, a, form, keepdims, seed >> 12);
@@ -190,12 +211,22 @@ async function checkEveryAxisSet(op: ValueOp, x: Input, seeds: readonly number[]
           const count = axes.reduce((n, d) => n * (x.shape[d] as number), 1);
           expect(r.shape, `shape of ${what}`).toEqual(keepdims ? keptShape(x.shape, axes) : outShape);
           expect(r.dtype, `dtype of ${what}`).toBe("float32");
-          await expectClose(r, sums.map((s) => Math.fround(s / count)), { rtol: 1e-6, atol: 0 });
+          await expectClose(
+            r,
+            sums.map((s) => Math.fround(s / count)),
+            { rtol: 1e-6, atol: 0 },
+          );
           continue;
         }
         const [f, init] = refOp(op, x.dtype);
         const [want, outShape] = refReduce(x.values, x.shape, axes, f, init);
-        await expectExact(r, keepdims ? keptShape(x.shape, axes) : outShape, x.dtype, want.map((v) => storeAs(v, x.dtype)), what);
+        await expectExact(
+          r,
+          keepdims ? keptShape(x.shape, axes) : outShape,
+          x.dtype,
+          want.map((v) => storeAs(v, x.dtype)),
+          what,
+        );
       }
     }
   });
@@ -207,44 +238,54 @@ describe.each<ValueOp>(["sum", "prod", "max", "min", "mean"])("%s over every axi
   // Float products stay exact only up to ~120 factors of ±2^±1.
   const shapes = op === "prod" ? shapeArb(4).filter((s) => size(s) <= 120) : shapeArb(4);
 
-  test("matches refReduce for all subsets of axes, keepdims on and off, float32 and int32", async () => {
-    await fc.assert(
-      fc.asyncProperty(inputArb(op, shapes), seedsArb, async (x, seeds) => {
-        await checkEveryAxisSet(op, x, seeds);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  test(
+    "matches refReduce for all subsets of axes, keepdims on and off, float32 and int32",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(inputArb(op, shapes), seedsArb, async (x, seeds) => {
+          await checkEveryAxisSet(op, x, seeds);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 describe("sum of arbitrary float32 values", () => {
-  test("is close to the float64 sum (rtol 1e-5)", async () => {
-    const arb = fc.tuple(shapeArb(4), fc.array(fc.nat(), { minLength: 1, maxLength: 1 })).chain(([s, seed]) =>
-      fc.tuple(
-        fc.constant(s),
-        fc.array(fc.float({ min: -1000, max: 1000, noNaN: true }), { minLength: size(s), maxLength: size(s) }),
-        fc.subarray(s.map((_, i) => i)),
-        fc.constant(seed[0] as number),
-      ),
-    );
-    await fc.assert(
-      fc.asyncProperty(arb, async ([shape, vs, axes, seed]) => {
-        await withArrays(async (A) => {
-          const values = vs.map(Math.fround);
-          const x = A.t(makeArray(values, shape, "float32"));
-          const form = axisForm(axes, shape.length, seed);
-          const [r, desc] = callReduce("sum", x, form, false, seed >> 12);
-          A.t(r);
-          const [want, outShape] = refReduce(values, shape, axes, (p, q) => p + q, 0);
-          const [absSums] = refReduce(values, shape, axes, (p, q) => p + Math.abs(q), 0);
-          expect(r.shape, desc).toEqual(outShape);
-          // Cancellation: the error bound scales with Σ|x|, not with |Σx|.
-          await expectClose(r, want, { rtol: 1e-5, atol: 1e-5 * Math.max(0, ...absSums) + 1e-30 });
-        });
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  test(
+    "is close to the float64 sum (rtol 1e-5)",
+    async () => {
+      const arb = fc
+        .tuple(shapeArb(4), fc.array(fc.nat(), { minLength: 1, maxLength: 1 }))
+        .chain(([s, seed]) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.array(fc.float({ min: -1000, max: 1000, noNaN: true }), { minLength: size(s), maxLength: size(s) }),
+            fc.subarray(s.map((_, i) => i)),
+            fc.constant(seed[0] as number),
+          ),
+        );
+      await fc.assert(
+        fc.asyncProperty(arb, async ([shape, vs, axes, seed]) => {
+          await withArrays(async (A) => {
+            const values = vs.map(Math.fround);
+            const x = A.t(makeArray(values, shape, "float32"));
+            const form = axisForm(axes, shape.length, seed);
+            const [r, desc] = callReduce("sum", x, form, false, seed >> 12);
+            A.t(r);
+            const [want, outShape] = refReduce(values, shape, axes, (p, q) => p + q, 0);
+            const [absSums] = refReduce(values, shape, axes, (p, q) => p + Math.abs(q), 0);
+            expect(r.shape, desc).toEqual(outShape);
+            // Cancellation: the error bound scales with Σ|x|, not with |Σx|.
+            await expectClose(r, want, { rtol: 1e-5, atol: 1e-5 * Math.max(0, ...absSums) + 1e-30 });
+          });
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 describe("empty axes", () => {
@@ -258,60 +299,148 @@ describe("empty axes", () => {
       return { shape, axes };
     });
 
-  test("sum of an empty axis is 0, prod is 1, mean is NaN (with the right shape)", async () => {
-    await fc.assert(
-      fc.asyncProperty(emptyArb, fc.constantFrom<NumDType>("float32", "int32"), fc.boolean(), async ({ shape, axes }, dtype, keepdims) => {
-        await withArrays(async (A) => {
-          const x = A.t(np.zeros(shape, { dtype }));
-          const outShape = keepdims ? keptShape(shape, axes) : shape.filter((_, i) => !axes.includes(i));
-          const n = size(outShape);
-          await expectExact(A.t(x.sum(axes, { keepdims })), outShape, dtype, new globalThis.Array(n).fill(0), "sum");
-          await expectExact(A.t(x.prod(axes, { keepdims })), outShape, dtype, new globalThis.Array(n).fill(1), "prod");
-          await expectExact(A.t(x.mean(axes, { keepdims })), outShape, "float32", new globalThis.Array(n).fill(Number.NaN), "mean");
-        });
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  test(
+    "sum of an empty axis is 0, prod is 1, mean is NaN (with the right shape)",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          emptyArb,
+          fc.constantFrom<NumDType>("float32", "int32"),
+          fc.boolean(),
+          async ({ shape, axes }, dtype, keepdims) => {
+            await withArrays(async (A) => {
+              const x = A.t(np.zeros(shape, { dtype }));
+              const outShape = keepdims ? keptShape(shape, axes) : shape.filter((_, i) => !axes.includes(i));
+              const n = size(outShape);
+              await expectExact(
+                A.t(x.sum(axes, { keepdims })),
+                outShape,
+                dtype,
+                new globalThis.Array(n).fill(0),
+                "sum",
+              );
+              await expectExact(
+                A.t(x.prod(axes, { keepdims })),
+                outShape,
+                dtype,
+                new globalThis.Array(n).fill(1),
+                "prod",
+              );
+              await expectExact(
+                A.t(x.mean(axes, { keepdims })),
+                outShape,
+                "float32",
+                new globalThis.Array(n).fill(Number.NaN),
+                "mean",
+              );
+            });
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 
-  test("sum/prod/mean over all axes of an empty array (axis undefined and null)", async () => {
-    await fc.assert(
-      fc.asyncProperty(emptyArb, fc.constantFrom<NumDType>("float32", "int32"), fc.constantFrom(undefined, null), async ({ shape }, dtype, axis) => {
-        await withArrays(async (A) => {
-          const x = A.t(np.zeros(shape, { dtype }));
-          await expectExact(A.t(x.sum(axis)), [], dtype, [0], "sum");
-          await expectExact(A.t(x.prod(axis)), [], dtype, [1], "prod");
-          await expectExact(A.t(x.mean(axis)), [], "float32", [Number.NaN], "mean");
-          await expectExact(A.t(np.sum(x, { axis, keepdims: true })), shape.map(() => 1), dtype, [0], "sum keepdims");
-        });
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  test(
+    "sum/prod/mean over all axes of an empty array (axis undefined and null)",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          emptyArb,
+          fc.constantFrom<NumDType>("float32", "int32"),
+          fc.constantFrom(undefined, null),
+          async ({ shape }, dtype, axis) => {
+            await withArrays(async (A) => {
+              const x = A.t(np.zeros(shape, { dtype }));
+              await expectExact(A.t(x.sum(axis)), [], dtype, [0], "sum");
+              await expectExact(A.t(x.prod(axis)), [], dtype, [1], "prod");
+              await expectExact(A.t(x.mean(axis)), [], "float32", [Number.NaN], "mean");
+              await expectExact(
+                A.t(np.sum(x, { axis, keepdims: true })),
+                shape.map(() => 1),
+                dtype,
+                [0],
+                "sum keepdims",
+              );
+            });
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 
-  test.each(["max", "min"] as const)("%s over an empty axis throws ShapeError; over other axes it works", async (op) => {
-    await fc.assert(
-      fc.asyncProperty(emptyArb, fc.constantFrom<NumDType>("float32", "int32"), fc.constantFrom(0, 1, 2), async ({ shape, axes }, dtype, how) => {
-        await withArrays(async (A) => {
-          const x = A.t(np.zeros(shape, { dtype }));
-          const arg: Axis = how === 0 ? axes : how === 1 ? undefined : null;
-          let err: unknown;
-          try {
-            A.t(x[op](arg));
-          } catch (e) {
-            err = e;
-          }
-          expect(err, `${op}(${JSON.stringify(arg)}) of ${fmt(shape)}`).toBeInstanceOf(ShapeError);
-          expect((err as Error).message).toContain(op);
-          // Reducing only non-empty axes of an empty array is fine: an empty result.
-          const nonEmpty = shape.map((_, i) => i).filter((i) => shape[i] !== 0);
-          const r = A.t(x[op](nonEmpty));
-          await expectExact(r, shape.filter((d) => d === 0), dtype, [], `${op}(${JSON.stringify(nonEmpty)})`);
-        });
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  test.each(["max", "min"] as const)(
+    "%s over an empty axis throws ShapeError; over other axes it works",
+    async (op) => {
+      await fc.assert(
+        fc.asyncProperty(
+          emptyArb,
+          fc.constantFrom<NumDType>("float32", "int32"),
+          fc.constantFrom(0, 1, 2),
+          async ({ shape, axes }, dtype, how) => {
+            await withArrays(async (A) => {
+              const x = A.t(np.zeros(shape, { dtype }));
+              const arg: Axis = how === 0 ? axes : how === 1 ? undefined : null;
+              let err: unknown;
+              try {
+                A.t(x[op](arg));
+              } catch (e) {
+                err = e;
+              }
+              expect(err, `${op}(${JSON.stringify(arg)}) of ${fmt(shape)}`).toBeInstanceOf(ShapeError);
+              expect((err as Error).message).toContain(op);
+              // Reducing only non-empty axes of an empty array is fine: an empty result.
+              const nonEmpty = shape.map((_, i) => i).filter((i) => shape[i] !== 0);
+              const r = A.t(x[op](nonEmpty));
+              await expectExact(
+                r,
+                shape.filter((d) => d === 0),
+                dtype,
+                [],
+                `${op}(${JSON.stringify(nonEmpty)})`,
+              );
+            });
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+describe("invalid axes", () => {
+  const reducers = ["sum", "prod", "max", "min", "mean", "argmax", "argmin"] as const;
+  test.each(reducers)(
+    "%s: an out-of-bounds, repeated or non-integer axis raises ShapeError",
+    async (op) => {
+      await fc.assert(
+        fc.asyncProperty(shapeArb(4), fc.nat(), async (shape, seed) => {
+          await withArrays(async (A) => {
+            const rank = shape.length;
+            const x = A.t(np.ones(shape));
+            const bad: (number | number[])[] = [rank + (seed % 3), -rank - 1 - (seed % 3), 0.5];
+            if (rank > 0 && op !== "argmax" && op !== "argmin") bad.push([0, -rank], [rank - 1, rank - 1]);
+            for (const axis of bad) {
+              let err: unknown;
+              try {
+                if (op === "argmax" || op === "argmin") A.t(x[op](axis as number));
+                else A.t(x[op](axis));
+              } catch (e) {
+                err = e;
+              }
+              expect(err, `${op}(axis ${JSON.stringify(axis)}) on ${fmt(shape)}`).toBeInstanceOf(ShapeError);
+            }
+          });
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -328,77 +457,97 @@ function refArg(kind: "argmax" | "argmin", x: Input, axis: number | null): [numb
   const flat = x.values.map((_, i) => i);
   const shape = axis === null ? [x.values.length] : x.shape;
   const ax = axis ?? 0;
-  const [bestFlat, outShape] = refReduce(flat, shape, [ax], (best, cand) => (best < 0 || better(x.values[cand] as number, x.values[best] as number) ? cand : best), -1);
+  const [bestFlat, outShape] = refReduce(
+    flat,
+    shape,
+    [ax],
+    (best, cand) => (best < 0 || better(x.values[cand] as number, x.values[best] as number) ? cand : best),
+    -1,
+  );
   const stride = shape.slice(ax + 1).reduce((p, q) => p * q, 1);
   return [bestFlat.map((f) => Math.floor(f / stride) % (shape[ax] as number)), outShape];
 }
 
 describe.each(["argmax", "argmin"] as const)("%s", (kind) => {
-  test("first index of the extreme along every axis (negative too) and of the flattened array", async () => {
-    await fc.assert(
-      fc.asyncProperty(inputArb("arg"), fc.boolean(), async (x, useNp) => {
-        await withArrays(async (A) => {
-          const a = A.t(makeArray(x.values, x.shape, x.dtype));
-          const rank = x.shape.length;
-          const axes: (number | null | undefined)[] = [undefined, null];
-          for (let d = 0; d < rank; d++) axes.push(d, d - rank);
-          for (const axis of axes) {
-            for (const keepdims of [false, true]) {
-              const norm = axis === undefined || axis === null ? null : axis < 0 ? axis + rank : axis;
-              const empty = norm === null ? x.values.length === 0 : x.shape[norm] === 0;
-              const desc = `${kind}(${x.dtype}${fmt(x.shape)} = ${JSON.stringify(x.values)}, axis ${axis}, keepdims ${keepdims})`;
-              const call = () => (useNp ? np[kind](a, axis, { keepdims }) : keepdims ? a[kind](axis, { keepdims }) : a[kind](axis));
-              if (empty) {
-                let err: unknown;
-                try {
-                  A.t(call());
-                } catch (e) {
-                  err = e;
+  test(
+    "first index of the extreme along every axis (negative too) and of the flattened array",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(inputArb("arg"), fc.boolean(), async (x, useNp) => {
+          await withArrays(async (A) => {
+            const a = A.t(makeArray(x.values, x.shape, x.dtype));
+            const rank = x.shape.length;
+            const axes: (number | null | undefined)[] = [undefined, null];
+            for (let d = 0; d < rank; d++) axes.push(d, d - rank);
+            for (const axis of axes) {
+              for (const keepdims of [false, true]) {
+                const norm = axis === undefined || axis === null ? null : axis < 0 ? axis + rank : axis;
+                const empty = norm === null ? x.values.length === 0 : x.shape[norm] === 0;
+                const desc = `${kind}(${x.dtype}${fmt(x.shape)} = ${JSON.stringify(x.values)}, axis ${axis}, keepdims ${keepdims})`;
+                const call = () =>
+                  useNp ? np[kind](a, axis, { keepdims }) : keepdims ? a[kind](axis, { keepdims }) : a[kind](axis);
+                if (empty) {
+                  let err: unknown;
+                  try {
+                    A.t(call());
+                  } catch (e) {
+                    err = e;
+                  }
+                  expect(err, `${desc} should throw`).toBeInstanceOf(ShapeError);
+                  continue;
                 }
-                expect(err, `${desc} should throw`).toBeInstanceOf(ShapeError);
-                continue;
+                const r = A.t(call());
+                const [want, outShape] = refArg(kind, x, norm);
+                const shape = keepdims
+                  ? norm === null
+                    ? x.shape.map(() => 1)
+                    : keptShape(x.shape, [norm])
+                  : norm === null
+                    ? []
+                    : outShape;
+                await expectExact(r, shape, "int32", want, desc);
               }
-              const r = A.t(call());
-              const [want, outShape] = refArg(kind, x, norm);
-              const shape = keepdims ? (norm === null ? x.shape.map(() => 1) : keptShape(x.shape, [norm])) : norm === null ? [] : outShape;
-              await expectExact(r, shape, "int32", want, desc);
             }
-          }
-        });
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+          });
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 
-  test("ties give the first index; NaN is the extreme (first NaN wins)", async () => {
-    // A 1-D vector of one repeated value with NaNs and a second extreme sprinkled in.
-    const arb = fc.tuple(
-      fc.integer({ min: 1, max: 12 }),
-      fc.array(fc.nat(11), { maxLength: 3 }),
-      fc.array(fc.nat(11), { maxLength: 3 }),
-      fc.constantFrom(0, 5, -1.5),
-    );
-    await fc.assert(
-      fc.asyncProperty(arb, async ([n, extremes, nans, base]) => {
-        await withArrays(async (A) => {
-          const ext = kind === "argmax" ? base + 1 : base - 1;
-          const values = new globalThis.Array<number>(n).fill(base);
-          for (const i of extremes) if (i < n) values[i] = ext;
-          for (const i of nans) if (i < n) values[i] = Number.NaN;
-          const firstNaN = values.findIndex(Number.isNaN);
-          const firstExt = values.indexOf(ext);
-          const want = firstNaN >= 0 ? firstNaN : firstExt >= 0 ? firstExt : 0;
-          const x = A.t(makeArray(values, [n], "float32"));
-          const r = A.t(x[kind]());
-          await expectExact(r, [], "int32", [want], `${kind}(${JSON.stringify(values)})`);
-          // The same along axis 1 of a [2, n] stack of it and its negation-free copy.
-          const two = A.t(makeArray([...values, ...values], [2, n], "float32"));
-          await expectExact(A.t(two[kind](1)), [2], "int32", [want, want], `${kind}(axis 1) of two rows`);
-          await expectExact(A.t(two[kind](-1, { keepdims: true })), [2, 1], "int32", [want, want], "keepdims");
-        });
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  test(
+    "ties give the first index; NaN is the extreme (first NaN wins)",
+    async () => {
+      // A 1-D vector of one repeated value with NaNs and a second extreme sprinkled in.
+      const arb = fc.tuple(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.nat(11), { maxLength: 3 }),
+        fc.array(fc.nat(11), { maxLength: 3 }),
+        fc.constantFrom(0, 5, -1.5),
+      );
+      await fc.assert(
+        fc.asyncProperty(arb, async ([n, extremes, nans, base]) => {
+          await withArrays(async (A) => {
+            const ext = kind === "argmax" ? base + 1 : base - 1;
+            const values = new globalThis.Array<number>(n).fill(base);
+            for (const i of extremes) if (i < n) values[i] = ext;
+            for (const i of nans) if (i < n) values[i] = Number.NaN;
+            const firstNaN = values.findIndex(Number.isNaN);
+            const firstExt = values.indexOf(ext);
+            const want = firstNaN >= 0 ? firstNaN : Math.max(firstExt, 0);
+            const x = A.t(makeArray(values, [n], "float32"));
+            const r = A.t(x[kind]());
+            await expectExact(r, [], "int32", [want], `${kind}(${JSON.stringify(values)})`);
+            // The same along axis 1 of a [2, n] stack of it and its negation-free copy.
+            const two = A.t(makeArray([...values, ...values], [2, n], "float32"));
+            await expectExact(A.t(two[kind](1)), [2], "int32", [want, want], `${kind}(axis 1) of two rows`);
+            await expectExact(A.t(two[kind](-1, { keepdims: true })), [2, 1], "int32", [want, want], "keepdims");
+          });
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 });
-
