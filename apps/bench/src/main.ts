@@ -40,7 +40,7 @@ async function benchOverhead(size: number, ops: number): Promise<void> {
   for (const c of contenders) {
     const us = await safely(c.name, async () => {
       const { run, done } = await c.addChain(size, ops);
-      const ms = await medianMs(run, { warmup: 3, reps: 9 });
+      const ms = await medianMs(run, { warmup: 20, reps: 15 });
       done();
       return (ms * 1000) / ops;
     });
