@@ -2,7 +2,15 @@
 import { type Array, getBackend, type NestedArray } from "@webjax/core";
 import { expect } from "vitest";
 
-export { naiveStridedGet, refBroadcast, refReduce, refTranspose } from "./reference.js";
+export {
+  forEachIndex,
+  naiveStridedGet,
+  refBroadcast,
+  refReduce,
+  refTranspose,
+  sizeOf,
+  stridesOf,
+} from "./reference.js";
 
 /** The backends every suite runs on (`describe.each(backends)`). */
 export const backends: string[] = ["cpu"];

@@ -10,11 +10,7 @@ import { expect } from "vitest";
 export type NumDType = "float32" | "int32";
 
 /** Product of dims (1 for a scalar). */
-export function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+export { sizeOf as size } from "@webjax/test-utils";
 
 /** `[2,3]`, as webjax formats shapes in messages. */
 export function fmt(shape: readonly number[]): string {
@@ -116,25 +112,4 @@ export function thrown(f: () => unknown): unknown {
   expect.fail("expected the call to throw");
 }
 
-/** Visits every multi-index of `shape` in row-major order. */
-export function forEachIndex(shape: readonly number[], f: (idx: number[], flat: number) => void): void {
-  const n = size(shape);
-  const idx = new globalThis.Array<number>(shape.length).fill(0);
-  for (let flat = 0; flat < n; flat++) {
-    f([...idx], flat);
-    for (let d = shape.length - 1; d >= 0; d--) {
-      if ((idx[d] as number) + 1 < (shape[d] as number)) {
-        idx[d] = (idx[d] as number) + 1;
-        break;
-      }
-      idx[d] = 0;
-    }
-  }
-}
-
-/** Row-major strides of `shape`. */
-export function rowMajorStrides(shape: readonly number[]): number[] {
-  const s = new globalThis.Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = (s[i + 1] as number) * (shape[i + 1] as number);
-  return s;
-}
+export { forEachIndex, stridesOf as rowMajorStrides } from "@webjax/test-utils";
