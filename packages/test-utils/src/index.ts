@@ -65,3 +65,12 @@ export async function expectArray(actual: Array, shape: readonly number[], value
 export function backendName(): string {
   return getBackend().name;
 }
+
+/** The backend this project runs the suite on (the default backend of every test). */
+export const testBackend: string = process.env.WEBJAX_BACKEND ?? "cpu";
+
+/** Whether the backend under test stores float64 (only the CPU does). */
+export const hasFloat64: boolean = testBackend === "cpu";
+
+/** Whether `dataSync()` and value-printing `toString()` work here (the CPU backend outside deferred mode). */
+export const syncReads: boolean = testBackend === "cpu" && cpuMode !== "deferred";

@@ -1,0 +1,386 @@
+import { type Backend, BackendError, type DType, type Executable, type Slot } from "@webjax/core";
+import { type FusedKernel, type Kernel, resolveInt } from "@webjax/core/internal";
+import { FUSED_WG, fusedSource, paramCount } from "./codegen/fused.js";
+import { MM_TILE, matmulSource } from "./codegen/matmul.js";
+import { grid, type WebGPULimits } from "./limits.js";
+import { BufferPool, MapMode, Usage } from "./pool.js";
+import { type Chunk, flatChunks } from "./split.js";
+
+type DataArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Float64Array;
+
+/** A GPU buffer slot. `check` settles with the error of the kernel that made it (or of its inputs), if any. */
+export class GpuSlot implements Slot {
+  poison: Error | null = null;
+  check: Promise<Error | null> | null = null;
+  constructor(
+    readonly dtype: DType,
+    readonly size: number,
+    readonly bytes: number,
+    public buffer: GPUBuffer | null,
+  ) {}
+}
+
+class GpuExecutable implements Executable {
+  constructor(
+    readonly kernel: Kernel,
+    readonly pipeline: GPUComputePipeline,
+    readonly source: string,
+    readonly nParams: number,
+    /** Settles with the shader's compile error, if any. */
+    readonly compiled: Promise<Error | null>,
+  ) {}
+}
+
+/** The work recorded into one command encoder; its error promise settles after the submit. */
+interface Batch {
+  encoder: GPUCommandEncoder;
+  pass: GPUComputePassEncoder;
+  labels: string[];
+  dispatches: number;
+  settle: (e: Error | null) => void;
+  errors: Promise<Error | null>;
+}
+
+export interface WebGPUBackendOptions {
+  /** Dispatches recorded before a submit is forced (default 64). */
+  flushEvery?: number;
+  /** Submits in flight before forced submits wait for the next read or task end (default 8). */
+  maxInFlight?: number;
+}
+
+const bytesOf = (d: DType, n: number) => n * (d === "float64" ? 8 : 4);
+
+/**
+ * The WebGPU backend: WGSL generated from the kernel IR, one command encoder (one compute pass)
+ * per flush, a pipeline cache keyed by source, pooled buffers, async readback, and errors
+ * surfaced as BackendError on the reads of the outputs they poisoned.
+ */
+export class WebGPUBackend implements Backend {
+  readonly name = "webgpu";
+  readonly canReadSync = false;
+  readonly counters = { dispatches: 0, submits: 0, compiles: 0 };
+  private batch: Batch | null = null;
+  private scheduled = false;
+  private inFlight = 0;
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; compiled: Promise<Error | null> }>();
+  private readonly storage: BufferPool;
+  private readonly uniforms: BufferPool;
+  private readonly flushEvery: number;
+  private fault: string | null = null;
+  private readonly maxInFlight: number;
+  /** Why the device was lost, once it was. */
+  lostReason: string | null = null;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly limits: WebGPULimits,
+    readonly adapterInfo: string,
+    options: WebGPUBackendOptions = {},
+  ) {
+    this.flushEvery = options.flushEvery ?? 64;
+    this.maxInFlight = options.maxInFlight ?? 8;
+    this.storage = new BufferPool(device, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST, 256 * 1024 * 1024, "webjax");
+    this.uniforms = new BufferPool(device, Usage.UNIFORM | Usage.COPY_DST, 4 * 1024 * 1024, "webjax-params");
+  }
+
+  private alive(): void {
+    if (this.lostReason !== null) {
+      throw new BackendError(`webgpu: the device was lost (${this.lostReason}); call await init() to create a new one`);
+    }
+  }
+
+  alloc(dtype: DType, size: number): GpuSlot {
+    this.alive();
+    if (dtype === "float64") {
+      throw new BackendError("webgpu: float64 arrays live on the cpu backend only (devicePut(x, 'cpu'))");
+    }
+    const bytes = bytesOf(dtype, size);
+    if (bytes > this.limits.maxBufferSize) {
+      throw new BackendError(
+        `webgpu: an array of ${size} ${dtype} (${bytes} bytes) is past this device's maxBufferSize (${this.limits.maxBufferSize})`,
+      );
+    }
+    return new GpuSlot(dtype, size, bytes, this.storage.acquire(Math.max(bytes, 4)));
+  }
+
+  free(slot: Slot): void {
+    const s = slot as GpuSlot;
+    if (s.buffer && this.lostReason === null) this.storage.release(s.buffer);
+    s.buffer = null;
+  }
+
+  write(slot: Slot, data: DataArray): void {
+    this.alive();
+    const s = slot as GpuSlot;
+    if (!s.buffer || data.length === 0) return;
+    const src = s.dtype === "bool" ? Uint32Array.from(data) : data;
+    this.device.queue.writeBuffer(s.buffer, 0, src.buffer, src.byteOffset, src.byteLength);
+  }
+
+  compile(kernel: Kernel): GpuExecutable {
+    this.alive();
+    const bindings = kernel.inputs.length + 1;
+    if (bindings > this.limits.maxStorageBuffersPerShaderStage) {
+      throw new BackendError(
+        `webgpu: kernel '${kernel.label}' binds ${bindings} storage buffers, past this device's maxStorageBuffersPerShaderStage (${this.limits.maxStorageBuffersPerShaderStage})`,
+      );
+    }
+    const nParams = paramCount([kernel]);
+    const source = kernel.kind === "matmul" ? matmulSource(kernel, nParams) : fusedSource(kernel, nParams);
+    let entry = this.pipelines.get(source);
+    if (!entry) {
+      this.counters.compiles++;
+      this.device.pushErrorScope("validation");
+      const module = this.device.createShaderModule({ code: source, label: kernel.label });
+      const pipeline = this.device.createComputePipeline({
+        layout: "auto",
+        compute: { module, entryPoint: "main" },
+        label: kernel.label,
+      });
+      const compiled = this.device.popErrorScope().then(async (err) => {
+        if (!err) return null;
+        const info = await module.getCompilationInfo();
+        const messages = info.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ");
+        return new BackendError(
+          `webgpu: kernel '${kernel.label}' did not compile: ${messages || err.message}\n${source}`,
+        );
+      });
+      entry = { pipeline, compiled };
+      this.pipelines.set(source, entry);
+    }
+    return new GpuExecutable(kernel, entry.pipeline, source, nParams, entry.compiled);
+  }
+
+  private open(): Batch {
+    if (this.batch) return this.batch;
+    this.device.pushErrorScope("validation");
+    this.device.pushErrorScope("out-of-memory");
+    const encoder = this.device.createCommandEncoder({ label: "webjax" });
+    let settle: (e: Error | null) => void = () => {};
+    const errors = new Promise<Error | null>((resolve) => {
+      settle = resolve;
+    });
+    this.batch = { encoder, pass: encoder.beginComputePass(), labels: [], dispatches: 0, settle, errors };
+    return this.batch;
+  }
+
+  dispatch(exe: Executable, inputs: readonly Slot[], output: Slot, params: Int32Array): void {
+    this.alive();
+    const e = exe as GpuExecutable;
+    const ins = inputs as GpuSlot[];
+    const out = output as GpuSlot;
+    const poisoned = ins.find((s) => s.poison);
+    if (poisoned) {
+      out.poison = poisoned.poison;
+      return;
+    }
+    for (const s of ins) {
+      if (!s.buffer) throw new BackendError(`webgpu: kernel '${e.kernel.label}' reads a freed buffer`);
+    }
+    const k = e.kernel;
+    const big = [...ins, out].some((s) => s.bytes > this.limits.maxStorageBufferBindingSize);
+    const chunks: Chunk[] = big ? flatChunks(k, ins, out, params, this.limits) : [{ params, ranges: null }];
+    const batch = this.open();
+    for (const chunk of chunks) this.encode(batch, e, ins, out, chunk);
+    batch.labels.push(k.label);
+    const upstream = ins.map((s) => s.check).filter((c): c is Promise<Error | null> => c !== null);
+    upstream.unshift(e.compiled);
+    out.check = firstError([e.compiled, batch.errors, ...upstream.slice(1)]);
+    batch.dispatches += chunks.length;
+    this.counters.dispatches += chunks.length;
+    if (batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setTimeout(() => this.flush(), 0);
+    }
+  }
+
+  private encode(batch: Batch, e: GpuExecutable, ins: GpuSlot[], out: GpuSlot, chunk: Chunk): void {
+    const k = e.kernel;
+    const paramBytes = Math.max(16, Math.ceil(e.nParams / 4) * 16);
+    const padded = new Int32Array(paramBytes / 4);
+    padded.set(chunk.params.subarray(0, Math.min(chunk.params.length, padded.length)));
+    const ub = this.uniforms.acquire(paramBytes);
+    this.device.queue.writeBuffer(ub, 0, padded);
+    this.uniforms.release(ub);
+    const slots = [...ins, out];
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ub, size: paramBytes } }];
+    slots.forEach((s, i) => {
+      const range = chunk.ranges?.[i];
+      entries.push({
+        binding: i + 1,
+        resource: {
+          buffer: s.buffer as GPUBuffer,
+          offset: range?.offset ?? 0,
+          size: range?.size ?? Math.max(s.bytes, 4),
+        },
+      });
+    });
+    if (this.fault !== null) {
+      // An injected fault is a real validation error (a bind group missing its entries), so it
+      // travels the same asynchronous path as any other failure.
+      entries.length = 0;
+      batch.labels.push(`${k.label} (injected fault: ${this.fault})`);
+      this.fault = null;
+    }
+    const bindGroup = this.device.createBindGroup({
+      layout: e.pipeline.getBindGroupLayout(0),
+      entries,
+      label: k.label,
+    });
+    const [x, y, z] = this.workgroups(k, chunk.params);
+    batch.pass.setPipeline(e.pipeline);
+    batch.pass.setBindGroup(0, bindGroup);
+    batch.pass.dispatchWorkgroups(x, y, z);
+  }
+
+  private workgroups(k: Kernel, p: Int32Array): [number, number, number] {
+    if (k.kind === "matmul") {
+      const batch = k.batch.reduce((a: number, b) => a * resolveInt(b, p), 1);
+      const max = this.limits.maxComputeWorkgroupsPerDimension;
+      const x = Math.ceil(resolveInt(k.n, p) / MM_TILE);
+      const y = Math.ceil(resolveInt(k.m, p) / MM_TILE);
+      if (x > max || y > max || batch > max) {
+        throw new BackendError(
+          `webgpu: matmul '${k.label}' grid ${x}×${y}×${batch} is past maxComputeWorkgroupsPerDimension (${max})`,
+        );
+      }
+      return [Math.max(x, 1), Math.max(y, 1), Math.max(batch, 1)];
+    }
+    const outTotal = outSize(k, p);
+    const count = k.reduce ? outTotal : Math.ceil(outTotal / FUSED_WG);
+    const [x, y] = grid(count, this.limits, k.label);
+    return [x, y, 1];
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const b = this.batch;
+    if (!b || this.lostReason !== null) return;
+    this.batch = null;
+    b.pass.end();
+    this.device.queue.submit([b.encoder.finish()]);
+    this.counters.submits++;
+    this.storage.submitted();
+    this.uniforms.submitted();
+    const oom = this.device.popErrorScope();
+    const validation = this.device.popErrorScope();
+    Promise.all([oom, validation]).then(
+      ([o, v]) => {
+        const err = o ?? v;
+        b.settle(err ? new BackendError(`webgpu: kernel(s) ${describe(b.labels)} failed: ${err.message}`) : null);
+      },
+      (e: unknown) => b.settle(new BackendError(`webgpu: kernel(s) ${describe(b.labels)} failed: ${String(e)}`)),
+    );
+    this.inFlight++;
+    this.device.queue.onSubmittedWorkDone().then(
+      () => this.inFlight--,
+      () => this.inFlight--,
+    );
+  }
+
+  async read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray> {
+    const s = slot as GpuSlot;
+    this.alive();
+    if (s.poison) throw s.poison;
+    if (!s.buffer) throw new BackendError("webgpu: read of a freed buffer");
+    this.flush();
+    const bytes = size * 4;
+    const staging = this.device.createBuffer({ size: Math.max(bytes, 4), usage: Usage.MAP_READ | Usage.COPY_DST });
+    const enc = this.device.createCommandEncoder({ label: "webjax-read" });
+    enc.copyBufferToBuffer(s.buffer, offset * 4, staging, 0, bytes);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(MapMode.READ);
+    } catch (e) {
+      staging.destroy();
+      throw new BackendError(
+        `webgpu: reading an array failed${this.lostReason ? ` (device lost: ${this.lostReason})` : ""}: ${String(e)}`,
+      );
+    }
+    const raw = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    const err = await s.check;
+    if (err) throw err;
+    if (this.lostReason !== null) this.alive();
+    switch (dtype) {
+      case "float32":
+        return new Float32Array(raw);
+      case "int32":
+        return new Int32Array(raw);
+      case "uint32":
+        return new Uint32Array(raw);
+      case "bool":
+        return Uint8Array.from(new Uint32Array(raw));
+      case "float64":
+        throw new BackendError("webgpu: float64 is not stored on WebGPU");
+    }
+  }
+
+  readSync(): never {
+    throw new BackendError("dataSync: the webgpu backend cannot read on the calling thread; use `await x.data()`");
+  }
+
+  async ready(slot: Slot): Promise<void> {
+    const s = slot as GpuSlot;
+    if (s.poison) throw s.poison;
+    await this.sync();
+    const err = await s.check;
+    if (err) throw err;
+  }
+
+  async sync(): Promise<void> {
+    this.alive();
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.alive();
+  }
+
+  /** Test hook: the next kernel dispatched fails on the device; its outputs and their dependents are poisoned. */
+  failNextKernel(message: string): void {
+    this.fault = message;
+  }
+
+  /** Marks the device lost (called from `device.lost`). */
+  markLost(reason: string): void {
+    this.lostReason = reason;
+    if (this.batch) {
+      this.batch.settle(
+        new BackendError(`webgpu: the device was lost (${reason}) before kernels ${describe(this.batch.labels)} ran`),
+      );
+      this.batch = null;
+    }
+  }
+
+  /** Releases the device and every pooled buffer. */
+  destroy(): void {
+    this.flush();
+    this.storage.destroyAll();
+    this.uniforms.destroyAll();
+    this.pipelines.clear();
+    this.device.destroy();
+  }
+
+  /** Pool state, for tests. */
+  get poolStats(): { held: number; pooledBytes: number } {
+    return this.storage.stats;
+  }
+}
+
+function describe(labels: string[]): string {
+  const uniq = [...new Set(labels)];
+  return uniq.length <= 5
+    ? uniq.map((l) => `'${l}'`).join(", ")
+    : `${uniq.slice(0, 5).join(", ")} and ${uniq.length - 5} more`;
+}
+
+function firstError(ps: Promise<Error | null>[]): Promise<Error | null> {
+  return Promise.all(ps).then((errs) => errs.find((e) => e !== null) ?? null);
+}
+
+function outSize(k: FusedKernel, p: Int32Array): number {
+  let n = 1;
+  for (let d = 0; d < k.outRank; d++) n *= resolveInt(k.loops[d] as number, p);
+  return n;
+}

@@ -1,0 +1,207 @@
+import type { DType } from "@webjax/core";
+import type { Expr, FusedKernel, IntExpr } from "@webjax/core/internal";
+import { literal, WgslEmitter, wgslType } from "./expr.js";
+import { helperSource } from "./math.js";
+
+/** Threads per workgroup of fused kernels (elementwise: one element each; reductions: one output per workgroup). */
+export const FUSED_WG = 64;
+
+export const intSrc = (e: IntExpr): string => (typeof e === "number" ? `${e}` : `prm(${e.param}u)`);
+
+/** The uniform parameter block shared by every kernel: `n` i32 values packed in vec4s. */
+export function paramsDecl(nParams: number): string {
+  const n = Math.max(1, Math.ceil(nParams / 4));
+  return [
+    `struct Params { v: array<vec4<i32>, ${n}> }`,
+    "@group(0) @binding(0) var<uniform> P: Params;",
+    "fn prm(i: u32) -> i32 { return P.v[i / 4u][i % 4u]; }",
+  ].join("\n");
+}
+
+/** Keeps the params binding in the layout even when a kernel reads no params (layout "auto" drops unused bindings). */
+export const USE_PARAMS = "_ = P.v[0].x;";
+
+export function bindingsDecl(inputs: readonly DType[], output: DType): string {
+  const lines = inputs.map((d, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${wgslType(d)}>;`);
+  lines.push(`@group(0) @binding(${inputs.length + 1}) var<storage, read_write> out: array<${wgslType(output)}>;`);
+  return lines.join("\n");
+}
+
+/** Statements decomposing the flat index `flat` into loop variables `i{from}…i{to-1}` (row-major). */
+function decompose(flat: string, loops: readonly IntExpr[], from: number, to: number): string[] {
+  const lines = [`var rest_${from} = ${flat};`];
+  for (let d = to - 1; d > from; d--) {
+    lines.push(`let i${d} = rest_${from} % n${d};`, `rest_${from} = rest_${from} / n${d};`);
+  }
+  if (to > from) lines.push(`let i${from} = rest_${from};`);
+  void loops;
+  return lines;
+}
+
+/** WGSL of loads, indices and `acc`; loads see loop variables below `depth` (the rest at 0). */
+function leafFor(k: FusedKernel, depth = k.loops.length) {
+  return (e: Expr): string => {
+    if (e.op === "load") {
+      const l = k.loads[e.load];
+      if (!l) throw new Error(`internal: load ${e.load} missing`);
+      const terms = l.strides.map((s, d) => (s === 0 || d >= depth ? "" : ` + i${d} * ${intSrc(s)}`)).join("");
+      return `in${l.input}[${intSrc(l.offset)}${terms}]`;
+    }
+    if (e.op === "index") {
+      const t = wgslType(e.dtype);
+      return t === "i32" ? `i${e.loop}` : `${t}(i${e.loop})`;
+    }
+    return "acc";
+  };
+}
+
+/** WGSL for a fused kernel without reduction: one thread per output element. */
+function elementwiseSource(k: FusedKernel, nParams: number): string {
+  const em = new WgslEmitter();
+  const r = k.outRank;
+  const [stmts, v] = em.emit(k.expr, leafFor(k));
+  const sizes = k.loops.map((n, d) => `let n${d} = ${intSrc(n)};`);
+  const total = r === 0 ? "1" : k.loops.map((_, d) => `n${d}`).join(" * ");
+  const body = [
+    USE_PARAMS,
+    ...sizes,
+    `let o = i32((wid.y * nwg.x + wid.x) * ${FUSED_WG}u + lid.x);`,
+    `if (o >= ${total}) { return; }`,
+    ...decompose("o", k.loops, 0, r),
+    ...stmts,
+    `out[o] = ${v};`,
+  ];
+  return [
+    paramsDecl(nParams),
+    bindingsDecl(k.inputs, k.output),
+    helperSource(em.helpers),
+    `@compute @workgroup_size(${FUSED_WG})`,
+    "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {",
+    ...body.map((l) => `  ${l}`),
+    "}",
+  ].join("\n");
+}
+
+function reduceInit(op: "sum" | "prod" | "max" | "min", d: DType): string {
+  const t = wgslType(d);
+  if (op === "sum") return literal(0, d);
+  if (op === "prod") return literal(1, d);
+  if (t === "f32") return op === "max" ? "-wj_inf()" : "wj_inf()";
+  if (t === "i32") return op === "max" ? "i32(-2147483648)" : "2147483647";
+  if (d === "bool") return op === "max" ? "0u" : "1u";
+  return op === "max" ? "0u" : "0xffffffffu";
+}
+
+/**
+ * WGSL for a reduction: one workgroup per output element. Each thread folds a strided part of
+ * the reduced loops, then a fixed tree in workgroup memory combines them (deterministic order).
+ * argmax/argmin keep (value, first index); NaN counts as the extreme.
+ */
+function reduceSource(k: FusedKernel, nParams: number): string {
+  const op = k.reduce as NonNullable<FusedKernel["reduce"]>;
+  const em = new WgslEmitter();
+  const r = k.outRank;
+  const nl = k.loops.length;
+  const d = k.expr.dtype;
+  const t = wgslType(d);
+  const isArg = op === "argmax" || op === "argmin";
+  const valueOp = op === "argmax" ? "max" : op === "argmin" ? "min" : op;
+  const isFloat = t === "f32";
+  if (isFloat) em.helpers.add("wj_inf");
+  const [stmts, v] = em.emit(k.expr, leafFor(k));
+  const combine = (a: string, b: string) =>
+    em.binary(valueOp === "sum" ? "add" : valueOp === "prod" ? "mul" : valueOp, a, b, d);
+  // For arg reductions: does (vb, ib) beat (va, ia)? Strictly better, or equal with a smaller index.
+  const better = (va: string, vb: string, ib: string, ia: string) => {
+    const gt = op === "argmax" ? ">" : "<";
+    const nan = (x: string) => (isFloat ? `wj_isnan(${x})` : "false");
+    if (isFloat) em.helpers.add("wj_isnan");
+    return `((${nan(vb)} && (!${nan(va)} || ${ib} < ${ia})) || (!${nan(va)} && !${nan(vb)} && (${vb} ${gt} ${va} || (${vb} == ${va} && ${ib} < ${ia}))))`;
+  };
+  const postLines: string[] = [];
+  let result = "acc";
+  if (isArg) result = "best";
+  else if (k.post) {
+    const [ps, pv] = em.emit(k.post, leafFor(k, r));
+    postLines.push(...ps);
+    result = pv;
+  }
+  const sizes = k.loops.map((n, i) => `let n${i} = ${intSrc(n)};`);
+  const outTotal =
+    r === 0
+      ? "1"
+      : k.loops
+          .slice(0, r)
+          .map((_, i) => `n${i}`)
+          .join(" * ");
+  const redTotal =
+    nl === r
+      ? "1"
+      : k.loops
+          .slice(r)
+          .map((_, i) => `n${i + r}`)
+          .join(" * ");
+  const body = [
+    USE_PARAMS,
+    ...sizes,
+    `let o = i32(wid.y * nwg.x + wid.x);`,
+    `if (o >= ${outTotal}) { return; }`,
+    ...decompose("o", k.loops, 0, r),
+    `let red = ${redTotal};`,
+    `var acc: ${t} = ${reduceInit(valueOp, d)};`,
+    "var best = 0;",
+    `for (var j = i32(lid.x); j < red; j = j + ${FUSED_WG}) {`,
+    ...decompose("j", k.loops, r, nl).map((l) => `  ${l}`),
+    ...stmts.map((l) => `  ${l}`),
+    isArg ? `  if (${better("acc", v, "j", "best")}) { acc = ${v}; best = j; }` : `  acc = ${combine("acc", v)};`,
+    "}",
+    "sh[lid.x] = acc;",
+    "shi[lid.x] = best;",
+    "workgroupBarrier();",
+    `for (var s = ${FUSED_WG / 2}u; s > 0u; s = s >> 1u) {`,
+    "  if (lid.x < s) {",
+    "    let va = sh[lid.x]; let vb = sh[lid.x + s]; let ia = shi[lid.x]; let ib = shi[lid.x + s];",
+    isArg
+      ? `    if (${better("va", "vb", "ib", "ia")}) { sh[lid.x] = vb; shi[lid.x] = ib; }`
+      : `    sh[lid.x] = ${combine("va", "vb")};`,
+    "  }",
+    "  workgroupBarrier();",
+    "}",
+    "if (lid.x == 0u) {",
+    "  acc = sh[0];",
+    "  best = shi[0];",
+    ...postLines.map((l) => `  ${l}`),
+    `  out[o] = ${result};`,
+    "}",
+  ];
+  return [
+    paramsDecl(nParams),
+    bindingsDecl(k.inputs, k.output),
+    helperSource(em.helpers),
+    `var<workgroup> sh: array<${t}, ${FUSED_WG}>;`,
+    `var<workgroup> shi: array<i32, ${FUSED_WG}>;`,
+    `@compute @workgroup_size(${FUSED_WG})`,
+    "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {",
+    ...body.map((l) => `  ${l}`),
+    "}",
+  ].join("\n");
+}
+
+/** WGSL for a fused kernel; `nParams` is the number of integer arguments it reads. */
+export function fusedSource(k: FusedKernel, nParams: number): string {
+  return k.reduce ? reduceSource(k, nParams) : elementwiseSource(k, nParams);
+}
+
+/** How many params a kernel reads (the largest `{param: i}` + 1). */
+export function paramCount(values: readonly unknown[]): number {
+  let n = 0;
+  const visit = (v: unknown): void => {
+    if (v && typeof v === "object") {
+      if ("param" in v && typeof (v as { param: unknown }).param === "number")
+        n = Math.max(n, (v as { param: number }).param + 1);
+      else for (const c of Object.values(v)) visit(c);
+    }
+  };
+  visit(values);
+  return n;
+}

@@ -1,0 +1,113 @@
+import type { Expr, MatmulKernel } from "@webjax/core/internal";
+import { literal, WgslEmitter, wgslType } from "./expr.js";
+import { bindingsDecl, intSrc, paramsDecl, USE_PARAMS } from "./fused.js";
+import { helperSource } from "./math.js";
+
+/** Tile: 8×8 threads, each computing 4×4 outputs (a 32×32 tile), K in steps of 32. */
+export const MM_TILE = 32;
+
+/**
+ * WGSL for a batched matmul: shared-memory tiles of A and B, a 4×4 register tile per thread,
+ * strided operands (transposes and broadcasts need no copy), and the epilogue applied to each
+ * accumulator before the store. Workgroups: (⌈N/32⌉, ⌈M/32⌉, batch).
+ */
+export function matmulSource(k: MatmulKernel, nParams: number): string {
+  const t = wgslType(k.dtype);
+  const zero = literal(0, k.dtype);
+  const em = new WgslEmitter();
+  const nb = k.batch.length;
+  const epi = k.epilogue;
+  let epiLines: string[] = [];
+  let value = "acc";
+  if (epi) {
+    // Epilogue loop variables: batch dims, then m, then n.
+    const leaf = (e: Expr): string => {
+      if (e.op === "acc") return "acc";
+      if (e.op === "index") {
+        const v = e.loop < nb ? `bi${e.loop}` : e.loop === nb ? "m" : "n";
+        const ty = wgslType(e.dtype);
+        return ty === "i32" ? v : `${ty}(${v})`;
+      }
+      if (e.op !== "load") throw new Error("internal: unexpected leaf");
+      const l = epi.loads[e.load];
+      if (!l) throw new Error(`internal: epilogue load ${e.load} missing`);
+      const names = [...Array.from({ length: nb }, (_, d) => `bi${d}`), "m", "n"];
+      const terms = l.strides.map((s, d) => (s === 0 ? "" : ` + ${names[d]} * ${intSrc(s)}`)).join("");
+      return `in${l.input}[${intSrc(l.offset)}${terms}]`;
+    };
+    const [stmts, v] = em.emit(epi.expr, leaf);
+    epiLines = stmts;
+    value = v;
+  }
+  const batchDecomp: string[] = [`var brest = i32(wid.z);`];
+  for (let d = nb - 1; d >= 0; d--) {
+    batchDecomp.push(
+      `let bi${d} = brest % ${intSrc(k.batch[d] as number)};`,
+      `brest = brest / ${intSrc(k.batch[d] as number)};`,
+    );
+  }
+  const offA = [intSrc(k.lhs.offset), ...k.lhs.batchStrides.map((s, d) => `bi${d} * ${intSrc(s)}`)].join(" + ");
+  const offB = [intSrc(k.rhs.offset), ...k.rhs.batchStrides.map((s, d) => `bi${d} * ${intSrc(s)}`)].join(" + ");
+  const body = [
+    USE_PARAMS,
+    `let M = ${intSrc(k.m)};`,
+    `let N = ${intSrc(k.n)};`,
+    `let K = ${intSrc(k.k)};`,
+    ...batchDecomp,
+    `let aOff = ${offA};`,
+    `let bOff = ${offB};`,
+    `let ars = ${intSrc(k.lhs.rowStride)}; let acs = ${intSrc(k.lhs.colStride)};`,
+    `let brs = ${intSrc(k.rhs.rowStride)}; let bcs = ${intSrc(k.rhs.colStride)};`,
+    `let m0 = i32(wid.y) * ${MM_TILE}; let n0 = i32(wid.x) * ${MM_TILE};`,
+    "let tid = i32(lid.y * 8u + lid.x);",
+    `var accs: array<${t}, 16>;`,
+    `for (var i = 0; i < 16; i++) { accs[i] = ${zero}; }`,
+    `for (var k0 = 0; k0 < K; k0 = k0 + ${MM_TILE}) {`,
+    "  for (var q = 0; q < 16; q++) {",
+    "    let e = tid + q * 64;",
+    "    let row = e / 32; let col = e % 32;",
+    "    let am = m0 + row; let ak = k0 + col;",
+    `    As[col][row] = select(${zero}, A[aOff + min(am, M - 1) * ars + min(ak, K - 1) * acs], am < M && ak < K);`,
+    "    let bk = k0 + row; let bn = n0 + col;",
+    `    Bs[row][col] = select(${zero}, B[bOff + min(bk, K - 1) * brs + min(bn, N - 1) * bcs], bk < K && bn < N);`,
+    "  }",
+    "  workgroupBarrier();",
+    `  for (var kk = 0; kk < ${MM_TILE}; kk++) {`,
+    "    let a = vec4<" +
+      t +
+      ">(As[kk][lid.y * 4u], As[kk][lid.y * 4u + 1u], As[kk][lid.y * 4u + 2u], As[kk][lid.y * 4u + 3u]);",
+    "    let b = vec4<" +
+      t +
+      ">(Bs[kk][lid.x * 4u], Bs[kk][lid.x * 4u + 1u], Bs[kk][lid.x * 4u + 2u], Bs[kk][lid.x * 4u + 3u]);",
+    "    for (var i = 0; i < 4; i++) {",
+    "      accs[i * 4] += a[i] * b.x; accs[i * 4 + 1] += a[i] * b.y; accs[i * 4 + 2] += a[i] * b.z; accs[i * 4 + 3] += a[i] * b.w;",
+    "    }",
+    "  }",
+    "  workgroupBarrier();",
+    "}",
+    "let cBase = i32(wid.z) * M * N;",
+    "for (var i = 0; i < 4; i++) {",
+    "  for (var j = 0; j < 4; j++) {",
+    "    let m = m0 + i32(lid.y) * 4 + i; let n = n0 + i32(lid.x) * 4 + j;",
+    "    if (m < M && n < N) {",
+    "      let acc = accs[i * 4 + j];",
+    ...epiLines.map((l) => `      ${l}`),
+    `      out[cBase + m * N + n] = ${value};`,
+    "    }",
+    "  }",
+    "}",
+  ];
+  return [
+    paramsDecl(nParams),
+    bindingsDecl(k.inputs, k.output)
+      .replace("var<storage, read> in0:", "var<storage, read> A:")
+      .replace("var<storage, read> in1:", "var<storage, read> B:"),
+    helperSource(em.helpers),
+    `var<workgroup> As: array<array<${t}, ${MM_TILE}>, ${MM_TILE}>;`,
+    `var<workgroup> Bs: array<array<${t}, ${MM_TILE}>, ${MM_TILE}>;`,
+    "@compute @workgroup_size(8, 8)",
+    "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {",
+    ...body.map((l) => `  ${l}`),
+    "}",
+  ].join("\n");
+}

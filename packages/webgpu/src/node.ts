@@ -1,0 +1,36 @@
+/**
+ * @webjax/webgpu/node — the WebGPU backend in Node, on Dawn through the `webgpu` package
+ * (an optional peer dependency: `pnpm add webgpu`).
+ */
+import { BackendError } from "@webjax/core";
+import { type GpuProvider, installProvider } from "./acquire.js";
+
+let gpu: GPU | null = null;
+
+/** Dawn through the `webgpu` package, loaded on first use. */
+export const nodeProvider: GpuProvider = {
+  where: "node",
+  async gpu() {
+    if (gpu) return gpu;
+    let mod: { create: (flags: string[]) => GPU };
+    try {
+      mod = (await import("webgpu")) as unknown as { create: (flags: string[]) => GPU };
+    } catch (e) {
+      throw new BackendError(
+        `webgpu: the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}. Install it with \`pnpm add webgpu\` ` +
+          "(its prebuilt binaries need glibc ≥ 2.38 on Linux), or use setBackend('cpu')",
+      );
+    }
+    gpu = mod.create([]);
+    return gpu;
+  },
+  release() {
+    gpu = null;
+  },
+};
+
+installProvider(nodeProvider);
+
+export { activeBackend, type InitOptions, init, initTask, initWebGPU, onDeviceLost, shutdown } from "./acquire.js";
+export { WebGPUBackend } from "./backend.js";
+export type { WebGPULimits } from "./limits.js";
