@@ -74,3 +74,11 @@ export const hasFloat64: boolean = testBackend === "cpu";
 
 /** Whether `dataSync()` and value-printing `toString()` work here (the CPU backend outside deferred mode). */
 export const syncReads: boolean = testBackend === "cpu" && cpuMode !== "deferred";
+
+/** GPUs flush float32 subnormals to zero (WGSL allows it); the CPU keeps them. */
+export const flushesSubnormals: boolean = testBackend === "webgpu";
+
+/** `v` as the backend under test sees it: float32 subnormals become (signed) zero where they are flushed. */
+export function ftz(v: number): number {
+  return flushesSubnormals && v !== 0 && Math.abs(v) < 1.1754943508222875e-38 ? 0 * Math.sign(v) : v;
+}

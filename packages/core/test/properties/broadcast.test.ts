@@ -7,7 +7,18 @@ import { type Array, np, ShapeError } from "@webjax/core";
 import { refBroadcast } from "@webjax/test-utils";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { dimArb, expectExact, fmt, makeArray, type NumDType, shapeArb, size, storeAs, withArrays } from "./helpers.js";
+import {
+  dimArb,
+  expectExact,
+  floatArb,
+  fmt,
+  makeArray,
+  type NumDType,
+  shapeArb,
+  size,
+  storeAs,
+  withArrays,
+} from "./helpers.js";
 
 const RUNS = Number(process.env.WEBJAX_PROP_RUNS) || 80;
 const TIMEOUT = 60_000;
@@ -71,7 +82,7 @@ function valueArb(dtype: NumDType): fc.Arbitrary<number> {
   }
   return fc.oneof(
     { arbitrary: fc.integer({ min: -20, max: 20 }), weight: 4 },
-    { arbitrary: fc.float(), weight: 1 },
+    { arbitrary: floatArb(), weight: 1 },
     { arbitrary: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY), weight: 1 },
   );
 }

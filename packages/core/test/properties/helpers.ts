@@ -4,6 +4,7 @@
  * Everything here is independent of webjax's own shape/broadcast code.
  */
 import { type Array, np } from "@webjax/core";
+import { ftz } from "@webjax/test-utils";
 import fc from "fast-check";
 import { expect } from "vitest";
 
@@ -48,9 +49,20 @@ export function storeAs(v: number, dtype: NumDType): number {
   return dtype === "float32" ? Math.fround(v) : v | 0;
 }
 
-/** Plain numbers, −0 mapped to 0 (numpy prints them alike; we do not test the sign of zero). */
+/**
+ * Plain numbers, −0 mapped to 0 (numpy prints them alike; we do not test the sign of zero), and
+ * float32 subnormals flushed to zero on backends that flush them (WebGPU).
+ */
 export function plain(xs: ArrayLike<number>): number[] {
-  return globalThis.Array.from(xs, (v) => (v === 0 ? 0 : v));
+  return globalThis.Array.from(xs, (v) => {
+    const f = ftz(v);
+    return f === 0 ? 0 : f;
+  });
+}
+
+/** fc.float, with subnormals flushed where the backend flushes them (so inputs mean the same on every backend). */
+export function floatArb(constraints: fc.FloatConstraints = {}): fc.Arbitrary<number> {
+  return fc.float(constraints).map(ftz);
 }
 
 /** Exact comparison of shape, dtype and values (NaN equals NaN). */

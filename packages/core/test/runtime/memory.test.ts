@@ -1,10 +1,11 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { checkLeaks, memoryStats, np, setMemoryWarning } from "@webjax/core";
+import { testBackend } from "@webjax/test-utils";
 import { afterEach, describe, expect, test, vi } from "vitest";
 
-const liveBytes = () => memoryStats().cpu?.liveBytes ?? 0;
-const liveBuffers = () => memoryStats().cpu?.liveBuffers ?? 0;
+const liveBytes = () => memoryStats()[testBackend]?.liveBytes ?? 0;
+const liveBuffers = () => memoryStats()[testBackend]?.liveBuffers ?? 0;
 
 describe("memory: reference-counted buffers", () => {
   afterEach(() => setMemoryWarning(2 * 1024 ** 3));
@@ -80,7 +81,7 @@ describe("memory: reference-counted buffers", () => {
     });
     expect(report.buffers).toBe(1);
     expect(report.bytes).toBe(7 * 3 * 4);
-    expect(report.details[0]).toMatch(/int32\[21\] \(84 bytes\) on cpu, made by zeros/);
+    expect(report.details[0]).toMatch(new RegExp(`int32\\[21\\] \\(84 bytes\\) on ${testBackend}, made by zeros`));
     leaked?.dispose();
   });
 
