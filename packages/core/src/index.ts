@@ -7,7 +7,14 @@ import "./backend/cpu/index.js";
 export { Array, type ArrayLike, type Axis, type NestedArray, type ReduceOptions, type SliceIndex } from "./array.js";
 export type { Backend, Executable, Slot } from "./backend/backend.js";
 export { type CpuOptions, configureCpu } from "./backend/cpu/index.js";
-export { backendNames, currentBackend, getBackend, registerBackend, resetBackend, setBackend } from "./backend/registry.js";
+export {
+  backendNames,
+  currentBackend,
+  getBackend,
+  registerBackend,
+  resetBackend,
+  setBackend,
+} from "./backend/registry.js";
 export { DTYPES, type DType, promoteTypes } from "./dtype.js";
 export { BackendError, DTypeError, ShapeError, TracerError, WebjaxError } from "./errors.js";
 export * as lax from "./lax.js";
