@@ -1,5 +1,5 @@
 import type { Aval } from "./core/aval.js";
-import type { DataArray, DType } from "./dtype.js";
+import type { DType, ValueArray } from "./dtype.js";
 import { WebjaxError } from "./errors.js";
 import type { Shape } from "./shape.js";
 
@@ -100,9 +100,9 @@ export abstract class Array {
   }
 
   /** The values as a fresh typed array (Uint8Array of 0/1 for bool), once computed. */
-  abstract data(): Promise<DataArray>;
+  abstract data(): Promise<ValueArray>;
   /** The values now, where the backend can compute them on this thread; otherwise an error naming `data()`. */
-  abstract dataSync(): DataArray;
+  abstract dataSync(): ValueArray;
   /** The values as nested JS arrays. */
   abstract toArray(): Promise<NestedArray>;
   /** The single value of a size-1 array. */

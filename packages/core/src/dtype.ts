@@ -1,22 +1,34 @@
 import { DTypeError } from "./errors.js";
 
-/** The element types of webjax arrays. `float64` lives on the CPU backend only. */
-export type DType = "float32" | "int32" | "uint32" | "bool" | "float64";
+/**
+ * The element types of webjax arrays. `float64` lives on the CPU backend only; `float16` is a
+ * storage type on every backend (arithmetic runs in float32 and rounds on store, as XLA does).
+ */
+export type DType = "float32" | "int32" | "uint32" | "bool" | "float64" | "float16";
 
-export const DTYPES: readonly DType[] = ["float32", "int32", "uint32", "bool", "float64"];
+export const DTYPES: readonly DType[] = ["float32", "int32", "uint32", "bool", "float64", "float16"];
 
-/** The typed array that stores each dtype on the host. `bool` is one byte of 0 or 1. */
-export type TypedArrayFor<D extends DType> = D extends "float32"
-  ? Float32Array
-  : D extends "float64"
-    ? Float64Array
-    : D extends "int32"
-      ? Int32Array
-      : D extends "uint32"
-        ? Uint32Array
-        : Uint8Array;
+/**
+ * The typed array that stores each dtype on the host. `bool` is one byte of 0 or 1; `float16`
+ * is a Uint16Array of binary16 bits (JS has no Float16Array here).
+ */
+export type TypedArrayFor<D extends DType> = D extends "float16"
+  ? Uint16Array
+  : D extends "float32"
+    ? Float32Array
+    : D extends "float64"
+      ? Float64Array
+      : D extends "int32"
+        ? Int32Array
+        : D extends "uint32"
+          ? Uint32Array
+          : Uint8Array;
 
-export type DataArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
+/** Host storage of any dtype (float16 as Uint16Array bits). */
+export type DataArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array | Uint16Array;
+
+/** What reads return: values, with float16 widened to Float32Array. */
+export type ValueArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
 
 /** Checks that `d` names a dtype; the error lists the valid ones. */
 export function checkDType(d: unknown, op: string): DType {
@@ -25,11 +37,11 @@ export function checkDType(d: unknown, op: string): DType {
 }
 
 export function itemSize(d: DType): number {
-  return d === "float64" ? 8 : d === "bool" ? 1 : 4;
+  return d === "float64" ? 8 : d === "bool" ? 1 : d === "float16" ? 2 : 4;
 }
 
 export function isFloat(d: DType): boolean {
-  return d === "float32" || d === "float64";
+  return d === "float32" || d === "float64" || d === "float16";
 }
 
 export function isInt(d: DType): boolean {
@@ -49,6 +61,8 @@ export function allocHost(d: DType, size: number): DataArray {
       return new Uint32Array(size);
     case "bool":
       return new Uint8Array(size);
+    case "float16":
+      return new Uint16Array(size);
   }
 }
 
@@ -64,7 +78,7 @@ export interface TypeRef {
   weak: boolean;
 }
 
-const KIND_RANK: Record<DType, number> = { bool: 0, uint32: 1, int32: 1, float32: 2, float64: 2 };
+const KIND_RANK: Record<DType, number> = { bool: 0, uint32: 1, int32: 1, float16: 2, float32: 2, float64: 2 };
 
 export function promoteTypes(a: TypeRef, b: TypeRef): TypeRef {
   if (a.weak && b.weak) {
@@ -83,6 +97,7 @@ function promoteStrong(a: DType, b: DType): DType {
   if (a === b) return a;
   if (a === "float64" || b === "float64") return "float64";
   if (a === "float32" || b === "float32") return "float32";
+  if (a === "float16" || b === "float16") return "float16";
   if (a === "bool") return b;
   if (b === "bool") return a;
   // int32 with uint32: JAX gives int64, canonicalised to int32 without x64.

@@ -15,7 +15,7 @@ export {
   resetBackend,
   setBackend,
 } from "./backend/registry.js";
-export { DTYPES, type DType, promoteTypes } from "./dtype.js";
+export { DTYPES, type DType, promoteTypes, type ValueArray } from "./dtype.js";
 export { BackendError, DTypeError, ShapeError, TracerError, WebjaxError } from "./errors.js";
 export * as lax from "./lax.js";
 export { type BackendMemory, checkLeaks, type LeakReport, memoryStats, setMemoryWarning } from "./memory.js";

@@ -5,6 +5,7 @@ export type { Aval } from "./core/aval.js";
 export { DeviceBuffer, liveBuffers } from "./core/buffer.js";
 export { ConcreteArray } from "./core/concrete.js";
 export { abstractEval, bind, bind1, Trace, Tracer } from "./core/trace.js";
+export * from "./float16.js";
 export * from "./ir/expr.js";
 export * from "./ir/kernel.js";
 export * from "./ir/view.js";

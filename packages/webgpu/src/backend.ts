@@ -6,7 +6,7 @@ import { grid, type WebGPULimits } from "./limits.js";
 import { BufferPool, MapMode, Usage } from "./pool.js";
 import { type Chunk, flatChunks } from "./split.js";
 
-type DataArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Float64Array;
+type DataArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Float64Array | Uint16Array;
 
 /** A GPU buffer slot. `check` settles with the error of the kernel that made it (or of its inputs), if any. */
 export class GpuSlot implements Slot {
@@ -48,7 +48,8 @@ export interface WebGPUBackendOptions {
   maxInFlight?: number;
 }
 
-const bytesOf = (d: DType, n: number) => n * (d === "float64" ? 8 : 4);
+/** Bytes a buffer of n elements takes on the GPU (float16 packs two to a 4-byte word). */
+const bytesOf = (d: DType, n: number) => (d === "float16" ? Math.ceil(n / 2) * 4 : n * (d === "float64" ? 8 : 4));
 
 /**
  * The WebGPU backend: WGSL generated from the kernel IR, one command encoder (one compute pass)
@@ -113,7 +114,12 @@ export class WebGPUBackend implements Backend {
     this.alive();
     const s = slot as GpuSlot;
     if (!s.buffer || data.length === 0) return;
-    const src = s.dtype === "bool" ? Uint32Array.from(data) : data;
+    let src: DataArray = data;
+    if (s.dtype === "bool") src = Uint32Array.from(data);
+    else if (s.dtype === "float16" && data.length % 2 === 1) {
+      src = new Uint16Array(data.length + 1);
+      src.set(data);
+    }
     this.device.queue.writeBuffer(s.buffer, 0, src.buffer, src.byteOffset, src.byteLength);
   }
 
@@ -285,10 +291,14 @@ export class WebGPUBackend implements Backend {
     if (s.poison) throw s.poison;
     if (!s.buffer) throw new BackendError("webgpu: read of a freed buffer");
     this.flush();
-    const bytes = size * 4;
+    // float16: copies start on a 4-byte word, so an odd offset reads one element early.
+    const half = dtype === "float16";
+    const skip = half ? offset % 2 : 0;
+    const start = half ? (offset - skip) * 2 : offset * 4;
+    const bytes = half ? Math.ceil(((size + skip) * 2) / 4) * 4 : size * 4;
     const staging = this.device.createBuffer({ size: Math.max(bytes, 4), usage: Usage.MAP_READ | Usage.COPY_DST });
     const enc = this.device.createCommandEncoder({ label: "webjax-read" });
-    enc.copyBufferToBuffer(s.buffer, offset * 4, staging, 0, bytes);
+    enc.copyBufferToBuffer(s.buffer, start, staging, 0, bytes);
     this.device.queue.submit([enc.finish()]);
     try {
       await staging.mapAsync(MapMode.READ);
@@ -313,6 +323,8 @@ export class WebGPUBackend implements Backend {
         return new Uint32Array(raw);
       case "bool":
         return Uint8Array.from(new Uint32Array(raw));
+      case "float16":
+        return new Uint16Array(raw, skip * 2, size);
       case "float64":
         throw new BackendError("webgpu: float64 is not stored on WebGPU");
     }

@@ -22,7 +22,8 @@ export function flatChunks(k: Kernel, ins: GpuSlot[], out: GpuSlot, params: Int3
       `webgpu: kernel '${k.label}' binds a buffer of ${Math.max(out.bytes, ...ins.map((s) => s.bytes))} bytes, past this device's ` +
         `maxStorageBufferBindingSize (${limit}); only flat elementwise kernels are split, so make the array smaller or use the cpu backend`,
     );
-  if (k.kind !== "fused" || k.reduce || k.outRank !== 1) throw tooBig();
+  if (k.kind !== "fused" || k.reduce || k.outRank !== 1 || [...ins, out].some((s) => s.dtype === "float16"))
+    throw tooBig();
   const n0 = k.loops[0];
   if (typeof n0 !== "object") throw tooBig();
   const loadInfo = k.loads.map((l) => {

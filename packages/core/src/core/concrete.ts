@@ -1,7 +1,8 @@
 import { Array, type NestedArray } from "../array.js";
 import type { Backend } from "../backend/backend.js";
-import { allocHost, type DataArray, type DType } from "../dtype.js";
+import { allocHost, type DataArray, type DType, type ValueArray } from "../dtype.js";
 import { fmtShape, ShapeError, WebjaxError } from "../errors.js";
+import { float16ToFloat32 } from "../float16.js";
 import { contiguousView, isContiguous, type View } from "../ir/view.js";
 import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
@@ -79,14 +80,19 @@ export class ConcreteArray extends Array {
     }
   }
 
-  async data(): Promise<DataArray> {
-    if (this.size === 0) return allocHost(this.dtype, 0);
-    return this.withContiguous((b, off) => b.backend.read(b.slot, this.dtype, off, this.size));
+  /** The values (float16 arrays read as Float32Array: JS has no Float16Array here). */
+  async data(): Promise<ValueArray> {
+    if (this.size === 0) return values(allocHost(this.dtype, 0), this.dtype);
+    const raw = await this.withContiguous((b, off) => b.backend.read(b.slot, this.dtype, off, this.size));
+    return values(raw, this.dtype);
   }
 
-  dataSync(): DataArray {
-    if (this.size === 0) return allocHost(this.dtype, 0);
-    return this.withContiguous((b, off) => b.backend.readSync(b.slot, this.dtype, off, this.size));
+  dataSync(): ValueArray {
+    if (this.size === 0) return values(allocHost(this.dtype, 0), this.dtype);
+    return values(
+      this.withContiguous((b, off) => b.backend.readSync(b.slot, this.dtype, off, this.size)),
+      this.dtype,
+    );
   }
 
   async toArray(): Promise<NestedArray> {
@@ -131,7 +137,12 @@ export class ConcreteArray extends Array {
   }
 }
 
-function nest(data: DataArray, shape: readonly number[]): NestedArray {
+/** Storage → values: float16 bits become float32 values; other dtypes are stored as values. */
+function values(raw: DataArray, dtype: DType): ValueArray {
+  return dtype === "float16" ? float16ToFloat32(raw as Uint16Array) : (raw as ValueArray);
+}
+
+function nest(data: ValueArray, shape: readonly number[]): NestedArray {
   if (shape.length === 0) return data[0] as number;
   const rec = (dim: number, offset: number): NestedArray[] => {
     const n = shape[dim] as number;

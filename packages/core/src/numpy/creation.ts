@@ -1,6 +1,6 @@
 import { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
-import { castFn } from "../backend/cpu/scalar.js";
+import { castFn, storeFn } from "../backend/cpu/scalar.js";
 import { getBackend } from "../backend/registry.js";
 import { aval } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
@@ -10,10 +10,17 @@ import { DTypeError, ShapeError } from "../errors.js";
 import { checkShape, sizeOf } from "../shape.js";
 import { convert } from "./convert.js";
 
+/** A JS number as stored for `dtype`: the IR's cast semantics (bool: nonzero; ints: truncate and saturate; float16: bits). */
+function hostStore(dtype: DType): (v: number) => number {
+  const cast = castFn("float64", dtype);
+  const store = storeFn(dtype);
+  return store ? (v) => store(cast(v)) : cast;
+}
+
 /** Stores JS numbers as `dtype` with the IR's cast semantics (bool: nonzero; ints: truncate and saturate). */
 function storeAs(dtype: DType, values: ArrayLike<number>): DataArray {
   const data = allocHost(dtype, values.length);
-  const f = castFn("float64", dtype);
+  const f = hostStore(dtype);
   for (let i = 0; i < values.length; i++) data[i] = f(values[i] as number);
   return data;
 }
@@ -62,7 +69,7 @@ function filled(
 ): Array {
   const s = checkShape(shape, label);
   const data = allocHost(dtype, sizeOf(s));
-  if (value !== 0) data.fill(castFn("float64", dtype)(value));
+  if (value !== 0) data.fill(hostStore(dtype)(value));
   return fromHost(data, s, dtype, opts, label);
 }
 

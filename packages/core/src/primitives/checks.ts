@@ -30,7 +30,7 @@ export function checkArity(op: string, avals: readonly Aval[], n: number): void 
   if (avals.length !== n) throw new ShapeError(`${op}: expected ${n} operand(s), got ${avals.length}`);
 }
 
-export const FLOATS: readonly DType[] = ["float32", "float64"];
-export const NUMERIC: readonly DType[] = ["float32", "float64", "int32", "uint32"];
+export const FLOATS: readonly DType[] = ["float32", "float64", "float16"];
+export const NUMERIC: readonly DType[] = ["float32", "float64", "float16", "int32", "uint32"];
 export const INTEGRAL: readonly DType[] = ["int32", "uint32", "bool"];
-export const ALL: readonly DType[] = ["float32", "float64", "int32", "uint32", "bool"];
+export const ALL: readonly DType[] = ["float32", "float64", "float16", "int32", "uint32", "bool"];

@@ -53,7 +53,7 @@ function binaryElementwise<P extends BinaryPrimitive>(
 }
 
 const FLOAT_HINT = "Convert integer inputs with astype('float32') (np.* functions do this for you).";
-const SIGNED: readonly DType[] = ["float32", "float64", "int32"];
+const SIGNED: readonly DType[] = ["float32", "float64", "float16", "int32"];
 
 export const unaryPrimitives: PrimitiveTable<UnaryPrimitive> = {
   neg: unaryElementwise("neg", SIGNED.concat("uint32")),

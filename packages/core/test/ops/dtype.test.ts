@@ -63,8 +63,8 @@ describe("promoteTypes (the lattice itself)", () => {
     expect(promoteTypes(w("int32"), w("int32"))).toEqual(w("int32"));
   });
 
-  test("DTYPES lists the five dtypes", () => {
-    expect([...DTYPES].sort()).toEqual(["bool", "float32", "float64", "int32", "uint32"]);
+  test("DTYPES lists the six dtypes", () => {
+    expect([...DTYPES].sort()).toEqual(["bool", "float16", "float32", "float64", "int32", "uint32"]);
   });
 });
 
@@ -425,7 +425,7 @@ describe("creation dtypes", () => {
   test("unknown dtypes raise DTypeError naming the valid ones", () => {
     const bad = "int64" as DType;
     expect(() => np.zeros([2], { dtype: bad })).toThrow(DTypeError);
-    expect(() => np.ones([2], { dtype: "float16" as DType })).toThrow(DTypeError);
+    expect(() => np.ones([2], { dtype: "bfloat16" as DType })).toThrow(DTypeError);
     expect(() => np.full([2], 1, { dtype: bad })).toThrow(DTypeError);
     expect(() => np.array([1, 2], { dtype: bad })).toThrow(DTypeError);
     expect(() => np.array(new Float32Array(2), { dtype: bad })).toThrow(DTypeError);

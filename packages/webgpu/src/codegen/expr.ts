@@ -1,10 +1,11 @@
 import { BackendError, type DType } from "@webjax/core";
-import type { BinaryOp, Expr, UnaryOp } from "@webjax/core/internal";
+import { type BinaryOp, type Expr, roundFloat16, type UnaryOp } from "@webjax/core/internal";
 
-/** The WGSL storage/value type of each dtype (bool is a u32 of 0 or 1). */
+/** The WGSL value type of each dtype (bool is a u32 of 0 or 1; float16 computes in f32). */
 export function wgslType(d: DType): "f32" | "i32" | "u32" {
   switch (d) {
     case "float32":
+    case "float16":
       return "f32";
     case "int32":
       return "i32";
@@ -20,9 +21,10 @@ export function wgslType(d: DType): "f32" | "i32" | "u32" {
 export function literal(value: number, d: DType): string {
   switch (wgslType(d)) {
     case "f32": {
-      if (Number.isNaN(value)) return "wj_nan()";
-      if (!Number.isFinite(value)) return value > 0 ? "wj_inf()" : "(-wj_inf())";
-      const bits = new Uint32Array(Float32Array.of(value).buffer)[0] as number;
+      const v = d === "float16" ? roundFloat16(value) : value;
+      if (Number.isNaN(v)) return "wj_nan()";
+      if (!Number.isFinite(v)) return v > 0 ? "wj_inf()" : "(-wj_inf())";
+      const bits = new Uint32Array(Float32Array.of(v).buffer)[0] as number;
       return `bitcast<f32>(0x${bits.toString(16)}u)`;
     }
     case "i32":
@@ -33,7 +35,8 @@ export function literal(value: number, d: DType): string {
 }
 
 type Kind = "f" | "i" | "u" | "b";
-const kindOf = (d: DType): Kind => (d === "float32" ? "f" : d === "int32" ? "i" : d === "uint32" ? "u" : "b");
+const kindOf = (d: DType): Kind =>
+  d === "float32" || d === "float16" ? "f" : d === "int32" ? "i" : d === "uint32" ? "u" : "b";
 
 /**
  * Emits expressions as WGSL `let` statements (SSA, so shared sub-expressions are computed once),
@@ -48,6 +51,11 @@ export class WgslEmitter {
   private use(name: string): string {
     this.helpers.add(name);
     return name;
+  }
+
+  /** Marks a helper as used (for loads and stores the caller writes itself). */
+  need(name: string): string {
+    return this.use(name);
   }
 
   unary(fn: UnaryOp, a: string, d: DType): string {
@@ -151,6 +159,8 @@ export class WgslEmitter {
     switch (to) {
       case "float32":
         return kf === "f" ? a : `f32(${a})`;
+      case "float16":
+        return `${this.use("wj_r16")}(${kf === "f" ? a : `f32(${a})`})`;
       case "int32":
         return kf === "f"
           ? `${this.use("wj_f2i")}(${a})`

@@ -21,10 +21,25 @@ export function paramsDecl(nParams: number): string {
 /** Keeps the params binding in the layout even when a kernel reads no params (layout "auto" drops unused bindings). */
 export const USE_PARAMS = "_ = P.v[0].x;";
 
-export function bindingsDecl(inputs: readonly DType[], output: DType): string {
-  const lines = inputs.map((d, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${wgslType(d)}>;`);
-  lines.push(`@group(0) @binding(${inputs.length + 1}) var<storage, read_write> out: array<${wgslType(output)}>;`);
+/** Storage bindings: float16 is packed two to a u32 (and stored with atomics, see wj_st16). */
+export function bindingsDecl(inputs: readonly DType[], output: DType, names: readonly string[] = []): string {
+  const elem = (d: DType) => (d === "float16" ? "u32" : wgslType(d));
+  const lines = inputs.map(
+    (d, i) => `@group(0) @binding(${i + 1}) var<storage, read> ${names[i] ?? `in${i}`}: array<${elem(d)}>;`,
+  );
+  const out = output === "float16" ? "atomic<u32>" : wgslType(output);
+  lines.push(`@group(0) @binding(${inputs.length + 1}) var<storage, read_write> out: array<${out}>;`);
   return lines.join("\n");
+}
+
+/** WGSL reading element `index` (an i32 expression) of buffer `name` holding dtype `d`. */
+export function loadSrc(name: string, index: string, d: DType): string {
+  return d === "float16" ? `unpack2x16float(${name}[(${index}) >> 1u])[(${index}) & 1]` : `${name}[${index}]`;
+}
+
+/** WGSL storing `value` at output element `index`. */
+export function storeSrc(index: string, value: string, d: DType, em: WgslEmitter): string {
+  return d === "float16" ? `${em.need("wj_st16")}(${index}, ${value});` : `out[${index}] = ${value};`;
 }
 
 /** Statements decomposing the flat index `flat` into loop variables `i{from}…i{to-1}` (row-major). */
@@ -45,7 +60,7 @@ function leafFor(k: FusedKernel, depth = k.loops.length) {
       const l = k.loads[e.load];
       if (!l) throw new Error(`internal: load ${e.load} missing`);
       const terms = l.strides.map((s, d) => (s === 0 || d >= depth ? "" : ` + i${d} * ${intSrc(s)}`)).join("");
-      return `in${l.input}[${intSrc(l.offset)}${terms}]`;
+      return loadSrc(`in${l.input}`, `${intSrc(l.offset)}${terms}`, k.inputs[l.input] as DType);
     }
     if (e.op === "index") {
       const t = wgslType(e.dtype);
@@ -69,7 +84,7 @@ function elementwiseSource(k: FusedKernel, nParams: number): string {
     `if (o >= ${total}) { return; }`,
     ...decompose("o", k.loops, 0, r),
     ...stmts,
-    `out[o] = ${v};`,
+    storeSrc("o", v, k.output, em),
   ];
   return [
     paramsDecl(nParams),
@@ -171,7 +186,7 @@ function reduceSource(k: FusedKernel, nParams: number): string {
     "  acc = sh[0];",
     "  best = shi[0];",
     ...postLines.map((l) => `  ${l}`),
-    `  out[o] = ${result};`,
+    `  ${storeSrc("o", result, k.output, em)}`,
     "}",
   ];
   return [

@@ -231,6 +231,35 @@ fn wj_cos_poly(r: f32) -> f32 {
   return u32(x);
 }`,
   },
+  wj_h16: {
+    deps: [],
+    // float32 → binary16 bits, rounded to nearest-even by hand (pack2x16float's rounding and
+    // out-of-range results are implementation-defined).
+    code: `fn wj_h16(v: f32) -> u32 {
+  let b = bitcast<u32>(v);
+  let sign = (b >> 16u) & 0x8000u;
+  let a = b & 0x7fffffffu;
+  if (a > 0x7f800000u) { return 0x7e00u; }
+  if (a >= 0x477ff000u) { return sign | 0x7c00u; }
+  if (a < 0x38800000u) { return sign | u32(round(bitcast<f32>(a) * 16777216.0)); }
+  let mant = a & 0x7fffffu;
+  var h = (((a >> 23u) - 112u) << 10u) | (mant >> 13u);
+  let rest = mant & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u) == 1u)) { h = h + 1u; }
+  return sign | h;
+}`,
+  },
+  wj_r16: { deps: ["wj_h16"], code: "fn wj_r16(v: f32) -> f32 { return unpack2x16float(wj_h16(v)).x; }" },
+  wj_st16: {
+    deps: ["wj_h16"],
+    // Two threads may store the two halves of one word: each clears and sets only its own half.
+    code: `fn wj_st16(i: i32, v: f32) {
+  let w = u32(i) >> 1u;
+  let sh = (u32(i) & 1u) * 16u;
+  atomicAnd(&out[w], ~(0xffffu << sh));
+  atomicOr(&out[w], wj_h16(v) << sh);
+}`,
+  },
   wj_fnonzero: {
     deps: [],
     code: "fn wj_fnonzero(x: f32) -> u32 { return select(0u, 1u, (bitcast<u32>(x) & 0x7fffffffu) != 0u); }",

@@ -1,6 +1,7 @@
+import type { DType } from "@webjax/core";
 import type { Expr, MatmulKernel } from "@webjax/core/internal";
 import { literal, WgslEmitter, wgslType } from "./expr.js";
-import { bindingsDecl, intSrc, paramsDecl, USE_PARAMS } from "./fused.js";
+import { bindingsDecl, intSrc, loadSrc, paramsDecl, storeSrc, USE_PARAMS } from "./fused.js";
 import { helperSource } from "./math.js";
 
 /** Tile: 8×8 threads, each computing 4×4 outputs (a 32×32 tile), K in steps of 32. */
@@ -33,7 +34,7 @@ export function matmulSource(k: MatmulKernel, nParams: number): string {
       if (!l) throw new Error(`internal: epilogue load ${e.load} missing`);
       const names = [...Array.from({ length: nb }, (_, d) => `bi${d}`), "m", "n"];
       const terms = l.strides.map((s, d) => (s === 0 ? "" : ` + ${names[d]} * ${intSrc(s)}`)).join("");
-      return `in${l.input}[${intSrc(l.offset)}${terms}]`;
+      return loadSrc(`in${l.input}`, `${intSrc(l.offset)}${terms}`, k.inputs[l.input] as DType);
     };
     const [stmts, v] = em.emit(epi.expr, leaf);
     epiLines = stmts;
@@ -67,9 +68,9 @@ export function matmulSource(k: MatmulKernel, nParams: number): string {
     "    let e = tid + q * 64;",
     "    let row = e / 32; let col = e % 32;",
     "    let am = m0 + row; let ak = k0 + col;",
-    `    As[col][row] = select(${zero}, A[aOff + min(am, M - 1) * ars + min(ak, K - 1) * acs], am < M && ak < K);`,
+    `    As[col][row] = select(${zero}, ${loadSrc("A", "aOff + min(am, M - 1) * ars + min(ak, K - 1) * acs", k.dtype)}, am < M && ak < K);`,
     "    let bk = k0 + row; let bn = n0 + col;",
-    `    Bs[row][col] = select(${zero}, B[bOff + min(bk, K - 1) * brs + min(bn, N - 1) * bcs], bk < K && bn < N);`,
+    `    Bs[row][col] = select(${zero}, ${loadSrc("B", "bOff + min(bk, K - 1) * brs + min(bn, N - 1) * bcs", k.dtype)}, bk < K && bn < N);`,
     "  }",
     "  workgroupBarrier();",
     `  for (var kk = 0; kk < ${MM_TILE}; kk++) {`,
@@ -92,7 +93,7 @@ export function matmulSource(k: MatmulKernel, nParams: number): string {
     "    if (m < M && n < N) {",
     "      let acc = accs[i * 4 + j];",
     ...epiLines.map((l) => `      ${l}`),
-    `      out[cBase + m * N + n] = ${value};`,
+    `      ${storeSrc("cBase + m * N + n", value, k.output, em)}`,
     "    }",
     "  }",
     "}",

@@ -1,8 +1,8 @@
-import type { DataArray } from "../../dtype.js";
+import type { DataArray, DType } from "../../dtype.js";
 import type { Expr } from "../../ir/expr.js";
 import type { FusedKernel, IntExpr } from "../../ir/kernel.js";
 import { ExprEmitter, jsLiteral } from "./expr-js.js";
-import { reduceInit, reduceStep } from "./scalar.js";
+import { loadFn, reduceInit, reduceStep, storeFn } from "./scalar.js";
 
 /** A runnable CPU kernel: reads `ins`, writes `out`, with integer arguments `p`. */
 export type CpuRun = (ins: readonly DataArray[], out: DataArray, p: Int32Array) => void;
@@ -33,16 +33,23 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
   const leafAt =
     (depth: number) =>
     (e: Expr): string => {
-      if (e.op === "load") return `in${k.loads[e.load]?.input}[${ptr(e.load, depth)}]`;
+      if (e.op === "load") {
+        const input = k.loads[e.load]?.input ?? 0;
+        const raw = `in${input}[${ptr(e.load, depth)}]`;
+        const conv = loadFn(k.inputs[input] as DType);
+        return conv ? `${em.fnRef(conv)}(${raw})` : raw;
+      }
       if (e.op === "index") return `i${e.loop}`;
       return "acc";
     };
 
+  const storeConv = storeFn(k.output);
+  const store = (v: string) => (storeConv ? `${em.fnRef(storeConv)}(${v})` : v);
   const body: string[] = [];
   for (let d = 0; d < r; d++) body.push(loopHead(d));
   if (!k.reduce) {
     const [stmts, v] = em.emit(k.expr, leafAt(r - 1));
-    body.push(...stmts, `out[o++] = ${v};`);
+    body.push(...stmts, `out[o++] = ${store(v)};`);
   } else {
     const isArg = k.reduce === "argmax" || k.reduce === "argmin";
     const valueOp = k.reduce === "argmax" ? "max" : k.reduce === "argmin" ? "min" : k.reduce;
@@ -61,8 +68,8 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
     if (isArg) body.push("out[o++] = best;");
     else if (k.post) {
       const [pst, pv] = em.emit(k.post, leafAt(r - 1));
-      body.push(...pst, `out[o++] = ${pv};`);
-    } else body.push("out[o++] = acc;");
+      body.push(...pst, `out[o++] = ${store(pv)};`);
+    } else body.push(`out[o++] = ${store("acc")};`);
   }
   for (let d = 0; d < r; d++) body.push("}");
 

@@ -1,4 +1,4 @@
-import { allocHost, type DataArray, type DType } from "../../dtype.js";
+import { allocHost, type DataArray, type DType, itemSize } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
 import type { Kernel } from "../../ir/kernel.js";
 import type { Backend, Executable, Slot } from "../backend.js";
@@ -83,7 +83,7 @@ export class CpuBackend implements Backend {
   }
 
   alloc(dtype: DType, size: number): CpuSlot {
-    const bytes = size * (dtype === "float64" ? 8 : dtype === "bool" ? 1 : 4);
+    const bytes = size * itemSize(dtype);
     const recycled = this.pool.get(`${dtype}:${size}`)?.pop();
     if (recycled) {
       this.pooledBytes -= bytes;

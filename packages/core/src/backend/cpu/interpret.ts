@@ -1,9 +1,9 @@
-import type { DataArray } from "../../dtype.js";
+import type { DataArray, DType } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
 import type { Expr } from "../../ir/expr.js";
 import { type FusedKernel, type Load, resolveInt } from "../../ir/kernel.js";
 import type { CpuRun } from "./codegen.js";
-import { binaryFn, castFn, reduceInit, reduceStep, unaryFn } from "./scalar.js";
+import { binaryFn, castFn, loadFn, reduceInit, reduceStep, storeFn, unaryFn } from "./scalar.js";
 
 /** Mutable state an interpreted expression reads: load pointers, loop indices, accumulator. */
 export interface InterpState {
@@ -16,7 +16,7 @@ export interface InterpState {
 type Node = (s: InterpState) => number;
 
 /** Compiles an expression into closures (no `new Function`, so strict-CSP pages can run it). */
-export function compileExpr(e: Expr, loads: readonly Load[]): Node {
+export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DType[] = []): Node {
   const memo = new Map<Expr, Node>();
   const visit = (n: Expr): Node => {
     const seen = memo.get(n);
@@ -26,7 +26,10 @@ export function compileExpr(e: Expr, loads: readonly Load[]): Node {
       case "load": {
         const j = n.load;
         const input = (loads[j] as Load).input;
-        f = (s) => (s.ins[input] as DataArray)[s.ptr[j] as number] as number;
+        const conv = loadFn(inputs[input] ?? "float32");
+        f = conv
+          ? (s) => conv((s.ins[input] as DataArray)[s.ptr[j] as number] as number)
+          : (s) => (s.ins[input] as DataArray)[s.ptr[j] as number] as number;
         break;
       }
       case "const": {
@@ -78,8 +81,10 @@ export function compileExpr(e: Expr, loads: readonly Load[]): Node {
 
 /** Runs a fused kernel by walking its loops with an odometer and its expression as closures. */
 export function interpretFused(k: FusedKernel): CpuRun {
-  const expr = compileExpr(k.expr, k.loads);
-  const post = k.post ? compileExpr(k.post, k.loads) : undefined;
+  const expr = compileExpr(k.expr, k.loads, k.inputs);
+  const post = k.post ? compileExpr(k.post, k.loads, k.inputs) : undefined;
+  const conv = storeFn(k.output);
+  const store = conv ?? ((v: number) => v);
   const r = k.outRank;
   const nl = k.loops.length;
   const isArg = k.reduce === "argmax" || k.reduce === "argmin";
@@ -115,7 +120,7 @@ export function interpretFused(k: FusedKernel): CpuRun {
     for (let o = 0; o < outSize; o++) {
       if (!k.reduce) {
         setPtrs();
-        out[o] = expr(s);
+        out[o] = store(expr(s));
       } else {
         let acc = init;
         let best = 0;
@@ -133,7 +138,7 @@ export function interpretFused(k: FusedKernel): CpuRun {
         }
         s.acc = acc;
         if (post) setPtrs();
-        out[o] = isArg ? best : post ? post(s) : acc;
+        out[o] = isArg ? best : store(post ? post(s) : acc);
       }
       advance(0, r);
     }

@@ -1,7 +1,9 @@
 import { allocHost, type DataArray, isFloat } from "../../dtype.js";
-import { type MatmulKernel, type MatmulOperand, resolveInt } from "../../ir/kernel.js";
+import { float16ToFloat32 } from "../../float16.js";
+import { type Load, type MatmulKernel, type MatmulOperand, resolveInt } from "../../ir/kernel.js";
 import type { CpuRun } from "./codegen.js";
 import { compileExpr, type InterpState } from "./interpret.js";
+import { storeFn } from "./scalar.js";
 
 /** Cache blocking: a KC×NC panel of B and an MC×KC panel of A stay in cache while reused. */
 const KC = 128;
@@ -144,15 +146,18 @@ function gemmInt(
 /** Builds the CPU runner of a (batched) matmul kernel, with its epilogue if any. */
 export function matmulRunner(k: MatmulKernel): CpuRun {
   const epilogue = k.epilogue;
-  const epiExpr = epilogue ? compileExpr(epilogue.expr, epilogue.loads) : undefined;
+  const epiExpr = epilogue ? compileExpr(epilogue.expr, epilogue.loads, k.inputs) : undefined;
   const float = isFloat(k.dtype);
+  const half = k.dtype === "float16";
+  const store = storeFn(k.output) ?? ((v: number) => v);
   return (ins, out, p) => {
     const batch = k.batch.map((e) => resolveInt(e, p));
     const M = resolveInt(k.m, p);
     const N = resolveInt(k.n, p);
     const K = resolveInt(k.k, p);
     const nb = batch.reduce((x, y) => x * y, 1);
-    const target = epilogue ? allocHost(k.dtype, nb * M * N) : out;
+    // float16 operands are read as float32 values; the product is rounded once, when stored.
+    const target = epilogue || half ? allocHost(half ? "float32" : k.dtype, nb * M * N) : out;
     const operand = (o: MatmulOperand, data: DataArray) => ({
       data,
       offset: resolveInt(o.offset, p),
@@ -160,8 +165,9 @@ export function matmulRunner(k: MatmulKernel): CpuRun {
       rs: resolveInt(o.rowStride, p),
       cs: resolveInt(o.colStride, p),
     });
-    const A = operand(k.lhs, ins[0] as DataArray);
-    const B = operand(k.rhs, ins[1] as DataArray);
+    const values = (d: DataArray) => (half ? float16ToFloat32(d as Uint16Array) : d);
+    const A = operand(k.lhs, values(ins[0] as DataArray));
+    const B = operand(k.rhs, values(ins[1] as DataArray));
     const bidx = new Array<number>(batch.length).fill(0);
     for (let t = 0; t < nb; t++) {
       let aOff = A.offset;
@@ -182,18 +188,20 @@ export function matmulRunner(k: MatmulKernel): CpuRun {
         bidx[d] = 0;
       }
     }
-    if (epilogue && epiExpr) applyEpilogue(epilogue.loads, epiExpr, ins, target, out, [...batch, M, N], p);
+    if (epilogue && epiExpr) applyEpilogue(epilogue.loads, epiExpr, ins, target, out, [...batch, M, N], p, store);
+    else if (half) for (let i = 0; i < target.length; i++) out[i] = store(target[i] as number);
   };
 }
 
 function applyEpilogue(
-  loads: MatmulKernel["epilogue"] extends infer E ? (E extends { loads: infer L } ? L : never) : never,
+  loads: readonly Load[],
   expr: (s: InterpState) => number,
   ins: readonly DataArray[],
   accs: DataArray,
   out: DataArray,
   dims: number[],
   p: Int32Array,
+  store: (v: number) => number,
 ): void {
   const offsets = loads.map((l) => resolveInt(l.offset, p));
   const strides = loads.map((l) => l.strides.map((e) => resolveInt(e, p)));
@@ -211,7 +219,7 @@ function applyEpilogue(
       s.idx[d] = v;
     });
     s.acc = accs[o] as number;
-    out[o] = expr(s);
+    out[o] = store(expr(s));
     for (let d = dims.length - 1; d >= 0; d--) {
       if ((idx[d] as number) + 1 < (dims[d] as number)) {
         idx[d] = (idx[d] as number) + 1;

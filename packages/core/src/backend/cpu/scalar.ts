@@ -1,4 +1,5 @@
 import type { DType } from "../../dtype.js";
+import { fromFloat16Bits, roundFloat16, toFloat16Bits } from "../../float16.js";
 import type { BinaryOp, UnaryOp } from "../../ir/expr.js";
 
 /**
@@ -13,7 +14,7 @@ type F2 = (a: number, b: number) => number;
 type Kind = "f" | "i" | "u" | "b";
 
 export const kindOf = (d: DType): Kind =>
-  d === "float32" || d === "float64" ? "f" : d === "int32" ? "i" : d === "uint32" ? "u" : "b";
+  d === "float32" || d === "float64" || d === "float16" ? "f" : d === "int32" ? "i" : d === "uint32" ? "u" : "b";
 
 const I32_MIN = -2147483648;
 const id: F1 = (a) => a;
@@ -151,6 +152,8 @@ export function castFn(from: DType, to: DType): F1 {
       return kf === "b" ? id : Math.fround;
     case "float64":
       return id;
+    case "float16":
+      return kf === "b" ? id : roundFloat16;
     case "int32":
       return kf === "f" ? toI32 : kf === "u" ? (a) => a | 0 : id;
     case "uint32":
@@ -173,4 +176,13 @@ export function reduceInit(op: "sum" | "prod" | "max" | "min", d: DType): number
 export function reduceStep(op: "sum" | "prod" | "max" | "min", d: DType): F2 {
   if (op === "max" || op === "min") return binaryFn(op, d);
   return binaryFn(op === "sum" ? "add" : "mul", d);
+}
+
+/** Storage conversions: float16 is held as binary16 bits; every other dtype as its value. */
+export function loadFn(d: DType): F1 | undefined {
+  return d === "float16" ? fromFloat16Bits : undefined;
+}
+
+export function storeFn(d: DType): F1 | undefined {
+  return d === "float16" ? toFloat16Bits : undefined;
 }
