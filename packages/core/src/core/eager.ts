@@ -1,11 +1,11 @@
 import type { Backend, Executable } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
-import { load } from "../ir/expr.js";
+import { load, param } from "../ir/expr.js";
 import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel } from "../ir/kernel.js";
 import { contiguousView, reshapeView, transposeView, type View } from "../ir/view.js";
 import { freeDims } from "../primitives/dot.js";
 import { registry } from "../primitives/registry.js";
-import type { DotDims, Lowering, Params, Primitive, PrimitiveDef } from "../primitives/types.js";
+import type { DotDims, Lowering, LoweringInput, Params, Primitive, PrimitiveDef } from "../primitives/types.js";
 import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
@@ -248,6 +248,50 @@ function runDot(dims: DotDims, lhs: ConcreteArray, rhs: ConcreteArray, out: Aval
   }
 }
 
+/**
+ * A `loads` lowering eagerly: loops over the output shape; each input's shape, offset and
+ * strides are params, so the kernel is shape-generic like the elementwise ones.
+ * Params: [out shape…, then per input: offset, strides…, shape…].
+ */
+function runLoads<K extends Primitive>(
+  prim: K,
+  low: Extract<Lowering<K>, { kind: "loads" }>,
+  inputs: readonly ConcreteArray[],
+  params: Params[K],
+  out: Aval,
+  backend: Backend,
+): ConcreteArray {
+  const r = out.shape.length;
+  const key = `${prim}|${JSON.stringify(params)}|${inputs.map((x) => `${x.dtype}${x.ndim}`).join(",")}|${r}`;
+  const exe = compiled(backend, key, (): FusedKernel => {
+    let at = r;
+    const lin: LoweringInput[] = inputs.map((x) => {
+      const base = at;
+      at += 1 + 2 * x.ndim;
+      return {
+        aval: x.aval,
+        offset: P(base),
+        strides: range(x.ndim).map((d) => P(base + 1 + d)),
+        shape: range(x.ndim).map((d) => param(base + 1 + x.ndim + d)),
+      };
+    });
+    const { loads, expr } = low.kernel(lin, params, out);
+    return {
+      kind: "fused",
+      label: prim,
+      inputs: inputs.map((x) => x.dtype),
+      output: out.dtype,
+      outRank: r,
+      loops: range(r).map(P),
+      loads,
+      expr,
+    };
+  });
+  const args = [...out.shape];
+  for (const x of inputs) args.push(x.view.offset, ...x.view.strides, ...x.shape);
+  return dispatchNew(backend, exe, inputs, out, args, prim);
+}
+
 /** Evaluates one primitive on concrete arrays (the EvalTrace's rule). */
 export function evalPrimitive<K extends Primitive>(
   prim: K,
@@ -270,6 +314,8 @@ export function evalPrimitive<K extends Primitive>(
       return [runReduce(prim, low, inputs[0] as ConcreteArray, params, out, backend)];
     case "view":
       return [reviewed(inputs[0] as ConcreteArray, out, (v) => low.view(v, params))];
+    case "loads":
+      return [runLoads(prim, low, inputs, params, out, backend)];
     case "dot":
       return [runDot(low.dims(params), inputs[0] as ConcreteArray, inputs[1] as ConcreteArray, out, backend)];
   }

@@ -56,6 +56,8 @@ export type Expr =
   | { readonly op: "const"; readonly value: number; readonly dtype: DType }
   /** The value of loop variable `loop` (an iota). */
   | { readonly op: "index"; readonly loop: number; readonly dtype: DType }
+  /** The i-th integer argument of the dispatch (sizes known only at run time). */
+  | { readonly op: "param"; readonly param: number; readonly dtype: DType }
   /** The reduced value, inside a kernel's `post` expression or a matmul epilogue. */
   | { readonly op: "acc"; readonly dtype: DType }
   | { readonly op: "unary"; readonly fn: UnaryOp; readonly x: Expr; readonly dtype: DType }
@@ -66,6 +68,8 @@ export type Expr =
 export const load = (i: number, dtype: DType): Expr => ({ op: "load", load: i, dtype });
 export const constant = (value: number, dtype: DType): Expr => ({ op: "const", value, dtype });
 export const acc = (dtype: DType): Expr => ({ op: "acc", dtype });
+export const param = (i: number): Expr => ({ op: "param", param: i, dtype: "int32" });
+export const index = (loop: number): Expr => ({ op: "index", loop, dtype: "int32" });
 export const unary = (fn: UnaryOp, x: Expr): Expr => ({ op: "unary", fn, x, dtype: x.dtype });
 export const binary = (fn: BinaryOp, x: Expr, y: Expr): Expr => ({
   op: "binary",

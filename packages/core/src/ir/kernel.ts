@@ -8,11 +8,16 @@ import type { Expr } from "./expr.js";
  */
 export type IntExpr = number | { readonly param: number };
 
-/** A load: `buffer[offset + Σ loop_d · strides[d]]`, affine in the kernel's loop variables. */
+/**
+ * A load: `buffer[offset + Σ loop_d · strides[d] (+ index · gather.stride)]`, affine in the
+ * kernel's loop variables, plus for a gather a data-dependent term: `gather.index` is an int32
+ * expression (typically another load, clamped into range) scaled by `gather.stride`.
+ */
 export interface Load {
   readonly input: number;
   readonly offset: IntExpr;
   readonly strides: readonly IntExpr[];
+  readonly gather?: { readonly index: Expr; readonly stride: IntExpr };
 }
 
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";

@@ -89,3 +89,5 @@ installArrayMethods({
   matmul,
   dot,
 });
+
+export { concatenate, stack, take } from "./join.js";

@@ -1,5 +1,6 @@
 import { dotPrimitives } from "./dot.js";
 import { binaryPrimitives, otherElementwise, unaryPrimitives } from "./elementwise.js";
+import { gatherPrimitives } from "./gather.js";
 import { reducePrimitives } from "./reduce.js";
 import { viewPrimitives } from "./shape.js";
 import type { Primitive, PrimitiveTable } from "./types.js";
@@ -15,4 +16,5 @@ export const registry: PrimitiveTable<Primitive> = {
   ...reducePrimitives,
   ...dotPrimitives,
   ...viewPrimitives,
+  ...gatherPrimitives,
 };

@@ -1,7 +1,7 @@
 import type { Aval } from "../core/aval.js";
 import type { DType } from "../dtype.js";
 import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
-import type { ReduceOp } from "../ir/kernel.js";
+import type { IntExpr, Load, ReduceOp } from "../ir/kernel.js";
 import type { View } from "../ir/view.js";
 
 /** Unary elementwise primitives; their names are the IR's unary ops. */
@@ -10,6 +10,8 @@ export type UnaryPrimitive = UnaryOp;
 export type BinaryPrimitive = BinaryOp;
 export type ReducePrimitive = "reduce_sum" | "reduce_prod" | "reduce_max" | "reduce_min" | "argmax" | "argmin";
 export type ViewPrimitive = "reshape" | "transpose" | "broadcast_in_dim" | "squeeze" | "slice" | "rev";
+/** Primitives lowered to fused kernels with custom loads (gathers, concatenation). */
+export type LoadPrimitive = "concatenate" | "take";
 
 /** The closed set of primitives. Everything else in webjax is a composition of these. */
 export type Primitive =
@@ -20,7 +22,8 @@ export type Primitive =
   | "copy"
   | ReducePrimitive
   | "dot_general"
-  | ViewPrimitive;
+  | ViewPrimitive
+  | LoadPrimitive;
 
 type NoParams = Record<string, never>;
 
@@ -46,7 +49,21 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
   squeeze: { readonly dimensions: readonly number[] };
   slice: { readonly start: readonly number[]; readonly limit: readonly number[]; readonly strides: readonly number[] };
   rev: { readonly dimensions: readonly number[] };
+  concatenate: { readonly dimension: number };
+  /** Elements of operand 0 along `axis` at the int32 indices of operand 1 (clamped into range). */
+  take: { readonly axis: number };
 };
+
+/**
+ * An input as a kernel sees it in a `loads` lowering: its shape as int32 expressions, and the
+ * offset and strides of its (strided) view. Eager kernels get these as params; jit as constants.
+ */
+export interface LoweringInput {
+  readonly aval: Aval;
+  readonly shape: readonly Expr[];
+  readonly offset: IntExpr;
+  readonly strides: readonly IntExpr[];
+}
 
 /**
  * How a primitive becomes kernel IR. `elementwise`: an element expression over the inputs'
@@ -57,7 +74,12 @@ export type Lowering<P extends Primitive> =
   | { readonly kind: "elementwise"; expr(args: readonly Expr[], params: Params[P], out: Aval): Expr }
   | { readonly kind: "reduce"; readonly op: ReduceOp; axes(params: Params[P]): readonly number[] }
   | { readonly kind: "view"; view(v: View, params: Params[P]): View | null }
-  | { readonly kind: "dot"; dims(params: Params[P]): DotDims };
+  | { readonly kind: "dot"; dims(params: Params[P]): DotDims }
+  | {
+      readonly kind: "loads";
+      /** The loads and element expression of a kernel looping over the output shape. */
+      kernel(inputs: readonly LoweringInput[], params: Params[P], out: Aval): { loads: Load[]; expr: Expr };
+    };
 
 /** Everything about one primitive. Later transforms add their rules here as required fields. */
 export interface PrimitiveDef<P extends Primitive> {

@@ -1,5 +1,5 @@
 import { BackendError, type DType } from "@webjax/core";
-import { type BinaryOp, type Expr, roundFloat16, type UnaryOp } from "@webjax/core/internal";
+import { type BinaryOp, type Expr, type Load, roundFloat16, type UnaryOp } from "@webjax/core/internal";
 
 /** The WGSL value type of each dtype (bool is a u32 of 0 or 1; float16 computes in f32). */
 export function wgslType(d: DType): "f32" | "i32" | "u32" {
@@ -183,7 +183,7 @@ export class WgslEmitter {
   }
 
   /** Emits `e` as `let` statements; `leaf` gives the WGSL of loads, indices and the accumulator. */
-  emit(e: Expr, leaf: (e: Expr) => string): [string[], string] {
+  emit(e: Expr, leaf: (e: Expr, gatherIndex?: string) => string, loads: readonly Load[] = []): [string[], string] {
     const lines: string[] = [];
     const memo = new Map<Expr, string>();
     const visit = (n: Expr): string => {
@@ -191,10 +191,17 @@ export class WgslEmitter {
       if (seen !== undefined) return seen;
       let src: string;
       switch (n.op) {
-        case "load":
+        case "load": {
+          const g = loads[n.load]?.gather;
+          src = leaf(n, g ? visit(g.index) : undefined);
+          break;
+        }
         case "index":
         case "acc":
           src = leaf(n);
+          break;
+        case "param":
+          src = n.dtype === "int32" ? `prm(${n.param}u)` : `${wgslType(n.dtype)}(prm(${n.param}u))`;
           break;
         case "const":
           src = literal(n.value, n.dtype);

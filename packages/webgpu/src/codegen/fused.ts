@@ -55,11 +55,12 @@ function decompose(flat: string, loops: readonly IntExpr[], from: number, to: nu
 
 /** WGSL of loads, indices and `acc`; loads see loop variables below `depth` (the rest at 0). */
 function leafFor(k: FusedKernel, depth = k.loops.length) {
-  return (e: Expr): string => {
+  return (e: Expr, gatherIndex?: string): string => {
     if (e.op === "load") {
       const l = k.loads[e.load];
       if (!l) throw new Error(`internal: load ${e.load} missing`);
-      const terms = l.strides.map((s, d) => (s === 0 || d >= depth ? "" : ` + i${d} * ${intSrc(s)}`)).join("");
+      let terms = l.strides.map((s, d) => (s === 0 || d >= depth ? "" : ` + i${d} * ${intSrc(s)}`)).join("");
+      if (l.gather) terms += ` + ${gatherIndex} * ${intSrc(l.gather.stride)}`;
       return loadSrc(`in${l.input}`, `${intSrc(l.offset)}${terms}`, k.inputs[l.input] as DType);
     }
     if (e.op === "index") {
@@ -74,7 +75,7 @@ function leafFor(k: FusedKernel, depth = k.loops.length) {
 function elementwiseSource(k: FusedKernel, nParams: number): string {
   const em = new WgslEmitter();
   const r = k.outRank;
-  const [stmts, v] = em.emit(k.expr, leafFor(k));
+  const [stmts, v] = em.emit(k.expr, leafFor(k), k.loads);
   const sizes = k.loops.map((n, d) => `let n${d} = ${intSrc(n)};`);
   const total = r === 0 ? "1" : k.loops.map((_, d) => `n${d}`).join(" * ");
   const body = [
@@ -123,7 +124,7 @@ function reduceSource(k: FusedKernel, nParams: number): string {
   const valueOp = op === "argmax" ? "max" : op === "argmin" ? "min" : op;
   const isFloat = t === "f32";
   if (isFloat) em.helpers.add("wj_inf");
-  const [stmts, v] = em.emit(k.expr, leafFor(k));
+  const [stmts, v] = em.emit(k.expr, leafFor(k), k.loads);
   const combine = (a: string, b: string) =>
     em.binary(valueOp === "sum" ? "add" : valueOp === "prod" ? "mul" : valueOp, a, b, d);
   // For arg reductions: does (vb, ib) beat (va, ia)? Strictly better, or equal with a smaller index.
@@ -137,7 +138,7 @@ function reduceSource(k: FusedKernel, nParams: number): string {
   let result = "acc";
   if (isArg) result = "best";
   else if (k.post) {
-    const [ps, pv] = em.emit(k.post, leafFor(k, r));
+    const [ps, pv] = em.emit(k.post, leafFor(k, r), k.loads);
     postLines.push(...ps);
     result = pv;
   }

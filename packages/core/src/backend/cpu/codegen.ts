@@ -32,14 +32,19 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
   };
   const leafAt =
     (depth: number) =>
-    (e: Expr): string => {
+    (e: Expr, gatherIndex?: string): string => {
       if (e.op === "load") {
-        const input = k.loads[e.load]?.input ?? 0;
-        const raw = `in${input}[${ptr(e.load, depth)}]`;
+        const l = k.loads[e.load];
+        const input = l?.input ?? 0;
+        const at = l?.gather
+          ? `${ptr(e.load, depth)} + ${gatherIndex} * ${intSrc(l.gather.stride)}`
+          : ptr(e.load, depth);
+        const raw = `in${input}[${at}]`;
         const conv = loadFn(k.inputs[input] as DType);
         return conv ? `${em.fnRef(conv)}(${raw})` : raw;
       }
       if (e.op === "index") return `i${e.loop}`;
+      if (e.op === "param") return `p[${e.param}]`;
       return "acc";
     };
 
@@ -48,7 +53,7 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
   const body: string[] = [];
   for (let d = 0; d < r; d++) body.push(loopHead(d));
   if (!k.reduce) {
-    const [stmts, v] = em.emit(k.expr, leafAt(r - 1));
+    const [stmts, v] = em.emit(k.expr, leafAt(r - 1), k.loads);
     body.push(...stmts, `out[o++] = ${store(v)};`);
   } else {
     const isArg = k.reduce === "argmax" || k.reduce === "argmin";
@@ -56,7 +61,7 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
     body.push(`let acc = ${jsLiteral(reduceInit(valueOp, k.expr.dtype))};`);
     if (isArg) body.push("let best = 0, flat = 0;");
     for (let d = r; d < nl; d++) body.push(loopHead(d));
-    const [stmts, v] = em.emit(k.expr, leafAt(nl - 1));
+    const [stmts, v] = em.emit(k.expr, leafAt(nl - 1), k.loads);
     body.push(...stmts);
     if (isArg) {
       const cmp = k.reduce === "argmax" ? ">" : "<";
@@ -67,7 +72,7 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
     for (let d = r; d < nl; d++) body.push("}");
     if (isArg) body.push("out[o++] = best;");
     else if (k.post) {
-      const [pst, pv] = em.emit(k.post, leafAt(r - 1));
+      const [pst, pv] = em.emit(k.post, leafAt(r - 1), k.loads);
       body.push(...pst, `out[o++] = ${store(pv)};`);
     } else body.push(`out[o++] = ${store("acc")};`);
   }

@@ -1,5 +1,6 @@
 import { BackendError } from "../../errors.js";
 import type { Expr } from "../../ir/expr.js";
+import type { Load } from "../../ir/kernel.js";
 import { binaryFn, castFn, unaryFn } from "./scalar.js";
 
 type Fn = (...args: number[]) => number;
@@ -34,7 +35,7 @@ export class ExprEmitter {
    * Emits `e`; returns [statements, result variable]. `leaf` gives the JS source of loads,
    * indices and the accumulator.
    */
-  emit(e: Expr, leaf: (e: Expr) => string): [string[], string] {
+  emit(e: Expr, leaf: (e: Expr, gatherIndex?: string) => string, loads: readonly Load[] = []): [string[], string] {
     const lines: string[] = [];
     const memo = new Map<Expr, string>();
     const visit = (n: Expr): string => {
@@ -42,8 +43,13 @@ export class ExprEmitter {
       if (seen !== undefined) return seen;
       let src: string;
       switch (n.op) {
-        case "load":
+        case "load": {
+          const g = loads[n.load]?.gather;
+          src = leaf(n, g ? visit(g.index) : undefined);
+          break;
+        }
         case "index":
+        case "param":
         case "acc":
           src = leaf(n);
           break;

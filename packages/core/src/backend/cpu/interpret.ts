@@ -11,6 +11,8 @@ export interface InterpState {
   ptr: Float64Array;
   idx: Float64Array;
   acc: number;
+  /** The dispatch's integer arguments. */
+  p: Int32Array;
 }
 
 type Node = (s: InterpState) => number;
@@ -25,11 +27,20 @@ export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DT
     switch (n.op) {
       case "load": {
         const j = n.load;
-        const input = (loads[j] as Load).input;
-        const conv = loadFn(inputs[input] ?? "float32");
-        f = conv
-          ? (s) => conv((s.ins[input] as DataArray)[s.ptr[j] as number] as number)
-          : (s) => (s.ins[input] as DataArray)[s.ptr[j] as number] as number;
+        const l = loads[j] as Load;
+        const input = l.input;
+        const conv = loadFn(inputs[input] ?? "float32") ?? ((v: number) => v);
+        const g = l.gather;
+        if (g) {
+          const gi = visit(g.index);
+          const gs = g.stride;
+          f = (s) => conv((s.ins[input] as DataArray)[(s.ptr[j] as number) + gi(s) * resolveInt(gs, s.p)] as number);
+        } else f = (s) => conv((s.ins[input] as DataArray)[s.ptr[j] as number] as number);
+        break;
+      }
+      case "param": {
+        const i = n.param;
+        f = (s) => s.p[i] as number;
         break;
       }
       case "const": {
@@ -95,7 +106,7 @@ export function interpretFused(k: FusedKernel): CpuRun {
     const loops = k.loops.map((e) => resolveInt(e, p));
     const offsets = k.loads.map((l) => resolveInt(l.offset, p));
     const strides = k.loads.map((l) => l.strides.map((e) => resolveInt(e, p)));
-    const s: InterpState = { ins, ptr: new Float64Array(k.loads.length), idx: new Float64Array(nl), acc: 0 };
+    const s: InterpState = { ins, ptr: new Float64Array(k.loads.length), idx: new Float64Array(nl), acc: 0, p };
     const setPtrs = () => {
       for (let j = 0; j < offsets.length; j++) {
         let q = offsets[j] as number;

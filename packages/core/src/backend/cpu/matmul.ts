@@ -205,7 +205,7 @@ function applyEpilogue(
 ): void {
   const offsets = loads.map((l) => resolveInt(l.offset, p));
   const strides = loads.map((l) => l.strides.map((e) => resolveInt(e, p)));
-  const s: InterpState = { ins, ptr: new Float64Array(loads.length), idx: new Float64Array(dims.length), acc: 0 };
+  const s: InterpState = { ins, ptr: new Float64Array(loads.length), idx: new Float64Array(dims.length), acc: 0, p };
   const idx = new Array<number>(dims.length).fill(0);
   for (let o = 0; o < accs.length; o++) {
     for (let j = 0; j < loads.length; j++) {

@@ -1,0 +1,105 @@
+import { type Aval, aval, fmtAval } from "../core/aval.js";
+import { DTypeError, ShapeError } from "../errors.js";
+import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
+import type { Load } from "../ir/kernel.js";
+import type { LoadPrimitive, LoweringInput, PrimitiveTable } from "./types.js";
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const clamp = (v: Expr, hi: Expr): Expr =>
+  binary("max", binary("min", v, binary("sub", hi, constant(1, "int32"))), constant(0, "int32"));
+
+export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
+  concatenate: {
+    abstractEval(avals, { dimension: axis }) {
+      const first = avals[0];
+      if (!first) throw new ShapeError("concatenate: needs at least one array");
+      const r = first.shape.length;
+      if (!Number.isInteger(axis) || axis < 0 || axis >= r) {
+        throw new ShapeError(`concatenate: axis ${axis} is out of bounds for arrays of rank ${r}`);
+      }
+      for (const a of avals) {
+        if (a.dtype !== first.dtype)
+          throw new DTypeError(`concatenate: dtypes differ: ${avals.map(fmtAval).join(", ")}`);
+        if (a.shape.length !== r || a.shape.some((n, d) => d !== axis && n !== first.shape[d])) {
+          throw new ShapeError(
+            `concatenate: along axis ${axis} all other dims must match, got shapes ${avals.map((x) => `[${x.shape}]`).join(", ")}`,
+          );
+        }
+      }
+      const shape = first.shape.map((n, d) => (d === axis ? avals.reduce((s, a) => s + (a.shape[d] as number), 0) : n));
+      return [
+        aval(
+          shape,
+          first.dtype,
+          avals.every((a) => a.weakType),
+        ),
+      ];
+    },
+    lowering: {
+      kind: "loads",
+      kernel(inputs, { dimension: axis }, out) {
+        // Input j covers [start_j, start_j + n_j) of the output axis; it is read at (i - start_j).
+        const loads: Load[] = [];
+        const starts: Expr[] = [];
+        let start: Expr = constant(0, "int32");
+        inputs.forEach((x, j) => {
+          starts.push(start);
+          loads.push({
+            input: j,
+            offset: x.offset,
+            strides: x.strides.map((s, d) => (d === axis ? 0 : s)),
+            gather: { index: binary("sub", index(axis), start), stride: x.strides[axis] ?? 0 },
+          });
+          start = binary("add", start, x.shape[axis] as Expr);
+        });
+        let expr: Expr = load(inputs.length - 1, out.dtype);
+        for (let j = inputs.length - 2; j >= 0; j--) {
+          expr = select(binary("lt", index(axis), starts[j + 1] as Expr), load(j, out.dtype), expr);
+        }
+        return { loads, expr };
+      },
+    },
+  },
+  take: {
+    abstractEval(avals, { axis }) {
+      const [x, idx] = avals as [Aval, Aval];
+      if (avals.length !== 2) throw new ShapeError(`take: expected 2 operands, got ${avals.length}`);
+      if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {
+        throw new ShapeError(`take: axis ${axis} is out of bounds for ${fmtAval(x)}`);
+      }
+      if (idx.dtype !== "int32") throw new DTypeError(`take: indices must be int32, got ${fmtAval(idx)}`);
+      if (x.shape[axis] === 0 && idx.shape.some((n) => n > 0)) {
+        throw new ShapeError(`take: cannot take from the empty axis ${axis} of ${fmtAval(x)}`);
+      }
+      const shape = [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)];
+      return [aval(shape, x.dtype, x.weakType)];
+    },
+    lowering: {
+      kind: "loads",
+      kernel([x, idx], { axis }) {
+        const xi = x as LoweringInput;
+        const ii = idx as LoweringInput;
+        const k = ii.aval.shape.length;
+        // Output dims: x[:axis], idx dims, x[axis+1:]. Indices are clamped into [0, n) (JAX's "clip").
+        const outRank = xi.aval.shape.length - 1 + k;
+        const xs = range(outRank).map((d) =>
+          d < axis ? (xi.strides[d] ?? 0) : d < axis + k ? 0 : (xi.strides[d - k + 1] ?? 0),
+        );
+        const is = range(outRank).map((d) => (d >= axis && d < axis + k ? (ii.strides[d - axis] ?? 0) : 0));
+        const position = load(1, "int32");
+        return {
+          loads: [
+            {
+              input: 0,
+              offset: xi.offset,
+              strides: xs,
+              gather: { index: clamp(position, xi.shape[axis] as Expr), stride: xi.strides[axis] ?? 0 },
+            },
+            { input: 1, offset: ii.offset, strides: is },
+          ],
+          expr: load(0, xi.aval.dtype),
+        };
+      },
+    },
+  },
+};
