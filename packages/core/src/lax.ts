@@ -41,3 +41,19 @@ export function select(which: Array, onTrue: Array, onFalse: Array): Array {
 export function logistic(x: Array): Array {
   return bind1("logistic", [x], {});
 }
+
+/** Reinterprets the 32 bits of each element as another 32-bit dtype (float32, int32, uint32). */
+export function bitcastConvertType(x: Array, dtype: DType): Array {
+  return bind1("bitcast_convert_type", [x], { newDtype: dtype });
+}
+
+/** Shifts with XLA's rules: by 32 or more, `shiftLeft`/`shiftRightLogical` give 0 and `shiftRightArithmetic` the sign fill. */
+export function shiftLeft(x: Array, y: Array): Array {
+  return bind1("shl", [x, y], {});
+}
+export function shiftRightArithmetic(x: Array, y: Array): Array {
+  return bind1("shr", [x, y], {});
+}
+export function shiftRightLogical(x: Array, y: Array): Array {
+  return bind1("shru", [x, y], {});
+}

@@ -8,6 +8,8 @@ import type { DType } from "../dtype.js";
  * - `cast` float→int truncates toward zero and saturates, NaN → 0; anything → bool is `x != 0`
  *   (NaN → true); bool → number is 0/1.
  * - `max`/`min` propagate NaN; `round` rounds half to even; comparisons give bool.
+ * - shifts (`shl`, `shr` arithmetic, `shru` logical) by an amount outside [0, 32) give 0, or
+ *   the sign fill for `shr` (XLA's rule), instead of JS's and WGSL's shift modulo 32.
  * - transcendentals are correctly rounded on CPU, and our own range-reduced code elsewhere.
  */
 export type UnaryOp =
@@ -27,7 +29,21 @@ export type UnaryOp =
   | "round"
   | "log1p"
   | "expm1"
-  | "not";
+  | "not"
+  | "tan"
+  | "asin"
+  | "acos"
+  | "atan"
+  | "sinh"
+  | "cosh"
+  | "asinh"
+  | "atanh"
+  | "erf"
+  | "erfc"
+  | "erfinv"
+  | "cbrt"
+  | "exp2"
+  | "isfinite";
 
 export type BinaryOp =
   | "add"
@@ -46,7 +62,11 @@ export type BinaryOp =
   | "ge"
   | "and"
   | "or"
-  | "xor";
+  | "xor"
+  | "atan2"
+  | "shl"
+  | "shr"
+  | "shru";
 
 export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
 
@@ -63,14 +83,21 @@ export type Expr =
   | { readonly op: "unary"; readonly fn: UnaryOp; readonly x: Expr; readonly dtype: DType }
   | { readonly op: "binary"; readonly fn: BinaryOp; readonly x: Expr; readonly y: Expr; readonly dtype: DType }
   | { readonly op: "select"; readonly cond: Expr; readonly x: Expr; readonly y: Expr; readonly dtype: DType }
-  | { readonly op: "cast"; readonly x: Expr; readonly dtype: DType };
+  | { readonly op: "cast"; readonly x: Expr; readonly dtype: DType }
+  /** The same 32 bits read as another 32-bit dtype. */
+  | { readonly op: "bitcast"; readonly x: Expr; readonly dtype: DType };
 
 export const load = (i: number, dtype: DType): Expr => ({ op: "load", load: i, dtype });
 export const constant = (value: number, dtype: DType): Expr => ({ op: "const", value, dtype });
 export const acc = (dtype: DType): Expr => ({ op: "acc", dtype });
 export const param = (i: number): Expr => ({ op: "param", param: i, dtype: "int32" });
 export const index = (loop: number): Expr => ({ op: "index", loop, dtype: "int32" });
-export const unary = (fn: UnaryOp, x: Expr): Expr => ({ op: "unary", fn, x, dtype: x.dtype });
+export const unary = (fn: UnaryOp, x: Expr): Expr => ({
+  op: "unary",
+  fn,
+  x,
+  dtype: fn === "isfinite" ? "bool" : x.dtype,
+});
 export const binary = (fn: BinaryOp, x: Expr, y: Expr): Expr => ({
   op: "binary",
   fn,
@@ -80,12 +107,14 @@ export const binary = (fn: BinaryOp, x: Expr, y: Expr): Expr => ({
 });
 export const select = (cond: Expr, x: Expr, y: Expr): Expr => ({ op: "select", cond, x, y, dtype: x.dtype });
 export const cast = (x: Expr, dtype: DType): Expr => (x.dtype === dtype ? x : { op: "cast", x, dtype });
+export const bitcast = (x: Expr, dtype: DType): Expr => (x.dtype === dtype ? x : { op: "bitcast", x, dtype });
 
 /** Children of a node, in evaluation order. */
 export function children(e: Expr): Expr[] {
   switch (e.op) {
     case "unary":
     case "cast":
+    case "bitcast":
       return [e.x];
     case "binary":
       return [e.x, e.y];

@@ -1,7 +1,8 @@
 import { type Aval, aval } from "../core/aval.js";
 import type { DType } from "../dtype.js";
+import { DTypeError } from "../errors.js";
 import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
-import { binary, cast, select, unary } from "../ir/expr.js";
+import { binary, bitcast, cast, select, unary } from "../ir/expr.js";
 import {
   ALL,
   checkArity,
@@ -27,7 +28,7 @@ function unaryElementwise<P extends UnaryPrimitive>(
       checkArity(fn, avals, 1);
       const x = avals[0] as Aval;
       checkDTypeIn(fn, x, allowed, hint);
-      return [x];
+      return [fn === "isfinite" ? aval(x.shape, "bool") : x];
     },
     lowering: { kind: "elementwise", expr: ([x]) => unary(fn, x as Expr) },
   };
@@ -52,6 +53,7 @@ function binaryElementwise<P extends BinaryPrimitive>(
   };
 }
 
+const INTEGERS: readonly DType[] = ["int32", "uint32"];
 const FLOAT_HINT = "Convert integer inputs with astype('float32') (np.* functions do this for you).";
 const SIGNED: readonly DType[] = ["float32", "float64", "float16", "int32"];
 
@@ -73,6 +75,20 @@ export const unaryPrimitives: PrimitiveTable<UnaryPrimitive> = {
   log1p: unaryElementwise("log1p", FLOATS, FLOAT_HINT),
   expm1: unaryElementwise("expm1", FLOATS, FLOAT_HINT),
   not: unaryElementwise("not", INTEGRAL),
+  tan: unaryElementwise("tan", FLOATS, FLOAT_HINT),
+  asin: unaryElementwise("asin", FLOATS, FLOAT_HINT),
+  acos: unaryElementwise("acos", FLOATS, FLOAT_HINT),
+  atan: unaryElementwise("atan", FLOATS, FLOAT_HINT),
+  sinh: unaryElementwise("sinh", FLOATS, FLOAT_HINT),
+  cosh: unaryElementwise("cosh", FLOATS, FLOAT_HINT),
+  asinh: unaryElementwise("asinh", FLOATS, FLOAT_HINT),
+  atanh: unaryElementwise("atanh", FLOATS, FLOAT_HINT),
+  erf: unaryElementwise("erf", FLOATS, FLOAT_HINT),
+  erfc: unaryElementwise("erfc", FLOATS, FLOAT_HINT),
+  erfinv: unaryElementwise("erfinv", FLOATS, FLOAT_HINT),
+  cbrt: unaryElementwise("cbrt", FLOATS, FLOAT_HINT),
+  exp2: unaryElementwise("exp2", FLOATS, FLOAT_HINT),
+  isfinite: unaryElementwise("isfinite", ALL),
 };
 
 export const binaryPrimitives: PrimitiveTable<BinaryPrimitive> = {
@@ -93,9 +109,29 @@ export const binaryPrimitives: PrimitiveTable<BinaryPrimitive> = {
   and: binaryElementwise("and", INTEGRAL),
   or: binaryElementwise("or", INTEGRAL),
   xor: binaryElementwise("xor", INTEGRAL),
+  atan2: binaryElementwise("atan2", FLOATS),
+  shl: binaryElementwise("shl", INTEGERS),
+  shr: binaryElementwise("shr", INTEGERS),
+  shru: binaryElementwise("shru", INTEGERS),
 };
 
-export const otherElementwise: PrimitiveTable<"select" | "convert_element_type" | "copy"> = {
+const BITS32: readonly DType[] = ["float32", "int32", "uint32"];
+
+export const otherElementwise: PrimitiveTable<"select" | "convert_element_type" | "copy" | "bitcast_convert_type"> = {
+  bitcast_convert_type: {
+    abstractEval(avals, params) {
+      checkArity("bitcast_convert_type", avals, 1);
+      const x = avals[0] as Aval;
+      checkDTypeIn("bitcast_convert_type", x, BITS32, "Bitcasts reinterpret 32 bits: float32, int32 or uint32.");
+      if (!BITS32.includes(params.newDtype)) {
+        throw new DTypeError(
+          `bitcast_convert_type: cannot reinterpret 32 bits as ${params.newDtype}; expected float32, int32 or uint32`,
+        );
+      }
+      return [aval(x.shape, params.newDtype)];
+    },
+    lowering: { kind: "elementwise", expr: ([x], params) => bitcast(x as Expr, params.newDtype) },
+  },
   select: {
     abstractEval(avals) {
       checkArity("select", avals, 3);

@@ -19,6 +19,7 @@ export type Primitive =
   | BinaryPrimitive
   | "select"
   | "convert_element_type"
+  | "bitcast_convert_type"
   | "copy"
   | ReducePrimitive
   | "dot_general"
@@ -36,6 +37,7 @@ export interface DotDims {
 /** The typed parameters of each primitive. */
 export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy"]: NoParams } & {
   convert_element_type: { readonly newDtype: DType; readonly weakType: boolean };
+  bitcast_convert_type: { readonly newDtype: DType };
   reduce_sum: { readonly axes: readonly number[] };
   reduce_prod: { readonly axes: readonly number[] };
   reduce_max: { readonly axes: readonly number[] };

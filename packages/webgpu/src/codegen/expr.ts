@@ -98,6 +98,22 @@ export class WgslEmitter {
         return `${this.use("wj_log1p")}(${a})`;
       case "expm1":
         return `${this.use("wj_expm1")}(${a})`;
+      case "isfinite":
+        return k === "f" ? `${this.use("wj_isfinite")}(${a})` : "1u";
+      case "tan":
+      case "asin":
+      case "acos":
+      case "atan":
+      case "sinh":
+      case "cosh":
+      case "asinh":
+      case "atanh":
+      case "erf":
+      case "erfc":
+      case "erfinv":
+      case "cbrt":
+      case "exp2":
+        return `${this.use(`wj_${fn}`)}(${a})`;
     }
   }
 
@@ -151,6 +167,16 @@ export class WgslEmitter {
         return `(${a} | ${b})`;
       case "xor":
         return `(${a} ^ ${b})`;
+      case "atan2":
+        return `${this.use("wj_atan2")}(${a}, ${b})`;
+      case "shl":
+        return `select(${k === "i" ? "0" : "0u"}, ${a} << u32(${b}), u32(${b}) < 32u)`;
+      case "shr":
+        return k === "i" ? `(${a} >> min(u32(${b}), 31u))` : `bitcast<u32>(bitcast<i32>(${a}) >> min(${b}, 31u))`;
+      case "shru":
+        return k === "i"
+          ? `select(0, bitcast<i32>(bitcast<u32>(${a}) >> u32(${b})), u32(${b}) < 32u)`
+          : `select(0u, ${a} >> ${b}, ${b} < 32u)`;
     }
   }
 
@@ -219,6 +245,9 @@ export class WgslEmitter {
           break;
         case "cast":
           src = this.cast(visit(n.x), n.x.dtype, n.dtype);
+          break;
+        case "bitcast":
+          src = `bitcast<${wgslType(n.dtype)}>(${visit(n.x)})`;
           break;
       }
       const v = `${this.prefix}${this.counter++}`;

@@ -260,6 +260,204 @@ fn wj_cos_poly(r: f32) -> f32 {
   atomicOr(&out[w], wj_h16(v) << sh);
 }`,
   },
+  wj_tan: {
+    deps: ["wj_sin", "wj_cos"],
+    code: "fn wj_tan(x: f32) -> f32 { return wj_sin(x) / wj_cos(x); }",
+  },
+  wj_atan: {
+    deps: ["wj_isnan"],
+    // Cephes atanf: reduce to |x| ≤ tan(π/8), then an odd polynomial.
+    code: `fn wj_atan(x: f32) -> f32 {
+  if (wj_isnan(x)) { return x; }
+  let a = abs(x);
+  var y0 = 0.0;
+  var t = a;
+  if (a > 2.414213562373095) { y0 = 1.5707963267948966; t = -1.0 / a; }
+  else if (a > 0.4142135623730950) { y0 = 0.7853981633974483; t = (a - 1.0) / (a + 1.0); }
+  let z = t * t;
+  let y = y0 + ((((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z - 3.33329491539e-1) * z * t + t);
+  return select(y, -y, x < 0.0);
+}`,
+  },
+  wj_atan2: {
+    deps: ["wj_atan", "wj_isnan", "wj_nan"],
+    code: `fn wj_atan2(y: f32, x: f32) -> f32 {
+  if (wj_isnan(x) || wj_isnan(y)) { return wj_nan(); }
+  let neg_y = y < 0.0 || (y == 0.0 && (bitcast<u32>(y) & 0x80000000u) != 0u);
+  if (x == 0.0) {
+    if (y == 0.0) {
+      let pi_or_0 = select(0.0, 3.141592653589793, (bitcast<u32>(x) & 0x80000000u) != 0u);
+      return select(pi_or_0, -pi_or_0, neg_y);
+    }
+    return select(1.5707963267948966, -1.5707963267948966, neg_y);
+  }
+  let r = wj_atan(y / x);
+  if (x > 0.0) { return r; }
+  return select(r + 3.141592653589793, r - 3.141592653589793, neg_y);
+}`,
+  },
+  wj_asin: {
+    deps: ["wj_isnan", "wj_nan"],
+    // Cephes asinf: near ±1 use asin(x) = π/2 − 2·asin(√((1−|x|)/2)).
+    code: `fn wj_asin_core(a: f32) -> f32 {
+  var z = a * a;
+  var t = a;
+  let big = a > 0.5;
+  if (big) { z = 0.5 * (1.0 - a); t = sqrt(z); }
+  var p = ((((4.2163199048e-2 * z + 2.4181311049e-2) * z + 4.5470025998e-2) * z + 7.4953002686e-2) * z + 1.6666752422e-1) * z * t + t;
+  if (big) { p = 1.5707963267948966 - 2.0 * p; }
+  return p;
+}
+fn wj_asin(x: f32) -> f32 {
+  if (wj_isnan(x) || abs(x) > 1.0) { return wj_nan(); }
+  let p = wj_asin_core(abs(x));
+  return select(p, -p, x < 0.0);
+}`,
+  },
+  wj_acos: {
+    deps: ["wj_asin"],
+    code: `fn wj_acos(x: f32) -> f32 {
+  if (wj_isnan(x) || abs(x) > 1.0) { return wj_nan(); }
+  if (x > 0.5) { return 2.0 * wj_asin_core(sqrt(0.5 * (1.0 - x))); }
+  if (x < -0.5) { return 3.141592653589793 - 2.0 * wj_asin_core(sqrt(0.5 * (1.0 + x))); }
+  return 1.5707963267948966 - wj_asin(x);
+}`,
+  },
+  wj_sinh: {
+    deps: ["wj_expm1", "wj_exp", "wj_isnan"],
+    code: `fn wj_sinh(x: f32) -> f32 {
+  if (wj_isnan(x)) { return x; }
+  let a = abs(x);
+  var r: f32;
+  if (a > 80.0) { r = wj_exp(a - 0.6931471805599453); } else { let u = wj_expm1(a); r = 0.5 * (u + u / (u + 1.0)); }
+  return select(r, -r, x < 0.0);
+}`,
+  },
+  wj_cosh: {
+    deps: ["wj_exp", "wj_isnan"],
+    code: `fn wj_cosh(x: f32) -> f32 {
+  if (wj_isnan(x)) { return x; }
+  let a = abs(x);
+  if (a > 80.0) { return wj_exp(a - 0.6931471805599453); }
+  let e = wj_exp(a);
+  return 0.5 * (e + 1.0 / e);
+}`,
+  },
+  wj_asinh: {
+    deps: ["wj_log1p", "wj_log", "wj_isnan"],
+    code: `fn wj_asinh(x: f32) -> f32 {
+  if (wj_isnan(x)) { return x; }
+  let a = abs(x);
+  var r: f32;
+  if (a > 1e4) { r = wj_log(a) + 0.6931471805599453; } else { r = wj_log1p(a + a * a / (1.0 + sqrt(1.0 + a * a))); }
+  return select(r, -r, x < 0.0);
+}`,
+  },
+  wj_atanh: {
+    deps: ["wj_log1p", "wj_log"],
+    // Near ±1, (1 ± x) are exact (Sterbenz), so the ratio form keeps full precision.
+    code: `fn wj_atanh(x: f32) -> f32 {
+  if (abs(x) < 0.5) { return 0.5 * wj_log1p(2.0 * x / (1.0 - x)); }
+  return 0.5 * wj_log((1.0 + x) / (1.0 - x));
+}`,
+  },
+  wj_cbrt: {
+    deps: ["wj_exp", "wj_log", "wj_isnan", "wj_isinf"],
+    code: `fn wj_cbrt(x: f32) -> f32 {
+  if (x == 0.0 || wj_isnan(x) || wj_isinf(x)) { return x; }
+  let a = abs(x);
+  var y = wj_exp(wj_log(a) / 3.0);
+  y = y - (y * y * y - a) / (3.0 * y * y);
+  return select(y, -y, x < 0.0);
+}`,
+  },
+  wj_exp2: {
+    deps: ["wj_exp", "wj_ldexp", "wj_isnan", "wj_inf"],
+    code: `fn wj_exp2(x: f32) -> f32 {
+  if (wj_isnan(x)) { return x; }
+  if (x >= 128.0) { return wj_inf(); }
+  if (x < -150.0) { return 0.0; }
+  let n = round(x);
+  return wj_ldexp(wj_exp((x - n) * 0.6931471805599453), i32(n));
+}`,
+  },
+  wj_erf: {
+    deps: ["wj_isnan", "wj_erfc_cf"],
+    // The Maclaurin series below 2 (f32 error ~2e-8), 1 − erfc beyond.
+    code: `fn wj_erf_series(a: f32) -> f32 {
+  let a2 = a * a;
+  var term = a;
+  var sum = a;
+  for (var n = 1; n < 40; n++) {
+    term = term * -a2 / f32(n);
+    sum = sum + term / f32(2 * n + 1);
+  }
+  return sum * 1.1283791670955126;
+}
+fn wj_erf(x: f32) -> f32 {
+  if (wj_isnan(x)) { return x; }
+  let a = abs(x);
+  var r = 1.0;
+  if (a < 2.0) { r = wj_erf_series(a); } else if (a < 4.0) { r = 1.0 - wj_erfc_cf(a); }
+  return select(r, -r, x < 0.0);
+}`,
+  },
+  wj_erfc_cf: {
+    deps: ["wj_exp"],
+    code: `fn wj_erfc_cf(a: f32) -> f32 {
+  var t = a;
+  for (var k = 60; k >= 1; k--) { t = a + f32(k) * 0.5 / t; }
+  return wj_exp(-a * a) / (1.7724538509055159 * t);
+}`,
+  },
+  wj_erfc: {
+    deps: ["wj_isnan", "wj_erf", "wj_erfc_cf"],
+    code: `fn wj_erfc(x: f32) -> f32 {
+  if (wj_isnan(x)) { return x; }
+  let a = abs(x);
+  var r: f32;
+  if (a < 1.0) { r = 1.0 - wj_erf_series(a); } else if (a < 10.5) { r = wj_erfc_cf(a); } else { r = 0.0; }
+  return select(r, 2.0 - r, x < 0.0);
+}`,
+  },
+  wj_erfinv: {
+    deps: ["wj_log", "wj_isnan", "wj_nan", "wj_inf"],
+    // Giles (2010), single precision, as XLA.
+    code: `fn wj_erfinv(x: f32) -> f32 {
+  if (wj_isnan(x) || abs(x) > 1.0) { return wj_nan(); }
+  if (abs(x) == 1.0) { return select(wj_inf(), -wj_inf(), x < 0.0); }
+  var w = -wj_log((1.0 - x) * (1.0 + x));
+  var p: f32;
+  if (w < 5.0) {
+    w = w - 2.5;
+    p = 2.81022636e-08;
+    p = 3.43273939e-07 + p * w;
+    p = -3.5233877e-06 + p * w;
+    p = -4.39150654e-06 + p * w;
+    p = 0.00021858087 + p * w;
+    p = -0.00125372503 + p * w;
+    p = -0.00417768164 + p * w;
+    p = 0.246640727 + p * w;
+    p = 1.50140941 + p * w;
+  } else {
+    w = sqrt(w) - 3.0;
+    p = -0.000200214257;
+    p = 0.000100950558 + p * w;
+    p = 0.00134934322 + p * w;
+    p = -0.00367342844 + p * w;
+    p = 0.00573950773 + p * w;
+    p = -0.0076224613 + p * w;
+    p = 0.00943887047 + p * w;
+    p = 1.00167406 + p * w;
+    p = 2.83297682 + p * w;
+  }
+  return p * x;
+}`,
+  },
+  wj_isfinite: {
+    deps: [],
+    code: "fn wj_isfinite(x: f32) -> u32 { return select(0u, 1u, (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u); }",
+  },
   wj_fnonzero: {
     deps: [],
     code: "fn wj_fnonzero(x: f32) -> u32 { return select(0u, 1u, (bitcast<u32>(x) & 0x7fffffffu) != 0u); }",

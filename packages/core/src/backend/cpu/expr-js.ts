@@ -1,7 +1,7 @@
 import { BackendError } from "../../errors.js";
 import type { Expr } from "../../ir/expr.js";
 import type { Load } from "../../ir/kernel.js";
-import { binaryFn, castFn, unaryFn } from "./scalar.js";
+import { binaryFn, bitcastFn, castFn, unaryFn } from "./scalar.js";
 
 type Fn = (...args: number[]) => number;
 
@@ -70,6 +70,9 @@ export class ExprEmitter {
           break;
         case "cast":
           src = `${this.fnRef(castFn(n.x.dtype, n.dtype))}(${visit(n.x)})`;
+          break;
+        case "bitcast":
+          src = `${this.fnRef(bitcastFn(n.x.dtype, n.dtype))}(${visit(n.x)})`;
           break;
       }
       const v = `${this.prefix}${this.counter++}`;

@@ -3,7 +3,7 @@ import { BackendError } from "../../errors.js";
 import type { Expr } from "../../ir/expr.js";
 import { type FusedKernel, type Load, resolveInt } from "../../ir/kernel.js";
 import type { CpuRun } from "./codegen.js";
-import { binaryFn, castFn, loadFn, reduceInit, reduceStep, storeFn, unaryFn } from "./scalar.js";
+import { binaryFn, bitcastFn, castFn, loadFn, reduceInit, reduceStep, storeFn, unaryFn } from "./scalar.js";
 
 /** Mutable state an interpreted expression reads: load pointers, loop indices, accumulator. */
 export interface InterpState {
@@ -77,8 +77,9 @@ export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DT
         f = (s) => (c(s) !== 0 ? x(s) : y(s));
         break;
       }
+      case "bitcast":
       case "cast": {
-        const g = castFn(n.x.dtype, n.dtype);
+        const g = n.op === "cast" ? castFn(n.x.dtype, n.dtype) : bitcastFn(n.x.dtype, n.dtype);
         const x = visit(n.x);
         f = (s) => g(x(s));
         break;

@@ -1,6 +1,7 @@
 import type { DType } from "../../dtype.js";
 import { fromFloat16Bits, roundFloat16, toFloat16Bits } from "../../float16.js";
 import type { BinaryOp, UnaryOp } from "../../ir/expr.js";
+import { erf, erfc, erfinv } from "./special.js";
 
 /**
  * The CPU backend's scalar semantics, in one place: every op of the IR as a small JS function
@@ -55,7 +56,23 @@ const floatUnary: Record<UnaryOp, F1> = {
   log1p: Math.log1p,
   expm1: Math.expm1,
   not: (a) => (a === 0 ? 1 : 0),
+  tan: Math.tan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  asinh: Math.asinh,
+  atanh: Math.atanh,
+  erf,
+  erfc,
+  erfinv,
+  cbrt: Math.cbrt,
+  exp2: (a) => 2 ** a,
+  isfinite: (a) => (Number.isFinite(a) ? 1 : 0),
 };
+
+const always1: F1 = () => 1;
 
 const intUnary: Partial<Record<UnaryOp, F1>> = {
   neg: (a) => -a | 0,
@@ -65,6 +82,7 @@ const intUnary: Partial<Record<UnaryOp, F1>> = {
   floor: id,
   ceil: id,
   round: id,
+  isfinite: always1,
 };
 
 const uintUnary: Partial<Record<UnaryOp, F1>> = {
@@ -75,9 +93,10 @@ const uintUnary: Partial<Record<UnaryOp, F1>> = {
   floor: id,
   ceil: id,
   round: id,
+  isfinite: always1,
 };
 
-const boolUnary: Partial<Record<UnaryOp, F1>> = { not: (a) => a ^ 1, abs: id };
+const boolUnary: Partial<Record<UnaryOp, F1>> = { not: (a) => a ^ 1, abs: id, isfinite: always1 };
 
 const floatBinary: Record<BinaryOp, F2> = {
   add: (a, b) => a + b,
@@ -97,6 +116,10 @@ const floatBinary: Record<BinaryOp, F2> = {
   and: (a, b) => a & b,
   or: (a, b) => a | b,
   xor: (a, b) => a ^ b,
+  atan2: Math.atan2,
+  shl: (a, b) => (b >>> 0 >= 32 ? 0 : a << b),
+  shr: (a, b) => (b >>> 0 >= 32 ? (a < 0 ? -1 : 0) : a >> b),
+  shru: (a, b) => (b >>> 0 >= 32 ? 0 : (a >>> b) | 0),
 };
 
 const intBinary: Record<BinaryOp, F2> = {
@@ -120,6 +143,9 @@ const uintBinary: Record<BinaryOp, F2> = {
   and: (a, b) => (a & b) >>> 0,
   or: (a, b) => (a | b) >>> 0,
   xor: (a, b) => (a ^ b) >>> 0,
+  shl: (a, b) => (b >= 32 ? 0 : (a << b) >>> 0),
+  shr: (a, b) => (b >= 32 ? (a >= 2147483648 ? 4294967295 : 0) : (a >> b) >>> 0),
+  shru: (a, b) => (b >= 32 ? 0 : a >>> b),
 };
 
 const boolBinary: Record<BinaryOp, F2> = {
@@ -185,4 +211,24 @@ export function loadFn(d: DType): F1 | undefined {
 
 export function storeFn(d: DType): F1 | undefined {
   return d === "float16" ? toFloat16Bits : undefined;
+}
+
+const bits = new ArrayBuffer(4);
+const asF32 = new Float32Array(bits);
+const asI32 = new Int32Array(bits);
+const asU32 = new Uint32Array(bits);
+
+/** Reinterprets the 32 bits of a value of dtype `from` as dtype `to`. */
+export function bitcastFn(from: DType, to: DType): F1 {
+  const write = (v: number) => {
+    if (from === "float32") asF32[0] = v;
+    else if (from === "int32") asI32[0] = v;
+    else asU32[0] = v;
+  };
+  const read =
+    to === "float32" ? () => asF32[0] as number : to === "int32" ? () => asI32[0] as number : () => asU32[0] as number;
+  return (v) => {
+    write(v);
+    return read();
+  };
 }
