@@ -135,6 +135,11 @@ function asBools(op: string, x: ArrayLike, y: ArrayLike): Array[] {
   return prepare(op, [x, y]).map((a) => convert(a, "bool", false));
 }
 
+/** Elementwise logical xor. */
+export function logicalXor(x: ArrayLike, y: ArrayLike): Array {
+  return scoped(() => bind1("xor", asBools("logicalXor", x, y), {}));
+}
+
 function asBool(x: ArrayLike, op: string): Array {
   const [a] = prepare(op, [x]);
   return convert(a as Array, "bool", false);

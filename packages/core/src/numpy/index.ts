@@ -29,6 +29,7 @@ export {
   logicalAnd,
   logicalNot,
   logicalOr,
+  logicalXor,
   maximum,
   minimum,
   multiply,

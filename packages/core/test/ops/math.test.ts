@@ -220,3 +220,14 @@ test.runIf(hasFloat64)("float64 special functions are accurate to double precisi
 test.runIf(testBackend !== "cpu")("no float64 here: a BackendError, not a wrong answer", () => {
   expect(() => np.zeros([1], { dtype: "float64" })).toThrow(BackendError);
 });
+
+test("logicalXor broadcasts and treats nonzero as true", async () => {
+  using a = np.array([[0], [2]]);
+  using b = np.array([0, 1, -1]);
+  using x = np.logicalXor(a, b);
+  expect(x.dtype).toBe("bool");
+  expect(await x.toArray()).toEqual([
+    [0, 1, 1],
+    [1, 0, 0],
+  ]);
+});
