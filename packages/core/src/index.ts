@@ -21,3 +21,5 @@ export * as lax from "./lax.js";
 export { type BackendMemory, checkLeaks, type LeakReport, memoryStats, setMemoryWarning } from "./memory.js";
 export * as np from "./numpy/index.js";
 export { devicePut } from "./transfer.js";
+export type { PyTree, TreeDef } from "./tree/index.js";
+export * as tree from "./tree/index.js";
