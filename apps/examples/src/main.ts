@@ -1,10 +1,13 @@
 /**
- * The README's main job: fit a logistic regression on the embedded CPU backend and print the
- * loss falling. (Later releases replace it with the Fashion-MNIST training demo.)
+ * The README's main job: fit a logistic regression on WebGPU when an adapter is present, else
+ * on the embedded CPU backend (with a warning that says why), and print the loss falling.
+ * (Later releases replace it with the Fashion-MNIST training demo.)
  */
 import { currentBackend, memoryStats } from "@webjax/core";
+import { init, shutdown } from "@webjax/webgpu/node";
 import { fitLogisticRegression } from "./logistic-regression.js";
 
+await init({ powerPreference: "high-performance" });
 const started = performance.now();
 console.log(`webjax: logistic regression by gradient descent on the ${currentBackend()} backend`);
 const result = await fitLogisticRegression({
@@ -18,3 +21,4 @@ console.log(
     `w = [${result.w.map((v) => v.toFixed(3)).join(", ")}], b = ${result.b.toFixed(3)}`,
 );
 console.log(`live memory after the run: ${JSON.stringify(memoryStats())}`);
+shutdown();
