@@ -273,18 +273,21 @@ function runLoads<K extends Primitive>(
         offset: P(base),
         strides: range(x.ndim).map((d) => P(base + 1 + d)),
         shape: range(x.ndim).map((d) => param(base + 1 + x.ndim + d)),
+        dims: range(x.ndim).map((d) => P(base + 1 + x.ndim + d)),
       };
     });
-    const { loads, expr } = low.kernel(lin, params, out);
+    const { loads, expr, reduce, post } = low.kernel(lin, params, out);
     return {
       kind: "fused",
       label: prim,
       inputs: inputs.map((x) => x.dtype),
       output: out.dtype,
       outRank: r,
-      loops: range(r).map(P),
+      loops: [...range(r).map(P), ...(reduce?.sizes ?? [])],
       loads,
       expr,
+      ...(reduce ? { reduce: reduce.op } : {}),
+      ...(post ? { post } : {}),
     };
   });
   const args = [...out.shape];

@@ -9,15 +9,15 @@ import type { Expr } from "./expr.js";
 export type IntExpr = number | { readonly param: number };
 
 /**
- * A load: `buffer[offset + Σ loop_d · strides[d] (+ index · gather.stride)]`, affine in the
- * kernel's loop variables, plus for a gather a data-dependent term: `gather.index` is an int32
- * expression (typically another load, clamped into range) scaled by `gather.stride`.
+ * A load: `buffer[offset + Σ loop_d · strides[d] + Σ_g g.index · g.stride]`, affine in the
+ * kernel's loop variables, plus for gathers data-dependent terms: each `gather` entry is an
+ * int32 expression (typically another load, clamped into range) scaled by its stride.
  */
 export interface Load {
   readonly input: number;
   readonly offset: IntExpr;
   readonly strides: readonly IntExpr[];
-  readonly gather?: { readonly index: Expr; readonly stride: IntExpr };
+  readonly gather?: readonly { readonly index: Expr; readonly stride: IntExpr }[];
 }
 
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";

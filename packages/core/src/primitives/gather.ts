@@ -48,7 +48,7 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
             input: j,
             offset: x.offset,
             strides: x.strides.map((s, d) => (d === axis ? 0 : s)),
-            gather: { index: binary("sub", index(axis), start), stride: x.strides[axis] ?? 0 },
+            gather: [{ index: binary("sub", index(axis), start), stride: x.strides[axis] ?? 0 }],
           });
           start = binary("add", start, x.shape[axis] as Expr);
         });
@@ -93,7 +93,7 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
               input: 0,
               offset: xi.offset,
               strides: xs,
-              gather: { index: clamp(position, xi.shape[axis] as Expr), stride: xi.strides[axis] ?? 0 },
+              gather: [{ index: clamp(position, xi.shape[axis] as Expr), stride: xi.strides[axis] ?? 0 }],
             },
             { input: 1, offset: ii.offset, strides: is },
           ],

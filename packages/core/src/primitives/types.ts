@@ -63,6 +63,8 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
 export interface LoweringInput {
   readonly aval: Aval;
   readonly shape: readonly Expr[];
+  /** The same sizes as loop extents. */
+  readonly dims: readonly IntExpr[];
   readonly offset: IntExpr;
   readonly strides: readonly IntExpr[];
 }
@@ -79,8 +81,15 @@ export type Lowering<P extends Primitive> =
   | { readonly kind: "dot"; dims(params: Params[P]): DotDims }
   | {
       readonly kind: "loads";
-      /** The loads and element expression of a kernel looping over the output shape. */
-      kernel(inputs: readonly LoweringInput[], params: Params[P], out: Aval): { loads: Load[]; expr: Expr };
+      /**
+       * The loads and element expression of a kernel looping over the output shape, optionally
+       * reducing over extra loops (`reduce.sizes`, loop variables after the output's) with `post`.
+       */
+      kernel(
+        inputs: readonly LoweringInput[],
+        params: Params[P],
+        out: Aval,
+      ): { loads: Load[]; expr: Expr; reduce?: { op: ReduceOp; sizes: readonly IntExpr[] }; post?: Expr };
     };
 
 /** Everything about one primitive. Later transforms add their rules here as required fields. */

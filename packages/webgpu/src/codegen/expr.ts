@@ -209,7 +209,7 @@ export class WgslEmitter {
   }
 
   /** Emits `e` as `let` statements; `leaf` gives the WGSL of loads, indices and the accumulator. */
-  emit(e: Expr, leaf: (e: Expr, gatherIndex?: string) => string, loads: readonly Load[] = []): [string[], string] {
+  emit(e: Expr, leaf: (e: Expr, gatherIndices?: string[]) => string, loads: readonly Load[] = []): [string[], string] {
     const lines: string[] = [];
     const memo = new Map<Expr, string>();
     const visit = (n: Expr): string => {
@@ -219,7 +219,10 @@ export class WgslEmitter {
       switch (n.op) {
         case "load": {
           const g = loads[n.load]?.gather;
-          src = leaf(n, g ? visit(g.index) : undefined);
+          src = leaf(
+            n,
+            g?.map((t) => visit(t.index)),
+          );
           break;
         }
         case "index":

@@ -55,12 +55,12 @@ function decompose(flat: string, loops: readonly IntExpr[], from: number, to: nu
 
 /** WGSL of loads, indices and `acc`; loads see loop variables below `depth` (the rest at 0). */
 function leafFor(k: FusedKernel, depth = k.loops.length) {
-  return (e: Expr, gatherIndex?: string): string => {
+  return (e: Expr, gatherIndices?: string[]): string => {
     if (e.op === "load") {
       const l = k.loads[e.load];
       if (!l) throw new Error(`internal: load ${e.load} missing`);
       let terms = l.strides.map((s, d) => (s === 0 || d >= depth ? "" : ` + i${d} * ${intSrc(s)}`)).join("");
-      if (l.gather) terms += ` + ${gatherIndex} * ${intSrc(l.gather.stride)}`;
+      for (const [i, g] of (l.gather ?? []).entries()) terms += ` + ${gatherIndices?.[i]} * ${intSrc(g.stride)}`;
       return loadSrc(`in${l.input}`, `${intSrc(l.offset)}${terms}`, k.inputs[l.input] as DType);
     }
     if (e.op === "index") {

@@ -22,7 +22,7 @@ export function matmulSource(k: MatmulKernel, nParams: number): string {
   let value = "acc";
   if (epi) {
     // Epilogue loop variables: batch dims, then m, then n.
-    const leaf = (e: Expr, gatherIndex?: string): string => {
+    const leaf = (e: Expr, gatherIndices?: string[]): string => {
       if (e.op === "acc") return "acc";
       if (e.op === "index") {
         const v = e.loop < nb ? `bi${e.loop}` : e.loop === nb ? "m" : "n";
@@ -34,7 +34,7 @@ export function matmulSource(k: MatmulKernel, nParams: number): string {
       if (!l) throw new Error(`internal: epilogue load ${e.load} missing`);
       const names = [...Array.from({ length: nb }, (_, d) => `bi${d}`), "m", "n"];
       let terms = l.strides.map((s, d) => (s === 0 ? "" : ` + ${names[d]} * ${intSrc(s)}`)).join("");
-      if (l.gather) terms += ` + ${gatherIndex} * ${intSrc(l.gather.stride)}`;
+      for (const [i, g] of (l.gather ?? []).entries()) terms += ` + ${gatherIndices?.[i]} * ${intSrc(g.stride)}`;
       return loadSrc(`in${l.input}`, `${intSrc(l.offset)}${terms}`, k.inputs[l.input] as DType);
     };
     const [stmts, v] = em.emit(epi.expr, leaf, epi.loads);

@@ -32,12 +32,12 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
   };
   const leafAt =
     (depth: number) =>
-    (e: Expr, gatherIndex?: string): string => {
+    (e: Expr, gatherIndices?: string[]): string => {
       if (e.op === "load") {
         const l = k.loads[e.load];
         const input = l?.input ?? 0;
         const at = l?.gather
-          ? `${ptr(e.load, depth)} + ${gatherIndex} * ${intSrc(l.gather.stride)}`
+          ? `${ptr(e.load, depth)}${l.gather.map((g, i) => ` + ${gatherIndices?.[i]} * ${intSrc(g.stride)}`).join("")}`
           : ptr(e.load, depth);
         const raw = `in${input}[${at}]`;
         const conv = loadFn(k.inputs[input] as DType);

@@ -35,7 +35,7 @@ export class ExprEmitter {
    * Emits `e`; returns [statements, result variable]. `leaf` gives the JS source of loads,
    * indices and the accumulator.
    */
-  emit(e: Expr, leaf: (e: Expr, gatherIndex?: string) => string, loads: readonly Load[] = []): [string[], string] {
+  emit(e: Expr, leaf: (e: Expr, gatherIndices?: string[]) => string, loads: readonly Load[] = []): [string[], string] {
     const lines: string[] = [];
     const memo = new Map<Expr, string>();
     const visit = (n: Expr): string => {
@@ -45,7 +45,10 @@ export class ExprEmitter {
       switch (n.op) {
         case "load": {
           const g = loads[n.load]?.gather;
-          src = leaf(n, g ? visit(g.index) : undefined);
+          src = leaf(
+            n,
+            g?.map((t) => visit(t.index)),
+          );
           break;
         }
         case "index":

@@ -32,9 +32,12 @@ export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DT
         const conv = loadFn(inputs[input] ?? "float32") ?? ((v: number) => v);
         const g = l.gather;
         if (g) {
-          const gi = visit(g.index);
-          const gs = g.stride;
-          f = (s) => conv((s.ins[input] as DataArray)[(s.ptr[j] as number) + gi(s) * resolveInt(gs, s.p)] as number);
+          const terms = g.map((t) => ({ index: visit(t.index), stride: t.stride }));
+          f = (s) => {
+            let at = s.ptr[j] as number;
+            for (const t of terms) at += t.index(s) * resolveInt(t.stride, s.p);
+            return conv((s.ins[input] as DataArray)[at] as number);
+          };
         } else f = (s) => conv((s.ins[input] as DataArray)[s.ptr[j] as number] as number);
         break;
       }
