@@ -91,7 +91,26 @@ installArrayMethods({
   dot,
 });
 
+export { einsum, inner, outer, tensordot, vdot } from "./contractions.js";
 export { concatenate, stack, take } from "./join.js";
+export {
+  arraySplit,
+  flatten,
+  flip,
+  moveaxis,
+  oneHot,
+  type PadOptions,
+  type PadWidth,
+  pad,
+  ravel,
+  repeat,
+  roll,
+  split,
+  swapaxes,
+  tile,
+  tril,
+  triu,
+} from "./manipulation.js";
 export {
   arccos,
   arcsin,
@@ -115,8 +134,8 @@ export {
   isinf,
   isnan,
   leftShift,
-  log10,
   log2,
+  log10,
   logaddexp,
   mod,
   nanToNum,
@@ -126,3 +145,4 @@ export {
   tan,
   trunc,
 } from "./math.js";
+export { all, any, logsumexp, nanmean, nansum, std, type VarOptions, variance as var, variance } from "./stats.js";

@@ -9,13 +9,17 @@ import { normalizeAxes, normalizeAxis } from "../shape.js";
 import { convert, prepare } from "./convert.js";
 import { divide } from "./elementwise.js";
 
-/** Reads `(x, axis?, opts?)` or `(x, { axis, keepdims })`. */
-function reduceArgs(axis: Axis | ReduceOptions, opts: ReduceOptions | undefined): { axis: Axis; keepdims: boolean } {
+/** Reads `(x, axis?, opts?)` or `(x, { axis, ...opts })`; `o` holds the other options. */
+export function reduceArgs<O extends ReduceOptions>(
+  axis: Axis | O,
+  opts: O | undefined,
+): { axis: Axis; keepdims: boolean; o: Partial<O> } {
   if (axis !== null && typeof axis === "object" && !globalThis.Array.isArray(axis)) {
-    const o = axis as ReduceOptions;
-    return { axis: o.axis, keepdims: o.keepdims ?? false };
+    const o = axis as O;
+    return { axis: o.axis, keepdims: o.keepdims ?? false, o };
   }
-  return { axis: axis as Axis, keepdims: opts?.keepdims ?? false };
+  const o: Partial<O> = opts ?? {};
+  return { axis: axis as Axis, keepdims: o.keepdims ?? false, o };
 }
 
 function keepDims(r: Array, inShape: readonly number[], axes: readonly number[]): Array {

@@ -1,6 +1,7 @@
 import { dotPrimitives } from "./dot.js";
 import { binaryPrimitives, otherElementwise, unaryPrimitives } from "./elementwise.js";
 import { gatherPrimitives } from "./gather.js";
+import { randomPrimitives } from "./random.js";
 import { reducePrimitives } from "./reduce.js";
 import { viewPrimitives } from "./shape.js";
 import type { Primitive, PrimitiveTable } from "./types.js";
@@ -17,4 +18,5 @@ export const registry: PrimitiveTable<Primitive> = {
   ...dotPrimitives,
   ...viewPrimitives,
   ...gatherPrimitives,
+  ...randomPrimitives,
 };

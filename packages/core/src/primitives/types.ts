@@ -24,7 +24,8 @@ export type Primitive =
   | ReducePrimitive
   | "dot_general"
   | ViewPrimitive
-  | LoadPrimitive;
+  | LoadPrimitive
+  | "threefry2x32";
 
 type NoParams = Record<string, never>;
 
@@ -54,6 +55,8 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
   concatenate: { readonly dimension: number };
   /** Elements of operand 0 along `axis` at the int32 indices of operand 1 (clamped into range). */
   take: { readonly axis: number };
+  /** Threefry-2x32 rounds [from, to) (the whole hash is [0, 20]); see primitives/random.ts. */
+  threefry2x32: { readonly rounds: readonly [number, number] };
 };
 
 /**
