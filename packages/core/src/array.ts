@@ -20,6 +20,17 @@ export type SliceIndex = number | readonly [(number | null)?, (number | null)?, 
 /** Nested JS arrays of numbers, as `toArray()` returns them. */
 export type NestedArray = number | NestedArray[];
 
+/** `x.at(idx)`: JAX's functional index updates (see `np.at`). */
+export interface AtIndexer {
+  get(): Array;
+  set(values: ArrayLike): Array;
+  add(values: ArrayLike): Array;
+  mul(values: ArrayLike): Array;
+  multiply(values: ArrayLike): Array;
+  min(values: ArrayLike): Array;
+  max(values: ArrayLike): Array;
+}
+
 /** The ops behind Array's methods, installed by the numpy namespace (keeps imports acyclic). */
 export interface ArrayMethods {
   add(x: Array, y: ArrayLike): Array;
@@ -58,6 +69,7 @@ export interface ArrayMethods {
   astype(x: Array, dtype: DType): Array;
   matmul(x: Array, y: Array): Array;
   dot(x: Array, y: Array): Array;
+  at(x: Array, indices: Array | number | readonly unknown[]): AtIndexer;
 }
 
 let methods: ArrayMethods | undefined;
@@ -243,5 +255,9 @@ export abstract class Array {
   }
   dot(y: Array): Array {
     return ops().dot(this, y);
+  }
+  /** Functional index update along axis 0: `x.at(idx).set(v)` is JAX's `x.at[idx].set(v)`. */
+  at(indices: Array | number | readonly unknown[]): AtIndexer {
+    return ops().at(this, indices);
   }
 }

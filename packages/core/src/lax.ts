@@ -57,3 +57,4 @@ export function shiftRightArithmetic(x: Array, y: Array): Array {
 export function shiftRightLogical(x: Array, y: Array): Array {
   return bind1("shru", [x, y], {});
 }
+export { dynamicSlice, dynamicUpdateSlice, scatter } from "./lax-index.js";

@@ -1,5 +1,9 @@
 /** The numpy namespace (`np`): numpy's names in camelCase, built only from primitives. */
+
+import type { Array } from "../array.js";
 import { installArrayMethods } from "../array.js";
+import { at } from "./at.js";
+import type { NestedInput } from "./creation.js";
 import * as ew from "./elementwise.js";
 import { astype } from "./elementwise.js";
 import { dot, matmul } from "./linalg.js";
@@ -89,8 +93,10 @@ installArrayMethods({
   astype,
   matmul,
   dot,
+  at: (x, indices) => at(x, indices as Array | NestedInput),
 });
 
+export { at } from "./at.js";
 export { einsum, inner, outer, tensordot, vdot } from "./contractions.js";
 export { concatenate, stack, take } from "./join.js";
 export {

@@ -1,6 +1,7 @@
 import { dotPrimitives } from "./dot.js";
 import { binaryPrimitives, otherElementwise, unaryPrimitives } from "./elementwise.js";
 import { gatherPrimitives } from "./gather.js";
+import { indexingPrimitives } from "./indexing.js";
 import { randomPrimitives } from "./random.js";
 import { reducePrimitives } from "./reduce.js";
 import { viewPrimitives } from "./shape.js";
@@ -18,5 +19,6 @@ export const registry: PrimitiveTable<Primitive> = {
   ...dotPrimitives,
   ...viewPrimitives,
   ...gatherPrimitives,
+  ...indexingPrimitives,
   ...randomPrimitives,
 };

@@ -12,6 +12,8 @@ export type ReducePrimitive = "reduce_sum" | "reduce_prod" | "reduce_max" | "red
 export type ViewPrimitive = "reshape" | "transpose" | "broadcast_in_dim" | "squeeze" | "slice" | "rev";
 /** Primitives lowered to fused kernels with custom loads (gathers, concatenation). */
 export type LoadPrimitive = "concatenate" | "take";
+/** Dynamic slices and scatters (fused loads with data-dependent terms, and reductions). */
+export type IndexingPrimitive = "dynamic_slice" | "dynamic_update_slice" | "scatter";
 
 /** The closed set of primitives. Everything else in webjax is a composition of these. */
 export type Primitive =
@@ -25,6 +27,7 @@ export type Primitive =
   | "dot_general"
   | ViewPrimitive
   | LoadPrimitive
+  | IndexingPrimitive
   | "threefry2x32";
 
 type NoParams = Record<string, never>;
@@ -55,6 +58,14 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
   concatenate: { readonly dimension: number };
   /** Elements of operand 0 along `axis` at the int32 indices of operand 1 (clamped into range). */
   take: { readonly axis: number };
+  /** A window of static `sizes` at traced int32 start operands (clamped so the window fits). */
+  dynamic_slice: { readonly sizes: readonly number[] };
+  dynamic_update_slice: NoParams;
+  /**
+   * The transpose of `take`: updates aimed at operand elements along `axis` by an int32 index
+   * array; `mode` combines them (set: the last one wins). Out-of-range indices are dropped.
+   */
+  scatter: { readonly axis: number; readonly mode: "set" | "add" | "mul" | "min" | "max" };
   /** Threefry-2x32 rounds [from, to) (the whole hash is [0, 20]); see primitives/random.ts. */
   threefry2x32: { readonly rounds: readonly [number, number] };
 };

@@ -1,0 +1,207 @@
+import { type Aval, aval, fmtAval } from "../core/aval.js";
+import { DTypeError, ShapeError } from "../errors.js";
+import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
+import type { IntExpr, Load } from "../ir/kernel.js";
+import type { IndexingPrimitive, LoweringInput, PrimitiveTable } from "./types.js";
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const int = (v: number) => constant(v, "int32");
+const sub = (a: Expr, b: Expr) => binary("sub", a, b);
+const add = (a: Expr, b: Expr) => binary("add", a, b);
+const clamp = (v: Expr, lo: Expr, hi: Expr) => binary("max", binary("min", v, hi), lo);
+const and = (a: Expr, b: Expr) => binary("and", a, b);
+
+function checkStarts(op: string, x: Aval, starts: readonly Aval[]): void {
+  if (starts.length !== x.shape.length) {
+    throw new ShapeError(`${op}: ${starts.length} start indices for ${fmtAval(x)} of rank ${x.shape.length}`);
+  }
+  for (const s of starts) {
+    if (s.shape.length !== 0 || s.dtype !== "int32") {
+      throw new DTypeError(`${op}: start indices must be int32 scalars, got ${fmtAval(s)}`);
+    }
+  }
+}
+
+/** Loads of the scalar start operands (inputs `first`…), which no loop moves. */
+function startLoads(inputs: readonly LoweringInput[], first: number, rank: number): Load[] {
+  return inputs.slice(first).map((s, j) => ({ input: first + j, offset: s.offset, strides: range(rank).map(() => 0) }));
+}
+
+export const indexingPrimitives: PrimitiveTable<IndexingPrimitive> = {
+  dynamic_slice: {
+    abstractEval(avals, { sizes }) {
+      const [x, ...starts] = avals as [Aval, ...Aval[]];
+      checkStarts("dynamic_slice", x, starts);
+      if (
+        sizes.length !== x.shape.length ||
+        sizes.some((s, d) => !Number.isInteger(s) || s < 0 || s > (x.shape[d] as number))
+      ) {
+        throw new ShapeError(`dynamic_slice: slice sizes ${JSON.stringify(sizes)} do not fit ${fmtAval(x)}`);
+      }
+      return [aval(sizes, x.dtype, x.weakType)];
+    },
+    lowering: {
+      kind: "loads",
+      kernel(inputs, { sizes }) {
+        const x = inputs[0] as LoweringInput;
+        const r = sizes.length;
+        // Loads: 0 = x, 1…r = the starts, clamped as XLA does so the window fits: clamp(s, 0, n − size).
+        const starts = x.shape.map((n, d) => clamp(load(d + 1, "int32"), int(0), sub(n, int(sizes[d] as number))));
+        const loads: Load[] = [
+          {
+            input: 0,
+            offset: x.offset,
+            strides: x.strides,
+            gather: starts.map((s, d) => ({ index: s, stride: x.strides[d] as IntExpr })),
+          },
+          ...startLoads(inputs, 1, r),
+        ];
+        return { loads, expr: load(0, x.aval.dtype) };
+      },
+    },
+  },
+  dynamic_update_slice: {
+    abstractEval(avals) {
+      const [x, u, ...starts] = avals as [Aval, Aval, ...Aval[]];
+      checkStarts("dynamic_update_slice", x, starts);
+      if (u.dtype !== x.dtype)
+        throw new DTypeError(`dynamic_update_slice: update ${fmtAval(u)} must have the dtype of ${fmtAval(x)}`);
+      if (u.shape.length !== x.shape.length || u.shape.some((n, d) => n > (x.shape[d] as number))) {
+        throw new ShapeError(`dynamic_update_slice: update ${fmtAval(u)} does not fit in ${fmtAval(x)}`);
+      }
+      return [x];
+    },
+    lowering: {
+      kind: "loads",
+      kernel(inputs, _params, out) {
+        const [x, u] = inputs as [LoweringInput, LoweringInput];
+        const r = x.aval.shape.length;
+        // Loads: 0 = x, 1 = update, 2… = starts.
+        const starts = x.shape.map((n, d) => clamp(load(d + 2, "int32"), int(0), sub(n, u.shape[d] as Expr)));
+        const inside = starts.reduce<Expr>(
+          (acc, s, d) => and(acc, and(binary("ge", index(d), s), binary("lt", index(d), add(s, u.shape[d] as Expr)))),
+          constant(1, "bool"),
+        );
+        const loads: Load[] = [
+          { input: 0, offset: x.offset, strides: x.strides },
+          {
+            input: 1,
+            offset: u.offset,
+            strides: range(r).map(() => 0),
+            gather: starts.map((s, d) => ({
+              index: clamp(sub(index(d), s), int(0), sub(u.shape[d] as Expr, int(1))),
+              stride: u.strides[d] as IntExpr,
+            })),
+          },
+          ...startLoads(inputs, 2, r),
+        ];
+        return { loads, expr: select(inside, load(1, out.dtype), load(0, out.dtype)) };
+      },
+    },
+  },
+  scatter: {
+    abstractEval(avals, { axis, mode }) {
+      const [x, idx, upd] = avals as [Aval, Aval, Aval];
+      if (avals.length !== 3)
+        throw new ShapeError(`scatter: expected operand, indices and updates, got ${avals.length} operands`);
+      if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {
+        throw new ShapeError(`scatter: axis ${axis} is out of bounds for ${fmtAval(x)}`);
+      }
+      if (idx.dtype !== "int32") throw new DTypeError(`scatter: indices must be int32, got ${fmtAval(idx)}`);
+      const want = [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)];
+      if (upd.shape.length !== want.length || upd.shape.some((n, d) => n !== want[d])) {
+        throw new ShapeError(
+          `scatter: updates ${fmtAval(upd)} must have shape [${want}] (operand ${fmtAval(x)} with indices ${fmtAval(idx)} along axis ${axis})`,
+        );
+      }
+      if (upd.dtype !== x.dtype)
+        throw new DTypeError(`scatter: updates ${fmtAval(upd)} must have the dtype of ${fmtAval(x)}`);
+      if (mode !== "set" && x.dtype === "bool" && (mode === "add" || mode === "mul")) {
+        throw new DTypeError(`scatter: '${mode}' is not defined for bool`);
+      }
+      return [x];
+    },
+    lowering: {
+      kind: "loads",
+      kernel(inputs, { axis, mode }, out) {
+        const [x, idx, upd] = inputs as [LoweringInput, LoweringInput, LoweringInput];
+        const r = x.aval.shape.length;
+        const k = idx.aval.shape.length;
+        const d = out.dtype;
+        // Output loops: x's dims; reduction loops r…r+k−1: the index array's dims.
+        const n = x.shape[axis] as Expr;
+        const raw = load(1, "int32");
+        const target = select(binary("lt", raw, int(0)), add(raw, n), raw); // negative indices count from the end
+        const hit = binary("eq", target, index(axis));
+        const updStrides = range(r + k).map((l) => {
+          if (l < r) return l === axis ? 0 : (upd.strides[l < axis ? l : l + k - 1] as IntExpr);
+          return upd.strides[axis + (l - r)] as IntExpr;
+        });
+        const loads: Load[] = [
+          { input: 0, offset: x.offset, strides: [...x.strides, ...range(k).map(() => 0)] },
+          { input: 1, offset: idx.offset, strides: [...range(r).map(() => 0), ...idx.strides] },
+          { input: 2, offset: upd.offset, strides: updStrides },
+        ];
+        const sizes = idx.dims;
+        const value = load(2, d);
+        const old = load(0, d);
+        if (mode === "set") {
+          // The last update aimed at this element wins: the largest flat index over the index loops.
+          let flat: Expr = int(0);
+          for (let j = 0; j < k; j++) flat = add(binary("mul", flat, idx.shape[j] as Expr), index(r + j));
+          loads.push({
+            input: 2,
+            offset: upd.offset,
+            strides: [...range(r).map((l) => (l === axis ? 0 : (updStrides[l] as IntExpr))), ...range(k).map(() => 0)],
+            gather: unflattenTerms(idx, upd, axis, k),
+          });
+          return {
+            loads,
+            expr: select(hit, flat, int(-1)),
+            reduce: { op: "max", sizes },
+            post: select(binary("ge", { op: "acc", dtype: "int32" }, int(0)), load(3, d), old),
+          };
+        }
+        const identity = mode === "add" ? 0 : mode === "mul" ? 1 : mode === "max" ? -Infinity : Infinity;
+        const op = mode === "add" ? "sum" : mode === "mul" ? "prod" : mode;
+        const combine = mode === "add" ? "add" : mode === "mul" ? "mul" : mode;
+        const ident = d === "int32" || d === "uint32" || d === "bool" ? intIdentity(mode, d) : constant(identity, d);
+        return {
+          loads,
+          expr: select(hit, value, ident),
+          reduce: { op, sizes },
+          post: binary(combine, old, { op: "acc", dtype: d }),
+        };
+      },
+    },
+  },
+};
+
+function intIdentity(mode: "add" | "mul" | "min" | "max", d: Aval["dtype"]): Expr {
+  if (mode === "add") return constant(0, d);
+  if (mode === "mul") return constant(1, d);
+  if (d === "bool") return constant(mode === "max" ? 0 : 1, d);
+  if (d === "uint32") return constant(mode === "max" ? 0 : 4294967295, d);
+  return constant(mode === "max" ? -2147483648 : 2147483647, d);
+}
+
+/**
+ * Gather terms reading the update at flat index `acc` (the winning index position) of the
+ * index array: acc is split into the index dims and each is scaled by the update's stride.
+ */
+function unflattenTerms(
+  idx: LoweringInput,
+  upd: LoweringInput,
+  axis: number,
+  k: number,
+): { index: Expr; stride: IntExpr }[] {
+  const acc: Expr = { op: "acc", dtype: "int32" };
+  const terms: { index: Expr; stride: IntExpr }[] = [];
+  let inner: Expr = int(1);
+  for (let j = k - 1; j >= 0; j--) {
+    const size = idx.shape[j] as Expr;
+    terms.push({ index: binary("rem", binary("div", acc, inner), size), stride: upd.strides[axis + j] as IntExpr });
+    inner = binary("mul", inner, size);
+  }
+  return terms;
+}
