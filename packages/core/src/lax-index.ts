@@ -31,8 +31,8 @@ export function dynamicUpdateSlice(x: Array, update: Array, startIndices: readon
   );
 }
 
-/** The scatter primitive along `axis` (the transpose of take): `mode` combines updates. */
-export function scatter(
+/** Scatter along one `axis` (the transpose of np.take): `mode` combines updates. */
+export function scatterAlongAxis(
   x: Array,
   indices: Array,
   updates: Array,
@@ -45,3 +45,61 @@ export function scatter(
     }),
   );
 }
+
+/** JAX's GatherDimensionNumbers (the index vector is the last dim of the indices). */
+export interface GatherDimensionNumbers {
+  offsetDims: readonly number[];
+  collapsedSliceDims: readonly number[];
+  startIndexMap: readonly number[];
+}
+
+/** JAX's ScatterDimensionNumbers (the index vector is the last dim of the indices). */
+export interface ScatterDimensionNumbers {
+  updateWindowDims: readonly number[];
+  insertedWindowDims: readonly number[];
+  scatterDimsToOperandDims: readonly number[];
+}
+
+/**
+ * XLA's gather: for each index vector, the slice of `sliceSizes` starting there (mapped to
+ * operand dims by `startIndexMap`), collapsed and placed by the dimension numbers. Mode "clip"
+ * (default) clamps starts so the slice fits; "fill" returns `fillValue` (NaN) where it would not.
+ */
+export function gather(
+  operand: Array,
+  startIndices: Array,
+  dimensionNumbers: GatherDimensionNumbers,
+  sliceSizes: readonly number[],
+  opts: { mode?: "clip" | "fill"; fillValue?: number } = {},
+): Array {
+  return scoped(() =>
+    bind1("gather", [operand, convert(startIndices, "int32", false)], {
+      ...dimensionNumbers,
+      sliceSizes,
+      mode: opts.mode ?? "clip",
+      ...(opts.fillValue === undefined ? {} : { fillValue: opts.fillValue }),
+    }),
+  );
+}
+
+function scatterWith(mode: "set" | "add" | "mul" | "min" | "max") {
+  return (operand: Array, scatterIndices: Array, updates: Array, dimensionNumbers: ScatterDimensionNumbers): Array =>
+    scoped(() =>
+      bind1(
+        "scatter_general",
+        [operand, convert(scatterIndices, "int32", false), convert(updates, operand.dtype, false)],
+        { ...dimensionNumbers, mode },
+      ),
+    );
+}
+
+/**
+ * XLA's scatter: each update window is written at its index vector's start (the last update
+ * wins for duplicates). Windows that would not fit are dropped, as JAX's default mode. Sums,
+ * products and min/max of duplicates are deterministic on every backend (no atomics).
+ */
+export const scatter = scatterWith("set");
+export const scatterAdd = scatterWith("add");
+export const scatterMul = scatterWith("mul");
+export const scatterMin = scatterWith("min");
+export const scatterMax = scatterWith("max");

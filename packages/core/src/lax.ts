@@ -57,4 +57,26 @@ export function shiftRightArithmetic(x: Array, y: Array): Array {
 export function shiftRightLogical(x: Array, y: Array): Array {
   return bind1("shru", [x, y], {});
 }
-export { dynamicSlice, dynamicUpdateSlice, scatter } from "./lax-index.js";
+export {
+  dynamicSlice,
+  dynamicUpdateSlice,
+  type GatherDimensionNumbers,
+  gather,
+  type ScatterDimensionNumbers,
+  scatter,
+  scatterAdd,
+  scatterAlongAxis,
+  scatterMax,
+  scatterMin,
+  scatterMul,
+} from "./lax-index.js";
+export type { ConvDimensionNumbers, ConvOptions, Padding, ReduceWindowOptions } from "./lax-window.js";
+export { conv, convGeneralDilated, reduceWindow } from "./lax-window.js";
+export {
+  type LaxCumulativeOptions,
+  laxCummax as cummax,
+  laxCummin as cummin,
+  laxCumprod as cumprod,
+  laxCumsum as cumsum,
+} from "./numpy/cumulative.js";
+export { topK } from "./numpy/sorting.js";

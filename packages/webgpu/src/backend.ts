@@ -20,16 +20,24 @@ export class GpuSlot implements Slot {
   ) {}
 }
 
+interface Compiled {
+  pipeline: GPUComputePipeline;
+  /** Settles with the shader's compile error, if any. */
+  compiled: Promise<Error | null>;
+}
+
 class GpuExecutable implements Executable {
   constructor(
     readonly kernel: Kernel,
-    readonly pipeline: GPUComputePipeline,
-    readonly source: string,
+    readonly main: Compiled,
     readonly nParams: number,
-    /** Settles with the shader's compile error, if any. */
-    readonly compiled: Promise<Error | null>,
+    /** Reductions only: the thread-per-output form, picked at dispatch for many short reductions. */
+    readonly serial: Compiled | null,
   ) {}
 }
+
+/** Reductions of at most this many elements run a thread per output (when there are enough outputs). */
+const SERIAL_REDUCE_MAX = 4096;
 
 /** The work recorded into one command encoder; its error promise settles after the submit. */
 interface Batch {
@@ -63,7 +71,7 @@ export class WebGPUBackend implements Backend {
   private batch: Batch | null = null;
   private scheduled = false;
   private inFlight = 0;
-  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; compiled: Promise<Error | null> }>();
+  private readonly pipelines = new Map<string, Compiled>();
   private readonly storage: BufferPool;
   private readonly uniforms: BufferPool;
   private readonly flushEvery: number;
@@ -132,29 +140,35 @@ export class WebGPUBackend implements Backend {
       );
     }
     const nParams = paramCount([kernel]);
-    const source = kernel.kind === "matmul" ? matmulSource(kernel, nParams) : fusedSource(kernel, nParams);
+    if (kernel.kind === "matmul")
+      return new GpuExecutable(kernel, this.pipeline(kernel.label, matmulSource(kernel, nParams)), nParams, null);
+    const main = this.pipeline(kernel.label, fusedSource(kernel, nParams));
+    const serial = kernel.reduce ? this.pipeline(kernel.label, fusedSource(kernel, nParams, true)) : null;
+    return new GpuExecutable(kernel, main, nParams, serial);
+  }
+
+  /** A compute pipeline from the cache keyed by WGSL source, compiled on first use. */
+  private pipeline(label: string, source: string): Compiled {
     let entry = this.pipelines.get(source);
     if (!entry) {
       this.counters.compiles++;
       this.device.pushErrorScope("validation");
-      const module = this.device.createShaderModule({ code: source, label: kernel.label });
+      const module = this.device.createShaderModule({ code: source, label });
       const pipeline = this.device.createComputePipeline({
         layout: "auto",
         compute: { module, entryPoint: "main" },
-        label: kernel.label,
+        label,
       });
       const compiled = this.device.popErrorScope().then(async (err) => {
         if (!err) return null;
         const info = await module.getCompilationInfo();
         const messages = info.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ");
-        return new BackendError(
-          `webgpu: kernel '${kernel.label}' did not compile: ${messages || err.message}\n${source}`,
-        );
+        return new BackendError(`webgpu: kernel '${label}' did not compile: ${messages || err.message}\n${source}`);
       });
       entry = { pipeline, compiled };
       this.pipelines.set(source, entry);
     }
-    return new GpuExecutable(kernel, entry.pipeline, source, nParams, entry.compiled);
+    return entry;
   }
 
   private open(): Batch {
@@ -190,8 +204,8 @@ export class WebGPUBackend implements Backend {
     for (const chunk of chunks) this.encode(batch, e, ins, out, chunk);
     batch.labels.push(k.label);
     const upstream = ins.map((s) => s.check).filter((c): c is Promise<Error | null> => c !== null);
-    upstream.unshift(e.compiled);
-    out.check = firstError([e.compiled, batch.errors, ...upstream.slice(1)]);
+    upstream.unshift(e.main.compiled, ...(e.serial ? [e.serial.compiled] : []));
+    out.check = firstError([batch.errors, ...upstream]);
     batch.dispatches += chunks.length;
     this.counters.dispatches += chunks.length;
     if (batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight) this.flush();
@@ -229,18 +243,23 @@ export class WebGPUBackend implements Backend {
       batch.labels.push(`${k.label} (injected fault: ${this.fault})`);
       this.fault = null;
     }
-    const bindGroup = this.device.createBindGroup({
-      layout: e.pipeline.getBindGroupLayout(0),
-      entries,
-      label: k.label,
-    });
-    const [x, y, z] = this.workgroups(k, chunk.params);
-    batch.pass.setPipeline(e.pipeline);
+    const serial = e.serial !== null && k.kind === "fused" && this.useSerial(k, chunk.params);
+    const pipeline = serial ? (e.serial as Compiled).pipeline : e.main.pipeline;
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: k.label });
+    const [x, y, z] = this.workgroups(k, chunk.params, serial);
+    batch.pass.setPipeline(pipeline);
     batch.pass.setBindGroup(0, bindGroup);
     batch.pass.dispatchWorkgroups(x, y, z);
   }
 
-  private workgroups(k: Kernel, p: Int32Array): [number, number, number] {
+  /** A thread per output when the reductions are short and the outputs many enough to fill the GPU. */
+  private useSerial(k: FusedKernel, p: Int32Array): boolean {
+    let red = 1;
+    for (let d = k.outRank; d < k.loops.length; d++) red *= resolveInt(k.loops[d] as number, p);
+    return red <= SERIAL_REDUCE_MAX && outSize(k, p) >= 256;
+  }
+
+  private workgroups(k: Kernel, p: Int32Array, serial = false): [number, number, number] {
     if (k.kind === "matmul") {
       const batch = k.batch.reduce((a: number, b) => a * resolveInt(b, p), 1);
       const max = this.limits.maxComputeWorkgroupsPerDimension;
@@ -254,7 +273,7 @@ export class WebGPUBackend implements Backend {
       return [Math.max(x, 1), Math.max(y, 1), Math.max(batch, 1)];
     }
     const outTotal = outSize(k, p);
-    const count = k.reduce ? outTotal : Math.ceil(outTotal / FUSED_WG);
+    const count = k.reduce && !serial ? outTotal : Math.ceil(outTotal / FUSED_WG);
     const [x, y] = grid(count, this.limits, k.label);
     return [x, y, 1];
   }

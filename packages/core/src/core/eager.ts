@@ -40,6 +40,11 @@ export function clearEagerCache(backend: Backend): void {
 }
 
 const P = (i: number): IntExpr => ({ param: i });
+
+/** A cache key of primitive params; non-finite numbers keep their identity (JSON writes them all as null). */
+function paramsKey(params: unknown): string {
+  return JSON.stringify(params, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? `#${v}` : v));
+}
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 function dispatchNew(
@@ -101,7 +106,7 @@ function runElementwise<K extends Primitive>(
     inputs.map((x) => [...x.view.strides]),
   );
   const r = shape.length;
-  const key = `${prim}|${JSON.stringify(params)}|${inputs.map((x) => x.dtype).join(",")}|${r}`;
+  const key = `${prim}|${paramsKey(params)}|${inputs.map((x) => x.dtype).join(",")}|${r}`;
   const exe = compiled(backend, key, (): FusedKernel => {
     const loads: Load[] = inputs.map((_, j) => ({
       input: j,
@@ -262,7 +267,7 @@ function runLoads<K extends Primitive>(
   backend: Backend,
 ): ConcreteArray {
   const r = out.shape.length;
-  const key = `${prim}|${JSON.stringify(params)}|${inputs.map((x) => `${x.dtype}${x.ndim}`).join(",")}|${r}`;
+  const key = `${prim}|${paramsKey(params)}|${inputs.map((x) => `${x.dtype}${x.ndim}`).join(",")}|${r}`;
   const exe = compiled(backend, key, (): FusedKernel => {
     let at = r;
     const lin: LoweringInput[] = inputs.map((x) => {

@@ -98,6 +98,7 @@ installArrayMethods({
 
 export { at } from "./at.js";
 export { einsum, inner, outer, tensordot, vdot } from "./contractions.js";
+export { type CumulativeOptions, cummax, cummin, cumprod, cumsum } from "./cumulative.js";
 export { concatenate, stack, take } from "./join.js";
 export {
   arraySplit,
@@ -151,4 +152,12 @@ export {
   tan,
   trunc,
 } from "./math.js";
+export {
+  argsort,
+  type SearchSortedOptions,
+  type SortOptions,
+  searchsorted,
+  sort,
+  takeAlongAxis,
+} from "./sorting.js";
 export { all, any, logsumexp, nanmean, nansum, std, type VarOptions, variance as var, variance } from "./stats.js";

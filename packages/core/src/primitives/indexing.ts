@@ -27,7 +27,7 @@ function startLoads(inputs: readonly LoweringInput[], first: number, rank: numbe
   return inputs.slice(first).map((s, j) => ({ input: first + j, offset: s.offset, strides: range(rank).map(() => 0) }));
 }
 
-export const indexingPrimitives: PrimitiveTable<IndexingPrimitive> = {
+export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gather" | "scatter_general">> = {
   dynamic_slice: {
     abstractEval(avals, { sizes }) {
       const [x, ...starts] = avals as [Aval, ...Aval[]];

@@ -52,7 +52,8 @@ export const randomPrimitives: PrimitiveTable<"threefry2x32"> = {
    */
   threefry2x32: {
     abstractEval(avals, { rounds }) {
-      if (avals.length !== 4) throw new ShapeError(`threefry2x32: expected 4 operands (k0, k1, x0, x1), got ${avals.length}`);
+      if (avals.length !== 4)
+        throw new ShapeError(`threefry2x32: expected 4 operands (k0, k1, x0, x1), got ${avals.length}`);
       const first = avals[0] as Aval;
       for (const a of avals) {
         if (a.dtype !== "uint32") {

@@ -1,11 +1,15 @@
 import { dotPrimitives } from "./dot.js";
 import { binaryPrimitives, otherElementwise, unaryPrimitives } from "./elementwise.js";
 import { gatherPrimitives } from "./gather.js";
+import { generalGatherPrimitives } from "./gather-general.js";
 import { indexingPrimitives } from "./indexing.js";
 import { randomPrimitives } from "./random.js";
 import { reducePrimitives } from "./reduce.js";
+import { scanPrimitives } from "./scan.js";
 import { viewPrimitives } from "./shape.js";
+import { sortPrimitives } from "./sort.js";
 import type { Primitive, PrimitiveTable } from "./types.js";
+import { windowPrimitives } from "./window.js";
 
 /**
  * The registry: one entry per primitive, each holding all of its rules. Typed as a total map,
@@ -20,5 +24,9 @@ export const registry: PrimitiveTable<Primitive> = {
   ...viewPrimitives,
   ...gatherPrimitives,
   ...indexingPrimitives,
+  ...generalGatherPrimitives,
   ...randomPrimitives,
+  ...scanPrimitives,
+  ...sortPrimitives,
+  ...windowPrimitives,
 };

@@ -3,6 +3,7 @@ import type { DType } from "../dtype.js";
 import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
 import type { IntExpr, Load, ReduceOp } from "../ir/kernel.js";
 import type { View } from "../ir/view.js";
+import type { ConvParams, ReduceWindowParams, WindowPrimitive } from "./window.js";
 
 /** Unary elementwise primitives; their names are the IR's unary ops. */
 export type UnaryPrimitive = UnaryOp;
@@ -13,7 +14,12 @@ export type ViewPrimitive = "reshape" | "transpose" | "broadcast_in_dim" | "sque
 /** Primitives lowered to fused kernels with custom loads (gathers, concatenation). */
 export type LoadPrimitive = "concatenate" | "take";
 /** Dynamic slices and scatters (fused loads with data-dependent terms, and reductions). */
-export type IndexingPrimitive = "dynamic_slice" | "dynamic_update_slice" | "scatter";
+export type IndexingPrimitive = "dynamic_slice" | "dynamic_update_slice" | "scatter" | "gather" | "scatter_general";
+
+/** Cumulative reductions along one axis (fused O(n²) reductions; see primitives/scan.ts). */
+export type ScanPrimitive = "cumsum" | "cumprod" | "cummax" | "cummin";
+/** Ranking, permutation, gather-along-axis and counting for sorts (see primitives/sort.ts). */
+export type SortPrimitive = "sort_rank" | "inverse_permutation" | "take_along_axis" | "searchsorted";
 
 /** The closed set of primitives. Everything else in webjax is a composition of these. */
 export type Primitive =
@@ -28,6 +34,9 @@ export type Primitive =
   | ViewPrimitive
   | LoadPrimitive
   | IndexingPrimitive
+  | WindowPrimitive
+  | ScanPrimitive
+  | SortPrimitive
   | "threefry2x32";
 
 type NoParams = Record<string, never>;
@@ -66,6 +75,43 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
    * array; `mode` combines them (set: the last one wins). Out-of-range indices are dropped.
    */
   scatter: { readonly axis: number; readonly mode: "set" | "add" | "mul" | "min" | "max" };
+  /**
+   * XLA's gather (JAX's GatherDimensionNumbers without batching dims; the index vector is the
+   * last dim of the indices). `clip` clamps starts so the slice fits; `fill` gives `fillValue`
+   * (NaN by default) where the slice would not fit.
+   */
+  gather: {
+    readonly offsetDims: readonly number[];
+    readonly collapsedSliceDims: readonly number[];
+    readonly startIndexMap: readonly number[];
+    readonly sliceSizes: readonly number[];
+    readonly mode: "clip" | "fill";
+    readonly fillValue?: number;
+  };
+  /** XLA's scatter (ScatterDimensionNumbers); windows that would not fit are dropped (JAX's default). */
+  scatter_general: {
+    readonly updateWindowDims: readonly number[];
+    readonly insertedWindowDims: readonly number[];
+    readonly scatterDimsToOperandDims: readonly number[];
+    readonly mode: "set" | "add" | "mul" | "min" | "max";
+  };
+  /** Windowed reduction of operand 0, operand 1 the scalar init/padding value; see primitives/window.ts. */
+  reduce_window: ReduceWindowParams;
+  /** N-d convolution with XLA's dimension numbers, dilations and feature groups; see primitives/window.ts. */
+  conv_general_dilated: ConvParams;
+  /** Inclusive cumulative sum/product/max/min along `axis`; `reverse` accumulates from the end. */
+  cumsum: { readonly axis: number; readonly reverse: boolean };
+  cumprod: { readonly axis: number; readonly reverse: boolean };
+  cummax: { readonly axis: number; readonly reverse: boolean };
+  cummin: { readonly axis: number; readonly reverse: boolean };
+  /** int32 rank of each element along `axis` in the stable order (NaN last, ties by index). */
+  sort_rank: { readonly axis: number; readonly descending: boolean };
+  /** out[k] = the index i with ranks[i] = k along `axis`, for k < `size`. */
+  inverse_permutation: { readonly axis: number; readonly size: number };
+  /** x[…, idx[…, k, …], …] along `axis` (idx has x's rank; negative indices wrap, then clamp). */
+  take_along_axis: { readonly axis: number };
+  /** Count of 1-D operand 0's elements < (left) or ≤ (right) each element of operand 1, int32. */
+  searchsorted: { readonly side: "left" | "right" };
   /** Threefry-2x32 rounds [from, to) (the whole hash is [0, 20]); see primitives/random.ts. */
   threefry2x32: { readonly rounds: readonly [number, number] };
 };

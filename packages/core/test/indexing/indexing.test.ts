@@ -104,7 +104,7 @@ describe("x.at(idx)", () => {
           using x = np.ones([n, width]);
           using idx = np.array(Int32Array.from(rawIdx));
           using u = np.array(updates.length ? updates : [], { dtype: "float32" }).reshape([rawIdx.length, width]);
-          using y = lax.scatter(x, idx, u, { mode: "add" });
+          using y = lax.scatterAlongAxis(x, idx, u, { mode: "add" });
           expect(await y.toArray()).toEqual(want);
         },
       ),
@@ -119,7 +119,7 @@ describe("x.at(idx)", () => {
       [1, 2, 3],
       [4, 5, 6],
     ]);
-    using y = lax.scatter(x, idx, u, { axis: 1, mode: "add" });
+    using y = lax.scatterAlongAxis(x, idx, u, { axis: 1, mode: "add" });
     expect(await y.toArray()).toEqual([
       [3, 0, 3],
       [6, 0, 9],

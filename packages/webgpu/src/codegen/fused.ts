@@ -113,7 +113,7 @@ function reduceInit(op: "sum" | "prod" | "max" | "min", d: DType): string {
  * the reduced loops, then a fixed tree in workgroup memory combines them (deterministic order).
  * argmax/argmin keep (value, first index); NaN counts as the extreme.
  */
-function reduceSource(k: FusedKernel, nParams: number): string {
+function reduceSource(k: FusedKernel, nParams: number, serial: boolean): string {
   const op = k.reduce as NonNullable<FusedKernel["reduce"]>;
   const em = new WgslEmitter();
   const r = k.outRank;
@@ -157,6 +157,39 @@ function reduceSource(k: FusedKernel, nParams: number): string {
           .slice(r)
           .map((_, i) => `n${i + r}`)
           .join(" * ");
+  const fold = [
+    ...decompose("j", k.loops, r, nl).map((l) => `  ${l}`),
+    ...stmts.map((l) => `  ${l}`),
+    isArg ? `  if (${better("acc", v, "j", "best")}) { acc = ${v}; best = j; }` : `  acc = ${combine("acc", v)};`,
+  ];
+  if (serial) {
+    // One thread per output element, folding its reduction in order: for many outputs with
+    // short reductions (convolutions, pooling, scans), where a workgroup each would idle.
+    const body = [
+      USE_PARAMS,
+      ...sizes,
+      `let o = i32((wid.y * nwg.x + wid.x) * ${FUSED_WG}u + lid.x);`,
+      `if (o >= ${outTotal}) { return; }`,
+      ...decompose("o", k.loops, 0, r),
+      `let red = ${redTotal};`,
+      `var acc: ${t} = ${reduceInit(valueOp, d)};`,
+      "var best = 0;",
+      "for (var j = 0; j < red; j = j + 1) {",
+      ...fold,
+      "}",
+      ...postLines,
+      storeSrc("o", result, k.output, em),
+    ];
+    return [
+      paramsDecl(nParams),
+      bindingsDecl(k.inputs, k.output),
+      helperSource(em.helpers),
+      `@compute @workgroup_size(${FUSED_WG})`,
+      "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {",
+      ...body.map((l) => `  ${l}`),
+      "}",
+    ].join("\n");
+  }
   const body = [
     USE_PARAMS,
     ...sizes,
@@ -167,9 +200,7 @@ function reduceSource(k: FusedKernel, nParams: number): string {
     `var acc: ${t} = ${reduceInit(valueOp, d)};`,
     "var best = 0;",
     `for (var j = i32(lid.x); j < red; j = j + ${FUSED_WG}) {`,
-    ...decompose("j", k.loops, r, nl).map((l) => `  ${l}`),
-    ...stmts.map((l) => `  ${l}`),
-    isArg ? `  if (${better("acc", v, "j", "best")}) { acc = ${v}; best = j; }` : `  acc = ${combine("acc", v)};`,
+    ...fold,
     "}",
     "sh[lid.x] = acc;",
     "shi[lid.x] = best;",
@@ -203,9 +234,12 @@ function reduceSource(k: FusedKernel, nParams: number): string {
   ].join("\n");
 }
 
-/** WGSL for a fused kernel; `nParams` is the number of integer arguments it reads. */
-export function fusedSource(k: FusedKernel, nParams: number): string {
-  return k.reduce ? reduceSource(k, nParams) : elementwiseSource(k, nParams);
+/**
+ * WGSL for a fused kernel; `nParams` is the number of integer arguments it reads. Reductions
+ * come in two forms: a workgroup tree per output (`serial` false) or a thread per output.
+ */
+export function fusedSource(k: FusedKernel, nParams: number, serial = false): string {
+  return k.reduce ? reduceSource(k, nParams, serial) : elementwiseSource(k, nParams);
 }
 
 /** How many params a kernel reads (the largest `{param: i}` + 1). */
