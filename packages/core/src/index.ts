@@ -20,6 +20,7 @@ export { BackendError, DTypeError, ShapeError, TracerError, WebjaxError } from "
 export * as lax from "./lax.js";
 export { type BackendMemory, checkLeaks, type LeakReport, memoryStats, setMemoryWarning } from "./memory.js";
 export * as np from "./numpy/index.js";
+export * as random from "./random/index.js";
 export { devicePut } from "./transfer.js";
 export type { PyTree, TreeDef } from "./tree/index.js";
 export * as tree from "./tree/index.js";

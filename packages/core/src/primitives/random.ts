@@ -78,8 +78,14 @@ export const randomPrimitives: PrimitiveTable<"threefry2x32"> = {
         const r = inputs[0]?.aval.shape.length ?? 0;
         const loads: Load[] = inputs.map((x, j) => ({ input: j, offset: x.offset, strides: [...x.strides, 0] }));
         const [k0, k1, x0, x1] = [0, 1, 2, 3].map((j) => load(j, "uint32")) as [Expr, Expr, Expr, Expr];
-        const [y0, y1] = threefryRounds(k0, k1, x0, x1, rounds[0], rounds[1]);
-        return { loads, expr: select(binary("eq", index(r), constant(0, "int32")), y0, y1) };
+        const [from, to] = rounds;
+        const [y0, y1] = threefryRounds(k0, k1, x0, x1, from, to);
+        let expr = select(binary("eq", index(r), constant(0, "int32")), y0, y1);
+        // Rounds without a key injection do not read the key, but WebGPU's automatic bind-group
+        // layout drops bindings a shader never reads; so read both key words (x | (k0 & k1 & 0)).
+        const injects = from === 0 || [...Array(to - from).keys()].some((i) => (from + i) % 4 === 3);
+        if (!injects) expr = binary("or", expr, binary("and", binary("and", k0, k1), u32(0)));
+        return { loads, expr };
       },
     },
   },

@@ -245,8 +245,11 @@ export function fusedSource(k: FusedKernel, nParams: number, serial = false): st
 /** How many params a kernel reads (the largest `{param: i}` + 1). */
 export function paramCount(values: readonly unknown[]): number {
   let n = 0;
+  const seen = new Set<object>(); // kernels are DAGs: visit each node once
   const visit = (v: unknown): void => {
     if (v && typeof v === "object") {
+      if (seen.has(v)) return;
+      seen.add(v);
       if ("param" in v && typeof (v as { param: unknown }).param === "number")
         n = Math.max(n, (v as { param: number }).param + 1);
       else for (const c of Object.values(v)) visit(c);

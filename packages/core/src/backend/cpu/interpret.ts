@@ -1,6 +1,6 @@
 import type { DataArray, DType } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
-import type { Expr } from "../../ir/expr.js";
+import { children, type Expr } from "../../ir/expr.js";
 import { type FusedKernel, type Load, resolveInt } from "../../ir/kernel.js";
 import type { CpuRun } from "./codegen.js";
 import { binaryFn, bitcastFn, castFn, loadFn, reduceInit, reduceStep, storeFn, unaryFn } from "./scalar.js";
@@ -13,16 +13,47 @@ export interface InterpState {
   acc: number;
   /** The dispatch's integer arguments. */
   p: Int32Array;
+  /** Bumped before each evaluation, so shared sub-expressions are computed once per element. */
+  gen: number;
 }
 
 type Node = (s: InterpState) => number;
 
 /** Compiles an expression into closures (no `new Function`, so strict-CSP pages can run it). */
 export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DType[] = []): Node {
+  // Count the uses of each node: a node used more than once caches its value per evaluation
+  // (expressions are DAGs; evaluating them as trees is exponential, e.g. Threefry's rounds).
+  const uses = new Map<Expr, number>();
+  const count = (n: Expr): void => {
+    const c = uses.get(n) ?? 0;
+    uses.set(n, c + 1);
+    if (c > 0) return;
+    for (const ch of children(n)) count(ch);
+    if (n.op === "load") for (const g of loads[n.load]?.gather ?? []) count(g.index);
+  };
+  count(e);
   const memo = new Map<Expr, Node>();
   const visit = (n: Expr): Node => {
     const seen = memo.get(n);
     if (seen) return seen;
+    const f = build(n);
+    const shared = (uses.get(n) ?? 0) > 1 && n.op !== "const" && n.op !== "param";
+    const g: Node = shared ? cached(f) : f;
+    memo.set(n, g);
+    return g;
+  };
+  const cached = (f: Node): Node => {
+    let stamp = -1;
+    let value = 0;
+    return (s) => {
+      if (stamp !== s.gen) {
+        value = f(s);
+        stamp = s.gen;
+      }
+      return value;
+    };
+  };
+  const build = (n: Expr): Node => {
     let f: Node;
     switch (n.op) {
       case "load": {
@@ -88,7 +119,6 @@ export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DT
         break;
       }
     }
-    memo.set(n, f);
     return f;
   };
   return visit(e);
@@ -110,7 +140,7 @@ export function interpretFused(k: FusedKernel): CpuRun {
     const loops = k.loops.map((e) => resolveInt(e, p));
     const offsets = k.loads.map((l) => resolveInt(l.offset, p));
     const strides = k.loads.map((l) => l.strides.map((e) => resolveInt(e, p)));
-    const s: InterpState = { ins, ptr: new Float64Array(k.loads.length), idx: new Float64Array(nl), acc: 0, p };
+    const s: InterpState = { ins, ptr: new Float64Array(k.loads.length), idx: new Float64Array(nl), acc: 0, p, gen: 0 };
     const setPtrs = () => {
       for (let j = 0; j < offsets.length; j++) {
         let q = offsets[j] as number;
@@ -135,12 +165,14 @@ export function interpretFused(k: FusedKernel): CpuRun {
     for (let o = 0; o < outSize; o++) {
       if (!k.reduce) {
         setPtrs();
+        s.gen++;
         out[o] = store(expr(s));
       } else {
         let acc = init;
         let best = 0;
         for (let flat = 0; flat < redSize; flat++) {
           setPtrs();
+          s.gen++;
           const v = expr(s);
           if (isArg) {
             const better = k.reduce === "argmax" ? v > acc : v < acc;
@@ -152,6 +184,7 @@ export function interpretFused(k: FusedKernel): CpuRun {
           advance(r, nl);
         }
         s.acc = acc;
+        s.gen++;
         if (post) setPtrs();
         out[o] = isArg ? best : store(post ? post(s) : acc);
       }

@@ -205,7 +205,14 @@ function applyEpilogue(
 ): void {
   const offsets = loads.map((l) => resolveInt(l.offset, p));
   const strides = loads.map((l) => l.strides.map((e) => resolveInt(e, p)));
-  const s: InterpState = { ins, ptr: new Float64Array(loads.length), idx: new Float64Array(dims.length), acc: 0, p };
+  const s: InterpState = {
+    ins,
+    ptr: new Float64Array(loads.length),
+    idx: new Float64Array(dims.length),
+    acc: 0,
+    p,
+    gen: 0,
+  };
   const idx = new Array<number>(dims.length).fill(0);
   for (let o = 0; o < accs.length; o++) {
     for (let j = 0; j < loads.length; j++) {
@@ -219,6 +226,7 @@ function applyEpilogue(
       s.idx[d] = v;
     });
     s.acc = accs[o] as number;
+    s.gen++;
     out[o] = store(expr(s));
     for (let d = dims.length - 1; d >= 0; d--) {
       if ((idx[d] as number) + 1 < (dims[d] as number)) {
