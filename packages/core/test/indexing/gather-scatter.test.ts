@@ -139,7 +139,10 @@ describe("lax.scatter", () => {
         async (h, w, pts) => {
           const want = Array.from({ length: h }, () => new Array<number>(w).fill(0));
           pts.forEach(([i, j], k) => {
-            if (i >= 0 && i < h && j >= 0 && j < w) (want[i] as number[])[j]! += k + 1;
+            if (i >= 0 && i < h && j >= 0 && j < w) {
+              const row = want[i] as number[];
+              row[j] = (row[j] as number) + k + 1;
+            }
           });
           using x = np.zeros([h, w]);
           using idx = np.array(Int32Array.from(pts.flat()), { shape: [pts.length, 2] });

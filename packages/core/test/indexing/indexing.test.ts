@@ -98,8 +98,9 @@ describe("x.at(idx)", () => {
           const want = Array.from({ length: n }, () => new Array<number>(width).fill(1));
           rawIdx.forEach((i, k) => {
             const t = i < 0 ? i + n : i;
-            if (t >= 0 && t < n)
-              for (let j = 0; j < width; j++) (want[t] as number[])[j]! += (updates[k] as number[])[j] as number;
+            if (t < 0 || t >= n) return;
+            const row = want[t] as number[];
+            for (let j = 0; j < width; j++) row[j] = (row[j] as number) + ((updates[k] as number[])[j] as number);
           });
           using x = np.ones([n, width]);
           using idx = np.array(Int32Array.from(rawIdx));

@@ -88,9 +88,12 @@ describe("special functions", () => {
     using e = np.erf(x);
     using c = np.erfc(x);
     const erfs = [0, 0.5204998778130465, 0.8427007929497149, 0.9953222650189527, 0.9999779095030014];
-    await expectClose(e, [...erfs, -erfs[1]!, -erfs[3]!, 1], tol);
+    await expectClose(e, [...erfs, -(erfs[1] as number), -(erfs[3] as number), 1], tol);
     const erfcs = [1, 0.4795001221869535, 0.15729920705028513, 0.004677734981047266, 2.209049699858544e-5];
-    await expectClose(c, [...erfcs, 2 - erfcs[1]!, 2 - erfcs[3]!, 2.1519736712498913e-17], { rtol: 1e-5, atol: 0 });
+    await expectClose(c, [...erfcs, 2 - (erfcs[1] as number), 2 - (erfcs[3] as number), 2.1519736712498913e-17], {
+      rtol: 1e-5,
+      atol: 0,
+    });
   });
 
   test("erfinv inverts erf, with ±Inf at ±1 and NaN outside", async () => {

@@ -19,6 +19,13 @@ export interface InterpState {
 
 type Node = (s: InterpState) => number;
 
+/** A process-wide evaluation counter: a cached node is fresh only for the evaluation that stamped it. */
+let generation = 0;
+export function nextGeneration(): number {
+  generation = (generation + 1) % Number.MAX_SAFE_INTEGER;
+  return generation;
+}
+
 /** Compiles an expression into closures (no `new Function`, so strict-CSP pages can run it). */
 export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DType[] = []): Node {
   // Count the uses of each node: a node used more than once caches its value per evaluation
@@ -140,7 +147,14 @@ export function interpretFused(k: FusedKernel): CpuRun {
     const loops = k.loops.map((e) => resolveInt(e, p));
     const offsets = k.loads.map((l) => resolveInt(l.offset, p));
     const strides = k.loads.map((l) => l.strides.map((e) => resolveInt(e, p)));
-    const s: InterpState = { ins, ptr: new Float64Array(k.loads.length), idx: new Float64Array(nl), acc: 0, p, gen: 0 };
+    const s: InterpState = {
+      ins,
+      ptr: new Float64Array(k.loads.length),
+      idx: new Float64Array(nl),
+      acc: 0,
+      p,
+      gen: nextGeneration(),
+    };
     const setPtrs = () => {
       for (let j = 0; j < offsets.length; j++) {
         let q = offsets[j] as number;
@@ -165,14 +179,14 @@ export function interpretFused(k: FusedKernel): CpuRun {
     for (let o = 0; o < outSize; o++) {
       if (!k.reduce) {
         setPtrs();
-        s.gen++;
+        s.gen = nextGeneration();
         out[o] = store(expr(s));
       } else {
         let acc = init;
         let best = 0;
         for (let flat = 0; flat < redSize; flat++) {
           setPtrs();
-          s.gen++;
+          s.gen = nextGeneration();
           const v = expr(s);
           if (isArg) {
             const better = k.reduce === "argmax" ? v > acc : v < acc;
@@ -184,7 +198,7 @@ export function interpretFused(k: FusedKernel): CpuRun {
           advance(r, nl);
         }
         s.acc = acc;
-        s.gen++;
+        s.gen = nextGeneration();
         if (post) setPtrs();
         out[o] = isArg ? best : store(post ? post(s) : acc);
       }

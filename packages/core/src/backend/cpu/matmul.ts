@@ -2,7 +2,7 @@ import { allocHost, type DataArray, isFloat } from "../../dtype.js";
 import { float16ToFloat32 } from "../../float16.js";
 import { type Load, type MatmulKernel, type MatmulOperand, resolveInt } from "../../ir/kernel.js";
 import type { CpuRun } from "./codegen.js";
-import { compileExpr, type InterpState } from "./interpret.js";
+import { compileExpr, type InterpState, nextGeneration } from "./interpret.js";
 import { storeFn } from "./scalar.js";
 
 /** Cache blocking: a KC×NC panel of B and an MC×KC panel of A stay in cache while reused. */
@@ -211,7 +211,7 @@ function applyEpilogue(
     idx: new Float64Array(dims.length),
     acc: 0,
     p,
-    gen: 0,
+    gen: nextGeneration(),
   };
   const idx = new Array<number>(dims.length).fill(0);
   for (let o = 0; o < accs.length; o++) {
@@ -226,7 +226,7 @@ function applyEpilogue(
       s.idx[d] = v;
     });
     s.acc = accs[o] as number;
-    s.gen++;
+    s.gen = nextGeneration();
     out[o] = store(expr(s));
     for (let d = dims.length - 1; d >= 0; d--) {
       if ((idx[d] as number) + 1 < (dims[d] as number)) {
