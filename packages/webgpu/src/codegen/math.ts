@@ -1,3 +1,4 @@
+import { GILES_ERFINV } from "@webjax/core/internal";
 /**
  * WGSL helpers with webjax's pinned semantics. WGSL leaves the accuracy of exp/log/tanh to the
  * implementation (and some drivers return NaN for tanh(100)), and compilers may assume there
@@ -422,34 +423,18 @@ fn wj_erf(x: f32) -> f32 {
   },
   wj_erfinv: {
     deps: ["wj_log", "wj_isnan", "wj_nan", "wj_inf"],
-    // Giles (2010), single precision, as XLA.
+    // Giles (2010), single precision, as XLA; the coefficients are the CPU backend's.
     code: `fn wj_erfinv(x: f32) -> f32 {
   if (wj_isnan(x) || abs(x) > 1.0) { return wj_nan(); }
   if (abs(x) == 1.0) { return select(wj_inf(), -wj_inf(), x < 0.0); }
   var w = -wj_log((1.0 - x) * (1.0 + x));
-  var p: f32;
+  var p = 0.0;
   if (w < 5.0) {
     w = w - 2.5;
-    p = 2.81022636e-08;
-    p = 3.43273939e-07 + p * w;
-    p = -3.5233877e-06 + p * w;
-    p = -4.39150654e-06 + p * w;
-    p = 0.00021858087 + p * w;
-    p = -0.00125372503 + p * w;
-    p = -0.00417768164 + p * w;
-    p = 0.246640727 + p * w;
-    p = 1.50140941 + p * w;
+${horner(GILES_ERFINV.center)}
   } else {
     w = sqrt(w) - 3.0;
-    p = -0.000200214257;
-    p = 0.000100950558 + p * w;
-    p = 0.00134934322 + p * w;
-    p = -0.00367342844 + p * w;
-    p = 0.00573950773 + p * w;
-    p = -0.0076224613 + p * w;
-    p = 0.00943887047 + p * w;
-    p = 1.00167406 + p * w;
-    p = 2.83297682 + p * w;
+${horner(GILES_ERFINV.tail)}
   }
   return p * x;
 }`,
@@ -463,6 +448,11 @@ fn wj_erf(x: f32) -> f32 {
     code: "fn wj_fnonzero(x: f32) -> u32 { return select(0u, 1u, (bitcast<u32>(x) & 0x7fffffffu) != 0u); }",
   },
 };
+
+/** WGSL statements evaluating a polynomial in `w` into `p` (Horner; coefficients from the highest degree). */
+function horner(coefficients: readonly number[]): string {
+  return coefficients.map((c) => `    p = ${c.toExponential()} + p * w;`).join("\n");
+}
 
 /** The helpers `used` and everything they call, in dependency order. */
 export function helperSource(used: ReadonlySet<string>): string {

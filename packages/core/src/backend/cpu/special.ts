@@ -41,33 +41,28 @@ export function erfc(x: number): number {
   return x < 1.5 ? 1 - erfSeries(x) : erfcFraction(x);
 }
 
-/** Giles (2010), "Approximating the erfinv function", single-precision branch; XLA uses it too. */
+/**
+ * Giles (2010), "Approximating the erfinv function", single-precision branch (XLA uses it too):
+ * w = −log((1−x)(1+x)); p(w − 2.5) for w < 5, else p(√w − 3); erfinv(x) ≈ p·x. Coefficients
+ * from the highest degree down, shared with the WGSL lowering.
+ */
+export const GILES_ERFINV = {
+  center: [
+    2.81022636e-8, 3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503, -0.00417768164,
+    0.246640727, 1.50140941,
+  ],
+  tail: [
+    -0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047,
+    1.00167406, 2.83297682,
+  ],
+} as const;
+
 export function erfinvGiles(x: number): number {
   let w = -Math.log((1 - x) * (1 + x));
-  let p: number;
-  if (w < 5) {
-    w -= 2.5;
-    p = 2.81022636e-8;
-    p = 3.43273939e-7 + p * w;
-    p = -3.5233877e-6 + p * w;
-    p = -4.39150654e-6 + p * w;
-    p = 0.00021858087 + p * w;
-    p = -0.00125372503 + p * w;
-    p = -0.00417768164 + p * w;
-    p = 0.246640727 + p * w;
-    p = 1.50140941 + p * w;
-  } else {
-    w = Math.sqrt(w) - 3;
-    p = -0.000200214257;
-    p = 0.000100950558 + p * w;
-    p = 0.00134934322 + p * w;
-    p = -0.00367342844 + p * w;
-    p = 0.00573950773 + p * w;
-    p = -0.0076224613 + p * w;
-    p = 0.00943887047 + p * w;
-    p = 1.00167406 + p * w;
-    p = 2.83297682 + p * w;
-  }
+  const center = w < 5;
+  w = center ? w - 2.5 : Math.sqrt(w) - 3;
+  let p = 0;
+  for (const c of center ? GILES_ERFINV.center : GILES_ERFINV.tail) p = c + p * w;
   return p * x;
 }
 
