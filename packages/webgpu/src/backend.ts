@@ -109,7 +109,27 @@ export class WebGPUBackend implements Backend {
         `webgpu: an array of ${size} ${dtype} (${bytes} bytes) is past this device's maxBufferSize (${this.limits.maxBufferSize})`,
       );
     }
-    return new GpuSlot(dtype, size, bytes, this.storage.acquire(Math.max(bytes, 4)));
+    const slot = new GpuSlot(dtype, size, bytes, null);
+    slot.buffer = this.scoped(slot, "allocating", () => this.storage.acquire(Math.max(bytes, 4)));
+    return slot;
+  }
+
+  /**
+   * Runs host-side device calls (buffer creation, uploads) in error scopes, so a failure
+   * reaches the slot's check (and every read of it) instead of only the uncaught-error log.
+   */
+  private scoped<T>(slot: GpuSlot, what: string, f: () => T): T {
+    this.device.pushErrorScope("out-of-memory");
+    this.device.pushErrorScope("validation");
+    const result = f();
+    const errors = Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]).then(([v, o]) => {
+      const err = v ?? o;
+      return err
+        ? new BackendError(`webgpu: ${what} a ${slot.dtype}[${slot.size}] buffer failed: ${err.message}`)
+        : null;
+    });
+    slot.check = slot.check ? firstError([slot.check, errors]) : errors;
+    return result;
   }
 
   free(slot: Slot): void {
@@ -128,7 +148,10 @@ export class WebGPUBackend implements Backend {
       src = new Uint16Array(data.length + 1);
       src.set(data);
     }
-    this.device.queue.writeBuffer(s.buffer, 0, src.buffer, src.byteOffset, src.byteLength);
+    const buffer = s.buffer;
+    this.scoped(s, "uploading", () =>
+      this.device.queue.writeBuffer(buffer, 0, src.buffer, src.byteOffset, src.byteLength),
+    );
   }
 
   compile(kernel: Kernel): GpuExecutable {
@@ -205,7 +228,7 @@ export class WebGPUBackend implements Backend {
     batch.labels.push(k.label);
     const upstream = ins.map((s) => s.check).filter((c): c is Promise<Error | null> => c !== null);
     upstream.unshift(e.main.compiled, ...(e.serial ? [e.serial.compiled] : []));
-    out.check = firstError([batch.errors, ...upstream]);
+    out.check = firstError([batch.errors, ...upstream, ...(out.check ? [out.check] : [])]);
     batch.dispatches += chunks.length;
     this.counters.dispatches += chunks.length;
     if (batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight) this.flush();
@@ -316,9 +339,11 @@ export class WebGPUBackend implements Backend {
     const start = half ? (offset - skip) * 2 : offset * 4;
     const bytes = half ? Math.ceil(((size + skip) * 2) / 4) * 4 : size * 4;
     const staging = this.device.createBuffer({ size: Math.max(bytes, 4), usage: Usage.MAP_READ | Usage.COPY_DST });
+    this.device.pushErrorScope("validation");
     const enc = this.device.createCommandEncoder({ label: "webjax-read" });
     enc.copyBufferToBuffer(s.buffer, start, staging, 0, bytes);
     this.device.queue.submit([enc.finish()]);
+    const copied = this.device.popErrorScope();
     try {
       await staging.mapAsync(MapMode.READ);
     } catch (e) {
@@ -332,6 +357,8 @@ export class WebGPUBackend implements Backend {
     staging.destroy();
     const err = await s.check;
     if (err) throw err;
+    const copyError = await copied;
+    if (copyError) throw new BackendError(`webgpu: reading a ${dtype}[${size}] array failed: ${copyError.message}`);
     if (this.lostReason !== null) this.alive();
     switch (dtype) {
       case "float32":

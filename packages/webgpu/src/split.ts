@@ -1,5 +1,5 @@
 import { BackendError } from "@webjax/core";
-import type { Kernel } from "@webjax/core/internal";
+import { children, type Expr, type Kernel } from "@webjax/core/internal";
 import type { GpuSlot } from "./backend.js";
 import type { WebGPULimits } from "./limits.js";
 
@@ -22,8 +22,18 @@ export function flatChunks(k: Kernel, ins: GpuSlot[], out: GpuSlot, params: Int3
       `webgpu: kernel '${k.label}' binds a buffer of ${Math.max(out.bytes, ...ins.map((s) => s.bytes))} bytes, past this device's ` +
         `maxStorageBufferBindingSize (${limit}); only flat elementwise kernels are split, so make the array smaller or use the cpu backend`,
     );
-  if (k.kind !== "fused" || k.reduce || k.outRank !== 1 || [...ins, out].some((s) => s.dtype === "float16"))
+  // Chunks restart the loop at 0 and bind sub-ranges, so only plain strided kernels split:
+  // no gathers (their reads can fall anywhere) and no index or param leaves (chunk-local).
+  if (
+    k.kind !== "fused" ||
+    k.reduce ||
+    k.outRank !== 1 ||
+    [...ins, out].some((s) => s.dtype === "float16") ||
+    k.loads.some((l) => l.gather && l.gather.length > 0) ||
+    readsPosition(k.expr)
+  ) {
     throw tooBig();
+  }
   const n0 = k.loops[0];
   if (typeof n0 !== "object") throw tooBig();
   const loadInfo = k.loads.map((l) => {
@@ -54,4 +64,16 @@ export function flatChunks(k: Kernel, ins: GpuSlot[], out: GpuSlot, params: Int3
     chunks.push({ params: p, ranges });
   }
   return chunks;
+}
+
+/** Whether an expression reads a loop index or a param (values a chunk would change). */
+function readsPosition(e: Expr): boolean {
+  const seen = new Set<Expr>();
+  const visit = (n: Expr): boolean => {
+    if (seen.has(n)) return false;
+    seen.add(n);
+    if (n.op === "index" || n.op === "param") return true;
+    return children(n).some(visit);
+  };
+  return visit(e);
 }

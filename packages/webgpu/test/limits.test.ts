@@ -59,3 +59,14 @@ describe("WebGPU limits", () => {
     ).toThrow(/five_inputs' binds 5 storage buffers, past this device's maxStorageBuffersPerShaderStage \(4\)/);
   });
 });
+
+describe("what must not be split", () => {
+  test("gathers and concatenations over buffers past the binding limit are named errors, not wrong values", () => {
+    using a = np.arange(0, 200_000, 1, { dtype: "float32" });
+    using b = np.arange(200_000, 400_000, 1, { dtype: "float32" });
+    expect(() => np.concatenate([a, b])).toThrow(/concatenate.*maxStorageBufferBindingSize/);
+    using idx = np.array([5, 3], { dtype: "int32" });
+    using big = np.arange(0, 300_000, 1, { dtype: "float32" });
+    expect(() => np.take(big, idx)).toThrow(/take.*maxStorageBufferBindingSize/);
+  });
+});

@@ -95,6 +95,13 @@ export function abstractEval<P extends Primitive>(prim: P, avals: readonly Aval[
 
 export function checkSameBackend(op: string, xs: readonly ConcreteArray[]): void {
   const names = new Set(xs.map((x) => x.backend.name));
+  const instances = new Set(xs.map((x) => x.backend));
+  if (names.size === 1 && instances.size > 1) {
+    throw new BackendError(
+      `${op}: an operand belongs to an earlier instance of the ${[...names][0]} backend (re-created by configureCpu or init); ` +
+        "move it with devicePut(x, name) or compute it again",
+    );
+  }
   if (names.size > 1) {
     throw new BackendError(
       `${op}: operands live on different backends (${[...names].join(", ")}); move them with devicePut(x, backend)`,

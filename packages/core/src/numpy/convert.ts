@@ -6,6 +6,7 @@ import { ConcreteArray } from "../core/concrete.js";
 import { bind1 } from "../core/trace.js";
 import { allocHost, type DType, promoteTypes, type TypeRef } from "../dtype.js";
 import { DTypeError } from "../errors.js";
+import { hostStore } from "../host.js";
 import { broadcastShapes, shapesEqual } from "../shape.js";
 
 /** The dtype a bare JS value stands for (weak unless it is a boolean). */
@@ -31,7 +32,7 @@ export function backendOf(xs: readonly ArrayLike[]): Backend {
 /** A scalar array holding `value` (weakly typed when it came from a bare JS number). */
 export function scalar(value: number | boolean, dtype: DType, weak: boolean, backend: Backend = getBackend()): Array {
   const data = allocHost(dtype, 1);
-  data[0] = Number(value);
+  data[0] = hostStore(dtype)(Number(value));
   return ConcreteArray.fromHost(backend, aval([], dtype, weak), data, "scalar");
 }
 

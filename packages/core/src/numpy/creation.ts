@@ -1,21 +1,14 @@
 import { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
-import { castFn, storeFn } from "../backend/cpu/scalar.js";
 import { getBackend } from "../backend/registry.js";
 import { aval } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { bind1 } from "../core/trace.js";
 import { allocHost, checkDType, type DataArray, type DType } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
+import { hostStore } from "../host.js";
 import { checkShape, sizeOf } from "../shape.js";
 import { convert } from "./convert.js";
-
-/** A JS number as stored for `dtype`: the IR's cast semantics (bool: nonzero; ints: truncate and saturate; float16: bits). */
-function hostStore(dtype: DType): (v: number) => number {
-  const cast = castFn("float64", dtype);
-  const store = storeFn(dtype);
-  return store ? (v) => store(cast(v)) : cast;
-}
 
 /** Stores JS numbers as `dtype` with the IR's cast semantics (bool: nonzero; ints: truncate and saturate). */
 function storeAs(dtype: DType, values: ArrayLike<number>): DataArray {
@@ -121,7 +114,10 @@ export function array(
 ): Array {
   if (x instanceof Array) {
     const c = bind1("copy", [x], {});
-    return opts?.dtype ? convert(c, checkDType(opts.dtype, "array"), false) : c;
+    if (!opts?.dtype) return c;
+    const r = convert(c, checkDType(opts.dtype, "array"), false);
+    if (r !== c) c.dispose();
+    return r;
   }
   if (ArrayBuffer.isView(x)) {
     const dtype = opts?.dtype ? checkDType(opts.dtype, "array") : typedDType(x);
@@ -183,7 +179,8 @@ export function arange(start: number, stop?: number, step = 1, opts?: CreateOpti
   const dtype = checkDType(opts?.dtype ?? ([a, b, step].every(Number.isInteger) ? "int32" : "float32"), "arange");
   const n = Math.max(0, Math.ceil((b - a) / step));
   const data = allocHost(dtype, n);
-  for (let i = 0; i < n; i++) data[i] = a + i * step;
+  const put = hostStore(dtype);
+  for (let i = 0; i < n; i++) data[i] = put(a + i * step);
   return fromHost(data, [n], dtype, opts, "arange");
 }
 
@@ -196,8 +193,9 @@ export function linspace(start: number, stop: number, num = 50, opts?: CreateOpt
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;
   const data = allocHost(dtype, num);
-  for (let i = 0; i < num; i++) data[i] = start + i * step;
-  if (endpoint && num > 1) data[num - 1] = stop;
+  const put = hostStore(dtype);
+  for (let i = 0; i < num; i++) data[i] = put(start + i * step);
+  if (endpoint && num > 1) data[num - 1] = put(stop);
   return fromHost(data, [num], dtype, opts, "linspace");
 }
 
@@ -211,7 +209,7 @@ export function eye(n: number, m?: number, opts?: CreateOptions & { k?: number }
   const data = allocHost(dtype, n * cols);
   for (let i = 0; i < n; i++) {
     const j = i + k;
-    if (j >= 0 && j < cols) data[i * cols + j] = 1;
+    if (j >= 0 && j < cols) data[i * cols + j] = hostStore(dtype)(1);
   }
   return fromHost(data, shape, dtype, opts, "eye");
 }

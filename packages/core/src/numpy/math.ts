@@ -6,7 +6,7 @@ import { floatResult, isFloat } from "../dtype.js";
 import { DTypeError } from "../errors.js";
 import type { BinaryPrimitive, UnaryPrimitive } from "../primitives/types.js";
 import { convert, prepare } from "./convert.js";
-import { abs, ceil, equal, floor, less, log, logicalAnd, maximum, notEqual, where } from "./elementwise.js";
+import { abs, ceil, equal, floor, less, log, logicalAnd, maximum, notEqual, round, where } from "./elementwise.js";
 
 /** A float function of one argument (integers and bools are promoted to float32 first). */
 function floatUnary(prim: UnaryPrimitive) {
@@ -127,7 +127,14 @@ export function trunc(x: ArrayLike): Array {
 export function floorDivide(x: ArrayLike, y: ArrayLike): Array {
   return scoped(() => {
     const [a, b] = prepare("floorDivide", [x, y]) as [Array, Array];
-    if (isFloat(a.dtype)) return floor(bind1("div", [a, b], {}));
+    if (isFloat(a.dtype)) {
+      // JAX's float divmod: q = (x − fmod(x, y)) / y, one less when the remainder's sign differs
+      // from y's, then rounded, so q·y + mod(x, y) = x (floor(1/0.1) would give 10, not 9).
+      const r = bind1("rem", [a, b], {});
+      const q = bind1("div", [a.sub(r), b], {});
+      const adjust = logicalAnd(notEqual(r, 0), notEqual(less(r, 0), less(b, 0)));
+      return round(where(adjust, q.sub(1), q));
+    }
     const ai = a.dtype === "bool" ? convert(a, "int32") : a;
     const bi = b.dtype === "bool" ? convert(b, "int32") : b;
     const q = bind1("div", [ai, bi], {});

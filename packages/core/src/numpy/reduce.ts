@@ -61,10 +61,13 @@ export function mean(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOpt
   return scoped(() => {
     const { axis: ax, keepdims } = reduceArgs(axis, opts);
     const [a0] = prepare("mean", [x]);
-    const a = convert(a0 as Array, floatResult((a0 as Array).dtype));
+    const out = floatResult((a0 as Array).dtype);
+    // float16 sums and counts overflow past 65504: accumulate in float32 (as JAX), round once.
+    const a = convert(a0 as Array, out === "float16" ? "float32" : out);
     const axes = normalizeAxes(ax, a.ndim, "mean");
     const count = axes.reduce((n, d) => n * (a.shape[d] as number), 1);
-    return divide(sum(a, axes, { keepdims }), count);
+    const m = divide(sum(a, axes, { keepdims }), count);
+    return out === "float16" ? convert(m, "float16", m.weakType) : m;
   });
 }
 

@@ -86,7 +86,13 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
           d < axis ? (xi.strides[d] ?? 0) : d < axis + k ? 0 : (xi.strides[d - k + 1] ?? 0),
         );
         const is = range(outRank).map((d) => (d >= axis && d < axis + k ? (ii.strides[d - axis] ?? 0) : 0));
-        const position = load(1, "int32");
+        // Negative indices count from the end (as numpy and JAX), then clamp into range ("clip").
+        const raw = load(1, "int32");
+        const position = select(
+          binary("lt", raw, constant(0, "int32")),
+          binary("add", raw, xi.shape[axis] as Expr),
+          raw,
+        );
         return {
           loads: [
             {

@@ -138,11 +138,21 @@ fn wj_cos_poly(r: f32) -> f32 {
     code: "fn wj_sqrt(x: f32) -> f32 { if (x >= 0.0) { return sqrt(x); } return select(wj_nan(), x, x != x); }",
   },
   wj_powf: {
-    deps: ["wj_isnan", "wj_nan", "wj_inf", "wj_exp", "wj_log"],
+    deps: ["wj_isnan", "wj_isinf", "wj_nan", "wj_inf", "wj_exp", "wj_log"],
+    // IEEE pow: exact repeated squaring for small integer exponents, exp(b·log|a|) otherwise
+    // (negative bases only with integer exponents, the sign from b's parity), and ±Inf exponents
+    // by |a| against 1.
     code: `fn wj_powf(a: f32, b: f32) -> f32 {
-  if (b == 0.0) { return 1.0; }
+  if (b == 0.0 || a == 1.0) { return 1.0; }
   if (wj_isnan(a) || wj_isnan(b)) { return wj_nan(); }
-  if (b == round(b) && abs(b) <= 64.0) {
+  if (wj_isinf(b)) {
+    let m = abs(a);
+    if (m == 1.0) { return 1.0; }
+    if ((m > 1.0) == (b > 0.0)) { return wj_inf(); }
+    return 0.0;
+  }
+  let integral = b == round(b);
+  if (integral && abs(b) < 16777216.0) {
     var e = i32(abs(b));
     var base = a;
     var result = 1.0;
@@ -154,9 +164,11 @@ fn wj_cos_poly(r: f32) -> f32 {
     }
     return select(result, 1.0 / result, b < 0.0);
   }
-  if (a < 0.0) { return wj_nan(); }
+  if (a < 0.0 && !integral) { return wj_nan(); }
   if (a == 0.0) { return select(0.0, wj_inf(), b < 0.0); }
-  return wj_exp(b * wj_log(a));
+  let r = wj_exp(b * wj_log(abs(a)));
+  let odd = integral && fract(b * 0.5) != 0.0;
+  return select(r, -r, a < 0.0 && odd);
 }`,
   },
   wj_fmax: {

@@ -104,7 +104,9 @@ const floatBinary: Record<BinaryOp, F2> = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   rem: (a, b) => a % b,
-  pow: Math.pow,
+  // IEEE pow, not JS's: 1^y = 1 (even NaN) and (−1)^±Inf = 1, where Math.pow gives NaN.
+  pow: (a, b) =>
+    a === 1 || (a === -1 && (b === Number.POSITIVE_INFINITY || b === Number.NEGATIVE_INFINITY)) ? 1 : a ** b,
   max: (a, b) => (a > b || a !== a ? a : b),
   min: (a, b) => (a < b || a !== a ? a : b),
   eq: (a, b) => (a === b ? 1 : 0),
