@@ -87,10 +87,16 @@ function elementwiseSource(k: FusedKernel, nParams: number): string {
     ...stmts,
     storeSrc("o", v, k.output, em),
   ];
+  return shader(k, nParams, em, [], body);
+}
+
+/** A fused kernel's module: params, bindings, the helpers it used, workgroup memory, then `main`. */
+function shader(k: FusedKernel, nParams: number, em: WgslEmitter, workgroupVars: string[], body: string[]): string {
   return [
     paramsDecl(nParams),
     bindingsDecl(k.inputs, k.output),
     helperSource(em.helpers),
+    ...workgroupVars,
     `@compute @workgroup_size(${FUSED_WG})`,
     "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {",
     ...body.map((l) => `  ${l}`),
@@ -180,15 +186,7 @@ function reduceSource(k: FusedKernel, nParams: number, serial: boolean): string 
       ...postLines,
       storeSrc("o", result, k.output, em),
     ];
-    return [
-      paramsDecl(nParams),
-      bindingsDecl(k.inputs, k.output),
-      helperSource(em.helpers),
-      `@compute @workgroup_size(${FUSED_WG})`,
-      "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {",
-      ...body.map((l) => `  ${l}`),
-      "}",
-    ].join("\n");
+    return shader(k, nParams, em, [], body);
   }
   const body = [
     USE_PARAMS,
@@ -221,17 +219,13 @@ function reduceSource(k: FusedKernel, nParams: number, serial: boolean): string 
     `  ${storeSrc("o", result, k.output, em)}`,
     "}",
   ];
-  return [
-    paramsDecl(nParams),
-    bindingsDecl(k.inputs, k.output),
-    helperSource(em.helpers),
-    `var<workgroup> sh: array<${t}, ${FUSED_WG}>;`,
-    `var<workgroup> shi: array<i32, ${FUSED_WG}>;`,
-    `@compute @workgroup_size(${FUSED_WG})`,
-    "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {",
-    ...body.map((l) => `  ${l}`),
-    "}",
-  ].join("\n");
+  return shader(
+    k,
+    nParams,
+    em,
+    [`var<workgroup> sh: array<${t}, ${FUSED_WG}>;`, `var<workgroup> shi: array<i32, ${FUSED_WG}>;`],
+    body,
+  );
 }
 
 /**
