@@ -1,6 +1,12 @@
 import type { Aval } from "./core/aval.js";
 import type { DType, ValueArray } from "./dtype.js";
 import { WebjaxError } from "./errors.js";
+import type * as cumulativeFns from "./numpy/cumulative.js";
+import type * as elementwiseFns from "./numpy/elementwise.js";
+import type * as joinFns from "./numpy/join.js";
+import type * as manipulationFns from "./numpy/manipulation.js";
+import type * as sortingFns from "./numpy/sorting.js";
+import type * as statsFns from "./numpy/stats.js";
 import type { Shape } from "./shape.js";
 
 /** What ops accept: an array, or a JS number/boolean (a weakly typed scalar). */
@@ -31,8 +37,30 @@ export interface AtIndexer {
   max(values: ArrayLike): Array;
 }
 
+/** The arguments of an np function after its array argument (so a method mirrors the function). */
+type Rest<F> = F extends (x: never, ...rest: infer R) => unknown ? R : never;
+
+/** The np functions that JAX arrays also have as methods. */
+export interface MoreArrayMethods {
+  all: typeof statsFns.all;
+  any: typeof statsFns.any;
+  var: typeof statsFns.variance;
+  std: typeof statsFns.std;
+  cumsum: typeof cumulativeFns.cumsum;
+  cumprod: typeof cumulativeFns.cumprod;
+  sort: typeof sortingFns.sort;
+  argsort: typeof sortingFns.argsort;
+  take: typeof joinFns.take;
+  flatten: typeof manipulationFns.flatten;
+  ravel: typeof manipulationFns.ravel;
+  swapaxes: typeof manipulationFns.swapaxes;
+  repeat: typeof manipulationFns.repeat;
+  clip: typeof elementwiseFns.clip;
+  round: typeof elementwiseFns.round;
+}
+
 /** The ops behind Array's methods, installed by the numpy namespace (keeps imports acyclic). */
-export interface ArrayMethods {
+export interface ArrayMethods extends MoreArrayMethods {
   add(x: Array, y: ArrayLike): Array;
   subtract(x: Array, y: ArrayLike): Array;
   multiply(x: Array, y: ArrayLike): Array;
@@ -255,6 +283,63 @@ export abstract class Array {
   }
   dot(y: Array): Array {
     return ops().dot(this, y);
+  }
+  /** np.all along `axis`. */
+  all(...args: Rest<MoreArrayMethods["all"]>): Array {
+    return ops().all(this, ...args);
+  }
+  /** np.any along `axis`. */
+  any(...args: Rest<MoreArrayMethods["any"]>): Array {
+    return ops().any(this, ...args);
+  }
+  /** np.var (with `ddof`). */
+  var(...args: Rest<MoreArrayMethods["var"]>): Array {
+    return ops().var(this, ...args);
+  }
+  /** np.std (with `ddof`). */
+  std(...args: Rest<MoreArrayMethods["std"]>): Array {
+    return ops().std(this, ...args);
+  }
+  /** np.cumsum (flattened when no axis is given). */
+  cumsum(...args: Rest<MoreArrayMethods["cumsum"]>): Array {
+    return ops().cumsum(this, ...args);
+  }
+  /** np.cumprod (flattened when no axis is given). */
+  cumprod(...args: Rest<MoreArrayMethods["cumprod"]>): Array {
+    return ops().cumprod(this, ...args);
+  }
+  /** np.sort (stable; along the last axis by default). */
+  sort(...args: Rest<MoreArrayMethods["sort"]>): Array {
+    return ops().sort(this, ...args);
+  }
+  /** np.argsort (stable; along the last axis by default). */
+  argsort(...args: Rest<MoreArrayMethods["argsort"]>): Array {
+    return ops().argsort(this, ...args);
+  }
+  /** np.take (the flattened array unless `axis`). */
+  take(...args: Rest<MoreArrayMethods["take"]>): Array {
+    return ops().take(this, ...args);
+  }
+  /** A 1-D copy-free view where possible. */
+  flatten(): Array {
+    return ops().flatten(this);
+  }
+  ravel(): Array {
+    return ops().ravel(this);
+  }
+  swapaxes(...args: Rest<MoreArrayMethods["swapaxes"]>): Array {
+    return ops().swapaxes(this, ...args);
+  }
+  repeat(...args: Rest<MoreArrayMethods["repeat"]>): Array {
+    return ops().repeat(this, ...args);
+  }
+  /** np.clip: bounds may be null. */
+  clip(...args: Rest<MoreArrayMethods["clip"]>): Array {
+    return ops().clip(this, ...args);
+  }
+  /** Rounds half to even. */
+  round(): Array {
+    return ops().round(this);
   }
   /** Functional index update along axis 0: `x.at(idx).set(v)` is JAX's `x.at[idx].set(v)`. */
   at(indices: Array | number | readonly unknown[]): AtIndexer {

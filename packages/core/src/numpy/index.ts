@@ -4,11 +4,16 @@ import type { Array } from "../array.js";
 import { installArrayMethods } from "../array.js";
 import { at } from "./at.js";
 import type { NestedInput } from "./creation.js";
+import { cumprod, cumsum } from "./cumulative.js";
 import * as ew from "./elementwise.js";
 import { astype } from "./elementwise.js";
+import { take } from "./join.js";
 import { dot, matmul } from "./linalg.js";
+import { flatten, ravel, repeat, swapaxes } from "./manipulation.js";
 import { argmax, argmin, max, mean, min, prod, sum } from "./reduce.js";
 import { broadcastTo, expandDims, reshape, slice, squeeze, transpose } from "./shape.js";
+import { argsort, sort } from "./sorting.js";
+import { all, any, std, variance } from "./stats.js";
 
 export type { CreateOptions, NestedInput } from "./creation.js";
 export { arange, array, eye, full, linspace, ones, onesLike, zeros, zerosLike } from "./creation.js";
@@ -94,6 +99,21 @@ installArrayMethods({
   matmul,
   dot,
   at: (x, indices) => at(x, indices as Array | NestedInput),
+  all,
+  any,
+  var: variance,
+  std,
+  cumsum,
+  cumprod,
+  sort,
+  argsort,
+  take,
+  flatten,
+  ravel,
+  swapaxes,
+  repeat,
+  clip: ew.clip,
+  round: ew.round,
 });
 
 export { at } from "./at.js";
