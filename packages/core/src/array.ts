@@ -1,3 +1,4 @@
+import type { Backend } from "./backend/backend.js";
 import type { Aval } from "./core/aval.js";
 import type { DType, ValueArray } from "./dtype.js";
 import { WebjaxError } from "./errors.js";
@@ -156,6 +157,11 @@ export abstract class Array {
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /** @internal The backend this value lives on, where known (a tracer answers for its primal). */
+  backendHint(): Backend | null {
+    return null;
   }
 
   /** Throws: a JS comparison or `if` on an array would silently use a meaningless value. */

@@ -1,6 +1,6 @@
 /**
  * @webjax/core — JAX for TypeScript: immutable n-d arrays, the primitive registry, the kernel
- * IR and the embedded CPU backend. (Transforms arrive in later releases.)
+ * IR, the embedded CPU backend, and the autodiff transforms (jvp, linearize, vjp, grad).
  */
 import "./backend/cpu/index.js";
 
@@ -22,5 +22,16 @@ export { type BackendMemory, checkLeaks, type LeakReport, memoryStats, setMemory
 export * as np from "./numpy/index.js";
 export * as random from "./random/index.js";
 export { devicePut } from "./transfer.js";
+export {
+  type AnyFn,
+  jvp,
+  linearize,
+  type SavedFunction,
+  type VjpOptions,
+  vjp,
+} from "./transforms/autodiff.js";
+export { type BwdFn, customJvp, customVjp, type FwdFn, type JvpRuleFn, stopGradient } from "./transforms/custom.js";
+export { type GradFn, type GradOptions, grad, type ValueAndGradFn, valueAndGrad } from "./transforms/grad.js";
+export type { Cotangent } from "./transforms/leaves.js";
 export type { PyTree, TreeDef } from "./tree/index.js";
 export * as tree from "./tree/index.js";

@@ -8,7 +8,7 @@ import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
 import { formatArray } from "./format.js";
-import { noteCreated } from "./scope.js";
+import { noteCreated, untracked } from "./scope.js";
 
 /** Safety net: an array that became unreachable without dispose() releases its buffer when collected. */
 const finalizer = new FinalizationRegistry<DeviceBuffer>((buffer) => buffer.release());
@@ -44,6 +44,20 @@ export class ConcreteArray extends Array {
 
   get disposed(): boolean {
     return this.#buffer === null;
+  }
+
+  override backendHint(): Backend {
+    return this.backend;
+  }
+
+  /**
+   * A second handle on the same buffer that no ownership scope records: it keeps the values
+   * alive until it is disposed (or collected), whatever happens to this array.
+   */
+  retained(): ConcreteArray {
+    const b = this.buffer;
+    b.retain();
+    return untracked(() => new ConcreteArray(this.aval, b, this.view));
   }
 
   /** The buffer; a clear error after dispose(). */

@@ -326,5 +326,7 @@ export function evalPrimitive<K extends Primitive>(
       return [runLoads(prim, low, inputs, params, out, backend)];
     case "dot":
       return [runDot(low.dims(params), inputs[0] as ConcreteArray, inputs[1] as ConcreteArray, out, backend)];
+    case "impl":
+      return low.impl(inputs, params) as ConcreteArray[];
   }
 }

@@ -11,8 +11,39 @@ import { evalPrimitive } from "./eager.js";
  * runs them; transforms push their own traces above it.
  */
 export abstract class Trace {
-  constructor(readonly level: number) {}
+  /** False once the transform that pushed it returned: its tracers escaped if they show up again. */
+  alive = true;
+  constructor(
+    readonly level: number,
+    /** The transform's name, for errors. */
+    readonly name: string,
+  ) {}
   abstract processPrimitive<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array[];
+
+  /** A customJvp function applied to operands of this trace; by default it runs `fn` itself. */
+  processCustomJvp(call: CustomJvpCall, args: readonly Array[]): Array[] {
+    return call.fn(args);
+  }
+
+  /** A customVjp function applied to operands of this trace; by default it runs `fn` itself. */
+  processCustomVjp(call: CustomVjpCall, args: readonly Array[]): Array[] {
+    return call.fn(args);
+  }
+}
+
+/** A customJvp function on flat operands; `jvp` may return null tangents (symbolic zeros). */
+export interface CustomJvpCall {
+  readonly name: string;
+  fn(args: readonly Array[]): Array[];
+  jvp(primals: readonly Array[], tangents: readonly Array[]): [Array[], (Array | null)[]];
+}
+
+/** A customVjp function on flat operands; `fwd` returns the outputs and the residuals. */
+export interface CustomVjpCall {
+  readonly name: string;
+  fn(args: readonly Array[]): Array[];
+  fwd(args: readonly Array[]): [Array[], Array[]];
+  bwd(residuals: readonly Array[], cts: readonly (Array | null)[]): (Array | null)[];
 }
 
 /** A value being traced. Concrete reads are errors that name the traced alternatives. */
@@ -53,6 +84,8 @@ export abstract class Tracer extends Array {
 /** Runs primitives eagerly on concrete arrays. */
 class EvalTrace extends Trace {
   processPrimitive<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array[] {
+    const low = registry[prim].lowering;
+    if (low.kind === "impl") return (low.impl as (xs: readonly Array[], p: Params[P]) => Array[])(inputs, params);
     const concrete = inputs.map((x) => {
       if (!(x instanceof ConcreteArray)) throw new TracerError(`${prim}: a tracer escaped its transform`);
       return x;
@@ -61,7 +94,7 @@ class EvalTrace extends Trace {
   }
 }
 
-const traceStack: Trace[] = [new EvalTrace(0)];
+const traceStack: Trace[] = [new EvalTrace(0, "eval")];
 
 /** Pushes a transform's trace (used by transforms). */
 export function pushTrace<T extends Trace>(make: (level: number) => T): T {
@@ -73,15 +106,38 @@ export function pushTrace<T extends Trace>(make: (level: number) => T): T {
 export function popTrace(t: Trace): void {
   if (traceStack[traceStack.length - 1] !== t) throw new TracerError("trace stack out of order");
   traceStack.pop();
+  t.alive = false;
 }
 
-/** Binds a primitive: the innermost trace among the inputs' traces interprets it. */
-export function bind<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array[] {
+/** Runs `f` with a fresh trace pushed, popping it however `f` ends. */
+export function withTrace<T extends Trace, R>(make: (level: number) => T, f: (t: T) => R): R {
+  const t = pushTrace(make);
+  try {
+    return f(t);
+  } finally {
+    popTrace(t);
+  }
+}
+
+/** The innermost trace among the operands' traces (the eval trace when none is traced). */
+export function topTrace(op: string, inputs: readonly Array[]): Trace {
   let top: Trace = traceStack[0] as Trace;
   for (const x of inputs) {
     if (x instanceof Tracer && x.trace.level > top.level) top = x.trace;
   }
-  return top.processPrimitive(prim, inputs, params);
+  if (!top.alive) {
+    throw new TracerError(
+      `${op}: got a value traced by a ${top.name} that has already returned (a leaked tracer). ` +
+        "Values computed inside a transform exist only while it runs: return them from the function instead of " +
+        "storing them in outer variables.",
+    );
+  }
+  return top;
+}
+
+/** Binds a primitive: the innermost trace among the inputs' traces interprets it. */
+export function bind<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array[] {
+  return topTrace(prim, inputs).processPrimitive(prim, inputs, params);
 }
 
 export function bind1<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array {

@@ -25,7 +25,10 @@ function describe(x: unknown): string {
 
 /** The backend that a set of operands lives on (the default one when all are JS values or tracers). */
 export function backendOf(xs: readonly ArrayLike[]): Backend {
-  for (const x of xs) if (x instanceof ConcreteArray) return x.backend;
+  for (const x of xs) {
+    const b = x instanceof Array ? x.backendHint() : null;
+    if (b) return b;
+  }
   return getBackend();
 }
 

@@ -140,6 +140,12 @@ export function array(
   return fromHost(data, shape, dtype, opts, "array");
 }
 
+/** Creation options naming x's backend, where x knows it (a concrete array, or a tracer of one). */
+function onBackendOf(x: Array): CreateOptions {
+  const b = x.backendHint();
+  return b ? { backend: b.name } : {};
+}
+
 /** An array of zeros. */
 export function zeros(shape: readonly number[] | number, opts?: CreateOptions): Array {
   return filled(checkShape(shape, "zeros"), checkDType(opts?.dtype ?? "float32", "zeros"), 0, opts, "zeros");
@@ -158,12 +164,12 @@ export function full(shape: readonly number[] | number, value: number | boolean,
 
 /** Zeros with the shape (and dtype, unless given) of `x`. */
 export function zerosLike(x: Array, opts?: CreateOptions): Array {
-  return zeros(x.shape, { dtype: x.dtype, ...opts });
+  return zeros(x.shape, { dtype: x.dtype, ...onBackendOf(x), ...opts });
 }
 
 /** Ones with the shape (and dtype, unless given) of `x`. */
 export function onesLike(x: Array, opts?: CreateOptions): Array {
-  return ones(x.shape, { dtype: x.dtype, ...opts });
+  return ones(x.shape, { dtype: x.dtype, ...onBackendOf(x), ...opts });
 }
 
 /**

@@ -2,6 +2,8 @@
 
 import type { Array } from "../array.js";
 import { installArrayMethods } from "../array.js";
+import { setZerosLike } from "../core/zeros.js";
+import * as creation from "./creation.js";
 import { at } from "./at.js";
 import type { NestedInput } from "./creation.js";
 import { cumprod, cumsum } from "./cumulative.js";
@@ -60,6 +62,8 @@ export {
 export { dot, dotGeneral, matmul } from "./linalg.js";
 export { argmax, argmin, max, mean, min, prod, sum } from "./reduce.js";
 export { broadcastTo, expandDims, reshape, slice, squeeze, transpose } from "./shape.js";
+
+setZerosLike((x) => creation.zerosLike(x));
 
 installArrayMethods({
   add: ew.add,

@@ -1,5 +1,8 @@
+import type { Array as ArrayT } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
+import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
+import { addT, isLinearInput, jvp1, known } from "./ad-util.js";
 import { checkArity } from "./checks.js";
 import type { DotDims, PrimitiveTable } from "./types.js";
 
@@ -60,5 +63,59 @@ export const dotPrimitives: PrimitiveTable<"dot_general"> = {
       return [aval(shape, lhs.dtype, lhs.weakType && rhs.weakType)];
     },
     lowering: { kind: "dot", dims: (p) => p },
+    jvp: jvp1("dot_general", ([x, y], [tx, ty], _out, p) =>
+      addT(
+        tx == null ? null : bind1("dot_general", [tx, y as ArrayT], p),
+        ty == null ? null : bind1("dot_general", [x as ArrayT, ty], p),
+      ),
+    ),
+    transpose: ([ct], [x, y], p) => {
+      if (ct == null) return [null, null];
+      return [
+        isLinearInput(x) ? transposeLhs(ct, x.aval, known(y, "dot_general"), p, false) : null,
+        isLinearInput(y) ? transposeLhs(ct, y.aval, known(x, "dot_general"), swapDims(p), true) : null,
+      ];
+    },
   },
 };
+
+function swapDims(d: DotDims): DotDims {
+  return {
+    contracting: [d.contracting[1], d.contracting[0]],
+    batch: [d.batch[1], d.batch[0]],
+  };
+}
+
+/** Consecutive index ranges with the given lengths: [0..a), [a..a+b), … */
+function ranges(...lengths: number[]): number[][] {
+  let start = 0;
+  return lengths.map((n) => {
+    const r = globalThis.Array.from({ length: n }, (_, i) => start + i);
+    start += n;
+    return r;
+  });
+}
+
+function argsort(xs: readonly number[]): number[] {
+  return xs.map((_, i) => i).sort((a, b) => (xs[a] as number) - (xs[b] as number));
+}
+
+/**
+ * The cotangent of dot_general's lhs `x` (JAX's _dot_general_transpose_lhs): contract the output
+ * cotangent with `y` over y's free dims, then put the axes back in x's order. With `swap` the
+ * roles are exchanged (the rhs's rule, called with swapped dimension numbers).
+ */
+function transposeLhs(ct: ArrayT, x: Aval, y: ArrayT, d: DotDims, swap: boolean): ArrayT {
+  const [xContract, yContract] = d.contracting;
+  const [xBatch, yBatch] = d.batch;
+  const xKept = freeDims(x.shape.length, xContract, xBatch);
+  const yKept = freeDims(y.ndim, yContract, yBatch);
+  const [ansBatch, ansY] = swap
+    ? (([b, yk]) => [b, yk])(ranges(xBatch.length, yKept.length, xKept.length))
+    : (([b, , yk]) => [b, yk])(ranges(xBatch.length, xKept.length, yKept.length));
+  const dims: DotDims = { contracting: [ansY as number[], yKept], batch: [ansBatch as number[], yBatch] };
+  const xContractSortedByY = argsort(yContract).map((i) => xContract[i] as number);
+  const outAxes = argsort([...xBatch, ...xKept, ...xContractSortedByY]);
+  const r = bind1("dot_general", [ct, y], dims);
+  return bind1("transpose", [r], { perm: outAxes });
+}

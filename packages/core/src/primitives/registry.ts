@@ -1,3 +1,4 @@
+import { customPrimitives } from "./custom.js";
 import { dotPrimitives } from "./dot.js";
 import { binaryPrimitives, otherElementwise, unaryPrimitives } from "./elementwise.js";
 import { gatherPrimitives } from "./gather.js";
@@ -29,4 +30,5 @@ export const registry: PrimitiveTable<Primitive> = {
   ...scanPrimitives,
   ...sortPrimitives,
   ...windowPrimitives,
+  ...customPrimitives,
 };

@@ -1,7 +1,11 @@
+import type { Array } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
+import { bind1 } from "../core/trace.js";
 import { fmtShape, ShapeError } from "../errors.js";
 import { broadcastInDimView, reshapeView, revView, sliceView, transposeView } from "../ir/view.js";
 import { sizeOf } from "../shape.js";
+import { zeros } from "../numpy/creation.js";
+import { linearJvp, unaryTranspose } from "./ad-util.js";
 import { checkArity } from "./checks.js";
 import type { PrimitiveTable, ViewPrimitive } from "./types.js";
 
@@ -28,6 +32,8 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       return [aval(newShape, x.dtype, x.weakType)];
     },
     lowering: { kind: "view", view: (v, p) => reshapeView(v, p.newShape) },
+    jvp: linearJvp("reshape"),
+    transpose: unaryTranspose("reshape", (ct, x) => bind1("reshape", [ct], { newShape: x.shape })),
   },
   transpose: {
     abstractEval(avals, { perm }) {
@@ -42,6 +48,8 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       ];
     },
     lowering: { kind: "view", view: (v, p) => transposeView(v, p.perm) },
+    jvp: linearJvp("transpose"),
+    transpose: unaryTranspose("transpose", (ct, _x, p) => bind1("transpose", [ct], { perm: inversePerm(p.perm) })),
   },
   broadcast_in_dim: {
     abstractEval(avals, { shape, broadcastDimensions: dims }) {
@@ -60,6 +68,14 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       return [aval(shape, x.dtype, x.weakType)];
     },
     lowering: { kind: "view", view: (v, p) => broadcastInDimView(v, p.shape, p.broadcastDimensions) },
+    jvp: linearJvp("broadcast_in_dim"),
+    transpose: unaryTranspose("broadcast_in_dim", (ct, x, p) => {
+      // Sum over every output axis that is not an operand axis of size > 1, then restore the operand's shape.
+      const kept = p.broadcastDimensions.filter((_, i) => x.shape[i] !== 1);
+      const axes = p.shape.map((_, i) => i).filter((i) => !kept.includes(i));
+      const summed = axes.length > 0 ? bind1("reduce_sum", [ct], { axes }) : ct;
+      return bind1("reshape", [summed], { newShape: x.shape });
+    }),
   },
   squeeze: {
     abstractEval(avals, { dimensions }) {
@@ -83,6 +99,8 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
         offset: v.offset,
       }),
     },
+    jvp: linearJvp("squeeze"),
+    transpose: unaryTranspose("squeeze", (ct, x) => bind1("reshape", [ct], { newShape: x.shape })),
   },
   slice: {
     abstractEval(avals, { start, limit, strides }) {
@@ -109,6 +127,8 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       return [aval(shape, x.dtype, x.weakType)];
     },
     lowering: { kind: "view", view: (v, p) => sliceView(v, p.start, p.limit, p.strides) },
+    jvp: linearJvp("slice"),
+    transpose: unaryTranspose("slice", (ct, x, p) => padZeros(ct, x.shape, p.start, p.strides)),
   },
   rev: {
     abstractEval(avals, { dimensions }) {
@@ -121,5 +141,50 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       return [x];
     },
     lowering: { kind: "view", view: (v, p) => revView(v, p.dimensions) },
+    jvp: linearJvp("rev"),
+    transpose: unaryTranspose("rev", (ct, _x, p) => bind1("rev", [ct], p)),
   },
 };
+
+export function inversePerm(perm: readonly number[]): number[] {
+  const inv = new globalThis.Array<number>(perm.length);
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
+  return inv;
+}
+
+/**
+ * The transpose of `slice`: `x` placed at `start` with `strides − 1` zeros between its elements,
+ * inside zeros of `shape` (XLA's pad with low, high and interior padding).
+ */
+export function padZeros(x: Array, shape: readonly number[], start: readonly number[], strides: readonly number[]): Array {
+  const opts = { dtype: x.dtype, ...(x.backendHint() ? { backend: x.backendHint()?.name } : {}) };
+  if (x.size === 0) return zeros(shape, opts);
+  let r = x;
+  shape.forEach((n, ax) => {
+    const s = strides[ax] as number;
+    const m = r.shape[ax] as number;
+    if (s > 1) {
+      // [.., m, ..] → [.., m, s, ..] with zeros after each element → [.., m·s, ..] → keep (m − 1)·s + 1.
+      const withAxis = (dims: readonly number[], k: number) => [...dims.slice(0, ax + 1), k, ...dims.slice(ax + 1)];
+      const e = bind1("reshape", [r], { newShape: withAxis(r.shape, 1) });
+      const z = zeros(withAxis(r.shape, s - 1), opts);
+      const inter = bind1("concatenate", [e, z], { dimension: ax + 1 });
+      const merged = bind1("reshape", [inter], {
+        newShape: r.shape.map((d, i) => (i === ax ? d * s : d)),
+      });
+      r = bind1("slice", [merged], {
+        start: r.shape.map(() => 0),
+        limit: merged.shape.map((d, i) => (i === ax ? (m - 1) * s + 1 : d)),
+        strides: r.shape.map(() => 1),
+      });
+    }
+    const lo = start[ax] as number;
+    const hi = n - lo - (r.shape[ax] as number);
+    const piece = (w: number) => zeros(r.shape.map((d, i) => (i === ax ? w : d)), opts);
+    const parts = [...(lo > 0 ? [piece(lo)] : []), r, ...(hi > 0 ? [piece(hi)] : [])];
+    if (parts.length > 1) r = bind1("concatenate", parts, { dimension: ax });
+  });
+  return r;
+}

@@ -1,3 +1,4 @@
+import type { Array } from "../array.js";
 import type { Aval } from "../core/aval.js";
 import type { DType } from "../dtype.js";
 import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
@@ -37,7 +38,8 @@ export type Primitive =
   | WindowPrimitive
   | ScanPrimitive
   | SortPrimitive
-  | "threefry2x32";
+  | "threefry2x32"
+  | "custom_lin";
 
 type NoParams = Record<string, never>;
 
@@ -114,7 +116,32 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
   searchsorted: { readonly side: "left" | "right" };
   /** Threefry-2x32 rounds [from, to) (the whole hash is [0, 20]); see primitives/random.ts. */
   threefry2x32: { readonly rounds: readonly [number, number] };
+  /**
+   * The linear part of a customVjp function: operands are its residuals then the input tangents;
+   * its transpose is the user's backward function (see transforms/custom.ts).
+   */
+  custom_lin: CustomLinParams;
 };
+
+/** custom_lin's parameters: how to call the user's backward function. */
+export interface CustomLinParams {
+  readonly name: string;
+  readonly numResiduals: number;
+  readonly outAvals: readonly Aval[];
+  /** Cotangents of the outputs (flat, null = zero) and the residuals → cotangents of the linear operands. */
+  readonly bwd: (residuals: readonly Array[], cts: readonly (Array | null)[]) => (Array | null)[];
+}
+
+/** A tangent or cotangent: an array, or null for a symbolic zero (nothing is allocated for it). */
+export type Tangent = Array | null;
+
+/** In a transpose rule, an operand that the linear function takes as its input (its value is unknown). */
+export class UndefinedPrimal {
+  constructor(readonly aval: Aval) {}
+}
+
+/** An operand as a transpose rule sees it: a known value, or the linear input. */
+export type TransposeInput = Array | UndefinedPrimal;
 
 /**
  * An input as a kernel sees it in a `loads` lowering: its shape as int32 expressions, and the
@@ -140,6 +167,11 @@ export type Lowering<P extends Primitive> =
   | { readonly kind: "view"; view(v: View, params: Params[P]): View | null }
   | { readonly kind: "dot"; dims(params: Params[P]): DotDims }
   | {
+      /** Not a kernel: a composition evaluated by calling back into bind (custom rules, control flow). */
+      readonly kind: "impl";
+      impl(inputs: readonly Array[], params: Params[P]): Array[];
+    }
+  | {
       readonly kind: "loads";
       /**
        * The loads and element expression of a kernel looping over the output shape, optionally
@@ -157,6 +189,17 @@ export interface PrimitiveDef<P extends Primitive> {
   /** Output shapes/dtypes; throws ShapeError/DTypeError naming the op on bad input. */
   abstractEval(avals: readonly Aval[], params: Params[P]): Aval[];
   readonly lowering: Lowering<P>;
+  /**
+   * Forward mode: the primal outputs and their tangents, given the primal operands and their
+   * tangents (null = symbolic zero; at least one is non-null). Tangents of non-float outputs are null.
+   * The tangents must be computed by ops that are linear in the operand tangents.
+   */
+  jvp(primals: readonly Array[], tangents: readonly Tangent[], params: Params[P]): [Array[], Tangent[]];
+  /**
+   * For primitives linear in some operands: the cotangents of the `UndefinedPrimal` operands
+   * (null for zero, and for the known operands) given the output cotangents (null = zero).
+   */
+  transpose?(cts: readonly Tangent[], inputs: readonly TransposeInput[], params: Params[P]): Tangent[];
 }
 
 export type PrimitiveTable<K extends Primitive> = { [P in K]: PrimitiveDef<P> };

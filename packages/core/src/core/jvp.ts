@@ -1,0 +1,98 @@
+import { Array } from "../array.js";
+import type { Backend } from "../backend/backend.js";
+import { isFloat } from "../dtype.js";
+import { TracerError } from "../errors.js";
+import { registry } from "../primitives/registry.js";
+import type { Params, Primitive, Tangent } from "../primitives/types.js";
+import type { Aval } from "./aval.js";
+import { zerosFor } from "./zeros.js";
+import { bind, type CustomJvpCall, type CustomVjpCall, Trace, Tracer } from "./trace.js";
+
+/** A value carrying its tangent through forward-mode differentiation. */
+export class JVPTracer extends Tracer {
+  constructor(
+    readonly trace: JVPTrace,
+    readonly primal: Array,
+    readonly tangent: Array,
+  ) {
+    super();
+  }
+  get aval(): Aval {
+    return this.primal.aval;
+  }
+  override backendHint(): Backend | null {
+    return this.primal.backendHint();
+  }
+  override toString(): string {
+    return `JVPTracer(${this.dtype}[${this.shape.join(",")}])`;
+  }
+}
+
+/** Forward mode (Autodidax's JVPTrace): every primitive runs its jvp rule on (primal, tangent) pairs. */
+export class JVPTrace extends Trace {
+  constructor(level: number, name = "jvp") {
+    super(level, name);
+  }
+
+  /** A traced value for `primal` with `tangent` (a zero tangent, or a non-float value, stays untraced). */
+  wrap(primal: Array, tangent: Tangent): Array {
+    if (tangent === null || !isFloat(primal.dtype)) return primal;
+    return new JVPTracer(this, primal, tangent);
+  }
+
+  /** The (primal, tangent) pair of a value as this trace sees it. */
+  unwrap(x: Array): [Array, Tangent] {
+    return x instanceof JVPTracer && x.trace === this ? [x.primal, x.tangent] : [x, null];
+  }
+
+  processPrimitive<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array[] {
+    const primals: Array[] = [];
+    const tangents: Tangent[] = [];
+    for (const x of inputs) {
+      const [p, t] = this.unwrap(x);
+      primals.push(p);
+      tangents.push(t);
+    }
+    if (tangents.every((t) => t === null)) return bind(prim, primals, params);
+    const [outs, outTangents] = registry[prim].jvp(primals, tangents, params);
+    return outs.map((o, i) => this.wrap(o, outTangents[i] ?? null));
+  }
+
+  override processCustomJvp(call: CustomJvpCall, args: readonly Array[]): Array[] {
+    const pairs = args.map((x) => this.unwrap(x));
+    const primals = pairs.map(([p]) => p);
+    if (pairs.every(([, t]) => t === null)) return call.fn(primals);
+    const tangents = pairs.map(([p, t]) => t ?? zerosFor(p));
+    const [outs, outTangents] = call.jvp(primals, tangents);
+    if (outTangents.length !== outs.length) {
+      throw new TracerError(
+        `${call.name}: the custom jvp rule returned ${outs.length} primal output(s) but ${outTangents.length} tangent(s)`,
+      );
+    }
+    return outs.map((o, i) => {
+      const t = outTangents[i] ?? null;
+      if (t !== null && (t.dtype !== o.dtype || t.shape.join() !== o.shape.join())) {
+        throw new TracerError(
+          `${call.name}: the custom jvp rule's tangent ${i} is ${t.dtype}[${t.shape}], but its primal output is ${o.dtype}[${o.shape}]; they must match`,
+        );
+      }
+      return this.wrap(o, t);
+    });
+  }
+
+  override processCustomVjp(call: CustomVjpCall, args: readonly Array[]): Array[] {
+    const pairs = args.map((x) => this.unwrap(x));
+    const primals = pairs.map(([p]) => p);
+    if (pairs.every(([, t]) => t === null)) return call.fn(primals);
+    const [outs, residuals] = call.fwd(primals);
+    const linear = pairs.map(([p, t]) => t ?? zerosFor(p));
+    const outTangents = bind("custom_lin", [...residuals, ...linear], {
+      name: call.name,
+      numResiduals: residuals.length,
+      outAvals: outs.map((o) => ({ ...o.aval, weakType: false })),
+      bwd: call.bwd,
+    });
+    return outs.map((o, i) => this.wrap(o, outTangents[i] ?? null));
+  }
+}
+

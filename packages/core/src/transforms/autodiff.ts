@@ -1,0 +1,242 @@
+/**
+ * Forward and reverse mode, the JAX way: `jvp` runs the primitives' jvp rules; `linearize` is
+ * jvp with the tangents recorded into a linear program; `vjp`, `grad` and `valueAndGrad` run that
+ * program backwards (its transpose). Inputs and outputs are pytrees.
+ */
+import type { Array } from "../array.js";
+import { jvpFlat, linearizeFlat } from "../core/ad.js";
+import { evalJaxpr, type Jaxpr } from "../core/jaxpr.js";
+import { transformScope } from "../core/scope.js";
+import { backwardPass } from "../core/transpose.js";
+import { isFloat } from "../dtype.js";
+import { ShapeError, TracerError } from "../errors.js";
+import { shapesEqual } from "../shape.js";
+import type { TreeDef } from "../tree/treedef.js";
+import {
+  arrayLeaves,
+  type Cotangent,
+  type CotangentsOf,
+  checkSync,
+  leavesLike,
+  orZeros,
+  owned,
+  type ZeroSpec,
+  zeroSpec,
+} from "./leaves.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: a transform accepts any function of pytrees.
+export type AnyFn = (...args: any[]) => unknown;
+
+/** The flat form of `f` applied to `args`: leaves in, output leaves out (records the output structure). */
+function flatFn(op: string, f: AnyFn, argsDef: TreeDef, box: { out?: TreeDef }) {
+  return (xs: Array[]): Array[] => {
+    const out = f(...(argsDef.unflatten(xs) as unknown[]));
+    checkSync(op, out);
+    const { leaves, def } = arrayLeaves(op, "the function's output", out);
+    box.out = def;
+    return leaves;
+  };
+}
+
+function checkTangents(op: string, primals: readonly Array[], tangents: readonly Array[]): void {
+  primals.forEach((p, i) => {
+    const t = tangents[i] as Array;
+    if (!shapesEqual(p.shape, t.shape) || (isFloat(p.dtype) && t.dtype !== p.dtype)) {
+      throw new ShapeError(
+        `${op}: tangent leaf ${i} is ${t.dtype}[${t.shape}] but its primal is ${p.dtype}[${p.shape}]; they must match`,
+      );
+    }
+  });
+}
+
+/**
+ * Forward-mode differentiation: `[f(...primals), ∂f(primals)·tangents]`. `tangents` has the
+ * structure of `primals`; tangents of integer inputs are ignored.
+ */
+export function jvp<F extends AnyFn>(
+  f: F,
+  primals: Parameters<F>,
+  tangents: Parameters<F>,
+): [ReturnType<F>, Cotangent<ReturnType<F>>] {
+  return transformScope(
+    () => {
+      const { leaves: ps, def } = arrayLeaves("jvp", "primal", primals);
+      const ts = leavesLike("jvp", "tangents differ from primals", def, tangents);
+      checkTangents("jvp", ps, ts);
+      const box: { out?: TreeDef } = {};
+      const [outs, outTs] = jvpFlat(
+        "jvp",
+        flatFn("jvp", f, def, box),
+        ps,
+        ts.map((t, i) => (isFloat((ps[i] as Array).dtype) ? t : null)),
+      );
+      const o = owned(outs, [...ps, ...ts]);
+      const ot = owned(
+        outTs.map((t, i) => orZeros(t, zeroSpec(outs[i] as Array))),
+        [...ps, ...ts],
+      );
+      const outDef = box.out as TreeDef;
+      return [outDef.unflatten(o), outDef.unflatten(ot)] as [ReturnType<F>, Cotangent<ReturnType<F>>];
+    },
+    ([o, t]) => [...arrayLeavesOf(o), ...arrayLeavesOf(t)],
+  );
+}
+
+function arrayLeavesOf(t: unknown): Array[] {
+  return arrayLeaves("transform", "output", t).leaves;
+}
+
+/** A function that owns saved values (residuals): `dispose()` releases them now; otherwise the GC does. */
+export interface SavedFunction {
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * JAX's linearize: `[f(...primals), fJvp]`, where `fJvp(...tangents)` evaluates the linear map
+ * ∂f(primals) without re-running f. fJvp keeps the residuals alive until it is disposed or collected.
+ */
+export function linearize<F extends AnyFn>(
+  f: F,
+  primals: Parameters<F>,
+): [ReturnType<F>, ((...tangents: Parameters<F>) => Cotangent<ReturnType<F>>) & SavedFunction] {
+  let jaxpr: Jaxpr | undefined;
+  let inDef: TreeDef | undefined;
+  let outDef: TreeDef | undefined;
+  let primalLeaves: Array[] = [];
+  const out = transformScope(
+    () => {
+      const { leaves, def } = arrayLeaves("linearize", "primal", primals);
+      primalLeaves = leaves;
+      inDef = def;
+      const box: { out?: TreeDef } = {};
+      const [outs, jp] = linearizeFlat("linearize", flatFn("linearize", f, def, box), leaves);
+      jaxpr = jp;
+      outDef = box.out as TreeDef;
+      return outDef.unflatten(owned(outs, leaves)) as ReturnType<F>;
+    },
+    (o) => arrayLeavesOf(o),
+  );
+  const lin = jaxpr as Jaxpr;
+  const shapes = primalLeaves.map((p) => p.aval);
+  const fJvp = (...tangents: Parameters<F>) =>
+    transformScope(
+      () => {
+        const ts = leavesLike("linearize", "tangents differ from primals", inDef as TreeDef, tangents);
+        ts.forEach((t, i) => {
+          const a = shapes[i];
+          if (a && (!shapesEqual(a.shape, t.shape) || (isFloat(a.dtype) && a.dtype !== t.dtype))) {
+            throw new ShapeError(`linearize: tangent leaf ${i} is ${t.dtype}[${t.shape}]; expected ${a.dtype}[${a.shape}]`);
+          }
+        });
+        const res = evalJaxpr(lin, ts);
+        const outAvals = lin.outvars;
+        const leaves = res.map((r, i) => {
+          if (r) return r;
+          const v = outAvals[i];
+          throw new TracerError(`internal: linearize output ${i} (${v}) has no value`);
+        });
+        return (outDef as TreeDef).unflatten(owned(leaves, ts)) as Cotangent<ReturnType<F>>;
+      },
+      (o) => arrayLeavesOf(o),
+    );
+  return [out, withDispose(fJvp, lin)];
+}
+
+function withDispose<G extends AnyFn>(g: G, jaxpr: Jaxpr): G & SavedFunction {
+  const h = g as G & SavedFunction;
+  h.dispose = () => jaxpr.dispose();
+  h[Symbol.dispose] = () => jaxpr.dispose();
+  return h;
+}
+
+export interface VjpOptions {
+  /** f returns `[output, aux]`; aux is returned as is, not differentiated. */
+  hasAux?: boolean;
+}
+
+type VjpOut<F extends AnyFn, O> = O extends { hasAux: true }
+  ? ReturnType<F> extends readonly [infer Out, unknown]
+    ? Out
+    : never
+  : ReturnType<F>;
+type AuxOf<F extends AnyFn> = ReturnType<F> extends readonly [unknown, infer A] ? A : never;
+type VjpFn<F extends AnyFn, O> = ((ct: Cotangent<VjpOut<F, O>>) => CotangentsOf<Parameters<F>>) & SavedFunction;
+
+/** Splits `[out, aux]` for hasAux functions, with a clear error otherwise. */
+export function splitAux(op: string, r: unknown): [unknown, unknown] {
+  if (!globalThis.Array.isArray(r) || r.length !== 2) {
+    throw new TracerError(`${op}: with hasAux the function must return [output, aux]; it returned ${typeof r}`);
+  }
+  return [r[0], r[1]];
+}
+
+/**
+ * Reverse mode: `[f(...primals), vjpFn]` (with hasAux `[out, vjpFn, aux]`), where `vjpFn(ct)`
+ * returns the cotangents of the primals (one per argument, each shaped like it). vjpFn holds the
+ * residuals until `vjpFn.dispose()` or until it is collected.
+ */
+export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string, never>>(
+  f: F,
+  primals: Parameters<F>,
+  opts?: O,
+): O extends { hasAux: true } ? [VjpOut<F, O>, VjpFn<F, O>, AuxOf<F>] : [VjpOut<F, O>, VjpFn<F, O>] {
+  const hasAux = opts?.hasAux ?? false;
+  let jaxpr: Jaxpr | undefined;
+  let inDef: TreeDef | undefined;
+  let outDef: TreeDef | undefined;
+  let primalLeaves: Array[] = [];
+  let outLeaves: Array[] = [];
+  const result = transformScope(
+    () => {
+      const { leaves, def } = arrayLeaves("vjp", "primal", primals);
+      primalLeaves = leaves;
+      inDef = def;
+      let auxDef: TreeDef | undefined;
+      let nOut = 0;
+      const flat = (xs: Array[]): Array[] => {
+        let r = f(...(def.unflatten(xs) as unknown[]));
+        checkSync("vjp", r);
+        let aux: unknown = null;
+        if (hasAux) [r, aux] = splitAux("vjp", r);
+        const o = arrayLeaves("vjp", "the function's output", r);
+        const a = arrayLeaves("vjp", "aux", aux);
+        outDef = o.def;
+        auxDef = a.def;
+        nOut = o.leaves.length;
+        return [...o.leaves, ...a.leaves];
+      };
+      const [outs, jp] = linearizeFlat("vjp", flat, leaves);
+      jaxpr = jp;
+      const mine = owned(outs, leaves);
+      outLeaves = mine.slice(0, nOut);
+      const out = (outDef as TreeDef).unflatten(outLeaves);
+      return hasAux ? [out, (auxDef as TreeDef).unflatten(mine.slice(nOut))] : [out];
+    },
+    (r) => r.flatMap(arrayLeavesOf),
+  );
+  const lin = jaxpr as Jaxpr;
+  const outAvals = outLeaves.map((o) => o.aval);
+  const zeros = primalLeaves.map(zeroSpec);
+  const vjpFn = (ct: unknown) =>
+    transformScope(
+      () => {
+        const cts = leavesLike("vjp", "the cotangent differs from the output", outDef as TreeDef, ct);
+        cts.forEach((c, i) => {
+          const a = outAvals[i];
+          if (a && (!shapesEqual(a.shape, c.shape) || (isFloat(a.dtype) && c.dtype !== a.dtype))) {
+            throw new ShapeError(`vjp: cotangent leaf ${i} is ${c.dtype}[${c.shape}]; the output is ${a.dtype}[${a.shape}]`);
+          }
+        });
+        const flatCts = [
+          ...cts.map((c, i) => (isFloat((outAvals[i] ?? c.aval).dtype) ? c : null)),
+          ...lin.outvars.slice(cts.length).map(() => null),
+        ];
+        const inCts = backwardPass(lin, flatCts);
+        const res = inCts.map((c, i) => orZeros(c, zeros[i] as ZeroSpec));
+        return (inDef as TreeDef).unflatten(owned(res, cts));
+      },
+      (r) => arrayLeavesOf(r),
+    );
+  return [result[0], withDispose(vjpFn, lin), ...result.slice(1)] as never;
+}
