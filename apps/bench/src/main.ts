@@ -58,7 +58,23 @@ function report(results: Record<string, number>, unit: string, higherIsBetter: b
   void higherIsBetter;
 }
 
+async function benchMlpGrad(sizes: readonly number[], batch: number): Promise<void> {
+  console.log(`\neager valueAndGrad of an MLP ${sizes.join("-")}, batch ${batch} (ReLU, softmax cross-entropy)`);
+  const results: Record<string, number> = {};
+  for (const c of contenders) {
+    const ms = await safely(c.name, async () => {
+      const { run, done } = await c.mlpGrad(sizes, batch);
+      const t = await medianMs(run, { warmup: 3, reps: 9 });
+      done();
+      return t;
+    });
+    if (ms !== undefined) results[c.name] = ms;
+  }
+  report(results, "ms/step", false);
+}
+
 console.log(`node ${process.version}, ${process.arch}`);
+await benchMlpGrad([784, 512, 512, 10], 128);
 await benchOverhead(1000, 1000);
 await benchMatmul(512);
 await benchMatmul(1024);

@@ -3,7 +3,8 @@ import * as jaxjs from "@jax-js/jax";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
-import { np } from "@webjax/core";
+import { np, valueAndGrad, type Array as WArray } from "@webjax/core";
+import { randomData } from "./timing.js";
 
 export interface Contender {
   name: string;
@@ -11,6 +12,24 @@ export interface Contender {
   matmul(n: number, a: Float32Array, b: Float32Array): Promise<{ run: () => Promise<void>; done: () => void }>;
   /** Returns a function that runs `ops` chained adds of `size` elements and waits for the last. */
   addChain(size: number, ops: number): Promise<{ run: () => Promise<void>; done: () => void }>;
+  /**
+   * Returns a function that runs one eager loss-and-gradient step of the MLP `sizes`
+   * (ReLU hidden layers, softmax cross-entropy) on a batch, and waits for every gradient.
+   */
+  mlpGrad(sizes: readonly number[], batch: number): Promise<{ run: () => Promise<void>; done: () => void }>;
+}
+
+/** Deterministic MLP weights (scaled like He init), inputs and one-hot labels, shared by every contender. */
+export function mlpData(sizes: readonly number[], batch: number) {
+  const layers = sizes.slice(1).map((n, i) => {
+    const m = sizes[i] as number;
+    return { w: randomData(m * n, 10 + i).map((v) => v * Math.sqrt(2 / m)), b: new Float32Array(n), m, n };
+  });
+  const x = randomData(batch * (sizes[0] as number), 3);
+  const classes = sizes[sizes.length - 1] as number;
+  const y = new Float32Array(batch * classes);
+  for (let i = 0; i < batch; i++) y[i * classes + (i % classes)] = 1;
+  return { layers, x, y, classes };
 }
 
 export const webjaxCpu: Contender = {
@@ -44,6 +63,41 @@ export const webjaxCpu: Contender = {
         acc.dispose();
       },
       done: () => x.dispose(),
+    };
+  },
+  async mlpGrad(sizes, batch) {
+    const d = mlpData(sizes, batch);
+    const params = d.layers.map((l) => ({ w: np.array(l.w, { shape: [l.m, l.n] }), b: np.array(l.b) }));
+    const x = np.array(d.x, { shape: [batch, sizes[0] as number] });
+    const y = np.array(d.y, { shape: [batch, d.classes] });
+    const loss = (ps: { w: WArray; b: WArray }[], xs: WArray, ys: WArray) => {
+      let h = xs;
+      ps.forEach((p, i) => {
+        const z = np.matmul(h, p.w).add(p.b);
+        h = i < ps.length - 1 ? np.maximum(z, 0) : z;
+      });
+      const logp = h.sub(np.logsumexp(h, { axis: -1, keepdims: true }));
+      return logp.mul(ys).sum(-1).mean().neg();
+    };
+    const step = valueAndGrad(loss);
+    return {
+      run: async () => {
+        const [l, g] = step(params, x, y);
+        for (const p of g) {
+          await p.w.blockUntilReady();
+          p.w.dispose();
+          p.b.dispose();
+        }
+        l.dispose();
+      },
+      done: () => {
+        for (const p of params) {
+          p.w.dispose();
+          p.b.dispose();
+        }
+        x.dispose();
+        y.dispose();
+      },
     };
   },
 };
@@ -88,6 +142,36 @@ function tfContender(backend: "cpu" | "wasm"): Contender {
         done: () => x.dispose(),
       };
     },
+    async mlpGrad(sizes, batch) {
+      await use();
+      const d = mlpData(sizes, batch);
+      const params = d.layers.flatMap((l) => [tf.tensor2d(l.w, [l.m, l.n]), tf.tensor1d(l.b)]);
+      const x = tf.tensor2d(d.x, [batch, sizes[0] as number]);
+      const y = tf.tensor2d(d.y, [batch, d.classes]);
+      const f = tf.valueAndGrads((...ps: tf.Tensor[]) => {
+        let h: tf.Tensor = x;
+        for (let i = 0; i < ps.length; i += 2) {
+          const z = tf.add(tf.matMul(h as tf.Tensor2D, ps[i] as tf.Tensor2D), ps[i + 1] as tf.Tensor);
+          h = i < ps.length - 2 ? tf.relu(z) : z;
+        }
+        return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(h), y), -1)));
+      });
+      return {
+        run: async () => {
+          const { value, grads } = f(params);
+          for (const g of grads) {
+            await g.data();
+            g.dispose();
+          }
+          value.dispose();
+        },
+        done: () => {
+          for (const p of params) p.dispose();
+          x.dispose();
+          y.dispose();
+        },
+      };
+    },
   };
 }
 
@@ -125,6 +209,38 @@ export const jaxjsWasm: Contender = {
         acc.dispose();
       },
       done: () => x.dispose(),
+    };
+  },
+  async mlpGrad(sizes, batch) {
+    await jaxjs.init("wasm");
+    jaxjs.defaultDevice("wasm");
+    const jnp = jaxjs.numpy;
+    const d = mlpData(sizes, batch);
+    const params = d.layers.map((l) => ({ w: jnp.array(l.w).reshape([l.m, l.n]), b: jnp.array(l.b) }));
+    const x = jnp.array(d.x).reshape([batch, sizes[0] as number]);
+    const y = jnp.array(d.y).reshape([batch, d.classes]);
+    // jax-js arrays are consumed by ops: each value is used once, and `.ref`/tree.ref keep ours alive.
+    const loss = (ps: { w: jaxjs.Array; b: jaxjs.Array }[], xs: jaxjs.Array, ys: jaxjs.Array) => {
+      let h = xs;
+      ps.forEach((p, i) => {
+        const z = jnp.add(jnp.matmul(h, p.w), p.b);
+        h = i < ps.length - 1 ? jaxjs.nn.relu(z) : z;
+      });
+      return jnp.negative(jnp.mean(jnp.sum(jnp.multiply(jaxjs.nn.logSoftmax(h, -1), ys), -1)));
+    };
+    const step = jaxjs.valueAndGrad(loss);
+    return {
+      run: async () => {
+        const [l, g] = step(jaxjs.tree.ref(params), x.ref, y.ref);
+        for (const p of g) await p.w.blockUntilReady();
+        jaxjs.tree.dispose(g);
+        l.dispose();
+      },
+      done: () => {
+        jaxjs.tree.dispose(params);
+        x.dispose();
+        y.dispose();
+      },
     };
   },
 };

@@ -68,19 +68,26 @@ function sumProducts(a: readonly number[], b: readonly number[]): { dot: number;
 export async function checkGrads(f: Fn, args: readonly Array[], opts: CheckGradsOptions = {}): Promise<void> {
   const next = rng(opts.seed ?? 1234);
   const diffIdx = args.map((x, i) => (isFloat(x) && !(opts.fixed ?? []).includes(i) ? i : -1)).filter((i) => i >= 0);
-  const withDiff = (xs: readonly Array[]) => (...d: Array[]) => {
-    const full = args.slice();
-    diffIdx.forEach((k, j) => {
-      full[k] = d[j] ?? (xs[k] as Array);
-    });
-    return f(...full);
-  };
+  const withDiff =
+    (xs: readonly Array[]) =>
+    (...d: Array[]) => {
+      const full = args.slice();
+      diffIdx.forEach((k, j) => {
+        full[k] = d[j] ?? (xs[k] as Array);
+      });
+      return f(...full);
+    };
   const g = withDiff(args);
   const primals = diffIdx.map((i) => args[i] as Array);
   await checkOnce(g, primals, opts, next);
   if ((opts.order ?? 1) === 2) {
     const v = primals.map((p) => direction(p.shape, p.dtype, next));
-    const h = (...xs: Array[]) => jvp(g, xs, [...v])[1];
+    const h = (...xs: Array[]) =>
+      jvp(
+        g,
+        xs,
+        v.map((d, i) => d.astype((xs[i] as Array).dtype)),
+      )[1];
     await checkOnce(h, primals, { ...opts, identityRtol: (opts.identityRtol ?? 2e-5) * 5 }, next);
   }
 }
@@ -120,7 +127,12 @@ async function checkFiniteDifferences(
   for (const a of [...x64, ...v64, tangent, plus, minus]) a.dispose();
 }
 
-async function checkIdentity(f: Fn, primals: readonly Array[], opts: CheckGradsOptions, next: () => number): Promise<void> {
+async function checkIdentity(
+  f: Fn,
+  primals: readonly Array[],
+  opts: CheckGradsOptions,
+  next: () => number,
+): Promise<void> {
   const rtol = opts.identityRtol ?? 2e-5;
   const v = primals.map((p) => direction(p.shape, p.dtype, next));
   const [out, tangent] = jvp(f, [...primals], v);
@@ -132,7 +144,10 @@ async function checkIdentity(f: Fn, primals: readonly Array[], opts: CheckGradsO
   const o2 = await values(out2);
   o1.forEach((a, i) => {
     const b = o2[i] as number;
-    expect(Object.is(a, b) || Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a)), `jvp and vjp primal outputs, element ${i}`).toBe(true);
+    expect(
+      Object.is(a, b) || Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a)),
+      `jvp and vjp primal outputs, element ${i}`,
+    ).toBe(true);
   });
   const rhs = sumProducts(await values(u), await values(tangent));
   let lhsDot = 0;

@@ -35,8 +35,13 @@ export function linearizeFlat(name: string, f: (xs: Array[]) => Array[], primals
       const tangentIns: (JaxprTracer | null)[] = primals.map((p) =>
         isFloat(p.dtype) ? pe.newArg({ ...p.aval, weakType: false }) : null,
       );
-      const [outs, outTangents] = jvpFlat(name, f, primals, tangentIns);
-      return [outs, pe.finish(tangentIns, outTangents)];
+      try {
+        const [outs, outTangents] = jvpFlat(name, f, primals, tangentIns);
+        return [outs, pe.finish(tangentIns, outTangents)];
+      } catch (e) {
+        pe.discard();
+        throw e;
+      }
     },
   );
 }

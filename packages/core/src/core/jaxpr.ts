@@ -53,7 +53,8 @@ export class Jaxpr {
   }
 
   toString(): string {
-    const name = (a: Atom | null) => (a === null ? "0" : a instanceof Var ? `v${a.id}` : `const:${fmtAval(a.value.aval)}`);
+    const name = (a: Atom | null) =>
+      a === null ? "0" : a instanceof Var ? `v${a.id}` : `const:${fmtAval(a.value.aval)}`;
     const lines = this.eqns.map(
       (e) => `  ${e.outputs.map(name).join(", ")} = ${e.prim}(${e.inputs.map(name).join(", ")})`,
     );
@@ -123,6 +124,12 @@ export class JaxprTrace extends Trace {
     const outs = outAvals.map((a) => this.newArg(a));
     this.eqns.push({ prim, inputs: atoms, params, outputs: outs.map((o) => o.v) });
     return outs;
+  }
+
+  /** Releases the retained constants of a recording that will not become a Jaxpr (it failed). */
+  discard(): void {
+    for (const c of this.owned) c.dispose();
+    this.owned.length = 0;
   }
 
   /** The recorded program from `inputs` (null: an input that is not traced) to `outputs` (null: zero). */

@@ -1,12 +1,12 @@
-import { Array } from "../array.js";
+import type { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
 import { isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
 import { registry } from "../primitives/registry.js";
 import type { Params, Primitive, Tangent } from "../primitives/types.js";
 import type { Aval } from "./aval.js";
-import { zerosFor } from "./zeros.js";
 import { bind, type CustomJvpCall, type CustomVjpCall, Trace, Tracer } from "./trace.js";
+import { zerosFor } from "./zeros.js";
 
 /** A value carrying its tangent through forward-mode differentiation. */
 export class JVPTracer extends Tracer {
@@ -21,7 +21,7 @@ export class JVPTracer extends Tracer {
     return this.primal.aval;
   }
   override backendHint(): Backend | null {
-    return this.primal.backendHint();
+    return this.trace.alive ? this.primal.backendHint() : null;
   }
   override toString(): string {
     return `JVPTracer(${this.dtype}[${this.shape.join(",")}])`;
@@ -95,4 +95,3 @@ export class JVPTrace extends Trace {
     return outs.map((o, i) => this.wrap(o, outTangents[i] ?? null));
   }
 }
-

@@ -1,7 +1,13 @@
 import type { Array } from "../array.js";
 import { TracerError } from "../errors.js";
 import { registry } from "../primitives/registry.js";
-import { type Params, type PrimitiveDef, type Tangent, type TransposeInput, UndefinedPrimal } from "../primitives/types.js";
+import {
+  type Params,
+  type PrimitiveDef,
+  type Tangent,
+  type TransposeInput,
+  UndefinedPrimal,
+} from "../primitives/types.js";
 import { shapesEqual } from "../shape.js";
 import { fmtAval } from "./aval.js";
 import { Const, type Jaxpr, Var } from "./jaxpr.js";

@@ -9,6 +9,7 @@ import { bind1 } from "../core/trace.js";
 import { type DType, floatResult, isFloat } from "../dtype.js";
 import { ShapeError } from "../errors.js";
 import { normalizeAxes } from "../shape.js";
+import { stopGradient } from "../transforms/custom.js";
 import { backendOf, convert, prepare } from "./convert.js";
 import { full } from "./creation.js";
 import {
@@ -99,7 +100,9 @@ export function logsumexp(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: Redu
     const m = bind1("reshape", [bind1("reduce_max", [a], { axes })], { newShape: reducedShape(a.shape, axes, true) });
     // Shift by the maximum only where it is finite: ±Inf and NaN maxima shift by 0, so exp
     // sees them unchanged and log Σ gives −Inf, +Inf or NaN.
-    const shift = where(less(abs(m), Infinity), m, 0);
+    // The shift is a constant for differentiation (as JAX's stop_gradient on the max): the
+    // gradient is the softmax however the maxima tie.
+    const shift = stopGradient(where(less(abs(m), Infinity), m, 0));
     const r = add(log(sum(exp(subtract(a, shift)), axes, { keepdims: true })), shift);
     const shaped = keepdims ? r : bind1("reshape", [r], { newShape: reducedShape(a.shape, axes, false) });
     return convert(shaped, out);

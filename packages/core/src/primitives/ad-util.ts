@@ -4,8 +4,8 @@
  */
 import type { Array } from "../array.js";
 import type { Aval } from "../core/aval.js";
-import { zerosFor } from "../core/zeros.js";
 import { bind, bind1 } from "../core/trace.js";
+import { zerosFor } from "../core/zeros.js";
 import { add, multiply, negative, subtract } from "../numpy/elementwise.js";
 import { type Params, type Primitive, type Tangent, type TransposeInput, UndefinedPrimal } from "./types.js";
 
@@ -31,7 +31,8 @@ export function avalOf(x: TransposeInput): Aval {
 
 /** A known operand of a transpose rule (an internal error if it is the linear one). */
 export function known(x: TransposeInput | undefined, prim: string): Array {
-  if (x === undefined || x instanceof UndefinedPrimal) throw new Error(`internal: ${prim} transpose needs a known operand`);
+  if (x === undefined || x instanceof UndefinedPrimal)
+    throw new Error(`internal: ${prim} transpose needs a known operand`);
   return x;
 }
 

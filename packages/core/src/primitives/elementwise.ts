@@ -1,21 +1,24 @@
-import { type Aval, aval } from "../core/aval.js";
 import type { Array } from "../array.js";
-import { zerosFor } from "../core/zeros.js";
+import { type Aval, aval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
+import { zerosFor } from "../core/zeros.js";
 import { type DType, isFloat } from "../dtype.js";
+import { DTypeError } from "../errors.js";
+import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
+import { binary, bitcast, cast, select, unary } from "../ir/expr.js";
 import {
   add,
   cos,
   divide,
   equal,
   exp,
+  greaterEqual,
   log,
   multiply,
   negative,
   power,
   reciprocal,
   rsqrt,
-  sign,
   sin,
   square,
   subtract,
@@ -34,9 +37,6 @@ import {
   unaryTranspose,
   zeroJvp,
 } from "./ad-util.js";
-import { DTypeError } from "../errors.js";
-import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
-import { binary, bitcast, cast, select, unary } from "../ir/expr.js";
 import {
   ALL,
   checkArity,
@@ -49,9 +49,9 @@ import {
 } from "./checks.js";
 import type {
   BinaryPrimitive,
+  Params,
   PrimitiveDef,
   PrimitiveTable,
-  Params,
   Tangent,
   TransposeInput,
   UnaryPrimitive,
@@ -108,7 +108,10 @@ export const unaryPrimitives: PrimitiveTable<UnaryPrimitive> = {
     jvp: linearJvp("neg"),
     transpose: unaryTranspose("neg", (ct) => negative(ct)),
   }),
-  abs: unaryElementwise("abs", ALL, undefined, { jvp: unaryJvp("abs", (x) => sign(x)) }),
+  // JAX's rule: select(x ≥ 0, t, −t), so the derivative at 0 is 1 (and −1 at NaN).
+  abs: unaryElementwise("abs", ALL, undefined, {
+    jvp: unaryJvp("abs", (x) => where(greaterEqual(x, 0), 1, -1).astype(x.dtype)),
+  }),
   sign: unaryElementwise("sign", NUMERIC, undefined, { jvp: zeroJvp("sign") }),
   exp: unaryElementwise("exp", FLOATS, FLOAT_HINT, { jvp: unaryJvp("exp", (_, y) => y) }),
   log: unaryElementwise("log", FLOATS, FLOAT_HINT, { jvp: unaryJvp("log", (x) => reciprocal(x)) }),

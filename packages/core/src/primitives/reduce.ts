@@ -1,12 +1,12 @@
-import { type Aval, aval, fmtAval } from "../core/aval.js";
 import type { Array } from "../array.js";
+import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
 import type { DType } from "../dtype.js";
+import { ShapeError } from "../errors.js";
+import type { ReduceOp } from "../ir/kernel.js";
 import { onesLike } from "../numpy/creation.js";
 import { divide, equal, multiply } from "../numpy/elementwise.js";
 import { jvp1, linearJvp, unaryTranspose, zeroJvp } from "./ad-util.js";
-import { ShapeError } from "../errors.js";
-import type { ReduceOp } from "../ir/kernel.js";
 import { ALL, checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
 import type { PrimitiveDef, PrimitiveTable, ReducePrimitive } from "./types.js";
 
@@ -107,7 +107,12 @@ function extremumTangent<P extends "reduce_max" | "reduce_min">(prim: P) {
  * d prod(x) = Σ_i t_i · Π_{j≠i} x_j, with the products of the others from exclusive cumulative
  * products on both sides (no division, so zeros in x are exact, as JAX's rule).
  */
-function prodTangent(primals: readonly Array[], tangents: readonly (Array | null)[], _out: Array, p: { axes: readonly number[] }) {
+function prodTangent(
+  primals: readonly Array[],
+  tangents: readonly (Array | null)[],
+  _out: Array,
+  p: { axes: readonly number[] },
+) {
   const t = tangents[0] ?? null;
   if (t == null) return null;
   const x = primals[0] as Array;

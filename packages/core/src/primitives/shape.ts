@@ -3,8 +3,8 @@ import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
 import { fmtShape, ShapeError } from "../errors.js";
 import { broadcastInDimView, reshapeView, revView, sliceView, transposeView } from "../ir/view.js";
-import { sizeOf } from "../shape.js";
 import { zeros } from "../numpy/creation.js";
+import { sizeOf } from "../shape.js";
 import { linearJvp, unaryTranspose } from "./ad-util.js";
 import { checkArity } from "./checks.js";
 import type { PrimitiveTable, ViewPrimitive } from "./types.js";
@@ -158,7 +158,12 @@ export function inversePerm(perm: readonly number[]): number[] {
  * The transpose of `slice`: `x` placed at `start` with `strides − 1` zeros between its elements,
  * inside zeros of `shape` (XLA's pad with low, high and interior padding).
  */
-export function padZeros(x: Array, shape: readonly number[], start: readonly number[], strides: readonly number[]): Array {
+export function padZeros(
+  x: Array,
+  shape: readonly number[],
+  start: readonly number[],
+  strides: readonly number[],
+): Array {
   const opts = { dtype: x.dtype, ...(x.backendHint() ? { backend: x.backendHint()?.name } : {}) };
   if (x.size === 0) return zeros(shape, opts);
   let r = x;
@@ -182,7 +187,11 @@ export function padZeros(x: Array, shape: readonly number[], start: readonly num
     }
     const lo = start[ax] as number;
     const hi = n - lo - (r.shape[ax] as number);
-    const piece = (w: number) => zeros(r.shape.map((d, i) => (i === ax ? w : d)), opts);
+    const piece = (w: number) =>
+      zeros(
+        r.shape.map((d, i) => (i === ax ? w : d)),
+        opts,
+      );
     const parts = [...(lo > 0 ? [piece(lo)] : []), r, ...(hi > 0 ? [piece(hi)] : [])];
     if (parts.length > 1) r = bind1("concatenate", parts, { dimension: ax });
   });

@@ -126,7 +126,9 @@ export function linearize<F extends AnyFn>(
         ts.forEach((t, i) => {
           const a = shapes[i];
           if (a && (!shapesEqual(a.shape, t.shape) || (isFloat(a.dtype) && a.dtype !== t.dtype))) {
-            throw new ShapeError(`linearize: tangent leaf ${i} is ${t.dtype}[${t.shape}]; expected ${a.dtype}[${a.shape}]`);
+            throw new ShapeError(
+              `linearize: tangent leaf ${i} is ${t.dtype}[${t.shape}]; expected ${a.dtype}[${a.shape}]`,
+            );
           }
         });
         const res = evalJaxpr(lin, ts);
@@ -225,7 +227,9 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
         cts.forEach((c, i) => {
           const a = outAvals[i];
           if (a && (!shapesEqual(a.shape, c.shape) || (isFloat(a.dtype) && c.dtype !== a.dtype))) {
-            throw new ShapeError(`vjp: cotangent leaf ${i} is ${c.dtype}[${c.shape}]; the output is ${a.dtype}[${a.shape}]`);
+            throw new ShapeError(
+              `vjp: cotangent leaf ${i} is ${c.dtype}[${c.shape}]; the output is ${a.dtype}[${a.shape}]`,
+            );
           }
         });
         const flatCts = [

@@ -43,11 +43,14 @@ function normArgnums(op: string, argnums: number | readonly number[], n: number)
   const list = typeof argnums === "number" ? [argnums] : [...argnums];
   for (const a of list) {
     if (!Number.isInteger(a) || a < -n || a >= n) {
-      throw new TracerError(`${op}: argnums ${JSON.stringify(argnums)} is out of range for ${n} positional argument(s)`);
+      throw new TracerError(
+        `${op}: argnums ${JSON.stringify(argnums)} is out of range for ${n} positional argument(s)`,
+      );
     }
   }
   const norm = list.map((a) => (a < 0 ? a + n : a));
-  if (new Set(norm).size !== norm.length) throw new TracerError(`${op}: argnums ${JSON.stringify(argnums)} repeats an argument`);
+  if (new Set(norm).size !== norm.length)
+    throw new TracerError(`${op}: argnums ${JSON.stringify(argnums)} repeats an argument`);
   return norm;
 }
 
