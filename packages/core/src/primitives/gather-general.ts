@@ -1,7 +1,13 @@
+import type { Array as ArrayT } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
+import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { IntExpr, Load } from "../ir/kernel.js";
+import { array } from "../numpy/creation.js";
+import { clip } from "../numpy/elementwise.js";
+import { isLinearInput, known } from "./ad-util.js";
+import { generalScatterOps, onBackendOf, scatterJvp, scatterTranspose, zerosOf } from "./indexing-ad.js";
 import type { LoweringInput, Params, PrimitiveTable } from "./types.js";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -94,6 +100,16 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
         }
         return { loads, expr };
       },
+    },
+    // Linear in the operand; out-of-bounds slices have tangent 0 (JAX's fill_value=0 for the tangent).
+    jvp: (primals, [t], p) => {
+      const out = bind1("gather", primals, p);
+      const tp = p.mode === "fill" ? { ...p, fillValue: 0 } : p;
+      return [[out], [t == null ? null : bind1("gather", [t, primals[1] as ArrayT], tp)]];
+    },
+    transpose: ([ct], [x, idx], p) => {
+      if (ct == null || !isLinearInput(x)) return [null, null];
+      return [gatherTranspose(ct, x.aval, known(idx, "gather"), p), null];
     },
   },
   scatter_general: {
@@ -248,8 +264,29 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
         };
       },
     },
+    jvp: scatterJvp("scatter_general", generalScatterOps),
+    transpose: scatterTranspose("scatter_general", generalScatterOps),
   },
 };
+
+/**
+ * JAX's _gather_transpose_rule: scatter-add the cotangent's slices into zeros at the same starts.
+ * "fill" slices that do not fit read nothing, and scatter drops those windows; "clip" slices
+ * read at the clamped starts, so the starts are clamped here the same way first.
+ */
+function gatherTranspose(ct: ArrayT, x: Aval, idx: ArrayT, p: Params["gather"]): ArrayT {
+  let starts = idx;
+  if (p.mode === "clip") {
+    const hi = p.startIndexMap.map((d) => (x.shape[d] as number) - (p.sliceSizes[d] as number));
+    starts = clip(idx, 0, array(hi, { dtype: "int32", ...onBackendOf(idx) }));
+  }
+  const dims = {
+    updateWindowDims: p.offsetDims,
+    insertedWindowDims: p.collapsedSliceDims,
+    scatterDimsToOperandDims: p.startIndexMap,
+  };
+  return bind1("scatter_general", [zerosOf(x, ct), starts, ct], { ...dims, mode: "add" });
+}
 
 function identity(mode: "add" | "mul" | "min" | "max", d: Aval["dtype"]): Expr {
   if (mode === "add") return constant(0, d);

@@ -1,7 +1,11 @@
 import { type Aval, aval, fmtAval } from "../core/aval.js";
+import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { Load } from "../ir/kernel.js";
+import { add, clip, less, where } from "../numpy/elementwise.js";
+import { avalOf, isLinearInput, known, linearJvp } from "./ad-util.js";
+import { zerosOf } from "./indexing-ad.js";
 import type { LoadPrimitive, LoweringInput, PrimitiveTable } from "./types.js";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -59,6 +63,21 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
         return { loads, expr };
       },
     },
+    jvp: linearJvp("concatenate"),
+    // Each operand's cotangent is its slice of the output's.
+    transpose: ([ct], inputs, { dimension: axis }) => {
+      let start = 0;
+      return inputs.map((x) => {
+        const n = avalOf(x).shape[axis] as number;
+        start += n;
+        if (ct == null || !isLinearInput(x)) return null;
+        return bind1("slice", [ct], {
+          start: ct.shape.map((_, d) => (d === axis ? start - n : 0)),
+          limit: ct.shape.map((m, d) => (d === axis ? start : m)),
+          strides: ct.shape.map(() => 1),
+        });
+      });
+    },
   },
   take: {
     abstractEval(avals, { axis }) {
@@ -106,6 +125,15 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
           expr: load(0, xi.aval.dtype),
         };
       },
+    },
+    jvp: linearJvp("take", [0]),
+    // JAX's _gather_transpose_rule: scatter-add the cotangent at the same (wrapped, clamped) indices.
+    transpose: ([ct], [x, idx], { axis }) => {
+      if (ct == null || !isLinearInput(x)) return [null, null];
+      const n = x.aval.shape[axis] as number;
+      const i = known(idx, "take");
+      const clamped = clip(where(less(i, 0), add(i, n), i), 0, Math.max(n - 1, 0));
+      return [bind1("scatter", [zerosOf(x.aval, ct), clamped, ct], { axis, mode: "add" }), null];
     },
   },
 };

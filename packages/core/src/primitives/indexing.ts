@@ -1,8 +1,12 @@
+import type { Array as ArrayT } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
+import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { IntExpr, Load } from "../ir/kernel.js";
-import type { IndexingPrimitive, LoweringInput, PrimitiveTable } from "./types.js";
+import { avalOf, isLinearInput, known, linearJvp } from "./ad-util.js";
+import { axisScatterOps, scatterJvp, scatterTranspose, zerosOf } from "./indexing-ad.js";
+import type { IndexingPrimitive, LoweringInput, PrimitiveTable, TransposeInput } from "./types.js";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const int = (v: number) => constant(v, "int32");
@@ -59,6 +63,14 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
         return { loads, expr: load(0, x.aval.dtype) };
       },
     },
+    jvp: linearJvp("dynamic_slice", [0]),
+    // JAX's _dynamic_slice_transpose_rule: the cotangent written into zeros at the same starts
+    // (dynamic_update_slice clamps them the same way, as the window and the update have one size).
+    transpose: ([ct], [x, ...starts]) => {
+      const none = starts.map(() => null);
+      if (ct == null || !isLinearInput(x)) return [null, ...none];
+      return [bind1("dynamic_update_slice", [zerosOf(x.aval, ct), ct, ...knownStarts(starts)], {}), ...none];
+    },
   },
   dynamic_update_slice: {
     abstractEval(avals) {
@@ -97,6 +109,20 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
         ];
         return { loads, expr: select(inside, load(1, out.dtype), load(0, out.dtype)) };
       },
+    },
+    jvp: linearJvp("dynamic_update_slice", [0, 1]),
+    // JAX's _dynamic_update_slice_transpose_rule: the operand gets the cotangent with the window
+    // zeroed, the update gets the window.
+    transpose: ([ct], [x, u, ...starts]) => {
+      const none = starts.map(() => null);
+      if (ct == null) return [null, null, ...none];
+      const s = knownStarts(starts);
+      const ua = avalOf(u as TransposeInput);
+      return [
+        isLinearInput(x) ? bind1("dynamic_update_slice", [ct, zerosOf(ua, ct), ...s], {}) : null,
+        isLinearInput(u) ? bind1("dynamic_slice", [ct, ...s], { sizes: ua.shape }) : null,
+        ...none,
+      ];
     },
   },
   scatter: {
@@ -174,8 +200,15 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
         };
       },
     },
+    jvp: scatterJvp("scatter", (x, idx, u, p) => axisScatterOps(x, idx, u, p.axis)),
+    transpose: scatterTranspose("scatter", (x, idx, u, p) => axisScatterOps(x, idx, u, p.axis)),
   },
 };
+
+/** The start operands of a dynamic slice's transpose (always known: they are int32). */
+function knownStarts(starts: readonly TransposeInput[]): ArrayT[] {
+  return starts.map((s) => known(s, "dynamic_slice"));
+}
 
 function intIdentity(mode: "add" | "mul" | "min" | "max", d: Aval["dtype"]): Expr {
   if (mode === "add") return constant(0, d);
