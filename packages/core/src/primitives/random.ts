@@ -3,6 +3,7 @@ import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { Load } from "../ir/kernel.js";
 import { shapesEqual } from "../shape.js";
+import { zeroJvp } from "./ad-util.js";
 import type { PrimitiveTable } from "./types.js";
 
 /** Threefry-2x32's rotation constants (Random123), round r uses ROTATIONS[r % 8]. */
@@ -71,6 +72,8 @@ export const randomPrimitives: PrimitiveTable<"threefry2x32"> = {
       }
       return [aval([...first.shape, 2], "uint32")];
     },
+    // uint32 bits in and out: no tangents (random samples are differentiated through the float math after the bits).
+    jvp: zeroJvp("threefry2x32"),
     lowering: {
       kind: "loads",
       kernel(inputs, { rounds }) {

@@ -8,13 +8,18 @@
  * and a single dispatch. A log-depth (Blelloch / Hillis–Steele) scan over several kernels is
  * future performance work for long axes.
  */
+import type { Array } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
+import { bind1 } from "../core/trace.js";
 import type { DType } from "../dtype.js";
 import { ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { IntExpr, ReduceOp } from "../ir/kernel.js";
+import { arange, zeros } from "../numpy/creation.js";
+import { add, divide, equal, multiply, notEqual, where } from "../numpy/elementwise.js";
+import { jvp1, linearJvp, unaryTranspose } from "./ad-util.js";
 import { ALL, checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
-import type { LoweringInput, PrimitiveDef, PrimitiveTable, ScanPrimitive } from "./types.js";
+import type { LoweringInput, Params, PrimitiveDef, PrimitiveTable, ScanPrimitive, Tangent } from "./types.js";
 
 /** The identity of `op` in `dtype`: sum 0, prod 1, max −Inf (the least value), min +Inf (the greatest). */
 export function identityOf(op: "sum" | "prod" | "max" | "min", dtype: DType): Expr {
@@ -46,8 +51,10 @@ function cumulative<P extends ScanPrimitive>(
   name: P,
   op: "sum" | "prod" | "max" | "min",
   allowed: readonly DType[],
+  ad: Pick<PrimitiveDef<P>, "jvp" | "transpose">,
 ): PrimitiveDef<P> {
   return {
+    ...ad,
     abstractEval(avals, { axis }) {
       checkArity(name, avals, 1);
       const x = avals[0] as Aval;
@@ -74,8 +81,93 @@ function cumulative<P extends ScanPrimitive>(
 }
 
 export const scanPrimitives: PrimitiveTable<ScanPrimitive> = {
-  cumsum: cumulative("cumsum", "sum", NUMERIC),
-  cumprod: cumulative("cumprod", "prod", NUMERIC),
-  cummax: cumulative("cummax", "max", ALL),
-  cummin: cumulative("cummin", "min", ALL),
+  cumsum: cumulative("cumsum", "sum", NUMERIC, {
+    jvp: linearJvp("cumsum"),
+    // The transpose of a prefix sum is the suffix sum (JAX's cumsum transpose): flip `reverse`.
+    transpose: unaryTranspose("cumsum", (ct, _x, p) => bind1("cumsum", [ct], { axis: p.axis, reverse: !p.reverse })),
+  }),
+  cumprod: cumulative("cumprod", "prod", NUMERIC, { jvp: jvp1("cumprod", cumprodTangent) }),
+  cummax: cumulative("cummax", "max", ALL, { jvp: jvp1("cummax", runningExtremumTangent) }),
+  cummin: cumulative("cummin", "min", ALL, { jvp: jvp1("cummin", runningExtremumTangent) }),
 };
+
+type ScanParams = Params[ScanPrimitive];
+
+/** Creation options putting a new array on the backend of `like` (where it knows one). */
+function onBackendOf(like: Array): { backend?: string } {
+  const b = like.backendHint();
+  return b ? { backend: b.name } : {};
+}
+
+/** int32 positions `from, from + 1, …` along `axis`, broadcast to `shape`. */
+function iotaAlong(shape: readonly number[], axis: number, like: Array, from = 0): Array {
+  const n = shape[axis] as number;
+  const iota = arange(from, from + n, 1, { dtype: "int32", ...onBackendOf(like) });
+  return bind1("broadcast_in_dim", [iota], { shape, broadcastDimensions: [axis] });
+}
+
+/** `x[start:limit]` along `axis`. */
+function sliceAlong(x: Array, axis: number, start: number, limit: number): Array {
+  return bind1("slice", [x], {
+    start: x.shape.map((_, d) => (d === axis ? start : 0)),
+    limit: x.shape.map((n, d) => (d === axis ? limit : n)),
+    strides: x.shape.map(() => 1),
+  });
+}
+
+/**
+ * d cumprod(x)_i = Σ_{j ≤ i} t_j · Π_{k ≤ i, k ≠ j} x_k, exact where x has zeros. With z_i the
+ * number of zeros among x_0…x_i and P'_i the product of the others (zeros replaced by 1):
+ *   z_i = 0: P'_i · Σ_{j ≤ i} t_j / x_j;   z_i = 1: P'_i · (t at the zero);   z_i ≥ 2: 0.
+ * Every term is the tangent times a known coefficient, then a cumsum, so the tangent map is
+ * linear and transposes through cumsum. (JAX differentiates its associative scan instead; the
+ * values agree.) Not guarded: 1/x_j overflowing for subnormal x_j.
+ */
+function cumprodTangent(primals: readonly Array[], tangents: readonly Tangent[], _out: Array, p: ScanParams): Tangent {
+  const t = tangents[0] ?? null;
+  if (t === null) return null;
+  const x = primals[0] as Array;
+  const scan = (prim: "cumsum" | "cumprod", v: Array) => bind1(prim, [v], p);
+  const isZero = equal(x, 0);
+  const nonzero = where(isZero, 1, x);
+  const others = scan("cumprod", nonzero);
+  const zerosSoFar = scan("cumsum", bind1("convert_element_type", [isZero], { newDtype: "int32", weakType: false }));
+  const noZero = multiply(others, equal(zerosSoFar, 0));
+  const oneZero = multiply(others, equal(zerosSoFar, 1));
+  const overX = scan("cumsum", multiply(t, where(isZero, 0, divide(1, nonzero))));
+  const atZero = scan("cumsum", multiply(t, isZero));
+  return add(multiply(overX, noZero), multiply(atZero, oneZero));
+}
+
+/**
+ * cummax/cummin: out_i takes the tangent of the element the scan took its value from, the first
+ * element (in scan order) attaining it: the start of the run of equal outputs containing i.
+ * Starts are where out changes (out_j ≠ out_{j−1}; a NaN output counts as a change, so a NaN
+ * takes its own tangent); a running max of the start positions gives each output its source
+ * index, and the tangent is gathered there (take_along_axis: linear in t, and transposable).
+ * JAX differentiates its associative scan instead, which splits ties by halves in an order
+ * set by the scan's tree; away from ties the rules agree.
+ */
+function runningExtremumTangent(
+  primals: readonly Array[],
+  tangents: readonly Tangent[],
+  out: Array,
+  { axis, reverse }: ScanParams,
+): Tangent {
+  const t = tangents[0] ?? null;
+  if (t === null) return null;
+  const n = out.shape[axis] as number;
+  if (n <= 1 || primals[0]?.size === 0) return t;
+  // Work in scan order (flip a reverse scan), then flip the gathered tangent back.
+  const flip = (a: Array) => (reverse ? bind1("rev", [a], { dimensions: [axis] }) : a);
+  const o = flip(out);
+  const changed = notEqual(sliceAlong(o, axis, 1, n), sliceAlong(o, axis, 0, n - 1));
+  const starts = where(changed, iotaAlong(changed.shape, axis, o, 1), 0);
+  const first = zeros(
+    o.shape.map((d, i) => (i === axis ? 1 : d)),
+    { dtype: "int32", ...onBackendOf(o) },
+  );
+  const marks = bind1("concatenate", [first, starts], { dimension: axis });
+  const source = bind1("cummax", [marks], { axis, reverse: false });
+  return flip(bind1("take_along_axis", [flip(t), source], { axis }));
+}

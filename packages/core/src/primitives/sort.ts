@@ -19,8 +19,10 @@ import type { DType } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, bitcast, cast, constant, type Expr, index, load, select, unary } from "../ir/expr.js";
 import type { IntExpr, Load } from "../ir/kernel.js";
+import { isLinearInput, known, linearJvp, zeroJvp } from "./ad-util.js";
 import { ALL, checkArity, checkDTypeIn } from "./checks.js";
 import { checkAxis } from "./scan.js";
+import { takeAlongAxisTranspose } from "./sort-ad.js";
 import type { LoweringInput, PrimitiveTable, SortPrimitive } from "./types.js";
 
 const int = (v: number) => constant(v, "int32");
@@ -86,6 +88,7 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
       checkAxis("sort_rank", x, axis);
       return [aval(x.shape, "int32")];
     },
+    jvp: zeroJvp("sort_rank"),
     lowering: {
       kind: "loads",
       kernel(inputs, { axis, descending }) {
@@ -122,6 +125,7 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
         ),
       ];
     },
+    jvp: zeroJvp("inverse_permutation"),
     lowering: {
       kind: "loads",
       kernel(inputs, { axis }) {
@@ -152,6 +156,12 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
       }
       return [aval(idx.shape, x.dtype, x.weakType)];
     },
+    // Linear in the operand (the indices are int32, so they have no tangent).
+    jvp: linearJvp("take_along_axis", [0]),
+    transpose: ([ct], [x, idx], { axis }) => [
+      ct == null || !isLinearInput(x) ? null : takeAlongAxisTranspose(ct, x.aval, known(idx, "take_along_axis"), axis),
+      null,
+    ],
     lowering: {
       kind: "loads",
       kernel([x, idx], { axis }) {
@@ -187,6 +197,7 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
       }
       return [aval(v.shape, "int32")];
     },
+    jvp: zeroJvp("searchsorted"),
     lowering: {
       kind: "loads",
       kernel([a, v], { side }) {

@@ -10,6 +10,7 @@ import { acc, binary, constant, type Expr, index, load, select } from "../ir/exp
 import type { IntExpr, Load } from "../ir/kernel.js";
 import { checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
 import type { LoweringInput, PrimitiveTable } from "./types.js";
+import { convJvp, convTranspose, reduceWindowJvp, reduceWindowTranspose } from "./window-ad.js";
 
 /** Explicit padding: [low, high] per spatial dim (negative values crop). */
 export type PadPairs = readonly (readonly [number, number])[];
@@ -217,6 +218,8 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
       checkDTypeIn("reduce_window", x, NUMERIC, "convert bool arrays to int32 first");
       return [aval(reduceWindowShape(x, params), x.dtype, x.weakType)];
     },
+    jvp: reduceWindowJvp,
+    transpose: reduceWindowTranspose,
     lowering: {
       kind: "loads",
       // Loops: output dims, then one window loop per dim (the reduction). Padding and
@@ -266,6 +269,8 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
       checkDTypeIn("conv_general_dilated", lhs, NUMERIC, "convert bool arrays to int32 or float32 first");
       return [aval(convShape(lhs, rhs, params), lhs.dtype, lhs.weakType && rhs.weakType)];
     },
+    jvp: convJvp,
+    transpose: convTranspose,
     lowering: {
       kind: "loads",
       // Loops: the output dims (in the output's layout), then the kernel's spatial dims and the

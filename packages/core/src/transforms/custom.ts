@@ -93,10 +93,10 @@ export function customJvp<F extends AnyFn>(f: F, rule: JvpRuleFn<F>): F {
 /** The forward pass of customVjp: `[output, residuals]` (residuals: any pytree of arrays). */
 export type FwdFn<F extends AnyFn, R> = (...args: Parameters<F>) => readonly [ReturnType<F>, R];
 /** The backward pass of customVjp: the cotangent of each argument, in a list. */
-export type BwdFn<F extends AnyFn, R> = (
-  residuals: R,
-  ct: Cotangent<ReturnType<F>>,
-) => { [K in keyof Parameters<F>]: Cotangent<Parameters<F>[K]> | null };
+export type BwdFn<F extends AnyFn, R> = (residuals: R, ct: Cotangent<ReturnType<F>>) => CotangentsOrZero<Parameters<F>>;
+
+/** One cotangent per argument, null for a zero one (a homomorphic map: tuples stay tuples). */
+export type CotangentsOrZero<T extends readonly unknown[]> = { -readonly [K in keyof T]: Cotangent<T[K]> | null };
 
 /**
  * `f` with a custom reverse-mode rule (jax.custom_vjp): under grad/vjp, `fwd` runs instead of f
