@@ -3,9 +3,9 @@
 import type { Array } from "../array.js";
 import { installArrayMethods } from "../array.js";
 import { setZerosLike } from "../core/zeros.js";
-import * as creation from "./creation.js";
 import { at } from "./at.js";
 import type { NestedInput } from "./creation.js";
+import * as creation from "./creation.js";
 import { cumprod, cumsum } from "./cumulative.js";
 import * as ew from "./elementwise.js";
 import { astype } from "./elementwise.js";

@@ -178,7 +178,7 @@ export const binaryPrimitives: PrimitiveTable<BinaryPrimitive> = {
           ],
   }),
   div: binaryElementwise("div", NUMERIC, {
-    jvp: jvp1("div", ([x, y], [tx, ty], out) =>
+    jvp: jvp1("div", ([, y], [tx, ty], out) =>
       subT(tx == null ? null : divide(tx, y as Array), scale(ty ?? null, divide(out, y as Array))),
     ),
     transpose: ([ct], [x, y]) => [ct == null || !isLinearInput(x) ? null : divide(ct, known(y, "div")), null],
