@@ -2,6 +2,8 @@
 import * as jaxjs from "@jax-js/jax";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+// The full package registers the gradients (tfjs-core alone has none), as users get them.
+import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { np, valueAndGrad, type Array as WArray } from "@webjax/core";
 import { randomData } from "./timing.js";
