@@ -2,7 +2,7 @@
  * In headless Chromium: navigator.gpu acquisition, and a smoke subset of ops read back from the
  * GPU, compared with hand-computed values (the full suite runs on Dawn in Node).
  */
-import { BackendError, currentBackend, np, setBackend } from "@webjax/core";
+import { BackendError, currentBackend, grad, type Array as JArray, np, setBackend, valueAndGrad } from "@webjax/core";
 import { activeBackend, init, shutdown } from "@webjax/webgpu";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
@@ -61,5 +61,27 @@ describe("WebGPU in the browser", () => {
     using c = np.arange(4);
     expect(await c.toArray()).toEqual([0, 1, 2, 3]);
     setBackend("webgpu");
+  });
+  test("grad and valueAndGrad run on the GPU: an MLP layer's gradients by hand", async () => {
+    // loss = Σ tanh(x·w)²; ∂/∂w = xᵀ·(2·tanh(z)·(1 − tanh(z)²))
+    using x = np.array([
+      [1, 2],
+      [0.5, -1],
+    ]);
+    using w = np.array([[0.3], [-0.2]]);
+    const [loss, g] = valueAndGrad((v: JArray) => np.square(np.tanh(np.matmul(x, v))).sum())(w);
+    const z = [1 * 0.3 + 2 * -0.2, 0.5 * 0.3 + -1 * -0.2];
+    const d = z.map((v) => 2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2));
+    expect(await loss.item()).toBeCloseTo(
+      z.reduce((s, v) => s + Math.tanh(v) ** 2, 0),
+      5,
+    );
+    const got = Array.from(await g.data());
+    expect(got[0]).toBeCloseTo(1 * (d[0] as number) + 0.5 * (d[1] as number), 5);
+    expect(got[1]).toBeCloseTo(2 * (d[0] as number) - 1 * (d[1] as number), 5);
+    using d2 = grad(grad((v: JArray) => np.sin(v)))(np.array(0.5));
+    expect(await d2.item()).toBeCloseTo(-Math.sin(0.5), 5);
+    loss.dispose();
+    g.dispose();
   });
 });
