@@ -19,9 +19,20 @@ export function setMaterialize(f: (x: ConcreteArray) => ConcreteArray): void {
   materialize = f;
 }
 
+let nextSerial = 0;
+
+/** The serial number the next concrete array will get (arrays are numbered in creation order). */
+export function nextArraySerial(): number {
+  return nextSerial;
+}
+
 /** A concrete array: a view over a reference-counted backend buffer. */
 export class ConcreteArray extends Array {
   #buffer: DeviceBuffer | null;
+  /** Creation order: transforms tell their own arrays from older ones by it. */
+  readonly serial = nextSerial++;
+  /** True for handles that no ownership scope records (see `retained`). */
+  detached = false;
 
   constructor(
     readonly aval: Aval,
@@ -57,7 +68,16 @@ export class ConcreteArray extends Array {
   retained(): ConcreteArray {
     const b = this.buffer;
     b.retain();
-    return untracked(() => new ConcreteArray(this.aval, b, this.view));
+    const r = untracked(() => new ConcreteArray(this.aval, b, this.view));
+    r.detached = true;
+    return r;
+  }
+
+  /** A second handle on the same buffer, owned like any array created now. */
+  alias(): ConcreteArray {
+    const b = this.buffer;
+    b.retain();
+    return new ConcreteArray(this.aval, b, this.view);
   }
 
   /** The buffer; a clear error after dispose(). */

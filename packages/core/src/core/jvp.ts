@@ -64,6 +64,7 @@ export class JVPTrace extends Trace {
     if (pairs.every(([, t]) => t === null)) return call.fn(primals);
     const tangents = pairs.map(([p, t]) => t ?? zerosFor(p));
     const [outs, outTangents] = call.jvp(primals, tangents);
+    this.checkNotClosedOver(call.name, "jvp rule", [...outs, ...outTangents]);
     if (outTangents.length !== outs.length) {
       throw new TracerError(
         `${call.name}: the custom jvp rule returned ${outs.length} primal output(s) but ${outTangents.length} tangent(s)`,
@@ -80,11 +81,26 @@ export class JVPTrace extends Trace {
     });
   }
 
+  /**
+   * A custom rule's results are computed from the primals, so none can be traced by this very
+   * trace unless the function closed over a value that this transform differentiates (JAX's
+   * closed-over value error for custom_jvp/custom_vjp).
+   */
+  private checkNotClosedOver(name: string, what: string, xs: readonly (Array | null)[]): void {
+    if (xs.some((x) => x instanceof JVPTracer && x.trace === this)) {
+      throw new TracerError(
+        `${name}: its ${what} returned a value that depends on a value the function closes over and that ${this.name} ` +
+          "differentiates. Custom rules only say how to differentiate with respect to the explicit arguments: pass that value as an argument",
+      );
+    }
+  }
+
   override processCustomVjp(call: CustomVjpCall, args: readonly Array[]): Array[] {
     const pairs = args.map((x) => this.unwrap(x));
     const primals = pairs.map(([p]) => p);
     if (pairs.every(([, t]) => t === null)) return call.fn(primals);
     const [outs, residuals] = call.fwd(primals);
+    this.checkNotClosedOver(call.name, "fwd", [...outs, ...residuals]);
     const linear = pairs.map(([p, t]) => t ?? zerosFor(p));
     const outTangents = bind("custom_lin", [...residuals, ...linear], {
       name: call.name,

@@ -120,6 +120,8 @@ function prodTangent(
   const perm = [...kept, ...p.axes];
   const n = p.axes.reduce((m, a) => m * (x.shape[a] as number), 1);
   const lead = kept.map((i) => x.shape[i] as number);
+  // An empty product is the constant 1: its tangent is zero.
+  if (n === 0) return bind1("reduce_sum", [t], { axes: p.axes });
   const flat = (v: Array) => bind1("reshape", [bind1("transpose", [v], { perm })], { newShape: [...lead, n] });
   const xs = flat(x);
   const last = lead.length;

@@ -15,8 +15,8 @@ import type { DType } from "../dtype.js";
 import { ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { IntExpr, ReduceOp } from "../ir/kernel.js";
-import { arange, zeros } from "../numpy/creation.js";
-import { add, divide, equal, multiply, notEqual, where } from "../numpy/elementwise.js";
+import { arange, full, zeros } from "../numpy/creation.js";
+import { add, multiply, notEqual, where } from "../numpy/elementwise.js";
 import { jvp1, linearJvp, unaryTranspose } from "./ad-util.js";
 import { ALL, checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
 import type { LoweringInput, Params, PrimitiveDef, PrimitiveTable, ScanPrimitive, Tangent } from "./types.js";
@@ -116,27 +116,43 @@ function sliceAlong(x: Array, axis: number, start: number, limit: number): Array
 }
 
 /**
- * d cumprod(x)_i = Σ_{j ≤ i} t_j · Π_{k ≤ i, k ≠ j} x_k, exact where x has zeros. With z_i the
- * number of zeros among x_0…x_i and P'_i the product of the others (zeros replaced by 1):
- *   z_i = 0: P'_i · Σ_{j ≤ i} t_j / x_j;   z_i = 1: P'_i · (t at the zero);   z_i ≥ 2: 0.
- * Every term is the tangent times a known coefficient, then a cumsum, so the tangent map is
- * linear and transposes through cumsum. (JAX differentiates its associative scan instead; the
- * values agree.) Not guarded: 1/x_j overflowing for subnormal x_j.
+ * The tangent of cumprod as JAX gets it, by differentiating a log-depth (Hillis–Steele) prefix
+ * product: for d = 1, 2, 4, … each step multiplies y_i by y_{i−d}, and its tangent is
+ * ty_i·y_{i−d} + y_i·ty_{i−d}. Only products, slices and concatenations of known values meet
+ * the tangent, so the rule is exact at zeros to every order (no division, no case split) and
+ * transposes through mul, slice and concatenate. O(n log n) along the axis.
  */
 function cumprodTangent(primals: readonly Array[], tangents: readonly Tangent[], _out: Array, p: ScanParams): Tangent {
-  const t = tangents[0] ?? null;
-  if (t === null) return null;
-  const x = primals[0] as Array;
-  const scan = (prim: "cumsum" | "cumprod", v: Array) => bind1(prim, [v], p);
-  const isZero = equal(x, 0);
-  const nonzero = where(isZero, 1, x);
-  const others = scan("cumprod", nonzero);
-  const zerosSoFar = scan("cumsum", bind1("convert_element_type", [isZero], { newDtype: "int32", weakType: false }));
-  const noZero = multiply(others, equal(zerosSoFar, 0));
-  const oneZero = multiply(others, equal(zerosSoFar, 1));
-  const overX = scan("cumsum", multiply(t, where(isZero, 0, divide(1, nonzero))));
-  const atZero = scan("cumsum", multiply(t, isZero));
-  return add(multiply(overX, noZero), multiply(atZero, oneZero));
+  const t0 = tangents[0] ?? null;
+  if (t0 === null) return null;
+  const { axis, reverse } = p;
+  const flip = (v: Array) => (reverse ? bind1("rev", [v], { dimensions: [axis] }) : v);
+  let y = flip(primals[0] as Array);
+  let t = flip(t0);
+  const n = y.shape[axis] as number;
+  const opts = { dtype: y.dtype, ...onBackendOf(y) };
+  // v shifted by d along the axis, the first d entries filled with `fill`.
+  const shifted = (v: Array, d: number, fill: number) =>
+    bind1(
+      "concatenate",
+      [
+        full(
+          v.shape.map((m, k) => (k === axis ? d : m)),
+          fill,
+          opts,
+        ),
+        sliceAlong(v, axis, 0, n - d),
+      ],
+      {
+        dimension: axis,
+      },
+    );
+  for (let d = 1; d < n; d *= 2) {
+    const ys = shifted(y, d, 1);
+    t = add(multiply(t, ys), multiply(y, shifted(t, d, 0)));
+    y = multiply(y, ys);
+  }
+  return flip(t);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { Array } from "../array.js";
 import { jvpFlat, linearizeFlat } from "../core/ad.js";
+import { nextArraySerial } from "../core/concrete.js";
 import { evalJaxpr, type Jaxpr } from "../core/jaxpr.js";
 import { transformScope } from "../core/scope.js";
 import { backwardPass } from "../core/transpose.js";
@@ -60,6 +61,7 @@ export function jvp<F extends AnyFn>(
 ): [ReturnType<F>, Cotangent<ReturnType<F>>] {
   return transformScope(
     () => {
+      const mark = nextArraySerial();
       const { leaves: ps, def } = arrayLeaves("jvp", "primal", primals);
       const ts = leavesLike("jvp", "tangents differ from primals", def, tangents);
       checkTangents("jvp", ps, ts);
@@ -70,11 +72,11 @@ export function jvp<F extends AnyFn>(
         ps,
         ts.map((t, i) => (isFloat((ps[i] as Array).dtype) ? t : null)),
       );
-      const o = owned(outs, [...ps, ...ts]);
       const ot = owned(
         outTs.map((t, i) => orZeros(t, zeroSpec(outs[i] as Array))),
-        [...ps, ...ts],
+        mark,
       );
+      const o = owned(outs, mark);
       const outDef = box.out as TreeDef;
       return [outDef.unflatten(o), outDef.unflatten(ot)] as [ReturnType<F>, Cotangent<ReturnType<F>>];
     },
@@ -104,8 +106,10 @@ export function linearize<F extends AnyFn>(
   let inDef: TreeDef | undefined;
   let outDef: TreeDef | undefined;
   let primalLeaves: Array[] = [];
+  let outZeros: ZeroSpec[] = [];
   const out = transformScope(
     () => {
+      const mark = nextArraySerial();
       const { leaves, def } = arrayLeaves("linearize", "primal", primals);
       primalLeaves = leaves;
       inDef = def;
@@ -113,7 +117,8 @@ export function linearize<F extends AnyFn>(
       const [outs, jp] = linearizeFlat("linearize", flatFn("linearize", f, def, box), leaves);
       jaxpr = jp;
       outDef = box.out as TreeDef;
-      return outDef.unflatten(owned(outs, leaves)) as ReturnType<F>;
+      outZeros = outs.map(zeroSpec);
+      return outDef.unflatten(owned(outs, mark)) as ReturnType<F>;
     },
     (o) => arrayLeavesOf(o),
   );
@@ -122,6 +127,7 @@ export function linearize<F extends AnyFn>(
   const fJvp = (...tangents: Parameters<F>) =>
     transformScope(
       () => {
+        const mark = nextArraySerial();
         const ts = leavesLike("linearize", "tangents differ from primals", inDef as TreeDef, tangents);
         ts.forEach((t, i) => {
           const a = shapes[i];
@@ -131,14 +137,9 @@ export function linearize<F extends AnyFn>(
             );
           }
         });
-        const res = evalJaxpr(lin, ts);
-        const outAvals = lin.outvars;
-        const leaves = res.map((r, i) => {
-          if (r) return r;
-          const v = outAvals[i];
-          throw new TracerError(`internal: linearize output ${i} (${v}) has no value`);
-        });
-        return (outDef as TreeDef).unflatten(owned(leaves, ts)) as Cotangent<ReturnType<F>>;
+        // An output whose tangent is a symbolic zero (a constant or integer output) gets zeros.
+        const res = evalJaxpr(lin, ts).map((r, i) => orZeros(r, outZeros[i] as ZeroSpec));
+        return (outDef as TreeDef).unflatten(owned(res, mark)) as Cotangent<ReturnType<F>>;
       },
       (o) => arrayLeavesOf(o),
     );
@@ -191,6 +192,7 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
   let outLeaves: Array[] = [];
   const result = transformScope(
     () => {
+      const mark = nextArraySerial();
       const { leaves, def } = arrayLeaves("vjp", "primal", primals);
       primalLeaves = leaves;
       inDef = def;
@@ -210,7 +212,7 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
       };
       const [outs, jp] = linearizeFlat("vjp", flat, leaves);
       jaxpr = jp;
-      const mine = owned(outs, leaves);
+      const mine = owned(outs, mark);
       outLeaves = mine.slice(0, nOut);
       const out = (outDef as TreeDef).unflatten(outLeaves);
       return hasAux ? [out, (auxDef as TreeDef).unflatten(mine.slice(nOut))] : [out];
@@ -223,6 +225,7 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
   const vjpFn = (ct: unknown) =>
     transformScope(
       () => {
+        const mark = nextArraySerial();
         const cts = leavesLike("vjp", "the cotangent differs from the output", outDef as TreeDef, ct);
         cts.forEach((c, i) => {
           const a = outAvals[i];
@@ -238,7 +241,7 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
         ];
         const inCts = backwardPass(lin, flatCts);
         const res = inCts.map((c, i) => orZeros(c, zeros[i] as ZeroSpec));
-        return (inDef as TreeDef).unflatten(owned(res, cts));
+        return (inDef as TreeDef).unflatten(owned(res, mark));
       },
       (r) => arrayLeavesOf(r),
     );

@@ -1,6 +1,7 @@
 /** grad and valueAndGrad: reverse mode for scalar functions, over the arguments named by argnums. */
 import type { Array } from "../array.js";
 import { linearizeFlat } from "../core/ad.js";
+import { nextArraySerial } from "../core/concrete.js";
 import { transformScope } from "../core/scope.js";
 import { backwardPass } from "../core/transpose.js";
 import { isFloat } from "../dtype.js";
@@ -55,11 +56,18 @@ function normArgnums(op: string, argnums: number | readonly number[], n: number)
 }
 
 /** The loss, aux and gradients of one call (the shared body of grad and valueAndGrad). */
-function valueAndGradImpl(op: string, f: AnyFn, opts: GradOptions, args: unknown[]): [unknown, unknown, unknown] {
+function valueAndGradImpl(
+  op: string,
+  f: AnyFn,
+  opts: GradOptions,
+  args: unknown[],
+  keepLoss: boolean,
+): [unknown, unknown, unknown] {
   const argnums = opts.argnums ?? 0;
   const hasAux = opts.hasAux ?? false;
   return transformScope(
     () => {
+      const mark = nextArraySerial();
       const nums = normArgnums(op, argnums, args.length);
       const diff = nums.map((i) => args[i]);
       const { leaves, paths, def } = arrayLeaves(op, "a differentiated argument", diff);
@@ -88,16 +96,19 @@ function valueAndGradImpl(op: string, f: AnyFn, opts: GradOptions, args: unknown
         lossLeaf = outs[0] as Array;
         const cts = backwardPass(jaxpr, [onesLike(lossLeaf), ...outs.slice(1).map(() => null)]);
         const grads = cts.map((c, i) => orZeros(c, zeroSpec(leaves[i] as Array)));
-        const g = def.unflatten(owned(grads, leaves)) as unknown[];
+        // Owned before the Jaxpr (which may hold some of them as residuals) is released.
+        const [loss, ...rest] = owned(keepLoss ? outs : outs.slice(1), mark);
+        const mine = keepLoss ? [loss, ...rest] : [undefined, loss, ...rest];
+        const g = def.unflatten(owned(grads, mark)) as unknown[];
         const gradOut = typeof argnums === "number" ? g[0] : g;
-        const mine = owned(outs, leaves);
         const aux = hasAux ? (auxDef as TreeDef).unflatten(mine.slice(1)) : undefined;
         return [mine[0], aux, gradOut] as [unknown, unknown, unknown];
       } finally {
         jaxpr.dispose();
       }
     },
-    ([loss, aux, g]) => [loss as Array, ...flattenAs(op, aux)[0], ...flattenAs(op, g)[0]] as Array[],
+    ([loss, aux, g]) =>
+      [...(loss === undefined ? [] : [loss as Array]), ...flattenAs(op, aux)[0], ...flattenAs(op, g)[0]] as Array[],
   );
 }
 
@@ -133,8 +144,7 @@ export function grad<F extends AnyFn, const O extends GradOptions = Record<strin
 ): GradFn<F, O> {
   const o: GradOptions = opts ?? {};
   return ((...args: unknown[]) => {
-    const [loss, aux, g] = valueAndGradImpl("grad", f, o, args);
-    (loss as Array).dispose();
+    const [, aux, g] = valueAndGradImpl("grad", f, o, args, false);
     return o.hasAux ? [g, aux] : g;
   }) as GradFn<F, O>;
 }
@@ -146,7 +156,7 @@ export function valueAndGrad<F extends AnyFn, const O extends GradOptions = Reco
 ): ValueAndGradFn<F, O> {
   const o: GradOptions = opts ?? {};
   return ((...args: unknown[]) => {
-    const [loss, aux, g] = valueAndGradImpl("valueAndGrad", f, o, args);
+    const [loss, aux, g] = valueAndGradImpl("valueAndGrad", f, o, args, true);
     return o.hasAux ? [[loss, aux], g] : [loss, g];
   }) as unknown as ValueAndGradFn<F, O>;
 }

@@ -3,7 +3,7 @@ import { Array } from "../array.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { type DType, isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
-import { scalar, typeOf } from "../numpy/convert.js";
+import { scalar } from "../numpy/convert.js";
 import { zeros } from "../numpy/creation.js";
 import { flattenWithPathAs } from "../tree/flatten.js";
 import { matchLeaves } from "../tree/match.js";
@@ -32,10 +32,8 @@ export function arrayLeaves(op: string, what: string, t: unknown): { leaves: Arr
   const [withPath, def] = flattenWithPathAs(op, t);
   const leaves = withPath.map(([path, x]) => {
     if (x instanceof Array) return x;
-    if (typeof x === "number") {
-      const r = typeOf(x);
-      return scalar(x, r.dtype, true);
-    }
+    // JS has no float literal (2.0 is 2), so a number here is a weak float32 scalar.
+    if (typeof x === "number") return scalar(x, "float32", true);
     throw new TracerError(
       `${op}: ${what}${path ? ` at ${path}` : ""} is ${describe(x)}; expected an Array or a number ` +
         "(mark non-array arguments static by closing over them)",
@@ -64,7 +62,7 @@ export function checkSync(op: string, out: unknown): void {
 export function leavesLike(op: string, who: string, def: TreeDef, x: unknown): Array[] {
   return matchLeaves(def, x, { op, who, prefix: false }).map((v, i) => {
     if (v instanceof Array) return v;
-    if (typeof v === "number") return scalar(v, typeOf(v).dtype, true);
+    if (typeof v === "number") return scalar(v, "float32", true);
     throw new TracerError(`${op}: ${who}: leaf ${i} is ${describe(v)}; expected an Array`);
   });
 }
@@ -94,8 +92,17 @@ export function orZeros(t: Array | null, like: ZeroSpec): Array {
   return t ?? zeros(like.shape, { dtype: like.dtype, ...(like.backend ? { backend: like.backend } : {}) });
 }
 
-/** Results the caller owns: an output that is one of the inputs becomes a new handle on it. */
-export function owned(outs: readonly Array[], inputs: readonly Array[]): Array[] {
-  const ins = new Set(inputs);
-  return outs.map((o) => (ins.has(o) && o instanceof ConcreteArray ? o.retained() : o));
+/**
+ * Results the caller owns. An output the transform did not create itself (an input, a value
+ * the function closed over, a residual the transform holds) or one that appears twice becomes a
+ * new handle on the same buffer, so disposing a result never frees anything else. `mark` is
+ * `nextArraySerial()` taken when the transform started.
+ */
+export function owned(outs: readonly Array[], mark: number): Array[] {
+  const seen = new Set<Array>();
+  return outs.map((o) => {
+    const again = seen.has(o);
+    seen.add(o);
+    return o instanceof ConcreteArray && (again || o.serial < mark || o.detached) ? o.alias() : o;
+  });
 }
