@@ -141,7 +141,7 @@ export function array(
 }
 
 /** Creation options naming x's backend, where x knows it (a concrete array, or a tracer of one). */
-function onBackendOf(x: Array): CreateOptions {
+export function onBackendOf(x: Array): CreateOptions {
   const b = x.backendHint();
   return b ? { backend: b.name } : {};
 }

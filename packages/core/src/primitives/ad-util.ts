@@ -6,6 +6,7 @@ import type { Array } from "../array.js";
 import type { Aval } from "../core/aval.js";
 import { bind, bind1 } from "../core/trace.js";
 import { zerosFor } from "../core/zeros.js";
+import { onBackendOf, zeros } from "../numpy/creation.js";
 import { add, multiply, negative, subtract } from "../numpy/elementwise.js";
 import { type Params, type Primitive, type Tangent, type TransposeInput, UndefinedPrimal } from "./types.js";
 
@@ -34,6 +35,11 @@ export function known(x: TransposeInput | undefined, prim: string): Array {
   if (x === undefined || x instanceof UndefinedPrimal)
     throw new Error(`internal: ${prim} transpose needs a known operand`);
   return x;
+}
+
+/** Zeros of an aval (e.g. a linear operand's cotangent), on the backend of `like`. */
+export function zerosOf(a: Aval, like: Array): Array {
+  return zeros(a.shape, { dtype: a.dtype, ...onBackendOf(like) });
 }
 
 /** A tangent as an array: zeros shaped like `like` where it is symbolic. */

@@ -4,10 +4,10 @@ import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { IntExpr, Load } from "../ir/kernel.js";
-import { array } from "../numpy/creation.js";
+import { array, onBackendOf } from "../numpy/creation.js";
 import { clip } from "../numpy/elementwise.js";
 import { isLinearInput, known } from "./ad-util.js";
-import { generalScatterOps, onBackendOf, scatterJvp, scatterTranspose, zerosOf } from "./indexing-ad.js";
+import { generalScatterOps, scatterJvp, scatterTranspose, zerosOf } from "./indexing-ad.js";
 import type { LoweringInput, Params, PrimitiveTable } from "./types.js";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -8,7 +8,7 @@ import type { Array } from "../array.js";
 import type { Aval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
 import type { DType } from "../dtype.js";
-import { arange, onesLike, zeros, zerosLike } from "../numpy/creation.js";
+import { arange, onBackendOf, onesLike, zeros, zerosLike } from "../numpy/creation.js";
 import {
   add,
   divide,
@@ -21,7 +21,10 @@ import {
   subtract,
   where,
 } from "../numpy/elementwise.js";
-import { addT, avalOf, isLinearInput, type JvpRule, known, type TransposeRule } from "./ad-util.js";
+import { addT, avalOf, isLinearInput, type JvpRule, known, type TransposeRule, zerosOf } from "./ad-util.js";
+
+export { zerosOf };
+
 import type { Params, Tangent, TransposeInput } from "./types.js";
 
 export type ScatterMode = Params["scatter"]["mode"];
@@ -32,17 +35,6 @@ export interface ScatterOps {
   scatter(mode: ScatterMode, operand: Array, updates: Array): Array;
   /** For each update element, the element of the operand-shaped `x` it is aimed at (0 where it is dropped). */
   gatherBack(x: Array): Array;
-}
-
-/** Creation options putting a new array on the backend of `like`. */
-export function onBackendOf(like: Array): { backend?: string } {
-  const b = like.backendHint();
-  return b ? { backend: b.name } : {};
-}
-
-/** Zeros of an aval (a linear operand's cotangent), on the backend of `like`. */
-export function zerosOf(a: Aval, like: Array): Array {
-  return zeros(a.shape, { dtype: a.dtype, ...onBackendOf(like) });
 }
 
 const range = (n: number): number[] => globalThis.Array.from({ length: n }, (_, i) => i);

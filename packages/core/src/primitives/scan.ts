@@ -15,7 +15,7 @@ import type { DType } from "../dtype.js";
 import { ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { IntExpr, ReduceOp } from "../ir/kernel.js";
-import { arange, full, zeros } from "../numpy/creation.js";
+import { arange, full, onBackendOf, zeros } from "../numpy/creation.js";
 import { add, multiply, notEqual, where } from "../numpy/elementwise.js";
 import { jvp1, linearJvp, unaryTranspose } from "./ad-util.js";
 import { ALL, checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
@@ -92,12 +92,6 @@ export const scanPrimitives: PrimitiveTable<ScanPrimitive> = {
 };
 
 type ScanParams = Params[ScanPrimitive];
-
-/** Creation options putting a new array on the backend of `like` (where it knows one). */
-function onBackendOf(like: Array): { backend?: string } {
-  const b = like.backendHint();
-  return b ? { backend: b.name } : {};
-}
 
 /** int32 positions `from, from + 1, …` along `axis`, broadcast to `shape`. */
 function iotaAlong(shape: readonly number[], axis: number, like: Array, from = 0): Array {

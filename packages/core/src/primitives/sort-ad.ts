@@ -17,26 +17,14 @@
 import type { Array } from "../array.js";
 import type { Aval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
-import { arange, zeros } from "../numpy/creation.js";
+import { arange, onBackendOf, zeros } from "../numpy/creation.js";
 import { add, clip, equal, less, where } from "../numpy/elementwise.js";
+import { inversePerm } from "./shape.js";
 
 /** The most one-hot elements one contraction may build (4 MiB in float32). */
 export const ONE_HOT_LIMIT = 1 << 20;
 
 const range = (n: number): number[] => globalThis.Array.from({ length: n }, (_, i) => i);
-
-function onBackendOf(like: Array): { backend?: string } {
-  const b = like.backendHint();
-  return b ? { backend: b.name } : {};
-}
-
-function inversePerm(perm: readonly number[]): number[] {
-  const inv = new globalThis.Array<number>(perm.length);
-  perm.forEach((p, i) => {
-    inv[p] = i;
-  });
-  return inv;
-}
 
 /** Rows [from, to) of a 2-D array. */
 function rows(a: Array, from: number, to: number): Array {

@@ -14,9 +14,9 @@
 import type { Array } from "../array.js";
 import type { Aval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
-import { array, eye, zeros } from "../numpy/creation.js";
+import { array, eye, onBackendOf, zeros } from "../numpy/creation.js";
 import { equal, logicalAnd, logicalOr, multiply, notEqual } from "../numpy/elementwise.js";
-import { addT, isLinearInput, type JvpRule, jvp1, known, linearJvp, type TransposeRule } from "./ad-util.js";
+import { addT, isLinearInput, type JvpRule, jvp1, known, linearJvp, type TransposeRule, zerosOf } from "./ad-util.js";
 import type { Tangent } from "./types.js";
 import type { ConvDimensionNumbers, ConvParams, PadPairs, ReduceWindowParams } from "./window.js";
 
@@ -25,58 +25,42 @@ const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
 /** `0 if d == 0 else 1 + dilation·(d − 1)` (JAX's dilate_dim). */
 const dilated = (d: number, dilation: number): number => (d === 0 ? 0 : 1 + dilation * (d - 1));
 
-function onBackendOf(like: Array): { backend?: string } {
-  const b = like.backendHint();
-  return b ? { backend: b.name } : {};
-}
-
-function zerosOf(a: Aval, like: Array): Array {
-  return zeros(a.shape, { dtype: a.dtype, ...onBackendOf(like) });
-}
-
 function cast(x: Array, dtype: Aval["dtype"]): Array {
   return bind1("convert_element_type", [x], { newDtype: dtype, weakType: false });
+}
+
+/** Per spatial dim: the dilated operand, window and (stride-dilated) output sizes, and the low padding. */
+function dilatedSizes(
+  inShape: readonly number[],
+  window: readonly number[],
+  strides: readonly number[],
+  outShape: readonly number[],
+  padding: PadPairs,
+  lhsDilation: readonly number[],
+  rhsDilation: readonly number[],
+): { lhsD: number; rhsD: number; outD: number; lo: number }[] {
+  return inShape.map((n, i) => ({
+    lhsD: dilated(n, lhsDilation[i] as number),
+    rhsD: dilated(window[i] as number, rhsDilation[i] as number),
+    outD: dilated(outShape[i] as number, strides[i] as number),
+    lo: (padding[i] as readonly [number, number])[0],
+  }));
 }
 
 /**
  * JAX's _conv_general_vjp_lhs_padding: the padding under which a window pass over the
  * stride-dilated cotangent lands back on the operand's positions, [k̂ − lo − 1, …] per dim.
  */
-function vjpLhsPadding(
-  inShape: readonly number[],
-  window: readonly number[],
-  strides: readonly number[],
-  outShape: readonly number[],
-  padding: PadPairs,
-  lhsDilation: readonly number[],
-  rhsDilation: readonly number[],
-): [number, number][] {
-  return inShape.map((n, i) => {
-    const lhsD = dilated(n, lhsDilation[i] as number);
-    const rhsD = dilated(window[i] as number, rhsDilation[i] as number);
-    const outD = dilated(outShape[i] as number, strides[i] as number);
-    const before = rhsD - (padding[i] as readonly [number, number])[0] - 1;
+function vjpLhsPadding(...args: Parameters<typeof dilatedSizes>): [number, number][] {
+  return dilatedSizes(...args).map(({ lhsD, rhsD, outD, lo }) => {
+    const before = rhsD - lo - 1;
     return [before, lhsD + rhsD - 1 - outD - before];
   });
 }
 
 /** JAX's _conv_general_vjp_rhs_padding. */
-function vjpRhsPadding(
-  inShape: readonly number[],
-  window: readonly number[],
-  strides: readonly number[],
-  outShape: readonly number[],
-  padding: PadPairs,
-  lhsDilation: readonly number[],
-  rhsDilation: readonly number[],
-): [number, number][] {
-  return inShape.map((n, i) => {
-    const lhsD = dilated(n, lhsDilation[i] as number);
-    const rhsD = dilated(window[i] as number, rhsDilation[i] as number);
-    const outD = dilated(outShape[i] as number, strides[i] as number);
-    const lo = (padding[i] as readonly [number, number])[0];
-    return [lo, outD - lhsD + (rhsD - lo - 1)];
-  });
+function vjpRhsPadding(...args: Parameters<typeof dilatedSizes>): [number, number][] {
+  return dilatedSizes(...args).map(({ lhsD, rhsD, outD, lo }) => [lo, outD - lhsD + (rhsD - lo - 1)]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ describe("zeros and edges", () => {
 
   test("JS numbers are float32 for differentiation (2.0 is 2 in JS)", async () => {
     await expectClose(grad((x: JArray) => np.square(x))(2 as unknown as JArray), 4);
-    const [, t] = jvp((x: JArray) => x.mul(3), [np.array(1)], [1]);
+    const [, t] = jvp((x: JArray) => x.mul(3), [np.array(1)], [1 as unknown as JArray]);
     await expectClose(t, 3);
   });
 });
