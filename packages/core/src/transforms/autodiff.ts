@@ -5,6 +5,7 @@
  */
 import type { Array } from "../array.js";
 import { jvpFlat, linearizeFlat } from "../core/ad.js";
+import type { Aval } from "../core/aval.js";
 import { nextArraySerial } from "../core/concrete.js";
 import { evalJaxpr, type Jaxpr } from "../core/jaxpr.js";
 import { transformScope } from "../core/scope.js";
@@ -25,6 +26,8 @@ import {
   zeroSpec,
 } from "./leaves.js";
 
+const avals = (xs: readonly Array[]): Aval[] => xs.map((x) => x.aval);
+
 // biome-ignore lint/suspicious/noExplicitAny: a transform accepts any function of pytrees.
 export type AnyFn = (...args: any[]) => unknown;
 
@@ -39,13 +42,12 @@ function flatFn(op: string, f: AnyFn, argsDef: TreeDef, box: { out?: TreeDef }) 
   };
 }
 
-function checkTangents(op: string, primals: readonly Array[], tangents: readonly Array[]): void {
-  primals.forEach((p, i) => {
-    const t = tangents[i] as Array;
-    if (!shapesEqual(p.shape, t.shape) || (isFloat(p.dtype) && t.dtype !== p.dtype)) {
-      throw new ShapeError(
-        `${op}: tangent leaf ${i} is ${t.dtype}[${t.shape}] but its primal is ${p.dtype}[${p.shape}]; they must match`,
-      );
+/** Each leaf of `got` has the shape of `want` (and its dtype, where that is a float). */
+function checkLike(op: string, what: string, whose: string, want: readonly Aval[], got: readonly Array[]): void {
+  got.forEach((t, i) => {
+    const a = want[i];
+    if (a && (!shapesEqual(a.shape, t.shape) || (isFloat(a.dtype) && t.dtype !== a.dtype))) {
+      throw new ShapeError(`${op}: ${what} leaf ${i} is ${t.dtype}[${t.shape}]; ${whose} is ${a.dtype}[${a.shape}]`);
     }
   });
 }
@@ -64,7 +66,7 @@ export function jvp<F extends AnyFn>(
       const mark = nextArraySerial();
       const { leaves: ps, def } = arrayLeaves("jvp", "primal", primals);
       const ts = leavesLike("jvp", "tangents differ from primals", def, tangents);
-      checkTangents("jvp", ps, ts);
+      checkLike("jvp", "tangent", "its primal", avals(ps), ts);
       const box: { out?: TreeDef } = {};
       const [outs, outTs] = jvpFlat(
         "jvp",
@@ -123,20 +125,13 @@ export function linearize<F extends AnyFn>(
     (o) => arrayLeavesOf(o),
   );
   const lin = jaxpr as Jaxpr;
-  const shapes = primalLeaves.map((p) => p.aval);
+  const shapes = avals(primalLeaves);
   const fJvp = (...tangents: Parameters<F>) =>
     transformScope(
       () => {
         const mark = nextArraySerial();
         const ts = leavesLike("linearize", "tangents differ from primals", inDef as TreeDef, tangents);
-        ts.forEach((t, i) => {
-          const a = shapes[i];
-          if (a && (!shapesEqual(a.shape, t.shape) || (isFloat(a.dtype) && a.dtype !== t.dtype))) {
-            throw new ShapeError(
-              `linearize: tangent leaf ${i} is ${t.dtype}[${t.shape}]; expected ${a.dtype}[${a.shape}]`,
-            );
-          }
-        });
+        checkLike("linearize", "tangent", "its primal", shapes, ts);
         // An output whose tangent is a symbolic zero (a constant or integer output) gets zeros.
         const res = evalJaxpr(lin, ts).map((r, i) => orZeros(r, outZeros[i] as ZeroSpec));
         return (outDef as TreeDef).unflatten(owned(res, mark)) as Cotangent<ReturnType<F>>;
@@ -220,21 +215,14 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
     (r) => r.flatMap(arrayLeavesOf),
   );
   const lin = jaxpr as Jaxpr;
-  const outAvals = outLeaves.map((o) => o.aval);
+  const outAvals = avals(outLeaves);
   const zeros = primalLeaves.map(zeroSpec);
   const vjpFn = (ct: unknown) =>
     transformScope(
       () => {
         const mark = nextArraySerial();
         const cts = leavesLike("vjp", "the cotangent differs from the output", outDef as TreeDef, ct);
-        cts.forEach((c, i) => {
-          const a = outAvals[i];
-          if (a && (!shapesEqual(a.shape, c.shape) || (isFloat(a.dtype) && c.dtype !== a.dtype))) {
-            throw new ShapeError(
-              `vjp: cotangent leaf ${i} is ${c.dtype}[${c.shape}]; the output is ${a.dtype}[${a.shape}]`,
-            );
-          }
-        });
+        checkLike("vjp", "cotangent", "the output", outAvals, cts);
         const flatCts = [
           ...cts.map((c, i) => (isFloat((outAvals[i] ?? c.aval).dtype) ? c : null)),
           ...lin.outvars.slice(cts.length).map(() => null),

@@ -75,7 +75,6 @@ function valueAndGradImpl(
         requireFloat(op, `argument ${nums[Number((paths[i] ?? "0").split("/")[0])] ?? ""}${pathTail(paths[i])}`, x);
       });
       let auxDef: TreeDef | undefined;
-      let lossLeaf: Array | undefined;
       const flat = (xs: Array[]): Array[] => {
         const traced = def.unflatten(xs) as unknown[];
         const full = args.slice();
@@ -93,16 +92,16 @@ function valueAndGradImpl(
       };
       const [outs, jaxpr] = linearizeFlat(op, flat, leaves);
       try {
-        lossLeaf = outs[0] as Array;
-        const cts = backwardPass(jaxpr, [onesLike(lossLeaf), ...outs.slice(1).map(() => null)]);
+        const cts = backwardPass(jaxpr, [onesLike(outs[0] as Array), ...outs.slice(1).map(() => null)]);
         const grads = cts.map((c, i) => orZeros(c, zeroSpec(leaves[i] as Array)));
-        // Owned before the Jaxpr (which may hold some of them as residuals) is released.
-        const [loss, ...rest] = owned(keepLoss ? outs : outs.slice(1), mark);
-        const mine = keepLoss ? [loss, ...rest] : [undefined, loss, ...rest];
+        // Owned before the Jaxpr (which may hold some of them as residuals) is released. grad
+        // does not return the loss: the scope releases it if the function made it.
+        const kept = owned(keepLoss ? outs : outs.slice(1), mark);
+        const auxLeaves = keepLoss ? kept.slice(1) : kept;
         const g = def.unflatten(owned(grads, mark)) as unknown[];
         const gradOut = typeof argnums === "number" ? g[0] : g;
-        const aux = hasAux ? (auxDef as TreeDef).unflatten(mine.slice(1)) : undefined;
-        return [mine[0], aux, gradOut] as [unknown, unknown, unknown];
+        const aux = hasAux ? (auxDef as TreeDef).unflatten(auxLeaves) : undefined;
+        return [keepLoss ? kept[0] : undefined, aux, gradOut] as [unknown, unknown, unknown];
       } finally {
         jaxpr.dispose();
       }
