@@ -9,7 +9,7 @@ import { fitLogisticRegression } from "./logistic-regression.js";
 
 await init({ powerPreference: "high-performance" });
 const started = performance.now();
-console.log(`webjax: logistic regression by gradient descent on the ${currentBackend()} backend`);
+console.log(`webjax: logistic regression by gradient descent (valueAndGrad) on the ${currentBackend()} backend`);
 const result = await fitLogisticRegression({
   steps: 500,
   logEvery: 50,
