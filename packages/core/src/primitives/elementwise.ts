@@ -233,8 +233,8 @@ function extremumJvp<P extends "max" | "min">(prim: P) {
   return jvp1(prim, ([x, y], [tx, ty], out) => {
     const a = x as Array;
     const b = y as Array;
-    const share = (own: Array, other: Array) =>
-      divide(where(equal(own, out), 1, 0), where(equal(other, out), 2, 1)).astype(out.dtype);
+    // [own = out] / (1 + [other = out]) as two selects (weak constants take out's dtype).
+    const share = (own: Array, other: Array) => where(equal(own, out), where(equal(other, out), 0.5, 1), 0);
     return addT(scale(tx ?? null, share(a, b)), scale(ty ?? null, share(b, a)));
   });
 }
