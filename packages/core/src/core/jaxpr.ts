@@ -51,15 +51,6 @@ export class Jaxpr {
     this.#disposed = true;
     for (const c of this.owned) c.dispose();
   }
-
-  toString(): string {
-    const name = (a: Atom | null) =>
-      a === null ? "0" : a instanceof Var ? `v${a.id}` : `const:${fmtAval(a.value.aval)}`;
-    const lines = this.eqns.map(
-      (e) => `  ${e.outputs.map(name).join(", ")} = ${e.prim}(${e.inputs.map(name).join(", ")})`,
-    );
-    return `{ (${this.invars.map(name).join(", ")}) ->\n${lines.join("\n")}\n  return ${this.outvars.map(name).join(", ")} }`;
-  }
 }
 
 /** A value being recorded into a Jaxpr. */
