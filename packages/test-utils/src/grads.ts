@@ -29,8 +29,8 @@ export interface CheckGradsOptions {
 
 type Fn = (...args: Array[]) => Array;
 
-/** A small seeded generator (mulberry32) for the random directions. */
-function rng(seed: number): () => number {
+/** A small seeded generator (mulberry32): uniform numbers in [0, 1), for directions and test inputs. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -83,4 +83,4 @@ export function ftz(v: number): number {
   return flushesSubnormals && v !== 0 && Math.abs(v) < 1.1754943508222875e-38 ? 0 * Math.sign(v) : v;
 }
 
-export { type CheckGradsOptions, checkGrads } from "./grads.js";
+export { type CheckGradsOptions, checkGrads, rng } from "./grads.js";

@@ -3,6 +3,7 @@
  * seeded input values, window/convolution/gather/scatter/cumulative configurations.
  */
 import { type Array as JArray, lax, np } from "@webjax/core";
+import { rng } from "@webjax/test-utils";
 import fc from "fast-check";
 
 export const RUNS = Number(process.env.WEBJAX_PROP_RUNS ?? 20);
@@ -17,18 +18,6 @@ export const int = (min: number, max: number) => fc.integer({ min, max });
 export const seedArb = fc.integer({ min: 0, max: 0x7fffffff });
 /** Second order in about one run of four (it costs several times a first-order check). */
 export const orderArb = fc.constantFrom<Order>(1, 1, 1, 2);
-
-/** mulberry32: a small seeded generator for the input values. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const fromValues = (vals: number[], shape: readonly number[]): JArray => np.array(vals).reshape([...shape]);
 
