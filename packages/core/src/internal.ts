@@ -9,6 +9,7 @@ export { abstractEval, bind, bind1, Trace, Tracer } from "./core/trace.js";
 export * from "./float16.js";
 export * from "./ir/expr.js";
 export * from "./ir/kernel.js";
+export * from "./ir/routine.js";
 export * from "./ir/view.js";
 export { registry } from "./primitives/registry.js";
 export type { Lowering, Params, Primitive, PrimitiveDef } from "./primitives/types.js";

@@ -1,9 +1,10 @@
 import { type Backend, BackendError, type DType, type Executable, type Slot } from "@webjax/core";
-import { type FusedKernel, type Kernel, resolveInt } from "@webjax/core/internal";
+import { type FusedKernel, type Kernel, type RoutineKernel, resolveInt } from "@webjax/core/internal";
 import { FUSED_WG, fusedSource, paramCount } from "./codegen/fused.js";
 import { MM_TILE, matmulSource } from "./codegen/matmul.js";
 import { grid, type WebGPULimits } from "./limits.js";
 import { BufferPool, MapMode, Usage } from "./pool.js";
+import { type BufRef, planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
 
 type DataArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Float64Array | Uint16Array;
@@ -26,9 +27,23 @@ interface Compiled {
   compiled: Promise<Error | null>;
 }
 
+/** A routine: its passes are planned at each dispatch; their WGSL variants are memoised here. */
+class GpuRoutine implements Executable {
+  private readonly variants = new Map<string, string>();
+  constructor(readonly kernel: RoutineKernel) {}
+  readonly source = (variant: string, build: () => string): string => {
+    let s = this.variants.get(variant);
+    if (s === undefined) {
+      s = build();
+      this.variants.set(variant, s);
+    }
+    return s;
+  };
+}
+
 class GpuExecutable implements Executable {
   constructor(
-    readonly kernel: Kernel,
+    readonly kernel: Exclude<Kernel, RoutineKernel>,
     readonly main: Compiled,
     readonly nParams: number,
     /** Reductions only: the thread-per-output form, picked at dispatch for many short reductions. */
@@ -154,8 +169,9 @@ export class WebGPUBackend implements Backend {
     );
   }
 
-  compile(kernel: Kernel): GpuExecutable {
+  compile(kernel: Kernel): GpuExecutable | GpuRoutine {
     this.alive();
+    if (kernel.kind === "routine") return new GpuRoutine(kernel);
     const bindings = kernel.inputs.length + 1;
     if (bindings > this.limits.maxStorageBuffersPerShaderStage) {
       throw new BackendError(
@@ -207,30 +223,28 @@ export class WebGPUBackend implements Backend {
     return this.batch;
   }
 
-  dispatch(exe: Executable, inputs: readonly Slot[], output: Slot, params: Int32Array): void {
+  dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {
     this.alive();
-    const e = exe as GpuExecutable;
     const ins = inputs as GpuSlot[];
-    const out = output as GpuSlot;
+    const outs = outputs as GpuSlot[];
     const poisoned = ins.find((s) => s.poison);
     if (poisoned) {
-      out.poison = poisoned.poison;
+      for (const o of outs) o.poison = poisoned.poison;
       return;
     }
     for (const s of ins) {
-      if (!s.buffer) throw new BackendError(`webgpu: kernel '${e.kernel.label}' reads a freed buffer`);
+      if (!s.buffer) throw new BackendError(`webgpu: kernel '${exe.kernel.label}' reads a freed buffer`);
     }
-    const k = e.kernel;
-    const big = [...ins, out].some((s) => s.bytes > this.limits.maxStorageBufferBindingSize);
-    const chunks: Chunk[] = big ? flatChunks(k, ins, out, params, this.limits) : [{ params, ranges: null }];
     const batch = this.open();
-    for (const chunk of chunks) this.encode(batch, e, ins, out, chunk);
-    batch.labels.push(k.label);
+    const compiled =
+      exe instanceof GpuRoutine
+        ? this.encodeRoutine(batch, exe, ins, outs, params)
+        : this.encodeKernel(batch, exe as GpuExecutable, ins, outs[0] as GpuSlot, params);
+    batch.labels.push(exe.kernel.label);
     const upstream = ins.map((s) => s.check).filter((c): c is Promise<Error | null> => c !== null);
-    upstream.unshift(e.main.compiled, ...(e.serial ? [e.serial.compiled] : []));
-    out.check = firstError([batch.errors, ...upstream, ...(out.check ? [out.check] : [])]);
-    batch.dispatches += chunks.length;
-    this.counters.dispatches += chunks.length;
+    for (const out of outs) {
+      out.check = firstError([batch.errors, ...compiled, ...upstream, ...(out.check ? [out.check] : [])]);
+    }
     if (batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -238,41 +252,117 @@ export class WebGPUBackend implements Backend {
     }
   }
 
-  private encode(batch: Batch, e: GpuExecutable, ins: GpuSlot[], out: GpuSlot, chunk: Chunk): void {
+  /** A fused or matmul kernel: one dispatch, or one per chunk past the binding size. Returns its compile checks. */
+  private encodeKernel(
+    batch: Batch,
+    e: GpuExecutable,
+    ins: GpuSlot[],
+    out: GpuSlot,
+    params: Int32Array,
+  ): Promise<Error | null>[] {
     const k = e.kernel;
-    const paramBytes = Math.max(16, Math.ceil(e.nParams / 4) * 16);
+    const big = [...ins, out].some((s) => s.bytes > this.limits.maxStorageBufferBindingSize);
+    const chunks: Chunk[] = big ? flatChunks(k, ins, out, params, this.limits) : [{ params, ranges: null }];
+    for (const chunk of chunks) this.encode(batch, e, ins, out, chunk);
+    batch.dispatches += chunks.length;
+    this.counters.dispatches += chunks.length;
+    return [e.main.compiled, ...(e.serial ? [e.serial.compiled] : [])];
+  }
+
+  /**
+   * A routine: its passes in order, over its slots and temporary buffers from the pool (held
+   * until the submit, like any freed buffer). Returns the passes' compile checks.
+   */
+  private encodeRoutine(
+    batch: Batch,
+    e: GpuRoutine,
+    ins: GpuSlot[],
+    outs: GpuSlot[],
+    params: Int32Array,
+  ): Promise<Error | null>[] {
+    const label = e.kernel.label;
+    const plan = planRoutine(e.kernel.routine, params, e.source);
+    const limit = this.limits.maxStorageBufferBindingSize;
+    const tooBig = [...ins, ...outs]
+      .map((s) => s.bytes)
+      .concat(plan.temps)
+      .find((b) => b > limit);
+    if (tooBig !== undefined) {
+      throw new BackendError(
+        `webgpu: routine '${label}' binds a buffer of ${tooBig} bytes, past this device's maxStorageBufferBindingSize (${limit}); make the array smaller or use the cpu backend`,
+      );
+    }
+    const temps = plan.temps.map((bytes) => {
+      const size = Math.max(bytes, 4);
+      return { buffer: this.storage.acquire(size), size };
+    });
+    const resolve = (ref: BufRef): { buffer: GPUBuffer; size: number } => {
+      if ("tmp" in ref) {
+        const t = temps[ref.tmp];
+        if (!t) throw new Error(`internal: routine '${label}' has no temp ${ref.tmp}`);
+        return t;
+      }
+      const s = "in" in ref ? ins[ref.in] : outs[ref.out];
+      if (!s?.buffer) throw new Error(`internal: routine '${label}' binds a missing slot`);
+      return { buffer: s.buffer, size: Math.max(s.bytes, 4) };
+    };
+    const checks: Promise<Error | null>[] = [];
+    for (const pass of plan.passes) {
+      const compiled = this.pipeline(`${label}: ${pass.label}`, pass.source);
+      checks.push(compiled.compiled);
+      const [x, y] = grid(pass.workgroups, this.limits, label);
+      const p = Int32Array.from(pass.params);
+      this.record(batch, compiled.pipeline, p, p.length, pass.bind.map(resolve), [x, y, 1], label);
+    }
+    for (const t of temps) this.storage.release(t.buffer);
+    batch.dispatches += plan.passes.length;
+    this.counters.dispatches += plan.passes.length;
+    return checks;
+  }
+
+  /** Records one dispatch: its `nParams` params into a pooled uniform buffer, its bind group, the workgroups. */
+  private record(
+    batch: Batch,
+    pipeline: GPUComputePipeline,
+    params: Int32Array,
+    nParams: number,
+    buffers: readonly { buffer: GPUBuffer; offset?: number; size: number }[],
+    [x, y, z]: [number, number, number],
+    label: string,
+  ): void {
+    const paramBytes = Math.max(16, Math.ceil(nParams / 4) * 16);
     const padded = new Int32Array(paramBytes / 4);
-    padded.set(chunk.params.subarray(0, Math.min(chunk.params.length, padded.length)));
+    padded.set(params.subarray(0, Math.min(params.length, padded.length)));
     const ub = this.uniforms.acquire(paramBytes);
     this.device.queue.writeBuffer(ub, 0, padded);
     this.uniforms.release(ub);
-    const slots = [...ins, out];
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ub, size: paramBytes } }];
-    slots.forEach((s, i) => {
-      const range = chunk.ranges?.[i];
-      entries.push({
-        binding: i + 1,
-        resource: {
-          buffer: s.buffer as GPUBuffer,
-          offset: range?.offset ?? 0,
-          size: range?.size ?? Math.max(s.bytes, 4),
-        },
-      });
+    buffers.forEach((b, i) => {
+      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } });
     });
     if (this.fault !== null) {
       // An injected fault is a real validation error (a bind group missing its entries), so it
       // travels the same asynchronous path as any other failure.
       entries.length = 0;
-      batch.labels.push(`${k.label} (injected fault: ${this.fault})`);
+      batch.labels.push(`${label} (injected fault: ${this.fault})`);
       this.fault = null;
     }
-    const serial = e.serial !== null && k.kind === "fused" && this.useSerial(k, chunk.params);
-    const pipeline = serial ? (e.serial as Compiled).pipeline : e.main.pipeline;
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: k.label });
-    const [x, y, z] = this.workgroups(k, chunk.params, serial);
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label });
     batch.pass.setPipeline(pipeline);
     batch.pass.setBindGroup(0, bindGroup);
     batch.pass.dispatchWorkgroups(x, y, z);
+  }
+
+  private encode(batch: Batch, e: GpuExecutable, ins: GpuSlot[], out: GpuSlot, chunk: Chunk): void {
+    const k = e.kernel;
+    const buffers = [...ins, out].map((s, i) => {
+      const range = chunk.ranges?.[i];
+      return { buffer: s.buffer as GPUBuffer, offset: range?.offset ?? 0, size: range?.size ?? Math.max(s.bytes, 4) };
+    });
+    const serial = e.serial !== null && k.kind === "fused" && this.useSerial(k, chunk.params);
+    const pipeline = serial ? (e.serial as Compiled).pipeline : e.main.pipeline;
+    const [x, y, z] = this.workgroups(k, chunk.params, serial);
+    this.record(batch, pipeline, chunk.params, e.nParams, buffers, [x, y, z], k.label);
   }
 
   /** A thread per output when the reductions are short and the outputs many enough to fill the GPU. */
@@ -282,7 +372,7 @@ export class WebGPUBackend implements Backend {
     return red <= SERIAL_REDUCE_MAX && outSize(k, p) >= 256;
   }
 
-  private workgroups(k: Kernel, p: Int32Array, serial = false): [number, number, number] {
+  private workgroups(k: Exclude<Kernel, RoutineKernel>, p: Int32Array, serial = false): [number, number, number] {
     if (k.kind === "matmul") {
       const batch = k.batch.reduce((a: number, b) => a * resolveInt(b, p), 1);
       const max = this.limits.maxComputeWorkgroupsPerDimension;

@@ -50,7 +50,7 @@ describe("WebGPU limits", () => {
         kind: "fused",
         label: "five_inputs",
         inputs: ["float32", "float32", "float32", "float32"],
-        output: "float32",
+        outputs: ["float32"],
         outRank: 1,
         loops: [2],
         loads: [],

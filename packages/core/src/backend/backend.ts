@@ -27,8 +27,12 @@ export interface Backend {
   /** Fills a freshly allocated slot from host memory. */
   write(slot: Slot, data: DataArray): void;
   compile(kernel: Kernel): Executable;
-  /** Enqueues a kernel; `params` are its integer arguments (`{param: i}` in the IR). */
-  dispatch(exe: Executable, inputs: readonly Slot[], output: Slot, params: Int32Array): void;
+  /**
+   * Enqueues a kernel writing one slot per declared output (`outputs` in kernel order);
+   * `params` are its integer arguments (`{param: i}` in the IR). A kernel that fails poisons
+   * every one of its outputs.
+   */
+  dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void;
   /** Reads `size` elements from `offset` (in elements), after the queued work. */
   read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray>;
   readSync(slot: Slot, dtype: DType, offset: number, size: number): DataArray;

@@ -2,7 +2,8 @@ import type { Backend, Executable } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { load, param } from "../ir/expr.js";
 import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel } from "../ir/kernel.js";
-import { contiguousView, reshapeView, transposeView, type View } from "../ir/view.js";
+import type { RoutineKernel } from "../ir/routine.js";
+import { contiguousView, isContiguous, reshapeView, transposeView, type View } from "../ir/view.js";
 import { freeDims } from "../primitives/dot.js";
 import { registry } from "../primitives/registry.js";
 import type { DotDims, Lowering, LoweringInput, Params, Primitive, PrimitiveDef } from "../primitives/types.js";
@@ -62,7 +63,7 @@ function dispatchNew(
     backend.dispatch(
       exe,
       inputs.map((x) => x.buffer.slot),
-      slot,
+      [slot],
       Int32Array.from(params),
     );
   return result;
@@ -122,7 +123,7 @@ function runElementwise<K extends Primitive>(
       kind: "fused",
       label: prim,
       inputs: inputs.map((x) => x.dtype),
-      output: out.dtype,
+      outputs: [out.dtype],
       outRank: r,
       loops: range(r).map(P),
       loads,
@@ -155,7 +156,7 @@ function runReduce<K extends Primitive>(
       kind: "fused",
       label: prim,
       inputs: [x.dtype],
-      output: out.dtype,
+      outputs: [out.dtype],
       outRank: r,
       loops: range(nl).map(P),
       loads: [{ input: 0, offset: P(nl), strides: range(nl).map((d) => P(nl + 1 + d)) }],
@@ -236,7 +237,7 @@ function runDot(dims: DotDims, lhs: ConcreteArray, rhs: ConcreteArray, out: Aval
         label: "dot_general",
         dtype: lhs.dtype,
         inputs: [lhs.dtype, lhs.dtype],
-        output: out.dtype,
+        outputs: [out.dtype],
         batch: range(nb).map(P),
         m: P(nb),
         n: P(nb + 1),
@@ -286,7 +287,7 @@ function runLoads<K extends Primitive>(
       kind: "fused",
       label: prim,
       inputs: inputs.map((x) => x.dtype),
-      output: out.dtype,
+      outputs: [out.dtype],
       outRank: r,
       loops: [...range(r).map(P), ...(reduce?.sizes ?? [])],
       loads,
@@ -298,6 +299,73 @@ function runLoads<K extends Primitive>(
   const args = [...out.shape];
   for (const x of inputs) args.push(x.view.offset, ...x.view.strides, ...x.shape);
   return dispatchNew(backend, exe, inputs, out, args, prim);
+}
+
+/**
+ * A routine eagerly: its inputs as contiguous buffers (float16 widened to float32, exactly),
+ * one dispatch writing every output, float16 outputs narrowed back. The spec is the compile
+ * key; sizes travel as params, so a new shape (or topK's k) compiles nothing.
+ */
+function runRoutine<K extends Primitive>(
+  prim: K,
+  low: Extract<Lowering<K>, { kind: "routine" }>,
+  inputs: readonly ConcreteArray[],
+  params: Params[K],
+  outs: readonly Aval[],
+  backend: Backend,
+): ConcreteArray[] {
+  const temps: ConcreteArray[] = [];
+  const prepared = inputs.map((x) => {
+    let y = x;
+    if (y.dtype === "float16") {
+      y = evalPrimitive("convert_element_type", [y], { newDtype: "float32", weakType: y.weakType })[0] as ConcreteArray;
+      temps.push(y);
+    } else if (!isContiguous(y.view)) {
+      y = materialize(y);
+      temps.push(y);
+    }
+    return y;
+  });
+  const wide = outs.map((a) => (a.dtype === "float16" ? { ...a, dtype: "float32" as const } : a));
+  try {
+    const call = low.routine(
+      prepared.map((x) => x.aval),
+      params,
+      wide,
+    );
+    const exe = compiled(
+      backend,
+      `routine|${prim}|${paramsKey(call.spec)}`,
+      (): RoutineKernel => ({
+        kind: "routine",
+        label: prim,
+        inputs: prepared.map((x) => x.dtype),
+        outputs: wide.map((a) => a.dtype),
+        routine: call.spec,
+      }),
+    );
+    const results = wide.map((a) => {
+      const size = sizeOf(a.shape);
+      return new ConcreteArray(a, new DeviceBuffer(backend, backend.alloc(a.dtype, size), a.dtype, size, prim));
+    });
+    if (results.some((r) => r.size > 0)) {
+      backend.dispatch(
+        exe,
+        prepared.map((x) => x.buffer.slot),
+        results.map((r) => r.buffer.slot),
+        Int32Array.from(call.params),
+      );
+    }
+    return results.map((r, i) => {
+      const want = outs[i] as Aval;
+      if (want.dtype === r.dtype) return r;
+      const narrowed = evalPrimitive("convert_element_type", [r], { newDtype: want.dtype, weakType: want.weakType });
+      r.dispose();
+      return narrowed[0] as ConcreteArray;
+    });
+  } finally {
+    for (const t of temps) t.dispose();
+  }
 }
 
 /** Evaluates one primitive on concrete arrays (the EvalTrace's rule). */
@@ -316,6 +384,8 @@ export function evalPrimitive<K extends Primitive>(
   const backend = inputs[0]?.backend ?? getBackend();
   const low = def.lowering;
   switch (low.kind) {
+    case "routine":
+      return runRoutine(prim, low, inputs, params, outs, backend);
     case "elementwise":
       return [runElementwise(prim, low, inputs, params, out, backend)];
     case "reduce":

@@ -1,5 +1,6 @@
 import type { DType } from "../dtype.js";
 import type { Expr } from "./expr.js";
+import type { RoutineKernel } from "./routine.js";
 
 /**
  * A size or index coefficient: a number fixed in the kernel (jit specialises), or
@@ -33,7 +34,8 @@ export interface FusedKernel {
   readonly kind: "fused";
   readonly label: string;
   readonly inputs: readonly DType[];
-  readonly output: DType;
+  /** One output today (multi-output fusion extends this). */
+  readonly outputs: readonly [DType];
   readonly outRank: number;
   readonly loops: readonly IntExpr[];
   readonly loads: readonly Load[];
@@ -60,7 +62,7 @@ export interface MatmulKernel {
   readonly label: string;
   readonly dtype: DType;
   readonly inputs: readonly DType[];
-  readonly output: DType;
+  readonly outputs: readonly [DType];
   readonly batch: readonly IntExpr[];
   readonly m: IntExpr;
   readonly n: IntExpr;
@@ -70,7 +72,8 @@ export interface MatmulKernel {
   readonly epilogue?: { readonly loads: readonly Load[]; readonly expr: Expr };
 }
 
-export type Kernel = FusedKernel | MatmulKernel;
+/** A kernel: fused, matmul, or a routine that does not fuse. Each declares its outputs. */
+export type Kernel = FusedKernel | MatmulKernel | RoutineKernel;
 
 export function resolveInt(e: IntExpr, params: ArrayLike<number>): number {
   return typeof e === "number" ? e : (params[e.param] as number);

@@ -1,13 +1,13 @@
 /**
  * Sorting and searching: `argsort`, `sort`, `takeAlongAxis`, `searchsorted`, and `lax.topK`.
- * Every sort is stable and deterministic: a rank kernel (how many elements come before each one,
- * ties broken by index) and an inverse-permutation kernel, both fused reductions (see
- * primitives/sort.ts). The order is numpy's: NaN last (first when descending), −0 equal to 0.
+ * Every sort is stable and deterministic, O(n log n) or better on every backend (the `sort` and
+ * `top_k` routines; see primitives/sort.ts). The order is numpy's: NaN last (first when
+ * descending), −0 equal to 0.
  */
 import { Array, type ArrayLike } from "../array.js";
 import { fmtAval } from "../core/aval.js";
 import { scoped } from "../core/scope.js";
-import { bind1 } from "../core/trace.js";
+import { bind, bind1 } from "../core/trace.js";
 import { isFloat } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { broadcastShapes, normalizeAxis } from "../shape.js";
@@ -31,10 +31,9 @@ function sortee(op: string, x: ArrayLike, axis: number | null | undefined): [Arr
   return [a, normalizeAxis(axis ?? -1, a.ndim, op)];
 }
 
-/** The indices of the first `size` elements of `a` along `axis` in sorted order (stable). */
-function sortedIndices(a: Array, axis: number, descending: boolean, size: number): Array {
-  const rank = bind1("sort_rank", [a], { axis, descending });
-  return bind1("inverse_permutation", [rank], { axis, size });
+/** The sorted values of `a` along `axis` and the int32 indices that sort it (stable). */
+function sorted(a: Array, axis: number, descending: boolean): [Array, Array] {
+  return bind("sort", [a], { axis, descending }) as [Array, Array];
 }
 
 /**
@@ -47,7 +46,7 @@ function sortedIndices(a: Array, axis: number, descending: boolean, size: number
 export function argsort(x: ArrayLike, opts: SortOptions = {}): Array {
   return scoped(() => {
     const [a, ax] = sortee("argsort", x, opts.axis);
-    return sortedIndices(a, ax, opts.descending ?? false, a.shape[ax] as number);
+    return sorted(a, ax, opts.descending ?? false)[1];
   });
 }
 
@@ -58,8 +57,7 @@ export function argsort(x: ArrayLike, opts: SortOptions = {}): Array {
 export function sort(x: ArrayLike, opts: SortOptions = {}): Array {
   return scoped(() => {
     const [a, ax] = sortee("sort", x, opts.axis);
-    const idx = sortedIndices(a, ax, opts.descending ?? false, a.shape[ax] as number);
-    return bind1("take_along_axis", [a, idx], { axis: ax });
+    return sorted(a, ax, opts.descending ?? false)[0];
   });
 }
 
@@ -118,8 +116,7 @@ export function topK(x: ArrayLike, k: number): [Array, Array] {
     if (!Number.isInteger(k) || k < 0 || k > n) {
       throw new ShapeError(`topK: k must be an integer in [0, ${n}] for the last axis of ${fmtAval(a.aval)}, got ${k}`);
     }
-    const idx = sortedIndices(a, ax, true, k);
-    return [bind1("take_along_axis", [a, idx], { axis: ax }), idx];
+    return bind("top_k", [a], { k }) as [Array, Array];
   });
 }
 
@@ -133,8 +130,8 @@ export interface SearchSortedOptions {
 /**
  * Where `values` would be inserted into the 1-D ascending `a` to keep it sorted (int32, the
  * shape of `values`): the count of elements of `a` that are < v (side "left") or ≤ v ("right"),
- * in the sort order above (NaN last, −0 equal to 0). Operands promote to a common dtype. Each
- * value counts over all of `a` (O(len(a)) per value, one fused kernel), not a binary search.
+ * in the sort order above (NaN last, −0 equal to 0). Operands promote to a common dtype. A
+ * binary search per value: O(len(a) + len(values)·log len(a)).
  *
  * @example np.searchsorted(np.array([1, 2, 2, 3]), np.array([2, 5]), { side: "right" })  // [3, 4]
  */

@@ -1,7 +1,7 @@
 import { type Aval, fmtAval } from "../core/aval.js";
 import type { DType } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
-import { shapesEqual } from "../shape.js";
+import { shapesEqual, sizeOf } from "../shape.js";
 
 /** Operands of elementwise primitives share shape and dtype (numpy-level code broadcasts and promotes). */
 export function checkSameShapes(op: string, avals: readonly Aval[]): void {
@@ -34,3 +34,15 @@ export const FLOATS: readonly DType[] = ["float32", "float64", "float16"];
 export const NUMERIC: readonly DType[] = ["float32", "float64", "float16", "int32", "uint32"];
 export const INTEGRAL: readonly DType[] = ["int32", "uint32", "bool"];
 export const ALL: readonly DType[] = ["float32", "float64", "float16", "int32", "uint32", "bool"];
+
+/** Checks `axis` against the rank of `x` (primitives take normalised, non-negative axes). */
+export function checkAxis(op: string, x: Aval, axis: number): void {
+  if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {
+    throw new ShapeError(`${op}: axis ${axis} is out of bounds for ${fmtAval(x)}`);
+  }
+}
+
+/** [outer, n, inner] of `shape` around `axis`: the layout of the sort and scan routines. */
+export function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
+  return [sizeOf(shape.slice(0, axis)), shape[axis] as number, sizeOf(shape.slice(axis + 1))];
+}

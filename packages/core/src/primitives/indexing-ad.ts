@@ -58,14 +58,18 @@ export function axisScatterOps(x: Aval, idx: Array, u: Aval, axis: number): Scat
 
 /** `scatter_general`: windows that do not fit are dropped, which gather's fill mode mirrors. */
 export function generalScatterOps(x: Aval, idx: Array, u: Aval, p: Params["scatter_general"]): ScatterOps {
-  const windowed = range(x.shape.length).filter((d) => !p.insertedWindowDims.includes(d));
+  const ob = p.operandBatchingDims ?? [];
+  const ib = p.scatterIndicesBatchingDims ?? [];
+  const windowed = range(x.shape.length).filter((d) => !p.insertedWindowDims.includes(d) && !ob.includes(d));
   const sliceSizes = range(x.shape.length).map((d) =>
-    p.insertedWindowDims.includes(d) ? 1 : (u.shape[p.updateWindowDims[windowed.indexOf(d)] as number] as number),
+    windowed.includes(d) ? (u.shape[p.updateWindowDims[windowed.indexOf(d)] as number] as number) : 1,
   );
   const dims = {
     updateWindowDims: p.updateWindowDims,
     insertedWindowDims: p.insertedWindowDims,
     scatterDimsToOperandDims: p.scatterDimsToOperandDims,
+    operandBatchingDims: ob,
+    scatterIndicesBatchingDims: ib,
   };
   return {
     scatter: (mode, operand, updates) => bind1("scatter_general", [operand, idx, updates], { ...dims, mode }),
@@ -74,6 +78,8 @@ export function generalScatterOps(x: Aval, idx: Array, u: Aval, p: Params["scatt
         offsetDims: p.updateWindowDims,
         collapsedSliceDims: p.insertedWindowDims,
         startIndexMap: p.scatterDimsToOperandDims,
+        operandBatchingDims: ob,
+        startIndicesBatchingDims: ib,
         sliceSizes,
         mode: "fill",
         fillValue: 0,

@@ -147,56 +147,33 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
       }
       return [x];
     },
+    // One scatter_general: indices gain an index-vector dim of 1 (the same buffer), the updates'
+    // dims other than the index dims are the window, and negative indices count from the end.
     lowering: {
-      kind: "loads",
-      kernel(inputs, { axis, mode }, out) {
-        const [x, idx, upd] = inputs as [LoweringInput, LoweringInput, LoweringInput];
-        const r = x.aval.shape.length;
-        const k = idx.aval.shape.length;
-        const d = out.dtype;
-        // Output loops: x's dims; reduction loops r…r+k−1: the index array's dims.
-        const n = x.shape[axis] as Expr;
-        const raw = load(1, "int32");
-        const target = select(binary("lt", raw, int(0)), add(raw, n), raw); // negative indices count from the end
-        const hit = binary("eq", target, index(axis));
-        const updStrides = range(r + k).map((l) => {
-          if (l < r) return l === axis ? 0 : (upd.strides[l < axis ? l : l + k - 1] as IntExpr);
-          return upd.strides[axis + (l - r)] as IntExpr;
-        });
-        const loads: Load[] = [
-          { input: 0, offset: x.offset, strides: [...x.strides, ...range(k).map(() => 0)] },
-          { input: 1, offset: idx.offset, strides: [...range(r).map(() => 0), ...idx.strides] },
-          { input: 2, offset: upd.offset, strides: updStrides },
-        ];
-        const sizes = idx.dims;
-        const value = load(2, d);
-        const old = load(0, d);
-        if (mode === "set") {
-          // The last update aimed at this element wins: the largest flat index over the index loops.
-          let flat: Expr = int(0);
-          for (let j = 0; j < k; j++) flat = add(binary("mul", flat, idx.shape[j] as Expr), index(r + j));
-          loads.push({
-            input: 2,
-            offset: upd.offset,
-            strides: [...range(r).map((l) => (l === axis ? 0 : (updStrides[l] as IntExpr))), ...range(k).map(() => 0)],
-            gather: unflattenTerms(idx, upd, axis, k),
-          });
-          return {
-            loads,
-            expr: select(hit, flat, int(-1)),
-            reduce: { op: "max", sizes },
-            post: select(binary("ge", { op: "acc", dtype: "int32" }, int(0)), load(3, d), old),
-          };
-        }
-        const identity = mode === "add" ? 0 : mode === "mul" ? 1 : mode === "max" ? -Infinity : Infinity;
-        const op = mode === "add" ? "sum" : mode === "mul" ? "prod" : mode;
-        const combine = mode === "add" ? "add" : mode === "mul" ? "mul" : mode;
-        const ident = d === "int32" || d === "uint32" || d === "bool" ? intIdentity(mode, d) : constant(identity, d);
+      kind: "routine",
+      routine: ([x, idx, upd], { axis, mode }) => {
+        const [xa, ia, ua] = [x, idx, upd] as [Aval, Aval, Aval];
+        const r = xa.shape.length;
+        const k = ia.shape.length;
+        const updateWindowDims = [...range(axis), ...range(r - axis - 1).map((i) => axis + k + i)];
         return {
-          loads,
-          expr: select(hit, value, ident),
-          reduce: { op, sizes },
-          post: binary(combine, old, { op: "acc", dtype: d }),
+          spec: {
+            name: "scatter",
+            dtype: xa.dtype,
+            mode,
+            wrapNegative: true,
+            dims: {
+              updateWindowDims,
+              insertedWindowDims: [axis],
+              operandBatchingDims: [],
+              scatterIndicesBatchingDims: [],
+              scatterDimsToOperandDims: [axis],
+            },
+            operandRank: r,
+            indicesRank: k + 1,
+            updatesRank: ua.shape.length,
+          },
+          params: [...xa.shape, ...ia.shape, 1, ...ua.shape],
         };
       },
     },
@@ -208,33 +185,4 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
 /** The start operands of a dynamic slice's transpose (always known: they are int32). */
 function knownStarts(starts: readonly TransposeInput[]): ArrayT[] {
   return starts.map((s) => known(s, "dynamic_slice"));
-}
-
-function intIdentity(mode: "add" | "mul" | "min" | "max", d: Aval["dtype"]): Expr {
-  if (mode === "add") return constant(0, d);
-  if (mode === "mul") return constant(1, d);
-  if (d === "bool") return constant(mode === "max" ? 0 : 1, d);
-  if (d === "uint32") return constant(mode === "max" ? 0 : 4294967295, d);
-  return constant(mode === "max" ? -2147483648 : 2147483647, d);
-}
-
-/**
- * Gather terms reading the update at flat index `acc` (the winning index position) of the
- * index array: acc is split into the index dims and each is scaled by the update's stride.
- */
-function unflattenTerms(
-  idx: LoweringInput,
-  upd: LoweringInput,
-  axis: number,
-  k: number,
-): { index: Expr; stride: IntExpr }[] {
-  const acc: Expr = { op: "acc", dtype: "int32" };
-  const terms: { index: Expr; stride: IntExpr }[] = [];
-  let inner: Expr = int(1);
-  for (let j = k - 1; j >= 0; j--) {
-    const size = idx.shape[j] as Expr;
-    terms.push({ index: binary("rem", binary("div", acc, inner), size), stride: upd.strides[axis + j] as IntExpr });
-    inner = binary("mul", inner, size);
-  }
-  return terms;
 }

@@ -1,142 +1,81 @@
 /**
- * Sorting as fused reductions (deterministic, stable, one dispatch each, on every backend):
+ * Sorting and searching. `sort` and `top_k` are routines (ir/routine.ts) with two outputs, the
+ * values and the int32 indices, O(n log n) or better on every backend (a radix sort and a heap
+ * selection on the CPU, a multi-pass bitonic sort on WebGPU); `searchsorted` is a binary search;
+ * `take_along_axis` a fused gather.
  *
- * - `sort_rank`: rank[i] = #{ j : x[j] before x[i] }, where "before" is the total order below
- *   with ties broken by index (j < i), so ranks are a permutation and the sort is stable.
- * - `inverse_permutation`: p[k] = the i with rank[i] = k (an argmax over i of rank[i] = k), for
- *   k < `size` (topK keeps the first k).
- * - `take_along_axis`: a gather along one axis by an index array of the same rank.
- * - `searchsorted`: #{ j : sorted[j] < v } (side "left") or ≤ v ("right").
- *
- * The order is numpy's: NaN after every number and equal to every other NaN, −0 equal to 0.
- * Floats are compared through an int32 key made from their bits (so the order never depends on
- * how a GPU compiler treats NaN in comparisons): for float32 bits b, key = ±(b & 0x7fffffff)
- * by the sign, and INT32_MAX for NaN. Ranking is O(n²) per row; a bitonic or radix sort over
- * several kernels is future performance work for long axes.
+ * The order is numpy's: NaN after every number and equal to every other NaN, −0 equal to 0,
+ * ties by index (stable). `descending` reverses the order of values (NaN first) and still
+ * keeps ties in index order, as JAX's `descending=True`.
  */
+import type { Array } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
-import type { DType } from "../dtype.js";
+import { bind, bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
-import { binary, bitcast, cast, constant, type Expr, index, load, select, unary } from "../ir/expr.js";
-import type { IntExpr, Load } from "../ir/kernel.js";
+import { binary, constant, type Expr, load, select } from "../ir/expr.js";
+import { sizeOf } from "../shape.js";
 import { isLinearInput, known, linearJvp, zeroJvp } from "./ad-util.js";
-import { ALL, checkArity, checkDTypeIn } from "./checks.js";
-import { checkAxis } from "./scan.js";
+import { ALL, aroundAxis, checkArity, checkAxis, checkDTypeIn } from "./checks.js";
 import { takeAlongAxisTranspose } from "./sort-ad.js";
 import type { LoweringInput, PrimitiveTable, SortPrimitive } from "./types.js";
 
 const int = (v: number) => constant(v, "int32");
-const or = (a: Expr, b: Expr) => binary("or", a, b);
-const and = (a: Expr, b: Expr) => binary("and", a, b);
 const clamp = (v: Expr, n: Expr) => binary("max", binary("min", v, binary("sub", n, int(1))), int(0));
 
-/** The sort order of one dtype: `lt`/`eq` on (transformed) keys. */
-interface Order {
-  key(e: Expr): Expr;
-  lt(a: Expr, b: Expr): Expr;
-  eq(a: Expr, b: Expr): Expr;
-}
-
-const intOrder = (key: (e: Expr) => Expr): Order => ({
-  key,
-  lt: (a, b) => binary("lt", a, b),
-  eq: (a, b) => binary("eq", a, b),
-});
-
-/** float32 bits → a monotone int32 key; −0 and 0 share key 0, every NaN is INT32_MAX. */
-function float32Key(e: Expr): Expr {
-  const bits = bitcast(cast(e, "float32"), "int32");
-  const mag = binary("and", bits, int(0x7fffffff));
-  const signed = select(binary("lt", bits, int(0)), unary("neg", mag), mag);
-  return select(binary("gt", mag, int(0x7f800000)), int(0x7fffffff), signed);
-}
-
-/** The order of `dtype`. float64 (CPU only, IEEE comparisons there) compares values with explicit NaN tests. */
-export function orderOf(dtype: DType): Order {
-  switch (dtype) {
-    case "float32":
-    case "float16":
-      return intOrder(float32Key);
-    case "int32":
-      return intOrder((e) => e);
-    case "uint32":
-      return intOrder((e) => binary("xor", bitcast(e, "int32"), int(-2147483648)));
-    case "bool":
-      return intOrder((e) => cast(e, "int32"));
-    case "float64": {
-      const nan = (a: Expr) => binary("ne", a, a);
-      return {
-        key: (e) => e,
-        lt: (a, b) => or(binary("lt", a, b), and(nan(b), unary("not", nan(a)))),
-        eq: (a, b) => or(binary("eq", a, b), and(nan(a), nan(b))),
-      };
-    }
-  }
-}
-
-/** Strides of `x` over (output loops, one reduced loop): `axis` walks the reduced loop instead. */
-function alongReduced(x: LoweringInput, axis: number): IntExpr[] {
-  return [...x.strides.map((s, d) => (d === axis ? 0 : s)), x.strides[axis] ?? 0];
-}
-
 export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
-  sort_rank: {
+  sort: {
     abstractEval(avals, { axis }) {
-      checkArity("sort_rank", avals, 1);
+      checkArity("sort", avals, 1);
       const x = avals[0] as Aval;
-      checkDTypeIn("sort_rank", x, ALL);
-      checkAxis("sort_rank", x, axis);
-      return [aval(x.shape, "int32")];
+      checkDTypeIn("sort", x, ALL);
+      checkAxis("sort", x, axis);
+      return [x, aval(x.shape, "int32")];
     },
-    jvp: zeroJvp("sort_rank"),
-    lowering: {
-      kind: "loads",
-      kernel(inputs, { axis, descending }) {
-        const x = inputs[0] as LoweringInput;
-        const r = x.aval.shape.length;
-        const order = orderOf(x.aval.dtype);
-        // Load 0: x[…, i, …] (i = loop `axis`); load 1: x[…, j, …] (j = loop r, reduced).
-        const loads: Load[] = [
-          { input: 0, offset: x.offset, strides: [...x.strides, 0] },
-          { input: 0, offset: x.offset, strides: alongReduced(x, axis) },
-        ];
-        const ki = order.key(load(0, x.aval.dtype));
-        const kj = order.key(load(1, x.aval.dtype));
-        const strictly = descending ? order.lt(ki, kj) : order.lt(kj, ki);
-        const before = or(strictly, and(order.eq(kj, ki), binary("lt", index(r), index(axis))));
-        return { loads, expr: cast(before, "int32"), reduce: { op: "sum", sizes: [x.dims[axis] ?? 0] } };
-      },
-    },
-  },
-  inverse_permutation: {
-    abstractEval(avals, { axis, size }) {
-      checkArity("inverse_permutation", avals, 1);
-      const p = avals[0] as Aval;
-      if (p.dtype !== "int32") throw new DTypeError(`inverse_permutation: expected int32 ranks, got ${fmtAval(p)}`);
-      checkAxis("inverse_permutation", p, axis);
-      const n = p.shape[axis] as number;
-      if (!Number.isInteger(size) || size < 0 || size > n) {
-        throw new ShapeError(`inverse_permutation: size ${size} is not in [0, ${n}] for axis ${axis} of ${fmtAval(p)}`);
-      }
+    // The values are a permutation of the operand: their tangent is the tangent permuted alike.
+    jvp: (primals, [t], params) => {
+      const [values, indices] = bind("sort", primals, params) as [Array, Array];
+      const tv = t == null ? null : bind1("take_along_axis", [t, indices], { axis: params.axis });
       return [
-        aval(
-          p.shape.map((d, i) => (i === axis ? size : d)),
-          "int32",
-        ),
+        [values, indices],
+        [tv, null],
       ];
     },
-    jvp: zeroJvp("inverse_permutation"),
     lowering: {
-      kind: "loads",
-      kernel(inputs, { axis }) {
-        const p = inputs[0] as LoweringInput;
-        // out[…, k, …] = the first i (the reduced loop, after the output's) with p[…, i, …] = k (k = loop `axis`).
-        const hit = binary("eq", load(0, "int32"), index(axis));
-        return {
-          loads: [{ input: 0, offset: p.offset, strides: alongReduced(p, axis) }],
-          expr: cast(hit, "int32"),
-          reduce: { op: "argmax", sizes: [p.dims[axis] ?? 0] },
-        };
+      kind: "routine",
+      routine: ([x], { axis, descending }) => ({
+        spec: { name: "sort", dtype: (x as Aval).dtype, descending },
+        params: aroundAxis((x as Aval).shape, axis),
+      }),
+    },
+  },
+  top_k: {
+    abstractEval(avals, { k }) {
+      checkArity("top_k", avals, 1);
+      const x = avals[0] as Aval;
+      checkDTypeIn("top_k", x, ALL);
+      if (x.shape.length === 0) throw new ShapeError(`top_k: needs an array of rank ≥ 1, got ${fmtAval(x)}`);
+      const n = x.shape[x.shape.length - 1] as number;
+      if (!Number.isInteger(k) || k < 0 || k > n) {
+        throw new ShapeError(`top_k: k must be an integer in [0, ${n}] for the last axis of ${fmtAval(x)}, got ${k}`);
+      }
+      const shape = [...x.shape.slice(0, -1), k];
+      return [aval(shape, x.dtype, x.weakType), aval(shape, "int32")];
+    },
+    jvp: (primals, [t], params) => {
+      const x = primals[0] as Array;
+      const [values, indices] = bind("top_k", primals, params) as [Array, Array];
+      const tv = t == null ? null : bind1("take_along_axis", [t, indices], { axis: x.ndim - 1 });
+      return [
+        [values, indices],
+        [tv, null],
+      ];
+    },
+    lowering: {
+      kind: "routine",
+      routine: ([x], { k }) => {
+        const shape = (x as Aval).shape;
+        const n = shape[shape.length - 1] as number;
+        return { spec: { name: "top_k", dtype: (x as Aval).dtype }, params: [sizeOf(shape) / Math.max(n, 1), n, k] };
       },
     },
   },
@@ -199,21 +138,11 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
     },
     jvp: zeroJvp("searchsorted"),
     lowering: {
-      kind: "loads",
-      kernel([a, v], { side }) {
-        const ai = a as LoweringInput;
-        const vi = v as LoweringInput;
-        const order = orderOf(ai.aval.dtype);
-        // Load 0: v at the output position; load 1: sorted[j] (the one reduced loop, after v's).
-        const loads: Load[] = [
-          { input: 1, offset: vi.offset, strides: [...vi.strides, 0] },
-          { input: 0, offset: ai.offset, strides: [...vi.strides.map(() => 0), ai.strides[0] ?? 0] },
-        ];
-        const kv = order.key(load(0, vi.aval.dtype));
-        const ka = order.key(load(1, ai.aval.dtype));
-        const counts = side === "left" ? order.lt(ka, kv) : unary("not", order.lt(kv, ka));
-        return { loads, expr: cast(counts, "int32"), reduce: { op: "sum", sizes: [ai.dims[0] ?? 0] } };
-      },
+      kind: "routine",
+      routine: ([a, v], { side }) => ({
+        spec: { name: "searchsorted", dtype: (a as Aval).dtype, side },
+        params: [(a as Aval).shape[0] as number, sizeOf((v as Aval).shape)],
+      }),
     },
   },
 };

@@ -3,6 +3,7 @@ import type { Aval } from "../core/aval.js";
 import type { DType } from "../dtype.js";
 import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
 import type { IntExpr, Load, ReduceOp } from "../ir/kernel.js";
+import type { RoutineSpec } from "../ir/routine.js";
 import type { View } from "../ir/view.js";
 import type { ConvParams, ReduceWindowParams, WindowPrimitive } from "./window.js";
 
@@ -17,10 +18,10 @@ export type LoadPrimitive = "concatenate" | "take";
 /** Dynamic slices and scatters (fused loads with data-dependent terms, and reductions). */
 export type IndexingPrimitive = "dynamic_slice" | "dynamic_update_slice" | "scatter" | "gather" | "scatter_general";
 
-/** Cumulative reductions along one axis (fused O(n²) reductions; see primitives/scan.ts). */
+/** Cumulative reductions along one axis (linear or log-depth scan routines; see primitives/scan.ts). */
 export type ScanPrimitive = "cumsum" | "cumprod" | "cummax" | "cummin";
-/** Ranking, permutation, gather-along-axis and counting for sorts (see primitives/sort.ts). */
-export type SortPrimitive = "sort_rank" | "inverse_permutation" | "take_along_axis" | "searchsorted";
+/** Sorting, selection, gather-along-axis and binary search (see primitives/sort.ts). */
+export type SortPrimitive = "sort" | "top_k" | "take_along_axis" | "searchsorted";
 
 /** The closed set of primitives. Everything else in webjax is a composition of these. */
 export type Primitive =
@@ -78,23 +79,31 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
    */
   scatter: { readonly axis: number; readonly mode: "set" | "add" | "mul" | "min" | "max" };
   /**
-   * XLA's gather (JAX's GatherDimensionNumbers without batching dims; the index vector is the
-   * last dim of the indices). `clip` clamps starts so the slice fits; `fill` gives `fillValue`
-   * (NaN by default) where the slice would not fit.
+   * XLA's gather (JAX's GatherDimensionNumbers; the index vector is the last dim of the
+   * indices). `clip` clamps starts so the slice fits; `fill` gives `fillValue` (NaN by default)
+   * where the slice would not fit. Batching dims (default none) pair operand dims with index
+   * batch dims: the slice of batch position b starts at b's coordinate there (vmap's gathers).
    */
   gather: {
     readonly offsetDims: readonly number[];
     readonly collapsedSliceDims: readonly number[];
     readonly startIndexMap: readonly number[];
+    readonly operandBatchingDims?: readonly number[];
+    readonly startIndicesBatchingDims?: readonly number[];
     readonly sliceSizes: readonly number[];
     readonly mode: "clip" | "fill";
     readonly fillValue?: number;
   };
-  /** XLA's scatter (ScatterDimensionNumbers); windows that would not fit are dropped (JAX's default). */
+  /**
+   * XLA's scatter (JAX's ScatterDimensionNumbers, batching dims default none); windows that
+   * would not fit are dropped (JAX's default). See ir/routine.ts for the exact semantics.
+   */
   scatter_general: {
     readonly updateWindowDims: readonly number[];
     readonly insertedWindowDims: readonly number[];
     readonly scatterDimsToOperandDims: readonly number[];
+    readonly operandBatchingDims?: readonly number[];
+    readonly scatterIndicesBatchingDims?: readonly number[];
     readonly mode: "set" | "add" | "mul" | "min" | "max";
   };
   /** Windowed reduction of operand 0, operand 1 the scalar init/padding value; see primitives/window.ts. */
@@ -106,10 +115,10 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
   cumprod: { readonly axis: number; readonly reverse: boolean };
   cummax: { readonly axis: number; readonly reverse: boolean };
   cummin: { readonly axis: number; readonly reverse: boolean };
-  /** int32 rank of each element along `axis` in the stable order (NaN last, ties by index). */
-  sort_rank: { readonly axis: number; readonly descending: boolean };
-  /** out[k] = the index i with ranks[i] = k along `axis`, for k < `size`. */
-  inverse_permutation: { readonly axis: number; readonly size: number };
+  /** Stable sort along `axis` (NaN last, ties by index): outputs the sorted values and the int32 indices. */
+  sort: { readonly axis: number; readonly descending: boolean };
+  /** The `k` largest along the last axis, largest first (ties by index, NaN largest): values and int32 indices. */
+  top_k: { readonly k: number };
   /** x[…, idx[…, k, …], …] along `axis` (idx has x's rank; negative indices wrap, then clamp). */
   take_along_axis: { readonly axis: number };
   /** Count of 1-D operand 0's elements < (left) or ≤ (right) each element of operand 1, int32. */
@@ -172,6 +181,15 @@ export type Lowering<P extends Primitive> =
       impl(inputs: readonly Array[], params: Params[P]): Array[];
     }
   | {
+      /**
+       * A routine that does not fuse (ir/routine.ts): its spec and integer params for these
+       * operand types. Inputs and outputs are the primitive's, as contiguous buffers (float16
+       * ones arrive widened to float32).
+       */
+      readonly kind: "routine";
+      routine(inputs: readonly Aval[], params: Params[P], outs: readonly Aval[]): RoutineCall;
+    }
+  | {
       readonly kind: "loads";
       /**
        * The loads and element expression of a kernel looping over the output shape, optionally
@@ -183,6 +201,12 @@ export type Lowering<P extends Primitive> =
         out: Aval,
       ): { loads: Load[]; expr: Expr; reduce?: { op: ReduceOp; sizes: readonly IntExpr[] }; post?: Expr };
     };
+
+/** A primitive's routine: what to compile (the cache key) and its integer arguments. */
+export interface RoutineCall {
+  readonly spec: RoutineSpec;
+  readonly params: readonly number[];
+}
 
 /** Everything about one primitive. Later transforms add their rules here as required fields. */
 export interface PrimitiveDef<P extends Primitive> {

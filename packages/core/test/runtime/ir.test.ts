@@ -28,9 +28,10 @@ async function run(
     b.write(s, data);
     return s;
   });
-  const out = b.alloc(kernel.output, outSize);
-  b.dispatch(exe, slots, out, Int32Array.from(params));
-  const data = await b.read(out, kernel.output, 0, outSize);
+  const outDtype = kernel.outputs[0];
+  const out = b.alloc(outDtype, outSize);
+  b.dispatch(exe, slots, [out], Int32Array.from(params));
+  const data = await b.read(out, outDtype, 0, outSize);
   for (const s of [...slots, out]) b.free(s);
   return Array.from(data);
 }
@@ -41,7 +42,7 @@ function flat(expr: Expr, inputs: DType[], n: number): FusedKernel {
     kind: "fused",
     label: "test",
     inputs,
-    output: expr.dtype,
+    outputs: [expr.dtype],
     outRank: 1,
     loops: [n],
     loads: inputs.map((_, i) => ({ input: i, offset: 0, strides: [1] })),
@@ -88,7 +89,7 @@ describe("kernel IR: pinned semantics", () => {
       kind: "fused",
       label: "iota",
       inputs: [],
-      output: "int32",
+      outputs: ["int32"],
       outRank: 2,
       loops: [{ param: 0 }, 3],
       loads: [],
@@ -107,7 +108,7 @@ describe("kernel IR: pinned semantics", () => {
       kind: "fused",
       label: "rms",
       inputs: ["float32"],
-      output: "float32",
+      outputs: ["float32"],
       outRank: 1,
       loops: [3, 2],
       loads: [{ input: 0, offset: 0, strides: [2, 1] }],
@@ -125,7 +126,7 @@ describe("kernel IR: pinned semantics", () => {
       kind: "fused",
       label: "argmax",
       inputs: ["float32"],
-      output: "int32",
+      outputs: ["int32"],
       outRank: 1,
       loops: [2, 4],
       loads: [{ input: 0, offset: 0, strides: [4, 1] }],
@@ -144,7 +145,7 @@ describe("kernel IR: pinned semantics", () => {
       label: "dense",
       dtype: "float32",
       inputs: ["float32", "float32", "float32"],
-      output: "float32",
+      outputs: ["float32"],
       batch: [],
       m: 2,
       n: 2,

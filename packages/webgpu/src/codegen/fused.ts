@@ -85,7 +85,7 @@ function elementwiseSource(k: FusedKernel, nParams: number): string {
     `if (o >= ${total}) { return; }`,
     ...decompose("o", k.loops, 0, r),
     ...stmts,
-    storeSrc("o", v, k.output, em),
+    storeSrc("o", v, k.outputs[0], em),
   ];
   return shader(k, nParams, em, [], body);
 }
@@ -94,7 +94,7 @@ function elementwiseSource(k: FusedKernel, nParams: number): string {
 function shader(k: FusedKernel, nParams: number, em: WgslEmitter, workgroupVars: string[], body: string[]): string {
   return [
     paramsDecl(nParams),
-    bindingsDecl(k.inputs, k.output),
+    bindingsDecl(k.inputs, k.outputs[0]),
     helperSource(em.helpers),
     ...workgroupVars,
     `@compute @workgroup_size(${FUSED_WG})`,
@@ -184,7 +184,7 @@ function reduceSource(k: FusedKernel, nParams: number, serial: boolean): string 
       ...fold,
       "}",
       ...postLines,
-      storeSrc("o", result, k.output, em),
+      storeSrc("o", result, k.outputs[0], em),
     ];
     return shader(k, nParams, em, [], body);
   }
@@ -216,7 +216,7 @@ function reduceSource(k: FusedKernel, nParams: number, serial: boolean): string 
     "  acc = sh[0];",
     "  best = shi[0];",
     ...postLines.map((l) => `  ${l}`),
-    `  ${storeSrc("o", result, k.output, em)}`,
+    `  ${storeSrc("o", result, k.outputs[0], em)}`,
     "}",
   ];
   return shader(

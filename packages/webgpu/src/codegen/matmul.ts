@@ -94,14 +94,14 @@ export function matmulSource(k: MatmulKernel, nParams: number): string {
     "    if (m < M && n < N) {",
     "      let acc = accs[i * 4 + j];",
     ...epiLines.map((l) => `      ${l}`),
-    `      ${storeSrc("cBase + m * N + n", value, k.output, em)}`,
+    `      ${storeSrc("cBase + m * N + n", value, k.outputs[0], em)}`,
     "    }",
     "  }",
     "}",
   ];
   return [
     paramsDecl(nParams),
-    bindingsDecl(k.inputs, k.output)
+    bindingsDecl(k.inputs, k.outputs[0])
       .replace("var<storage, read> in0:", "var<storage, read> A:")
       .replace("var<storage, read> in1:", "var<storage, read> B:"),
     helperSource(em.helpers),

@@ -4,8 +4,8 @@ import type { FusedKernel, IntExpr } from "../../ir/kernel.js";
 import { ExprEmitter, jsLiteral } from "./expr-js.js";
 import { loadFn, reduceInit, reduceStep, storeFn } from "./scalar.js";
 
-/** A runnable CPU kernel: reads `ins`, writes `out`, with integer arguments `p`. */
-export type CpuRun = (ins: readonly DataArray[], out: DataArray, p: Int32Array) => void;
+/** A runnable CPU kernel: reads `ins`, writes `outs` (one per declared output), with integer arguments `p`. */
+export type CpuRun = (ins: readonly DataArray[], outs: readonly DataArray[], p: Int32Array) => void;
 
 const intSrc = (e: IntExpr): string => (typeof e === "number" ? String(e) : `p[${e.param}]`);
 
@@ -48,7 +48,7 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
       return "acc";
     };
 
-  const storeConv = storeFn(k.output);
+  const storeConv = storeFn(k.outputs[0]);
   const store = (v: string) => (storeConv ? `${em.fnRef(storeConv)}(${v})` : v);
   const body: string[] = [];
   for (let d = 0; d < r; d++) body.push(loopHead(d));
@@ -80,7 +80,8 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
 
   const source = [
     em.preamble(),
-    `return function ${sanitize(k.label)}(ins, out, p) {`,
+    `return function ${sanitize(k.label)}(ins, outs, p) {`,
+    "const out = outs[0];",
     ...lines,
     "let o = 0;",
     ...body,

@@ -5,6 +5,7 @@ import type { Backend, Executable, Slot } from "../backend.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
 import { interpretFused } from "./interpret.js";
 import { matmulRunner } from "./matmul.js";
+import { routineRunner } from "./routines/index.js";
 
 /**
  * How the CPU backend runs. `deferred` makes it behave like a remote device: queued work runs
@@ -45,7 +46,7 @@ class CpuExecutable implements Executable {
 }
 
 type Op =
-  | { kind: "dispatch"; exe: CpuExecutable; inputs: CpuSlot[]; output: CpuSlot; params: Int32Array }
+  | { kind: "dispatch"; exe: CpuExecutable; inputs: CpuSlot[]; outputs: CpuSlot[]; params: Int32Array }
   | { kind: "free"; slot: CpuSlot }
   /** A read, ordered with the rest: copies out (or fails) when the queue reaches it. */
   | {
@@ -109,6 +110,7 @@ export class CpuBackend implements Backend {
   compile(kernel: Kernel): CpuExecutable {
     this.counters.compiles++;
     if (kernel.kind === "matmul") return new CpuExecutable(kernel, matmulRunner(kernel), null);
+    if (kernel.kind === "routine") return new CpuExecutable(kernel, routineRunner(kernel.routine), null);
     if (this.usesCodegen) {
       const { source, run } = generateFused(kernel);
       return new CpuExecutable(kernel, run, source);
@@ -116,7 +118,7 @@ export class CpuBackend implements Backend {
     return new CpuExecutable(kernel, interpretFused(kernel), null);
   }
 
-  dispatch(exe: Executable, inputs: readonly Slot[], output: Slot, params: Int32Array): void {
+  dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {
     for (const s of inputs) {
       if (!(s as CpuSlot).data) throw new BackendError(`cpu: kernel '${exe.kernel.label}' reads a freed buffer`);
     }
@@ -124,7 +126,7 @@ export class CpuBackend implements Backend {
       kind: "dispatch",
       exe: exe as CpuExecutable,
       inputs: inputs as CpuSlot[],
-      output: output as CpuSlot,
+      outputs: outputs as CpuSlot[],
       params,
     });
   }
@@ -184,10 +186,10 @@ export class CpuBackend implements Backend {
       }
       return;
     }
-    const { exe, inputs, output } = op;
+    const { exe, inputs, outputs } = op;
     const poisoned = inputs.find((s) => s.poison);
     if (poisoned) {
-      output.poison = poisoned.poison;
+      for (const o of outputs) o.poison = poisoned.poison;
       return;
     }
     try {
@@ -199,13 +201,14 @@ export class CpuBackend implements Backend {
       this.counters.kernels++;
       exe.run(
         inputs.map((s) => s.data as DataArray),
-        output.data as DataArray,
+        outputs.map((s) => s.data as DataArray),
         op.params,
       );
     } catch (e) {
-      output.poison = new BackendError(`cpu: kernel '${exe.kernel.label}' failed: ${(e as Error).message}`, {
+      const error = new BackendError(`cpu: kernel '${exe.kernel.label}' failed: ${(e as Error).message}`, {
         cause: e,
       });
+      for (const o of outputs) o.poison = error;
     }
   }
 

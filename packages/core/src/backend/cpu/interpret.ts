@@ -135,7 +135,7 @@ export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DT
 export function interpretFused(k: FusedKernel): CpuRun {
   const expr = compileExpr(k.expr, k.loads, k.inputs);
   const post = k.post ? compileExpr(k.post, k.loads, k.inputs) : undefined;
-  const conv = storeFn(k.output);
+  const conv = storeFn(k.outputs[0]);
   const store = conv ?? ((v: number) => v);
   const r = k.outRank;
   const nl = k.loops.length;
@@ -143,7 +143,8 @@ export function interpretFused(k: FusedKernel): CpuRun {
   const valueOp = k.reduce === "argmax" ? "max" : k.reduce === "argmin" ? "min" : k.reduce;
   const step = valueOp ? reduceStep(valueOp, k.expr.dtype) : undefined;
   const init = valueOp ? reduceInit(valueOp, k.expr.dtype) : 0;
-  return (ins, out, p) => {
+  return (ins, outs, p) => {
+    const out = outs[0] as DataArray;
     const loops = k.loops.map((e) => resolveInt(e, p));
     const offsets = k.loads.map((l) => resolveInt(l.offset, p));
     const strides = k.loads.map((l) => l.strides.map((e) => resolveInt(e, p)));

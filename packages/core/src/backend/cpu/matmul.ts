@@ -149,8 +149,9 @@ export function matmulRunner(k: MatmulKernel): CpuRun {
   const epiExpr = epilogue ? compileExpr(epilogue.expr, epilogue.loads, k.inputs) : undefined;
   const float = isFloat(k.dtype);
   const half = k.dtype === "float16";
-  const store = storeFn(k.output) ?? ((v: number) => v);
-  return (ins, out, p) => {
+  const store = storeFn(k.outputs[0]) ?? ((v: number) => v);
+  return (ins, outs, p) => {
+    const out = outs[0] as DataArray;
     const batch = k.batch.map((e) => resolveInt(e, p));
     const M = resolveInt(k.m, p);
     const N = resolveInt(k.n, p);

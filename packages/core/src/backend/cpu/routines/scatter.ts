@@ -1,0 +1,102 @@
+import type { DataArray } from "../../../dtype.js";
+import { type ScatterRoutine, scatterPlan, scatterShapes } from "../../../ir/routine.js";
+import type { CpuRun } from "../codegen.js";
+import { binaryFn } from "../scalar.js";
+
+type Combine = (a: number, b: number) => number;
+
+function combiner(s: ScatterRoutine): Combine | null {
+  const { mode, dtype } = s;
+  if (mode === "set" || mode === "add") return null; // inlined below
+  if (mode === "mul" && (dtype === "int32" || dtype === "uint32")) return Math.imul;
+  if (mode === "mul") return (a, b) => a * b;
+  return binaryFn(mode, dtype);
+}
+
+/**
+ * XLA's scatter in update order (O(operand + updates)): the operand is copied to the output,
+ * then each update window that fits is folded into it element by element. Typed-array stores
+ * round floats and wrap integers at every step, as XLA's CPU scatter does.
+ */
+export function scatterRunner(s: ScatterRoutine): CpuRun {
+  const combine = combiner(s);
+  return (ins, outs, p) => {
+    const plan = scatterPlan(s, scatterShapes(s, p));
+    const idx = ins[1] as Int32Array;
+    const upd = ins[2] as DataArray;
+    const out = outs[0] as DataArray;
+    out.set(ins[0] as DataArray as never);
+    const { batchShape, windowShape, scattered, batching } = plan;
+    const nb = batchShape.length;
+    const wr = windowShape.length;
+    const batchSize = batchShape.reduce((a, b) => a * b, 1);
+    const windowSize = windowShape.reduce((a, b) => a * b, 1);
+    if (batchSize === 0 || windowSize === 0) return;
+    const coord = new Array<number>(nb).fill(0);
+    const wpos = new Array<number>(Math.max(wr - 1, 0)).fill(0);
+    const inner = wr === 0 ? 1 : (windowShape[wr - 1] as number);
+    const ti = wr === 0 ? 0 : (plan.operandWindowStrides[wr - 1] as number);
+    const ui = wr === 0 ? 0 : (plan.updateWindowStrides[wr - 1] as number);
+    let idxBase = 0;
+    let updBase = 0;
+    for (let b = 0; b < batchSize; b++) {
+      let target = 0;
+      let fits = true;
+      for (let k = 0; k < scattered.length; k++) {
+        const sc = scattered[k] as { size: number; stride: number; room: number };
+        let start = idx[idxBase + k * plan.vectorStride] as number;
+        if (start < 0 && s.wrapNegative) start += sc.size;
+        if (start < 0 || start > sc.room) {
+          fits = false;
+          break;
+        }
+        target += start * sc.stride;
+      }
+      if (fits) {
+        for (const bt of batching) target += (coord[bt.batchDim] as number) * bt.stride;
+        wpos.fill(0);
+        let t0 = target;
+        let u0 = updBase;
+        for (let w = 0; w < windowSize; w += inner) {
+          if (combine === null && s.mode === "set") {
+            for (let i = 0, t = t0, u = u0; i < inner; i++, t += ti, u += ui) out[t] = upd[u] as number;
+          } else if (combine === null) {
+            for (let i = 0, t = t0, u = u0; i < inner; i++, t += ti, u += ui)
+              out[t] = (out[t] as number) + (upd[u] as number);
+          } else {
+            for (let i = 0, t = t0, u = u0; i < inner; i++, t += ti, u += ui)
+              out[t] = combine(out[t] as number, upd[u] as number);
+          }
+          // Next row of the window (an odometer over all window dims but the last).
+          for (let d = wr - 2; d >= 0; d--) {
+            const os = plan.operandWindowStrides[d] as number;
+            const us = plan.updateWindowStrides[d] as number;
+            if ((wpos[d] as number) + 1 < (windowShape[d] as number)) {
+              wpos[d] = (wpos[d] as number) + 1;
+              t0 += os;
+              u0 += us;
+              break;
+            }
+            t0 -= (wpos[d] as number) * os;
+            u0 -= (wpos[d] as number) * us;
+            wpos[d] = 0;
+          }
+        }
+      }
+      // Next batch position.
+      for (let d = nb - 1; d >= 0; d--) {
+        const is = plan.indexBatchStrides[d] as number;
+        const us = plan.updateBatchStrides[d] as number;
+        if ((coord[d] as number) + 1 < (batchShape[d] as number)) {
+          coord[d] = (coord[d] as number) + 1;
+          idxBase += is;
+          updBase += us;
+          break;
+        }
+        idxBase -= (coord[d] as number) * is;
+        updBase -= (coord[d] as number) * us;
+        coord[d] = 0;
+      }
+    }
+  };
+}

@@ -1,0 +1,191 @@
+import { type ScatterRoutine, scatterPlan, scatterShapes } from "@webjax/core/internal";
+import { WgslEmitter } from "../codegen/expr.js";
+import { bitonicPasses } from "./bitonic.js";
+import { ceilDiv, nextPow2, type RoutinePlan, shader, storageType, up, WG } from "./program.js";
+
+/**
+ * A deterministic scatter without atomics: the output starts as a copy of the operand; every
+ * update element gets the flat index of the operand element it lands on (a sentinel where its
+ * window does not fit); a bitonic sort of (target, position) groups equal targets in update
+ * order; then the first thread of each group folds the group into its element, in that order.
+ * The result is the CPU's (update order, one rounding per step) whatever the thread order, in
+ * O(U log² U) work for U update elements and O(log² U) dispatches.
+ *
+ * Params (every pass): [U, W, operandSize, vectorStride, P, then per batch dim: size, index
+ * stride, update stride; per window dim: size, update stride, operand stride; per index vector
+ * entry: dim size, stride, room; per batching pair: stride].
+ */
+
+type Sources = (variant: string, build: () => string) => string;
+
+interface Layout {
+  nb: number;
+  wr: number;
+  ns: number;
+  nbt: number;
+}
+
+const HEAD = 5;
+const at = {
+  batch: (d: number, f: number) => HEAD + d * 3 + f,
+  window: (l: Layout, d: number, f: number) => HEAD + l.nb * 3 + d * 3 + f,
+  scattered: (l: Layout, k: number, f: number) => HEAD + l.nb * 3 + l.wr * 3 + k * 3 + f,
+  batching: (l: Layout, i: number) => HEAD + l.nb * 3 + l.wr * 3 + l.ns * 3 + i,
+};
+const count = (l: Layout) => HEAD + l.nb * 3 + l.wr * 3 + l.ns * 3 + l.nbt;
+const prm = (i: number) => `prm(${i}u)`;
+
+/** Statements decoding `flat` over dims [0, n) of sizes at `size(d)` into i32 coordinates `name{d}`. */
+function decode(flat: string, name: string, n: number, size: (d: number) => string): string[] {
+  const lines = [`var ${name}_rest = ${flat};`];
+  for (let d = n - 1; d >= 0; d--) {
+    if (d === 0) lines.push(`let ${name}0 = ${name}_rest;`);
+    else lines.push(`let ${name}${d} = ${name}_rest % ${size(d)};`, `${name}_rest = ${name}_rest / ${size(d)};`);
+  }
+  return lines;
+}
+
+/** Computes the target key of each update element (0xffffffff where dropped) and its position. */
+function targetSource(s: ScatterRoutine, l: Layout): string {
+  const body = [
+    `let U = ${up(0)}; let W = prm(1u); let P = ${up(4)};`,
+    "if (g >= P) { return; }",
+    "ids[g] = g;",
+    "if (g >= U) { keys[g] = 0xffffffffu; return; }",
+    "let e = i32(g);",
+    ...decode("e / W", "c", l.nb, (d) => prm(at.batch(d, 0))),
+    ...decode("e % W", "w", l.wr, (d) => prm(at.window(l, d, 0))),
+    "var ib = 0;",
+    ...Array.from({ length: l.nb }, (_, d) => `ib = ib + c${d} * ${prm(at.batch(d, 1))};`),
+    "var tgt = 0;",
+    "var fits = true;",
+  ];
+  for (let k = 0; k < l.ns; k++) {
+    body.push(`var st${k} = idx[ib + ${k} * ${prm(3)}];`);
+    if (s.wrapNegative) body.push(`if (st${k} < 0) { st${k} = st${k} + ${prm(at.scattered(l, k, 0))}; }`);
+    body.push(
+      `if (st${k} < 0 || st${k} > ${prm(at.scattered(l, k, 2))}) { fits = false; }`,
+      `tgt = tgt + st${k} * ${prm(at.scattered(l, k, 1))};`,
+    );
+  }
+  s.dims.scatterIndicesBatchingDims.forEach((bd, i) => {
+    body.push(`tgt = tgt + c${bd} * ${prm(at.batching(l, i))};`);
+  });
+  for (let d = 0; d < l.wr; d++) body.push(`tgt = tgt + w${d} * ${prm(at.window(l, d, 2))};`);
+  body.push("keys[g] = select(0xffffffffu, u32(tgt), fits);");
+  return shader(
+    count(l),
+    [
+      { name: "idx", type: "i32" },
+      { name: "keys", type: "u32", write: true },
+      { name: "ids", type: "u32", write: true },
+    ],
+    body,
+  );
+}
+
+/** The first thread of each group of equal targets folds the group's updates in order. */
+function segmentSource(s: ScatterRoutine, l: Layout): string {
+  const t = storageType(s.dtype);
+  const em = new WgslEmitter();
+  const op = s.mode === "add" ? "add" : s.mode === "mul" ? "mul" : s.mode === "set" ? null : s.mode;
+  const comb = op === null ? "b" : em.binary(op, "a", "b", s.dtype);
+  const uoff = [
+    "fn uoff(e: i32) -> i32 {",
+    `  let W = prm(1u);`,
+    ...decode("e / W", "c", l.nb, (d) => prm(at.batch(d, 0))).map((x) => `  ${x}`),
+    ...decode("e % W", "w", l.wr, (d) => prm(at.window(l, d, 0))).map((x) => `  ${x}`),
+    "  var o = 0;",
+    ...Array.from({ length: l.nb }, (_, d) => `  o = o + c${d} * ${prm(at.batch(d, 2))};`),
+    ...Array.from({ length: l.wr }, (_, d) => `  o = o + w${d} * ${prm(at.window(l, d, 1))};`),
+    "  return o;",
+    "}",
+  ];
+  return shader(
+    count(l),
+    [
+      { name: "keys", type: "u32" },
+      { name: "ids", type: "u32" },
+      { name: "upd", type: t },
+      { name: "out", type: t, write: true },
+    ],
+    [
+      `let U = ${up(0)}; let size = ${up(2)};`,
+      "if (g >= U) { return; }",
+      "let key = keys[g];",
+      "if (key >= size) { return; }",
+      "if (g > 0u && keys[g - 1u] == key) { return; }",
+      "var acc = out[key];",
+      "for (var q = g; q < U; q = q + 1u) {",
+      "  if (keys[q] != key) { break; }",
+      "  let b = upd[uoff(i32(ids[q]))];",
+      "  let a = acc;",
+      `  acc = ${comb};`,
+      "}",
+      "out[key] = acc;",
+    ],
+    { helpers: em.helpers, functions: uoff },
+  );
+}
+
+const copySource = shader(
+  1,
+  [
+    { name: "src", type: "u32" },
+    { name: "dst", type: "u32", write: true },
+  ],
+  [`if (g >= ${up(0)}) { return; }`, "dst[g] = src[g];"],
+);
+
+export function scatterRoutinePlan(s: ScatterRoutine, p: Int32Array, src: Sources): RoutinePlan {
+  const plan = scatterPlan(s, scatterShapes(s, p));
+  const l: Layout = {
+    nb: plan.batchShape.length,
+    wr: plan.windowShape.length,
+    ns: plan.scattered.length,
+    nbt: plan.batching.length,
+  };
+  const W = plan.windowShape.reduce((a, b) => a * b, 1);
+  const U = plan.batchShape.reduce((a, b) => a * b, 1) * W;
+  const P = nextPow2(U);
+  const params = [U, W, plan.operandSize, plan.vectorStride, P];
+  plan.batchShape.forEach((n, d) =>
+    params.push(n, plan.indexBatchStrides[d] as number, plan.updateBatchStrides[d] as number),
+  );
+  plan.windowShape.forEach((n, d) =>
+    params.push(n, plan.updateWindowStrides[d] as number, plan.operandWindowStrides[d] as number),
+  );
+  for (const sc of plan.scattered) params.push(sc.size, sc.stride, sc.room);
+  for (const bt of plan.batching) params.push(bt.stride);
+  const copy = {
+    label: "scatter (copy)",
+    source: copySource,
+    bind: [{ in: 0 }, { out: 0 }],
+    workgroups: ceilDiv(plan.operandSize, WG),
+    params: [plan.operandSize],
+  };
+  if (U === 0) return { temps: [], passes: [copy] };
+  const keys = { tmp: 0 };
+  const ids = { tmp: 1 };
+  return {
+    temps: [P * 4, P * 4],
+    passes: [
+      copy,
+      {
+        label: "scatter (targets)",
+        source: src("targets", () => targetSource(s, l)),
+        bind: [{ in: 1 }, keys, ids],
+        workgroups: ceilDiv(P, WG),
+        params,
+      },
+      ...bitonicPasses(1, P, keys, ids),
+      {
+        label: "scatter (segments)",
+        source: src("segments", () => segmentSource(s, l)),
+        bind: [keys, ids, { in: 2 }, { out: 0 }],
+        workgroups: ceilDiv(U, WG),
+        params,
+      },
+    ],
+  };
+}
