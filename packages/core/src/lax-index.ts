@@ -46,18 +46,26 @@ export function scatterAlongAxis(
   );
 }
 
-/** JAX's GatherDimensionNumbers (the index vector is the last dim of the indices). */
+/**
+ * JAX's GatherDimensionNumbers (the index vector is the last dim of the indices). Batching dims
+ * pair operand dims with index batch dims of the same size: batch position b's slice starts at
+ * b's own coordinate there (what vmap of a gather produces).
+ */
 export interface GatherDimensionNumbers {
   offsetDims: readonly number[];
   collapsedSliceDims: readonly number[];
   startIndexMap: readonly number[];
+  operandBatchingDims?: readonly number[];
+  startIndicesBatchingDims?: readonly number[];
 }
 
-/** JAX's ScatterDimensionNumbers (the index vector is the last dim of the indices). */
+/** JAX's ScatterDimensionNumbers (the index vector is the last dim of the indices), batching dims as gather's. */
 export interface ScatterDimensionNumbers {
   updateWindowDims: readonly number[];
   insertedWindowDims: readonly number[];
   scatterDimsToOperandDims: readonly number[];
+  operandBatchingDims?: readonly number[];
+  scatterIndicesBatchingDims?: readonly number[];
 }
 
 /**

@@ -2,7 +2,17 @@
  * In headless Chromium: navigator.gpu acquisition, and a smoke subset of ops read back from the
  * GPU, compared with hand-computed values (the full suite runs on Dawn in Node).
  */
-import { BackendError, currentBackend, grad, type Array as JArray, np, setBackend, valueAndGrad } from "@webjax/core";
+import {
+  BackendError,
+  currentBackend,
+  grad,
+  type Array as JArray,
+  lax,
+  np,
+  random,
+  setBackend,
+  valueAndGrad,
+} from "@webjax/core";
 import { activeBackend, init, shutdown } from "@webjax/webgpu";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
@@ -83,5 +93,31 @@ describe("WebGPU in the browser", () => {
     expect(await d2.item()).toBeCloseTo(-Math.sin(0.5), 5);
     loss.dispose();
     g.dispose();
+  });
+
+  test("routines: a 5000-element sort, topK, cumsum, searchsorted and a scatter-add with duplicates", async () => {
+    const n = 5000;
+    const data = Float32Array.from({ length: n }, (_, i) => ((i * 7919) % n) - n / 2); // a permutation, shifted
+    using x = np.array(data);
+    using s = np.sort(x);
+    using i = np.argsort(x, { descending: true });
+    const sorted = Array.from(await s.data());
+    expect(sorted).toEqual(Array.from({ length: n }, (_, k) => k - n / 2));
+    const order = Array.from(await i.data());
+    expect(order.slice(0, 3).map((k) => data[k])).toEqual([n / 2 - 1, n / 2 - 2, n / 2 - 3]);
+    const [tv, ti] = lax.topK(x, 2);
+    expect(await tv.toArray()).toEqual([n / 2 - 1, n / 2 - 2]);
+    expect(await ti.toArray()).toEqual(order.slice(0, 2));
+    tv.dispose();
+    ti.dispose();
+    using c = np.cumsum(np.ones([n], { dtype: "int32" }));
+    expect((await c.data())[n - 1]).toBe(n);
+    using where = np.searchsorted(s, np.array([-n, 0, n]));
+    expect(await where.toArray()).toEqual([0, n / 2, n]);
+    using z = np.zeros([4]);
+    using added = z.at(np.array(Int32Array.of(1, 3, 1, -1))).add(np.array([1, 2, 3, 4]));
+    expect(await added.toArray()).toEqual([0, 4, 0, 6]);
+    using p = random.permutation(random.key(0), 100);
+    expect(Array.from(await p.data()).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, k) => k));
   });
 });

@@ -2,7 +2,7 @@
  * Low limits requested through init options (the device's real ones are larger), so the split
  * and named-error paths run on any machine: 1 MiB bindings, 4 storage buffers per stage.
  */
-import { BackendError, np } from "@webjax/core";
+import { BackendError, memoryStats, np } from "@webjax/core";
 import { activeBackend, initWebGPU } from "@webjax/webgpu/node";
 import { beforeAll, describe, expect, test } from "vitest";
 
@@ -61,6 +61,15 @@ describe("WebGPU limits", () => {
 });
 
 describe("what must not be split", () => {
+  test("a routine binding a buffer past the limit is a named error, and leaks nothing", () => {
+    using x = np.arange(0, 300_000, 1, { dtype: "float32" }); // 1.2 MB
+    const live = memoryStats().webgpu?.liveBuffers;
+    expect(() => np.sort(x)).toThrow(
+      /routine 'sort' binds a buffer of 1200000 bytes.*maxStorageBufferBindingSize \(1048576\)/,
+    );
+    expect(memoryStats().webgpu?.liveBuffers).toBe(live);
+  });
+
   test("gathers and concatenations over buffers past the binding limit are named errors, not wrong values", () => {
     using a = np.arange(0, 200_000, 1, { dtype: "float32" });
     using b = np.arange(200_000, 400_000, 1, { dtype: "float32" });

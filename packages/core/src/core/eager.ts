@@ -349,12 +349,17 @@ function runRoutine<K extends Primitive>(
       return new ConcreteArray(a, new DeviceBuffer(backend, backend.alloc(a.dtype, size), a.dtype, size, prim));
     });
     if (results.some((r) => r.size > 0)) {
-      backend.dispatch(
-        exe,
-        prepared.map((x) => x.buffer.slot),
-        results.map((r) => r.buffer.slot),
-        Int32Array.from(call.params),
-      );
+      try {
+        backend.dispatch(
+          exe,
+          prepared.map((x) => x.buffer.slot),
+          results.map((r) => r.buffer.slot),
+          Int32Array.from(call.params),
+        );
+      } catch (e) {
+        for (const r of results) r.dispose();
+        throw e;
+      }
     }
     return results.map((r, i) => {
       const want = outs[i] as Aval;

@@ -33,6 +33,8 @@ export function untracked<T>(f: () => T): T {
 function collect(value: unknown, into: Set<Array>): void {
   if (value instanceof Array) into.add(value);
   else if (globalThis.Array.isArray(value)) for (const v of value) collect(v, into);
+  else if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype)
+    for (const v of Object.values(value)) collect(v, into);
 }
 
 function release(mine: readonly Array[], keep: ReadonlySet<Array>, outer: Array[] | null): void {
@@ -42,7 +44,7 @@ function release(mine: readonly Array[], keep: ReadonlySet<Array>, outer: Array[
   }
 }
 
-/** Runs `f`, then disposes the arrays it created that are not part of its result (an array or a list of them). */
+/** Runs `f`, then disposes the arrays it created that are not part of its result (arrays in lists and plain objects). */
 export function scoped<T>(f: () => T): T {
   if (transformDepth > 0) return f();
   const outer = current;

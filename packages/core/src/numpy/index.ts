@@ -185,3 +185,12 @@ export {
   takeAlongAxis,
 } from "./sorting.js";
 export { all, any, logsumexp, nanmean, nansum, std, type VarOptions, variance as var, variance } from "./stats.js";
+export {
+  type UniqueAll,
+  type UniqueOptions,
+  unique,
+  uniqueAll,
+  uniqueCounts,
+  uniqueInverse,
+  uniqueValues,
+} from "./unique.js";

@@ -134,20 +134,18 @@ describe("sorting and gathers along an axis", () => {
   });
 
   test(
-    "sort of long rows: the grouped one-hot and the scatter transposes pass the dot-product identity",
+    "sort of long and many rows: the batched scatter transpose passes the dot-product identity",
     async () => {
-      // Only the transpose differs between the paths (the jvp is the same gather, checked above
-      // against finite differences), so the identity check alone is run here.
-      // 14 rows of 400: one-hot groups of 6 rows (the limit is 2²⁰ elements), 6 and 2.
+      // The jvp is the same gather as above (checked against finite differences); the transpose
+      // is one scatter_general with batching dims, so the identity check alone is run here.
       await checkGrads((v) => np.sort(v), [distinct([14, 400], 7)], { fd: false });
-      // One row of 1100: too long for a one-hot, so a 1-D scatter-add; then two such rows.
       await checkGrads((v) => np.sort(v), [distinct([1100], 8)], { fd: false });
       await checkGrads((v) => np.sort(v, { axis: 0 }), [distinct([1100, 2], 9)], { fd: false });
     },
     TIMEOUT,
   );
 
-  test("the long-row paths give the permuted cotangent exactly", async () => {
+  test("the transpose of a long sort gives the permuted cotangent exactly", async () => {
     const n = 1100;
     const x = distinct([n], 11);
     const order = globalThis.Array.from(await x.data())

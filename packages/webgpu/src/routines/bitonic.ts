@@ -9,8 +9,11 @@ import { type BufRef, ceilDiv, type Pass, shader, up, WG } from "./program.js";
  * 1 + Σ_{k = 2·LOCAL … P} (log2(k/LOCAL) + 1).
  */
 
-/** Pairs a workgroup sorts in shared memory (two per thread). */
-export const LOCAL = 2 * WG;
+/**
+ * Pairs a workgroup sorts in workgroup memory (eight per thread): 2 × 2048 words fill WebGPU's
+ * default 16 KiB of workgroup storage, and halve the global passes against 512.
+ */
+export const LOCAL = 8 * WG;
 
 const COMPARE = ["fn after(ka: u32, ia: u32, kb: u32, ib: u32) -> bool { return ka > kb || (ka == kb && ia > ib); }"];
 

@@ -5,15 +5,20 @@ import { ceilDiv, nextPow2, type RoutinePlan, shader, storageType, up, WG } from
 
 /**
  * A deterministic scatter without atomics: the output starts as a copy of the operand; every
- * update element gets the flat index of the operand element it lands on (a sentinel where its
+ * update unit gets the flat index of the operand element it starts at (a sentinel where its
  * window does not fit); a bitonic sort of (target, position) groups equal targets in update
- * order; then the first thread of each group folds the group into its element, in that order.
+ * order; then the first unit of each group folds the group into the operand, in that order.
  * The result is the CPU's (update order, one rounding per step) whatever the thread order, in
- * O(U log² U) work for U update elements and O(log² U) dispatches.
+ * O(U log² U) work for U units and O(log² U) dispatches.
  *
- * Params (every pass): [U, W, operandSize, vectorStride, P, then per batch dim: size, index
- * stride, update stride; per window dim: size, update stride, operand stride; per index vector
- * entry: dim size, stride, room; per batching pair: stride].
+ * A unit is a whole update window when windows can only coincide or miss each other (no index
+ * moves a window along a dim it spans, unless the window has size 1 there or fills the dim):
+ * the sort then sees one key per window (the gradient of `take` sorts its indices, not its
+ * rows), and the fold runs a thread per window element. Otherwise each update element is a unit.
+ *
+ * Params (every pass): [units, W, operandSize, vectorStride, P, fold threads, then per batch dim:
+ * size, index stride, update stride; per window dim: size, update stride, operand stride; per
+ * index vector entry: dim size, stride, room; per batching pair: stride].
  */
 
 type Sources = (variant: string, build: () => string) => string;
@@ -23,9 +28,11 @@ interface Layout {
   wr: number;
   ns: number;
   nbt: number;
+  /** Units are single update elements (else whole windows). */
+  perElement: boolean;
 }
 
-const HEAD = 5;
+const HEAD = 6;
 const at = {
   batch: (d: number, f: number) => HEAD + d * 3 + f,
   window: (l: Layout, d: number, f: number) => HEAD + l.nb * 3 + d * 3 + f,
@@ -45,7 +52,11 @@ function decode(flat: string, name: string, n: number, size: (d: number) => stri
   return lines;
 }
 
-/** Computes the target key of each update element (0xffffffff where dropped) and its position. */
+/** Σ coordinate·stride over `n` dims named `name{d}`, strides at `stride(d)`. */
+const dot = (name: string, n: number, stride: (d: number) => string): string =>
+  Array.from({ length: n }, (_, d) => ` + ${name}${d} * ${stride(d)}`).join("");
+
+/** The target key of each unit (0xffffffff where dropped) and its position. */
 function targetSource(s: ScatterRoutine, l: Layout): string {
   const body = [
     `let U = ${up(0)}; let W = prm(1u); let P = ${up(4)};`,
@@ -53,11 +64,10 @@ function targetSource(s: ScatterRoutine, l: Layout): string {
     "ids[g] = g;",
     "if (g >= U) { keys[g] = 0xffffffffu; return; }",
     "let e = i32(g);",
-    ...decode("e / W", "c", l.nb, (d) => prm(at.batch(d, 0))),
-    ...decode("e % W", "w", l.wr, (d) => prm(at.window(l, d, 0))),
-    "var ib = 0;",
-    ...Array.from({ length: l.nb }, (_, d) => `ib = ib + c${d} * ${prm(at.batch(d, 1))};`),
-    "var tgt = 0;",
+    ...decode(l.perElement ? "e / W" : "e", "c", l.nb, (d) => prm(at.batch(d, 0))),
+    ...(l.perElement ? decode("e % W", "w", l.wr, (d) => prm(at.window(l, d, 0))) : []),
+    `let ib = 0${dot("c", l.nb, (d) => prm(at.batch(d, 1)))};`,
+    `var tgt = 0${l.perElement ? dot("w", l.wr, (d) => prm(at.window(l, d, 2))) : ""};`,
     "var fits = true;",
   ];
   for (let k = 0; k < l.ns; k++) {
@@ -71,7 +81,6 @@ function targetSource(s: ScatterRoutine, l: Layout): string {
   s.dims.scatterIndicesBatchingDims.forEach((bd, i) => {
     body.push(`tgt = tgt + c${bd} * ${prm(at.batching(l, i))};`);
   });
-  for (let d = 0; d < l.wr; d++) body.push(`tgt = tgt + w${d} * ${prm(at.window(l, d, 2))};`);
   body.push("keys[g] = select(0xffffffffu, u32(tgt), fits);");
   return shader(
     count(l),
@@ -84,22 +93,46 @@ function targetSource(s: ScatterRoutine, l: Layout): string {
   );
 }
 
-/** The first thread of each group of equal targets folds the group's updates in order. */
+/** The first unit of each group of equal targets folds the group's updates in order (a thread per window element). */
 function segmentSource(s: ScatterRoutine, l: Layout): string {
   const t = storageType(s.dtype);
   const em = new WgslEmitter();
   const op = s.mode === "add" ? "add" : s.mode === "mul" ? "mul" : s.mode === "set" ? null : s.mode;
   const comb = op === null ? "b" : em.binary(op, "a", "b", s.dtype);
+  const window = (d: number) => prm(at.window(l, d, 0));
+  // Offsets in the updates of a unit's batch position (and, per element, of its window element).
   const uoff = [
     "fn uoff(e: i32) -> i32 {",
     `  let W = prm(1u);`,
-    ...decode("e / W", "c", l.nb, (d) => prm(at.batch(d, 0))).map((x) => `  ${x}`),
-    ...decode("e % W", "w", l.wr, (d) => prm(at.window(l, d, 0))).map((x) => `  ${x}`),
-    "  var o = 0;",
-    ...Array.from({ length: l.nb }, (_, d) => `  o = o + c${d} * ${prm(at.batch(d, 2))};`),
-    ...Array.from({ length: l.wr }, (_, d) => `  o = o + w${d} * ${prm(at.window(l, d, 1))};`),
-    "  return o;",
+    ...decode(l.perElement ? "e / W" : "e", "c", l.nb, (d) => prm(at.batch(d, 0))).map((x) => `  ${x}`),
+    ...(l.perElement ? decode("e % W", "w", l.wr, window).map((x) => `  ${x}`) : []),
+    `  return 0${dot("c", l.nb, (d) => prm(at.batch(d, 2)))}${l.perElement ? dot("w", l.wr, (d) => prm(at.window(l, d, 1))) : ""};`,
     "}",
+  ];
+  const body = [
+    `let U = ${up(0)}; let size = ${up(2)};`,
+    `if (g >= ${up(5)}) { return; }`,
+    ...(l.perElement
+      ? ["let s = g;", "let wo = 0; let wu = 0;"]
+      : [
+          "let W = prm(1u);",
+          "let s = g / u32(W);",
+          ...decode("i32(g % u32(W))", "w", l.wr, window),
+          `let wo = 0${dot("w", l.wr, (d) => prm(at.window(l, d, 2)))};`,
+          `let wu = 0${dot("w", l.wr, (d) => prm(at.window(l, d, 1)))};`,
+        ]),
+    "let key = keys[s];",
+    "if (key >= size) { return; }",
+    "if (s > 0u && keys[s - 1u] == key) { return; }",
+    "let tgt = key + u32(wo);",
+    "var acc = out[tgt];",
+    "for (var q = s; q < U; q = q + 1u) {",
+    "  if (keys[q] != key) { break; }",
+    "  let b = upd[uoff(i32(ids[q])) + wu];",
+    "  let a = acc;",
+    `  acc = ${comb};`,
+    "}",
+    "out[tgt] = acc;",
   ];
   return shader(
     count(l),
@@ -109,21 +142,7 @@ function segmentSource(s: ScatterRoutine, l: Layout): string {
       { name: "upd", type: t },
       { name: "out", type: t, write: true },
     ],
-    [
-      `let U = ${up(0)}; let size = ${up(2)};`,
-      "if (g >= U) { return; }",
-      "let key = keys[g];",
-      "if (key >= size) { return; }",
-      "if (g > 0u && keys[g - 1u] == key) { return; }",
-      "var acc = out[key];",
-      "for (var q = g; q < U; q = q + 1u) {",
-      "  if (keys[q] != key) { break; }",
-      "  let b = upd[uoff(i32(ids[q]))];",
-      "  let a = acc;",
-      `  acc = ${comb};`,
-      "}",
-      "out[key] = acc;",
-    ],
+    body,
     { helpers: em.helpers, functions: uoff },
   );
 }
@@ -139,16 +158,21 @@ const copySource = shader(
 
 export function scatterRoutinePlan(s: ScatterRoutine, p: Int32Array, src: Sources): RoutinePlan {
   const plan = scatterPlan(s, scatterShapes(s, p));
+  const W = plan.windowShape.reduce((a, b) => a * b, 1);
+  const B = plan.batchShape.reduce((a, b) => a * b, 1);
+  // Whole windows coincide or miss when no index moves one along a dim it really spans.
+  const perElement = W > 1 && plan.scattered.some((sc) => sc.size - sc.room !== 1 && sc.room !== 0);
   const l: Layout = {
     nb: plan.batchShape.length,
     wr: plan.windowShape.length,
     ns: plan.scattered.length,
     nbt: plan.batching.length,
+    perElement,
   };
-  const W = plan.windowShape.reduce((a, b) => a * b, 1);
-  const U = plan.batchShape.reduce((a, b) => a * b, 1) * W;
-  const P = nextPow2(U);
-  const params = [U, W, plan.operandSize, plan.vectorStride, P];
+  const units = perElement ? B * W : B;
+  const threads = perElement ? units : B * W;
+  const P = nextPow2(units);
+  const params = [units, W, plan.operandSize, plan.vectorStride, P, threads];
   plan.batchShape.forEach((n, d) =>
     params.push(n, plan.indexBatchStrides[d] as number, plan.updateBatchStrides[d] as number),
   );
@@ -164,26 +188,27 @@ export function scatterRoutinePlan(s: ScatterRoutine, p: Int32Array, src: Source
     workgroups: ceilDiv(plan.operandSize, WG),
     params: [plan.operandSize],
   };
-  if (U === 0) return { temps: [], passes: [copy] };
+  if (B * W === 0) return { temps: [], passes: [copy] };
   const keys = { tmp: 0 };
   const ids = { tmp: 1 };
+  const variant = perElement ? "element" : "window";
   return {
     temps: [P * 4, P * 4],
     passes: [
       copy,
       {
         label: "scatter (targets)",
-        source: src("targets", () => targetSource(s, l)),
+        source: src(`targets-${variant}`, () => targetSource(s, l)),
         bind: [{ in: 1 }, keys, ids],
         workgroups: ceilDiv(P, WG),
         params,
       },
       ...bitonicPasses(1, P, keys, ids),
       {
-        label: "scatter (segments)",
-        source: src("segments", () => segmentSource(s, l)),
+        label: "scatter (fold)",
+        source: src(`fold-${variant}`, () => segmentSource(s, l)),
         bind: [keys, ids, { in: 2 }, { out: 0 }],
-        workgroups: ceilDiv(U, WG),
+        workgroups: ceilDiv(threads, WG),
         params,
       },
     ],
