@@ -3,14 +3,14 @@
  * sort stays O(log² n) and the scan O(log n) in passes, and that they never need one dispatch
  * per element, row or update.
  */
-import { getBackend, lax, np } from "@webjax/core";
+import { getBackend, type Array as JArray, lax, np } from "@webjax/core";
 import type { WebGPUBackend } from "@webjax/webgpu/node";
 import { describe, expect, test } from "vitest";
 
 const gpu = () => getBackend("webgpu") as unknown as WebGPUBackend;
 
 /** Dispatches `f` records (its inputs are made first). */
-async function dispatches(f: () => { dispose(): void; blockUntilReady(): Promise<void> }): Promise<number> {
+async function dispatches(f: () => JArray): Promise<number> {
   const before = gpu().counters.dispatches;
   const y = f();
   await y.blockUntilReady();

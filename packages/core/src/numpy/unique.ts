@@ -7,7 +7,7 @@
  * The number of unique values depends on the data. Under a transform `size` is required (as in
  * JAX); eagerly it is read synchronously where the backend can, and otherwise `size` is asked for.
  */
-import { Array, type ArrayLike } from "../array.js";
+import type { Array, ArrayLike } from "../array.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { scoped } from "../core/scope.js";
 import { bind, bind1 } from "../core/trace.js";
