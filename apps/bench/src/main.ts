@@ -4,6 +4,7 @@
  * GFLOP/s, lower for µs/op).
  */
 import { type Contender, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
+import { benchRoutines } from "./routines.js";
 import { medianMs, randomData } from "./timing.js";
 
 const contenders: Contender[] = [webjaxCpu, tfjsCpu, tfjsWasm, jaxjsWasm];
@@ -73,8 +74,16 @@ async function benchMlpGrad(sizes: readonly number[], batch: number): Promise<vo
   report(results, "ms/step", false);
 }
 
+/** `pnpm bench` runs every section; `node dist/main.js routines matmul` only the named ones. */
+const sections: Record<string, () => Promise<void>> = {
+  mlp: () => benchMlpGrad([784, 512, 512, 10], 128),
+  overhead: () => benchOverhead(1000, 1000),
+  matmul: async () => {
+    await benchMatmul(512);
+    await benchMatmul(1024);
+  },
+  routines: benchRoutines,
+};
+const wanted = process.argv.slice(2);
 console.log(`node ${process.version}, ${process.arch}`);
-await benchMlpGrad([784, 512, 512, 10], 128);
-await benchOverhead(1000, 1000);
-await benchMatmul(512);
-await benchMatmul(1024);
+for (const [name, run] of Object.entries(sections)) if (wanted.length === 0 || wanted.includes(name)) await run();

@@ -32,40 +32,49 @@ export function scatterRunner(s: ScatterRoutine): CpuRun {
     const batchSize = batchShape.reduce((a, b) => a * b, 1);
     const windowSize = windowShape.reduce((a, b) => a * b, 1);
     if (batchSize === 0 || windowSize === 0) return;
-    const coord = new Array<number>(nb).fill(0);
-    const wpos = new Array<number>(Math.max(wr - 1, 0)).fill(0);
+    const coord = new Int32Array(nb);
+    const wpos = new Int32Array(Math.max(wr - 1, 0));
     const inner = wr === 0 ? 1 : (windowShape[wr - 1] as number);
     const ti = wr === 0 ? 0 : (plan.operandWindowStrides[wr - 1] as number);
     const ui = wr === 0 ? 0 : (plan.updateWindowStrides[wr - 1] as number);
+    const ns = scattered.length;
+    const scStride = Int32Array.from(scattered, (sc) => sc.stride);
+    const scRoom = Int32Array.from(scattered, (sc) => sc.room);
+    const scSize = Int32Array.from(scattered, (sc) => sc.size);
+    const btDim = Int32Array.from(batching, (bt) => bt.batchDim);
+    const btStride = Int32Array.from(batching, (bt) => bt.stride);
+    const vs = plan.vectorStride;
+    const wrap = s.wrapNegative;
+    const set = s.mode === "set";
     let idxBase = 0;
     let updBase = 0;
     for (let b = 0; b < batchSize; b++) {
       let target = 0;
       let fits = true;
-      for (let k = 0; k < scattered.length; k++) {
-        const sc = scattered[k] as { size: number; stride: number; room: number };
-        let start = idx[idxBase + k * plan.vectorStride] as number;
-        if (start < 0 && s.wrapNegative) start += sc.size;
-        if (start < 0 || start > sc.room) {
+      for (let k = 0; k < ns; k++) {
+        let start = idx[idxBase + k * vs] as number;
+        if (start < 0 && wrap) start += scSize[k] as number;
+        if (start < 0 || start > (scRoom[k] as number)) {
           fits = false;
           break;
         }
-        target += start * sc.stride;
+        target += start * (scStride[k] as number);
       }
       if (fits) {
-        for (const bt of batching) target += (coord[bt.batchDim] as number) * bt.stride;
-        wpos.fill(0);
+        for (let i = 0; i < btDim.length; i++)
+          target += (coord[btDim[i] as number] as number) * (btStride[i] as number);
+        if (wr > 1) wpos.fill(0);
         let t0 = target;
         let u0 = updBase;
         for (let w = 0; w < windowSize; w += inner) {
-          if (combine === null && s.mode === "set") {
-            for (let i = 0, t = t0, u = u0; i < inner; i++, t += ti, u += ui) out[t] = upd[u] as number;
-          } else if (combine === null) {
-            for (let i = 0, t = t0, u = u0; i < inner; i++, t += ti, u += ui)
-              out[t] = (out[t] as number) + (upd[u] as number);
-          } else {
+          if (combine !== null) {
             for (let i = 0, t = t0, u = u0; i < inner; i++, t += ti, u += ui)
               out[t] = combine(out[t] as number, upd[u] as number);
+          } else if (set) {
+            for (let i = 0, t = t0, u = u0; i < inner; i++, t += ti, u += ui) out[t] = upd[u] as number;
+          } else {
+            for (let i = 0, t = t0, u = u0; i < inner; i++, t += ti, u += ui)
+              out[t] = (out[t] as number) + (upd[u] as number);
           }
           // Next row of the window (an odometer over all window dims but the last).
           for (let d = wr - 2; d >= 0; d--) {

@@ -125,6 +125,7 @@ function selectRow(buf: LineBuffers, n: number, k: number, heap: Int32Array): In
     }
   };
   let size = 0;
+  let worstHi = 0; // the heap top's high key word: a larger key can never get in
   for (let e = 0; e < n; e++) {
     if (size < k) {
       let i = size++;
@@ -137,9 +138,11 @@ function selectRow(buf: LineBuffers, n: number, k: number, heap: Int32Array): In
         heap[parent] = t;
         i = parent;
       }
-    } else if (k > 0 && worse(heap[0] as number, e)) {
+      if (size === k) worstHi = hi[heap[0] as number] as number;
+    } else if (k > 0 && (hi[e] as number) <= worstHi && worse(heap[0] as number, e)) {
       heap[0] = e;
       siftDown(k);
+      worstHi = hi[heap[0] as number] as number;
     }
   }
   // Pop the worst to the back: the heap ends sorted best first.
