@@ -29,13 +29,19 @@ export type NestedArray = number | NestedArray[];
 
 /** `x.at(idx)`: JAX's functional index updates (see `np.at`). */
 export interface AtIndexer {
-  get(): Array;
-  set(values: ArrayLike): Array;
-  add(values: ArrayLike): Array;
-  mul(values: ArrayLike): Array;
-  multiply(values: ArrayLike): Array;
-  min(values: ArrayLike): Array;
-  max(values: ArrayLike): Array;
+  /** x[i] (`mode`: out-of-range reads, as np.take's; with a mask, `size`/`fillValue` under a transform). */
+  get(opts?: { mode?: "fill" | "clip" | "wrap" | "promise_in_bounds"; fillValue?: number; size?: number }): Array;
+  set(values: ArrayLike, opts?: AtUpdateOptions): Array;
+  add(values: ArrayLike, opts?: AtUpdateOptions): Array;
+  mul(values: ArrayLike, opts?: AtUpdateOptions): Array;
+  multiply(values: ArrayLike, opts?: AtUpdateOptions): Array;
+  min(values: ArrayLike, opts?: AtUpdateOptions): Array;
+  max(values: ArrayLike, opts?: AtUpdateOptions): Array;
+}
+
+/** Out-of-range indices of `x.at(i).set/add/…`: dropped (default) or clamped. */
+export interface AtUpdateOptions {
+  mode?: "drop" | "clip" | "promise_in_bounds";
 }
 
 /** The arguments of an np function after its array argument (so a method mirrors the function). */

@@ -41,7 +41,15 @@ export function contiguousStrides(shape: Shape): number[] {
 
 /** Normalises one axis (negative counts from the end); names the op, axis and rank on error. */
 export function normalizeAxis(axis: number, ndim: number, op: string): number {
-  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
+  if (!Number.isInteger(axis)) {
+    const what = globalThis.Array.isArray(axis)
+      ? `the list ${JSON.stringify(axis)} (${op} takes one axis)`
+      : typeof axis === "number"
+        ? String(axis)
+        : `${JSON.stringify(axis)} (a ${typeof axis})`;
+    throw new ShapeError(`${op}: axis must be an integer, got ${what}`);
+  }
+  if (axis < -ndim || axis >= ndim) {
     throw new ShapeError(`${op}: axis ${axis} is out of bounds for an array of rank ${ndim}`);
   }
   return axis < 0 ? axis + ndim : axis;
@@ -50,6 +58,11 @@ export function normalizeAxis(axis: number, ndim: number, op: string): number {
 /** Normalises an axis argument (`undefined`/`null` = all axes); rejects repeats. */
 export function normalizeAxes(axis: number | readonly number[] | null | undefined, ndim: number, op: string): number[] {
   if (axis === undefined || axis === null) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof axis !== "number" && !Array.isArray(axis)) {
+    throw new ShapeError(
+      `${op}: axis must be an integer, a list of integers or null, got ${JSON.stringify(axis)} (a ${typeof axis})`,
+    );
+  }
   const list = typeof axis === "number" ? [axis] : [...axis];
   const out = list.map((a) => normalizeAxis(a, ndim, op));
   if (new Set(out).size !== out.length) throw new ShapeError(`${op}: repeated axis in ${JSON.stringify(list)}`);

@@ -58,16 +58,44 @@ export function broadcastTo(x: Array, shape: readonly number[], op = "broadcastT
  * operand's dtype; `forceDtype` overrides the result dtype), then numpy broadcasting. Call it
  * inside `scoped` so the temporaries it makes are released.
  */
-export function prepare(op: string, xs: readonly ArrayLike[], forceDtype?: DType): Array[] {
+export function prepare(
+  op: string,
+  xs: readonly ArrayLike[],
+  forceDtype?: DType,
+  opts: { intNumbers?: boolean } = {},
+): Array[] {
   const types = xs.map(typeOf);
   let res = types.reduce(promoteTypes);
+  // The dtype rule (sharp bits): JS numbers take the dtype of the arrays they meet; with no
+  // array to take it from, they are float32, integral or not (JS has no integer literal).
+  // Integer-only functions (bitwise ops, shifts) keep int32 (`intNumbers`).
+  if (!opts.intNumbers && res.weak && res.dtype === "int32" && xs.every((x) => !(x instanceof Array))) {
+    res = { dtype: "float32", weak: true };
+  }
   if (forceDtype) res = { dtype: forceDtype, weak: res.weak };
+  for (const x of xs) if (typeof x === "number") checkFits(op, x, res.dtype);
   const backend = backendOf(xs);
   const arrays = xs.map((x) =>
     x instanceof Array ? convert(x, res.dtype, res.weak) : scalar(x, res.dtype, typeof x === "number", backend),
   );
   const shape = broadcastShapes(op, ...arrays.map((a) => a.shape));
   return arrays.map((a) => broadcastTo(a, shape, op));
+}
+
+const INT_RANGE: Partial<Record<DType, [number, number]>> = {
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+};
+
+/** A JS integer that cannot be stored in `dtype` is an error (JAX's OverflowError), never a silent wrap. */
+export function checkFits(op: string, x: number, dtype: DType): void {
+  const range = INT_RANGE[dtype];
+  if (!range || !Number.isInteger(x)) return;
+  if (x < range[0] || x > range[1]) {
+    throw new DTypeError(
+      `${op}: the JS number ${x} does not fit in ${dtype} [${range[0]}, ${range[1]}]; convert the array first (x.astype("float32")) or use a value in range`,
+    );
+  }
 }
 
 /** Promotes operands to their common dtype without broadcasting (for contractions). */

@@ -120,10 +120,11 @@ installArrayMethods({
   round: ew.round,
 });
 
-export { at } from "./at.js";
+export { type AtGetOptions, at } from "./at.js";
 export { einsum, inner, outer, tensordot, vdot } from "./contractions.js";
 export { type CumulativeOptions, cummax, cummin, cumprod, cumsum } from "./cumulative.js";
-export { concatenate, stack, take } from "./join.js";
+export type { IndexMode } from "./indices.js";
+export { concatenate, stack, type TakeOptions, take } from "./join.js";
 export {
   arraySplit,
   flatten,
@@ -142,6 +143,7 @@ export {
   tril,
   triu,
 } from "./manipulation.js";
+export { argwhere, extract, flatnonzero, nonzero, type SizeOptions } from "./masks.js";
 export {
   arccos,
   arcsin,

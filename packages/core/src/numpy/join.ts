@@ -1,11 +1,12 @@
-import { Array, type ArrayLike } from "../array.js";
-import { fmtAval } from "../core/aval.js";
+import type { Array, ArrayLike } from "../array.js";
 import { scoped } from "../core/scope.js";
 import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { normalizeAxis } from "../shape.js";
-import { backendOf, convert, prepare, promoteOnly } from "./convert.js";
-import { array, type NestedInput } from "./creation.js";
+import { prepare, promoteOnly } from "./convert.js";
+import type { NestedInput } from "./creation.js";
+import { checkMode, defaultFill, filled, type IndexMode, intIndices, isMask, normalizeIndices } from "./indices.js";
+import { checkOptions } from "./options.js";
 import { expandDims, reshape } from "./shape.js";
 
 /** Inputs per concatenate kernel: each is a storage binding, and WebGPU guarantees 8 per stage. */
@@ -66,13 +67,26 @@ export function stack(arrays: readonly ArrayLike[], axis = 0): Array {
   });
 }
 
+/** Options of `take`. */
+export interface TakeOptions {
+  /** The axis to take along; `null` (the default) takes from the flattened array, as numpy. */
+  axis?: number | null;
+  /** How out-of-range indices read (default "fill", as jnp.take); see `IndexMode`. */
+  mode?: IndexMode;
+  /** The value of out-of-range reads in "fill" mode (default NaN, the most negative int, the largest uint, true). */
+  fillValue?: number | boolean;
+}
+
 /**
- * Elements at `indices` along `axis` (numpy's take; the flattened array when `axis` is null).
- * JS indices are checked here (negative ones count from the end; out of range is a ShapeError);
- * an int32 Array of indices is clamped into range on the device (JAX's "clip" mode).
+ * Elements at integer `indices` along `axis` (numpy's take; the flattened array when `axis` is
+ * null), the same for JS and Array indices. Negative indices in [−n, 0) count from the end; the
+ * rest follow `mode` (default "fill": out-of-range reads give `fillValue`, as jnp.take).
+ *
+ * @example np.take(np.array([1, 2, 3]), [-1, 5])  // [3, NaN]
  */
-export function take(x: ArrayLike, indices: Array | NestedInput, opts: { axis?: number | null } = {}): Array {
+export function take(x: ArrayLike, indices: Array | NestedInput, opts: TakeOptions = {}): Array {
   return scoped(() => {
+    checkOptions("take", opts, ["axis", "mode", "fillValue"]);
     let a = prepare("take", [x])[0] as Array;
     let axis = opts.axis ?? null;
     if (axis === null) {
@@ -81,24 +95,16 @@ export function take(x: ArrayLike, indices: Array | NestedInput, opts: { axis?: 
     }
     const ax = normalizeAxis(axis, a.ndim, "take");
     const n = a.shape[ax] as number;
-    let idx: Array;
-    if (indices instanceof Array) {
-      if (indices.dtype === "float32" || indices.dtype === "float64" || indices.dtype === "float16") {
-        throw new DTypeError(`take: indices must be integers, got ${fmtAval(indices.aval)}`);
-      }
-      idx = convert(indices, "int32", false);
-    } else {
-      const fix = (i: NestedInput): NestedInput => {
-        if (globalThis.Array.isArray(i)) return i.map(fix);
-        if (typeof i !== "number" || !Number.isInteger(i) || i < -n || i >= n) {
-          throw new ShapeError(
-            `take: index ${String(i)} is out of bounds for axis ${ax} of size ${n} in ${fmtAval(a.aval)}`,
-          );
-        }
-        return i < 0 ? i + n : i;
-      };
-      idx = array(fix(indices), { dtype: "int32", backend: backendOf([a]).name });
+    if (isMask(indices)) {
+      throw new DTypeError(
+        "take: indices must be integers, got a boolean mask; use np.extract(mask, x) or x.at(mask).get()",
+      );
     }
-    return bind1("take", [a, idx], { axis: ax });
+    const mode = checkMode("take", opts.mode ?? "fill");
+    const { idx, valid } = normalizeIndices(intIndices("take", indices, a), n, mode);
+    const taken = bind1("take", [a, idx], { axis: ax });
+    if (!valid) return taken;
+    const dims = idx.shape.map((_, i) => ax + i);
+    return filled(taken, valid, opts.fillValue ?? defaultFill(a.dtype), dims);
   });
 }

@@ -21,7 +21,7 @@ function floatUnary(prim: UnaryPrimitive) {
 function integerBinary(name: string, prim: BinaryPrimitive | ((dtype: string) => BinaryPrimitive), bools = false) {
   return (x: ArrayLike, y: ArrayLike): Array =>
     scoped(() => {
-      const [a, b] = prepare(name, [x, y]) as [Array, Array];
+      const [a, b] = prepare(name, [x, y], undefined, { intNumbers: true }) as [Array, Array];
       if (isFloat(a.dtype) || (a.dtype === "bool" && !bools)) {
         throw new DTypeError(`${name}: needs integer${bools ? " or bool" : ""} operands, got ${a.dtype}`);
       }
@@ -175,7 +175,7 @@ export const rightShift = integerBinary("rightShift", (d) => (d === "uint32" ? "
 /** Elementwise ~x on integers (logical not on bools). */
 export function bitwiseNot(x: ArrayLike): Array {
   return scoped(() => {
-    const a = prepare("bitwiseNot", [x])[0] as Array;
+    const a = prepare("bitwiseNot", [x], undefined, { intNumbers: true })[0] as Array;
     if (isFloat(a.dtype)) throw new DTypeError(`bitwiseNot: needs integer or bool operands, got ${a.dtype}`);
     return bind1("not", [a], {});
   });

@@ -3,21 +3,34 @@ import { fmtAval } from "../core/aval.js";
 import { scoped } from "../core/scope.js";
 import { bind1 } from "../core/trace.js";
 import { floatResult } from "../dtype.js";
-import { ShapeError } from "../errors.js";
+import { DTypeError, ShapeError } from "../errors.js";
 import type { ReducePrimitive } from "../primitives/types.js";
 import { normalizeAxes, normalizeAxis } from "../shape.js";
 import { convert, prepare } from "./convert.js";
 import { divide } from "./elementwise.js";
+import { checkOptions } from "./options.js";
 
-/** Reads `(x, axis?, opts?)` or `(x, { axis, ...opts })`; `o` holds the other options. */
+/**
+ * Reads `(x, axis?, opts?)` or `(x, { axis, ...opts })`; `o` holds the other options. The
+ * options are checked (`keys` beside axis and keepdims), so `x.mean(0, true)` is an error naming
+ * the options object rather than a silently dropped argument.
+ */
 export function reduceArgs<O extends ReduceOptions>(
+  op: string,
   axis: Axis | O,
   opts: O | undefined,
+  keys: readonly string[] = [],
 ): { axis: Axis; keepdims: boolean; o: Partial<O> } {
+  const valid = ["axis", "keepdims", ...keys];
+  const usage = `np.${op}(x, axis, { ${["keepdims", ...keys].join(", ")} })`;
   if (axis !== null && typeof axis === "object" && !globalThis.Array.isArray(axis)) {
     const o = axis as O;
+    checkOptions(op, o, valid, usage);
+    if (opts !== undefined)
+      throw new DTypeError(`${op}: pass the axis inside the options object or before it, not both`);
     return { axis: o.axis, keepdims: o.keepdims ?? false, o };
   }
+  checkOptions(op, opts, valid.slice(1), usage);
   const o: Partial<O> = opts ?? {};
   return { axis: axis as Axis, keepdims: o.keepdims ?? false, o };
 }
@@ -34,7 +47,7 @@ function reducer(
 ) {
   return (x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array =>
     scoped(() => {
-      const { axis: ax, keepdims } = reduceArgs(axis, opts);
+      const { axis: ax, keepdims } = reduceArgs(name, axis, opts);
       const [a0] = prepare(name, [x]);
       let a = a0 as Array;
       if (a.dtype === "bool" && boolTo === "int32") a = convert(a, "int32");
@@ -59,7 +72,7 @@ export const min = reducer("min", "reduce_min", "keep", true);
 /** Arithmetic mean over `axis` (integers give float32). An empty axis gives NaN. */
 export function mean(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
   return scoped(() => {
-    const { axis: ax, keepdims } = reduceArgs(axis, opts);
+    const { axis: ax, keepdims } = reduceArgs("mean", axis, opts);
     const [a0] = prepare("mean", [x]);
     const out = floatResult((a0 as Array).dtype);
     // float16 sums and counts overflow past 65504: accumulate in float32 (as JAX), round once.

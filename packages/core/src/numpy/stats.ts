@@ -47,7 +47,7 @@ function reducedShape(shape: readonly number[], axes: readonly number[], keepdim
 
 /** The variance in the compute dtype (`v`) and the dtype of the public result (`out`). */
 function varianceIn(op: string, x: ArrayLike, axis: Axis | VarOptions, opts: VarOptions | undefined) {
-  const { axis: ax, o } = reduceArgs(axis, opts);
+  const { axis: ax, o } = reduceArgs(op, axis, opts, ["ddof"]);
   const ddof = o.ddof ?? 0;
   if (!Number.isFinite(ddof)) throw new ShapeError(`${op}: ddof must be a finite number, got ${ddof}`);
   const a0 = asArray(x, op);
@@ -88,7 +88,7 @@ export function std(x: ArrayLike, axis?: Axis | VarOptions, opts?: VarOptions): 
  */
 export function logsumexp(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
   return scoped(() => {
-    const { axis: ax, o } = reduceArgs(axis, opts);
+    const { axis: ax, o } = reduceArgs("logsumexp", axis, opts);
     const keepdims = o.keepdims ?? false;
     const a0 = asArray(x, "logsumexp");
     const out = floatResult(a0.dtype);
@@ -112,7 +112,7 @@ export function logsumexp(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: Redu
 function logicalReducer(name: "all" | "any", prim: "reduce_min" | "reduce_max", empty: boolean) {
   return (x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array =>
     scoped(() => {
-      const { axis: ax, o } = reduceArgs(axis, opts);
+      const { axis: ax, o } = reduceArgs(name, axis, opts);
       const keepdims = o.keepdims ?? false;
       const a = convert(asArray(x, name), "bool", false);
       const axes = normalizeAxes(ax, a.ndim, name);
@@ -136,7 +136,7 @@ function withoutNaN(a: Array): { clean: Array; valid: Array } {
 /** Sum over `axis` treating NaN as 0 (an all-NaN slice sums to 0). Integers and bool as np.sum. */
 export function nansum(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
   return scoped(() => {
-    const { axis: ax, o } = reduceArgs(axis, opts);
+    const { axis: ax, o } = reduceArgs("nansum", axis, opts);
     const a = asArray(x, "nansum");
     const keepdims = o.keepdims ?? false;
     if (!isFloat(a.dtype)) return sum(a, ax, { keepdims });
@@ -148,7 +148,7 @@ export function nansum(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceO
 /** Mean over `axis` of the non-NaN elements (an all-NaN slice gives NaN). Integers give float32, as np.mean. */
 export function nanmean(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array {
   return scoped(() => {
-    const { axis: ax, o } = reduceArgs(axis, opts);
+    const { axis: ax, o } = reduceArgs("nanmean", axis, opts);
     const a = asArray(x, "nanmean");
     const keepdims = o.keepdims ?? false;
     if (!isFloat(a.dtype)) return mean(a, ax, { keepdims });

@@ -21,7 +21,17 @@ describe("take", () => {
     ["axis 0, repeated indices", 0, [2, 0, 2, 2]],
     ["axis 1, negative and out-of-range indices (clamped)", 1, [0, -1, 7, -9, 4, 4]],
   ] as const)("%s: both checks, to second order", async (_, axis, idx) => {
-    await checkGrads((x) => np.take(x, int([...idx]), { axis }), [seq([3, 5])], { order: 2 });
+    await checkGrads((x) => np.take(x, int([...idx]), { axis, mode: "promise_in_bounds" }), [seq([3, 5])], {
+      order: 2,
+    });
+  });
+
+  test("fill mode: out-of-range reads are constants (zero gradient), the others count", async () => {
+    await checkGrads((x) => np.take(x, int([0, -1, 7, -9, 4, 4]), { axis: 1, fillValue: 0 }), [seq([3, 5])], {
+      order: 2,
+    });
+    const g = grad((x: JArray) => np.take(x, int([1, 9, -1, -7]), { fillValue: 0 }).sum())(np.zeros([4]));
+    await expectClose(g, [0, 1, 0, 1]);
   });
 
   test("2-D indices", async () => {
@@ -42,7 +52,9 @@ describe("take", () => {
 
   test("the gradient counts repeated and clamped indices", async () => {
     // n = 4: 9 clamps to 3, −1 wraps to 3, −7 wraps to −3 and clamps to 0.
-    const g = grad((x: JArray) => np.take(x, int([1, 1, 3, 1, 9, -1, -7])).sum())(np.zeros([4]));
+    const g = grad((x: JArray) => np.take(x, int([1, 1, 3, 1, 9, -1, -7]), { mode: "promise_in_bounds" }).sum())(
+      np.zeros([4]),
+    );
     await expectClose(g, [1, 3, 0, 3]);
     const g2 = grad((x: JArray) => x.at([2, 2, 0]).get().sum())(np.zeros([3, 2]));
     await expectClose(g2, [

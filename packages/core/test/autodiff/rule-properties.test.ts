@@ -166,11 +166,11 @@ function applyStep(y: JArray, step: Step): JArray {
     case "cum":
       return lax[step.op](step.op === "cumprod" ? np.tanh(y) : y, { axis: ax(step.axis), reverse: step.reverse });
     case "take":
-      return np.take(y, np.array(step.indices, { dtype: "int32" }), { axis: ax(step.axis) });
+      return np.take(y, np.array(step.indices, { dtype: "int32" }), { axis: ax(step.axis), mode: "promise_in_bounds" });
     case "scatter": {
       // Updates read rows of y itself (clamped), so both sides of the scatter carry tangents.
       const rows = step.sources.slice(0, step.indices.length);
-      const u = np.take(y, np.array(rows, { dtype: "int32" }), { axis: 0 }).mul(0.5);
+      const u = np.take(y, np.array(rows, { dtype: "int32" }), { axis: 0, mode: "promise_in_bounds" }).mul(0.5);
       return y.at(step.indices)[step.mode](u);
     }
     case "sort":

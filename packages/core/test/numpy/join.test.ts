@@ -94,9 +94,9 @@ describe("concatenate, stack, take", () => {
       ],
       { dtype: "int32" },
     );
-    using t2 = np.take(x, idx, { axis: 1 });
+    using t2 = np.take(x, idx, { axis: 1, mode: "clip" });
     expect(t2.shape).toEqual([3, 2, 2]);
-    // 7 is clamped to 3 with an Array of indices (JAX's "clip" mode).
+    // 7 is clamped to 3 in "clip" mode.
     expect(await t2.toArray()).toEqual([
       [
         [3, 0],
@@ -115,6 +115,21 @@ describe("concatenate, stack, take", () => {
     expect(await flat.toArray()).toEqual([5, 11]);
     using one = np.take(x, 2, { axis: 1 });
     expect(await one.toArray()).toEqual([2, 6, 10]);
-    expect(() => np.take(x, [4], { axis: 1 })).toThrow("take: index 4 is out of bounds for axis 1 of size 4");
+    // JS and Array indices read alike: out of range is the fill value (jnp.take's default mode).
+    using out = np.take(x, [4, -5, -4], { axis: 1 });
+    expect(await out.toArray()).toEqual([
+      [-2147483648, -2147483648, 0],
+      [-2147483648, -2147483648, 4],
+      [-2147483648, -2147483648, 8],
+    ]);
+    using f = np.take(np.array([1.5, 2.5]), [2, -1, 0]);
+    expect(Array.from(await f.data())).toEqual([Number.NaN, 2.5, 1.5]);
+    using w = np.take(np.array([1.5, 2.5]), [2, -1, 5], { mode: "wrap" });
+    expect(Array.from(await w.data())).toEqual([1.5, 2.5, 2.5]);
+    using c = np.take(np.array([1.5, 2.5]), [-1, 5], { mode: "clip" });
+    expect(Array.from(await c.data())).toEqual([1.5, 2.5]);
+    expect(() => np.take(x, [1.5])).toThrow(/take: indices must be integers, got 1\.5/);
+    expect(() => np.take(x, [0], { mode: "nearest" as never })).toThrow(/mode must be one of "fill", "clip"/);
+    expect(() => np.take(x, [0], { axes: 1 } as never)).toThrow(/unknown option "axes" \(did you mean "axis"\?\)/);
   });
 });

@@ -239,9 +239,14 @@ describe("binary ops with weak JS scalars", () => {
     await expectTyped(r, "uint32", false, [1], [8]);
   });
 
-  test("two JS numbers give a weak result", async () => {
+  test("two JS numbers give a weak float32 result, integral or not (the dtype rule)", async () => {
     using a = np.add(2, 3);
-    await expectTyped(a, "int32", true, [], [5]);
+    await expectTyped(a, "float32", true, [], [5]);
+    using m = np.maximum(1, 2);
+    await expectTyped(m, "float32", true, [], [2]);
+    // Integer-only functions keep int32.
+    using bw = np.bitwiseAnd(6, 3);
+    await expectTyped(bw, "int32", true, [], [2]);
     using b = np.multiply(2, 2.5);
     await expectTyped(b, "float32", true, [], [5]);
     using c = np.add(1.5, 1.25);
@@ -249,13 +254,16 @@ describe("binary ops with weak JS scalars", () => {
   });
 
   test("a weak scalar result adopts the dtype of a later strong operand", async () => {
-    using w = np.add(2, 3); // weak int32 scalar
+    using w = np.add(2, 3); // weak float32 scalar: JS numbers alone give float32
     using f = np.array([0.5]);
     using r = f.add(w);
     await expectTyped(r, "float32", false, [1], [5.5]);
     using i = np.array([1], { dtype: "uint32" });
     using r2 = i.mul(w);
-    await expectTyped(r2, "uint32", false, [1], [5]);
+    await expectTyped(r2, "float32", true, [1], [5]);
+    using wi = np.bitwiseOr(4, 1); // a weak int32 scalar takes a strong int's dtype
+    using r4 = i.mul(wi);
+    await expectTyped(r4, "uint32", false, [1], [5]);
     using wf = np.add(0.5, 1); // weak float32 scalar
     if (hasFloat64) {
       using d = np.array(new Float64Array([1]), { dtype: "float64" });

@@ -140,8 +140,8 @@ describe("logical functions, where, clip", () => {
     using r2 = np.where(c, i, 9);
     expect(r2.dtype).toBe("int32");
     expect(await values(r2)).toEqual([1, 9]);
-    using r3 = np.where(c, 1, 0);
-    expect(r3.dtype).toBe("int32");
+    using r3 = np.where(c, 1, 0); // only JS numbers: float32 (the dtype rule)
+    expect(r3.dtype).toBe("float32");
     expect(r3.weakType).toBe(true);
     expect(await values(r3)).toEqual([1, 0]);
   });

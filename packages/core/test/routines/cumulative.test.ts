@@ -131,7 +131,7 @@ describe("cumulative ops: examples", () => {
     using e0 = np.cummax(np.zeros([0, 3]), 1);
     expect(e0.shape).toEqual([0, 3]);
     using s = np.cumsum(5);
-    await expectExact(s, [1], "int32", [5]);
+    await expectExact(s, [1], "float32", [5]);
   });
 
   test("lax versions default to axis 0, take options and do not flatten", async () => {
