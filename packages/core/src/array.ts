@@ -10,8 +10,14 @@ import type * as sortingFns from "./numpy/sorting.js";
 import type * as statsFns from "./numpy/stats.js";
 import type { Shape } from "./shape.js";
 
-/** What ops accept: an array, or a JS number/boolean (a weakly typed scalar). */
-export type ArrayLike = Array | number | boolean;
+/** Nested JS arrays of numbers or booleans (`[[1, 2], [3, 4]]`). */
+export type NestedValues = readonly (number | boolean | NestedValues)[];
+
+/**
+ * What ops accept: an array, a JS number/boolean (a weakly typed scalar), or nested JS arrays
+ * (weakly typed like JS numbers: they take the dtype of the arrays they meet).
+ */
+export type ArrayLike = Array | number | boolean | NestedValues;
 
 /** An axis argument of reductions: one axis, several, or null/undefined for all. */
 export type Axis = number | readonly number[] | null | undefined;
@@ -286,6 +292,16 @@ export abstract class Array {
   /** numpy-style indexing: `x.slice(0, [1, null, 2], null)` is `x[0, 1::2, :]`. */
   slice(...indices: SliceIndex[]): Array {
     return ops().slice(this, indices);
+  }
+  /**
+   * Iterates over the first axis, as JAX arrays do: `const [k1, k2] = random.split(key)`,
+   * `for (const row of x)`. Each element is a view `x.slice(i)` owned by the caller; works
+   * eagerly and under transforms. A zero-dimensional array is not iterable (a TypeError).
+   */
+  *[Symbol.iterator](): Iterator<Array> {
+    if (this.ndim === 0) throw new TypeError(`iteration over a zero-dimensional array (${this.dtype}[]); use item()`);
+    const n = this.shape[0] as number;
+    for (let i = 0; i < n; i++) yield this.slice(i);
   }
   astype(dtype: DType): Array {
     return ops().astype(this, dtype);

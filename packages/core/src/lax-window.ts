@@ -9,6 +9,7 @@ import { abstractEval, bind1 } from "./core/trace.js";
 import type { DType } from "./dtype.js";
 import { DTypeError, fmtShape, ShapeError } from "./errors.js";
 import { backendOf, convert, promoteOnly, scalar } from "./numpy/convert.js";
+import { checkOptions } from "./numpy/options.js";
 import {
   type ConvDimensionNumbers,
   type ConvParams,
@@ -18,6 +19,7 @@ import {
   type PadPairs,
   type ReduceWindowParams,
 } from "./primitives/window.js";
+import { windowProduct } from "./primitives/window-ad.js";
 
 export type { ConvDimensionNumbers };
 
@@ -120,7 +122,7 @@ function filled(fill: Array, shape: readonly number[]): Array {
 export function reduceWindow(
   x: Array,
   init: number | Array,
-  op: "max" | "sum" | "min",
+  op: "add" | "sum" | "mul" | "prod" | "max" | "min",
   windowDimensions: readonly number[],
   windowStrides: readonly number[],
   padding: Padding,
@@ -129,9 +131,14 @@ export function reduceWindow(
   return scoped(() => {
     const name = "reduceWindow";
     if (!(x instanceof Array)) throw new DTypeError(`${name}: x must be an Array`);
-    if (op !== "max" && op !== "sum" && op !== "min") {
-      throw new ShapeError(`${name}: op must be "max", "sum" or "min", got ${JSON.stringify(op)}`);
+    const names = { add: "sum", sum: "sum", mul: "mul", prod: "mul", max: "max", min: "min" } as const;
+    const kind = names[op as keyof typeof names] as (typeof names)[keyof typeof names] | undefined;
+    if (kind === undefined) {
+      throw new ShapeError(
+        `${name}: op must be "add" (or "sum"), "mul" (or "prod"), "max" or "min" (lax.add, lax.mul, lax.max, lax.min), got ${JSON.stringify(op)}`,
+      );
     }
+    checkOptions(name, opts, ["baseDilation", "windowDilation"]);
     const r = x.ndim;
     const baseDilation = opts.baseDilation ?? ones(r);
     const windowDilation = opts.windowDilation ?? ones(r);
@@ -142,7 +149,7 @@ export function reduceWindow(
     checkPositiveInts(name, "windowDilation", windowDilation, r, where);
     const window = windowDimensions.map((w, d) => dilateDim(w, windowDilation[d] as number));
     const params: ReduceWindowParams = {
-      op,
+      op: kind === "mul" ? "sum" : kind,
       windowDimensions: [...windowDimensions],
       windowStrides: [...windowStrides],
       padding: resolvePadding(name, x.shape, window, windowStrides, padding),
@@ -154,7 +161,7 @@ export function reduceWindow(
       const out = abstractEval("reduce_window", [x.aval, fill.aval], params)[0];
       return filled(fill, out?.shape ?? []);
     }
-    return bind1("reduce_window", [x, fill], params);
+    return kind === "mul" ? windowProduct(x, fill, params) : bind1("reduce_window", [x, fill], params);
   });
 }
 
@@ -204,23 +211,24 @@ function parseDimensionNumbers(
 }
 
 /** NHWC / HWIO / NHWC for any number of spatial dims. */
+/** JAX's default layouts: NCHW input, OIHW kernel, NCHW output (in any rank: N C spatial…). */
 function defaultDimensionNumbers(rank: number): ConvDimensionNumbers {
-  const spatial = range(rank - 2);
-  const lhs = [0, rank - 1, ...spatial.map((i) => i + 1)];
-  return { lhs, rhs: [rank - 1, rank - 2, ...spatial], out: lhs };
+  const all = range(rank);
+  return { lhs: all, rhs: all, out: all };
 }
 
 /**
  * N-d convolution (lax.conv_general_dilated, XLA's Convolution), as a cross-correlation:
  * out[n, o, x…] = Σ_{k…, c} lhs[n, g·C/G + c, x·stride + k·rhsDilation − padLow] · rhs[o, c, k…]
  * with g = ⌊o / (O/G)⌋ and G = featureGroupCount, positions counted in the lhs-dilated input,
- * zero padding. Layouts default to NHWC input, HWIO kernel, NHWC output (as Flax; JAX's
- * default is NCHW/OIHW: pass `dimensionNumbers: ["NCHW", "OIHW", "NCHW"]`). "SAME" padding
+ * zero padding. Layouts default to JAX's NCHW input, OIHW kernel, NCHW output; Flax's NHWC
+ * is `dimensionNumbers: ["NHWC", "HWIO", "NHWC"]`. "SAME" padding
  * uses the undilated input and the dilated kernel size, as JAX. Operands are promoted to a
  * common dtype; integer convolutions wrap. Not supported: batch groups, preferred element type.
  *
- * @example 16 filters of 3×3 over RGB images: images [8,32,32,3], kernel [3,3,3,16] give [8,32,32,16]:
+ * @example 16 filters of 3×3 over RGB images: images [8,3,32,32], kernel [16,3,3,3] give [8,16,32,32]:
  *   `lax.convGeneralDilated(images, kernel, [1, 1], "SAME")`
+ *   (NHWC images [8,32,32,3] and an HWIO kernel [3,3,3,16]: `{ dimensionNumbers: ["NHWC", "HWIO", "NHWC"] }`)
  */
 export function convGeneralDilated(
   lhs: Array,
@@ -232,6 +240,7 @@ export function convGeneralDilated(
   return scoped(() => {
     const name = "convGeneralDilated";
     if (!(lhs instanceof Array) || !(rhs instanceof Array)) throw new DTypeError(`${name}: lhs and rhs must be Arrays`);
+    checkOptions(name, opts, ["lhsDilation", "rhsDilation", "dimensionNumbers", "featureGroupCount"]);
     const [a, b] = promoteOnly([lhs, rhs]) as [Array, Array];
     const r = a.ndim;
     const where = `for lhs of shape ${fmtShape(a.shape)} and rhs of shape ${fmtShape(b.shape)}`;

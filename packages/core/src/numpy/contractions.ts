@@ -265,25 +265,29 @@ function analyse(spec: string, xs: readonly Array[]): { ops: Operand[]; out: str
 }
 
 /**
- * Einstein summation over one or two operands (numpy's einsum). Each operand's subscripts name
- * its axes with letters; a letter repeated in one operand takes the diagonal; letters missing
- * from the output are summed; `...` stands for broadcast leading axes. Without `->` the output
- * is `...` then the letters seen once, in alphabetical order. Two operands contract in one
- * dot_general (shared output letters as batch dims, shared others as contracting dims).
+ * Einstein summation (numpy's einsum) over any number of operands. Each operand's subscripts
+ * name its axes with letters; a letter repeated in one operand takes the diagonal; letters
+ * missing from the output are summed; `...` stands for broadcast leading axes. Without `->` the
+ * output is `...` then the letters seen once, in alphabetical order. Operands contract two at a
+ * time, each pair in one dot_general (shared kept letters as batch dims, shared others as
+ * contracting dims), in opt_einsum's greedy order: at each step the pair whose result is
+ * smallest relative to its inputs.
  *
  * `einsum("ij,jk->ik", a, b)` (matmul), `einsum("ii->", a)` (trace), `einsum("ii->i", a)`
- * (diagonal), `einsum("bij,bjk->bik", a, b)`, `einsum("...ij,...jk->...ik", a, b)`.
+ * (diagonal), `einsum("bij,bjk->bik", a, b)`, `einsum("...ij,...jk->...ik", a, b)`,
+ * `einsum("ij,jk,kl->il", a, b, c)` (a chain, contracted in the cheaper order).
  */
-export function einsum(spec: string, a: ArrayLike, b?: ArrayLike): Array {
+export function einsum(spec: string, ...operands: ArrayLike[]): Array {
   return scoped(() => {
-    const raw = b === undefined ? [asArray(a, "einsum")] : [asArray(a, "einsum"), asArray(b, "einsum")];
+    if (operands.length === 0) throw new ShapeError(`einsum: '${spec}' needs at least one operand`);
+    const raw = operands.map((x) => asArray(x, "einsum"));
     const { ops, out, sizes } = analyse(spec, raw);
     const outSet = new Set(out);
     const xs = promoted(
       ops.map((o) => o.x),
       (ys) => {
         // Diagonals, then drop size-1 axes that broadcast against a larger size elsewhere.
-        const prepared = ops.map((o, k) => {
+        let rest = ops.map((o, k) => {
           const d = diagonals({ x: ys[k] as Array, labels: o.labels });
           const bcast = d.labels.flatMap((l, i) => (d.x.shape[i] === 1 && sizes.get(l) !== 1 ? [i] : []));
           if (bcast.length === 0) return d;
@@ -292,15 +296,44 @@ export function einsum(spec: string, a: ArrayLike, b?: ArrayLike): Array {
             labels: d.labels.filter((_, i) => !bcast.includes(i)),
           };
         });
-        if (prepared.length === 1) {
-          const only = sumOut(prepared[0] as Operand, (l) => outSet.has(l));
-          return arrange(only, out);
+        while (rest.length > 1) {
+          const [i, j] = greedyPair(rest, out, sizes);
+          const a = rest[i] as Operand;
+          const b = rest[j] as Operand;
+          const others = rest.filter((_, k) => k !== i && k !== j);
+          // Kept: the output's letters and those another operand still needs.
+          const needed = new Set([...out, ...others.flatMap((o) => o.labels)]);
+          const keep =
+            others.length === 0 ? out : [...new Set([...a.labels, ...b.labels])].filter((l) => needed.has(l));
+          rest = [...others, { x: contractTwo(a, b, keep), labels: [...keep] }];
         }
-        return contractTwo(prepared[0] as Operand, prepared[1] as Operand, out);
+        const only = sumOut(rest[0] as Operand, (l) => outSet.has(l));
+        return arrange(only, out);
       },
     );
-    return fresh(xs, a);
+    return fresh(xs, operands[0] as ArrayLike);
   });
+}
+
+/** opt_einsum's greedy choice: the pair whose contraction result is smallest minus its inputs. */
+function greedyPair(ops: readonly Operand[], out: readonly string[], sizes: Map<string, number>): [number, number] {
+  const size = (labels: Iterable<string>) => [...labels].reduce((p, l) => p * (sizes.get(l) ?? 1), 1);
+  let best: [number, number] = [0, 1];
+  let bestCost = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < ops.length; i++) {
+    for (let j = i + 1; j < ops.length; j++) {
+      const a = ops[i] as Operand;
+      const b = ops[j] as Operand;
+      const needed = new Set([...out, ...ops.filter((_, k) => k !== i && k !== j).flatMap((o) => o.labels)]);
+      const kept = new Set([...a.labels, ...b.labels].filter((l) => needed.has(l)));
+      const cost = size(kept) - size(new Set(a.labels)) - size(new Set(b.labels));
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = [i, j];
+      }
+    }
+  }
+  return best;
 }
 
 /** Two operands with distinct labels each: sum private labels, then one dot_general (or a product). */

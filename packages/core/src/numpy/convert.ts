@@ -1,4 +1,4 @@
-import { Array, type ArrayLike } from "../array.js";
+import { Array, type ArrayLike, type NestedValues } from "../array.js";
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { aval } from "../core/aval.js";
@@ -8,13 +8,41 @@ import { allocHost, type DType, promoteTypes, type TypeRef } from "../dtype.js";
 import { DTypeError } from "../errors.js";
 import { hostStore } from "../host.js";
 import { broadcastShapes, shapesEqual } from "../shape.js";
+import { array, type NestedInput } from "./creation.js";
 
-/** The dtype a bare JS value stands for (weak unless it is a boolean). */
+/** The values of nested JS arrays, flattened (shape errors come from np.array later). */
+function flatValues(x: NestedValues, out: unknown[] = []): unknown[] {
+  for (const v of x) {
+    if (globalThis.Array.isArray(v)) flatValues(v as NestedValues, out);
+    else out.push(v);
+  }
+  return out;
+}
+
+/**
+ * The dtype a bare JS value stands for: numbers (and nested arrays of them) are weak, int32 if
+ * integral, float32 otherwise; booleans (and nested arrays of them) are bool.
+ */
 export function typeOf(x: ArrayLike): TypeRef {
   if (x instanceof Array) return { dtype: x.dtype, weak: x.weakType };
   if (typeof x === "boolean") return { dtype: "bool", weak: false };
   if (typeof x === "number") return { dtype: Number.isInteger(x) ? "int32" : "float32", weak: true };
-  throw new DTypeError(`expected an Array, number or boolean, got ${describe(x)}`);
+  if (globalThis.Array.isArray(x)) {
+    const vs = flatValues(x as NestedValues);
+    if (vs.length > 0 && vs.every((v) => typeof v === "boolean")) return { dtype: "bool", weak: false };
+    if (vs.every((v) => typeof v === "number" || typeof v === "boolean")) {
+      return { dtype: vs.every((v) => typeof v !== "number" || Number.isInteger(v)) ? "int32" : "float32", weak: true };
+    }
+  }
+  throw new DTypeError(`expected an Array, a number, a boolean or nested arrays of them, got ${describe(x)}`);
+}
+
+/** Any operand as an array of `dtype` (JS values created on `backend`). */
+function asArrayOf(x: ArrayLike, res: TypeRef, backend: Backend): Array {
+  if (x instanceof Array) return convert(x, res.dtype, res.weak);
+  if (typeof x === "number" || typeof x === "boolean") return scalar(x, res.dtype, typeof x === "number", backend);
+  const a = array(x as NestedInput, { dtype: res.dtype, backend: backend.name });
+  return res.weak ? bind1("convert_element_type", [a], { newDtype: res.dtype, weakType: true }) : a;
 }
 
 function describe(x: unknown): string {
@@ -75,9 +103,7 @@ export function prepare(
   if (forceDtype) res = { dtype: forceDtype, weak: res.weak };
   for (const x of xs) if (typeof x === "number") checkFits(op, x, res.dtype);
   const backend = backendOf(xs);
-  const arrays = xs.map((x) =>
-    x instanceof Array ? convert(x, res.dtype, res.weak) : scalar(x, res.dtype, typeof x === "number", backend),
-  );
+  const arrays = xs.map((x) => asArrayOf(x, res, backend));
   const shape = broadcastShapes(op, ...arrays.map((a) => a.shape));
   return arrays.map((a) => broadcastTo(a, shape, op));
 }
@@ -98,10 +124,13 @@ export function checkFits(op: string, x: number, dtype: DType): void {
   }
 }
 
-/** Promotes operands to their common dtype without broadcasting (for contractions). */
-export function promoteOnly(xs: readonly Array[]): Array[] {
-  const res = xs.map(typeOf).reduce(promoteTypes);
-  return xs.map((x) => convert(x, res.dtype, res.weak));
+/** Promotes operands (any ArrayLike) to their common dtype without broadcasting (for contractions). */
+export function promoteOnly(xs: readonly ArrayLike[]): Array[] {
+  let res = xs.map(typeOf).reduce(promoteTypes);
+  if (res.weak && res.dtype === "int32" && xs.every((x) => !(x instanceof Array)))
+    res = { dtype: "float32", weak: true };
+  const backend = backendOf(xs);
+  return xs.map((x) => asArrayOf(x, res, backend));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Array } from "../array.js";
+import { Array, type ArrayLike as Values } from "../array.js";
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { aval } from "../core/aval.js";
@@ -8,7 +8,7 @@ import { allocHost, checkDType, type DataArray, type DType } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { hostStore } from "../host.js";
 import { checkShape, sizeOf } from "../shape.js";
-import { convert } from "./convert.js";
+import { convert, typeOf } from "./convert.js";
 
 /** Stores JS numbers as `dtype` with the IR's cast semantics (bool: nonzero; ints: truncate and saturate). */
 function storeAs(dtype: DType, values: ArrayLike<number>): DataArray {
@@ -162,14 +162,32 @@ export function full(shape: readonly number[] | number, value: number | boolean,
   return filled(checkShape(shape, "full"), dtype, Number(value), opts, "full");
 }
 
+/** The shape and dtype of any ArrayLike (JS values by the dtype rule). */
+function likeOf(x: Values): { shape: readonly number[]; dtype: DType; opts: CreateOptions } {
+  if (x instanceof Array) return { shape: x.shape, dtype: x.dtype, opts: onBackendOf(x) };
+  if (typeof x === "boolean") return { shape: [], dtype: "bool", opts: {} };
+  if (typeof x === "number") return { shape: [], dtype: "float32", opts: {} };
+  const shape = nestedShape(x as NestedInput);
+  const t = typeOf(x);
+  return { shape, dtype: t.dtype === "bool" ? "bool" : "float32", opts: {} };
+}
+
 /** Zeros with the shape (and dtype, unless given) of `x`. */
-export function zerosLike(x: Array, opts?: CreateOptions): Array {
-  return zeros(x.shape, { dtype: x.dtype, ...onBackendOf(x), ...opts });
+export function zerosLike(x: Values, opts?: CreateOptions): Array {
+  const l = likeOf(x);
+  return zeros(l.shape, { dtype: l.dtype, ...l.opts, ...opts });
 }
 
 /** Ones with the shape (and dtype, unless given) of `x`. */
-export function onesLike(x: Array, opts?: CreateOptions): Array {
-  return ones(x.shape, { dtype: x.dtype, ...onBackendOf(x), ...opts });
+export function onesLike(x: Values, opts?: CreateOptions): Array {
+  const l = likeOf(x);
+  return ones(l.shape, { dtype: l.dtype, ...l.opts, ...opts });
+}
+
+/** `value` with the shape (and dtype, unless given) of `x`. */
+export function fullLike(x: Values, value: number | boolean, opts?: CreateOptions): Array {
+  const l = likeOf(x);
+  return full(l.shape, value, { dtype: l.dtype, ...l.opts, ...opts });
 }
 
 /**

@@ -167,6 +167,9 @@ export function clip(x: ArrayLike, min: ArrayLike | null, max: ArrayLike | null)
 }
 
 /** Casts to `dtype` (float→int truncates toward zero and saturates; NaN → 0). */
-export function astype(x: Array, dtype: DType): Array {
-  return fresh(convert(x, checkDType(dtype, "astype"), false), x);
+export function astype(x: ArrayLike, dtype: DType): Array {
+  return scoped(() => {
+    const a = prepare("astype", [x])[0] as Array;
+    return fresh(convert(a, checkDType(dtype, "astype"), false), x);
+  });
 }

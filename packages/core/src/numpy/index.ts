@@ -18,7 +18,7 @@ import { argsort, sort } from "./sorting.js";
 import { all, any, std, variance } from "./stats.js";
 
 export type { CreateOptions, NestedInput } from "./creation.js";
-export { arange, array, eye, full, linspace, ones, onesLike, zeros, zerosLike } from "./creation.js";
+export { arange, array, eye, full, fullLike, linspace, ones, onesLike, zeros, zerosLike } from "./creation.js";
 export {
   abs,
   add,
@@ -120,11 +120,43 @@ installArrayMethods({
   round: ew.round,
 });
 
+export {
+  asarray,
+  atleast1d,
+  atleast2d,
+  atleast3d,
+  type CrossOptions,
+  columnStack,
+  copy,
+  cross,
+  type DiagonalOptions,
+  type DiffOptions,
+  diag,
+  diagonal,
+  diff,
+  dstack,
+  hstack,
+  type MeshgridOptions,
+  meshgrid,
+  trace,
+  vstack,
+} from "./assemble.js";
 export { type AtGetOptions, at } from "./at.js";
+export { allclose, arrayEqual, arrayEquiv, type IsCloseOptions, isclose } from "./compare.js";
 export { einsum, inner, outer, tensordot, vdot } from "./contractions.js";
 export { type CumulativeOptions, cummax, cummin, cumprod, cumsum } from "./cumulative.js";
+export {
+  type BincountOptions,
+  bincount,
+  digitize,
+  type HistogramOptions,
+  histogram,
+  type InterpOptions,
+  interp,
+} from "./histograms.js";
 export type { IndexMode } from "./indices.js";
 export { concatenate, stack, type TakeOptions, take } from "./join.js";
+export * as linalg from "./linalg-namespace.js";
 export {
   arraySplit,
   flatten,
@@ -178,6 +210,9 @@ export {
   tan,
   trunc,
 } from "./math.js";
+export { nanargmax, nanargmin, nanmax, nanmin, nanstd, nanvar } from "./nan-reduce.js";
+export { type CovOptions, corrcoef, cov, type NormOptions, type NormOrder } from "./norms.js";
+export { median, percentile, type QuantileMethod, type QuantileOptions, quantile } from "./quantiles.js";
 export {
   argsort,
   type SearchSortedOptions,

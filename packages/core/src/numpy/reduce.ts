@@ -85,8 +85,16 @@ export function mean(x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOpt
 }
 
 function argReducer(name: "argmax" | "argmin") {
-  return (x: ArrayLike, axis?: number | null, opts?: { keepdims?: boolean }): Array =>
+  return (
+    x: ArrayLike,
+    axisOrOpts?: number | null | { axis?: number | null; keepdims?: boolean },
+    more?: { keepdims?: boolean },
+  ): Array =>
     scoped(() => {
+      const inline = axisOrOpts !== null && typeof axisOrOpts === "object" && !globalThis.Array.isArray(axisOrOpts);
+      const opts = inline ? axisOrOpts : more;
+      checkOptions(name, opts, inline ? ["axis", "keepdims"] : ["keepdims"], `np.${name}(x, axis, { keepdims })`);
+      const axis = inline ? axisOrOpts.axis : (axisOrOpts as number | null | undefined);
       const [a0] = prepare(name, [x]);
       let a = a0 as Array;
       let ax: number;

@@ -33,12 +33,12 @@ export interface VarOptions extends ReduceOptions {
   ddof?: number;
 }
 
-function asArray(x: ArrayLike, op: string): Array {
+export function asArray(x: ArrayLike, op: string): Array {
   return prepare(op, [x])[0] as Array;
 }
 
 /** float16 is computed in float32 and rounded once at the end (as JAX upcasts it for reductions). */
-const computeDType = (d: DType): DType => (d === "float16" ? "float32" : d);
+export const computeDType = (d: DType): DType => (d === "float16" ? "float32" : d);
 
 /** The shape of a reduction's result. */
 function reducedShape(shape: readonly number[], axes: readonly number[], keepdims: boolean): number[] {
@@ -128,7 +128,7 @@ export const all = logicalReducer("all", "reduce_min", true);
 export const any = logicalReducer("any", "reduce_max", false);
 
 /** The float input with NaN replaced by 0, and the mask of its non-NaN elements. */
-function withoutNaN(a: Array): { clean: Array; valid: Array } {
+export function withoutNaN(a: Array): { clean: Array; valid: Array } {
   const nan = notEqual(a, a);
   return { clean: where(nan, 0, a), valid: logicalNot(nan) };
 }

@@ -248,6 +248,31 @@ function windowPatches(t: Array, p: ReduceWindowParams, numWin: number): Array {
   return bind1("reshape", [patches], { newShape: patches.shape.slice(1) });
 }
 
+/**
+ * A windowed product (`lax.reduceWindow(x, init, "mul", …)`): out = init · Π_w (x at window
+ * position w, or init in padding and holes), from the window patches and a reduce_prod over the
+ * window. Built of differentiable primitives (a convolution, a select, a product), so its
+ * derivatives are exact at zeros to every order; O(W²) work per output, as the patches are.
+ */
+export function windowProduct(x: Array, init: Array, p: ReduceWindowParams): Array {
+  const outShape = bind1("reduce_window", [x, init], { ...p, op: "sum" }).shape;
+  const numWin = prod(p.windowDimensions);
+  const patchShape = [numWin, ...outShape];
+  const sources = windowSources(x.shape, outShape, p);
+  const valid = array(
+    Uint8Array.from(sources, (s) => (s >= 0 ? 1 : 0)),
+    {
+      shape: patchShape,
+      dtype: "bool",
+      ...onBackendOf(x),
+    },
+  );
+  const spread = bind1("broadcast_in_dim", [init], { shape: patchShape, broadcastDimensions: [] });
+  const factors = bind1("select", [valid, windowPatches(x, p, numWin), spread], {});
+  const product = bind1("reduce_prod", [factors], { axes: [0] });
+  return multiply(product, bind1("broadcast_in_dim", [init], { shape: outShape, broadcastDimensions: [] }));
+}
+
 export const reduceWindowJvp: JvpRule<"reduce_window"> = (primals, tangents, p) =>
   p.op === "sum" ? linearJvp("reduce_window")(primals, tangents, p) : chooserJvp(primals, tangents, p);
 

@@ -132,55 +132,56 @@ function nextAfter(x: Array, up: boolean): Array {
   return where(logicalOr(isnan(x), equal(x, up ? Infinity : -Infinity)), x, f);
 }
 
-/** Options of `truncatedNormal`. */
-export interface TruncatedNormalOptions {
-  /** The result shape (default: `lower` and `upper` broadcast together). */
-  shape?: readonly number[];
+/** A shape given positionally, as JAX's samplers take it (an options object there is an error naming it). */
+function shapeArg(op: string, shape: unknown, usage: string): readonly number[] | undefined {
+  if (shape === undefined || shape === null) return undefined;
+  if (!globalThis.Array.isArray(shape)) {
+    throw new ShapeError(`${op}: the shape is positional, as in JAX: ${usage}; got ${JSON.stringify(shape)}`);
+  }
+  return checkShape(shape, op);
 }
 
 /**
- * Standard normal floats truncated to (lower, upper) (`jax.random.truncated_normal`, float32):
- * √2 · erfinv(u) with u uniform between erf(lower/√2) and erf(upper/√2), clipped to
- * [nextafter(lower, +Inf), nextafter(upper, −Inf)].
+ * Standard normal floats truncated to (lower, upper) (`jax.random.truncated_normal(key, lower,
+ * upper, shape)`, float32): √2 · erfinv(u) with u uniform between erf(lower/√2) and
+ * erf(upper/√2), clipped to [nextafter(lower, +Inf), nextafter(upper, −Inf)]. The shape
+ * defaults to that of `lower` and `upper` broadcast together.
  */
 export function truncatedNormal(
   key: Array,
   lower: number | Array,
   upper: number | Array,
-  opts: TruncatedNormalOptions = {},
+  shape?: readonly number[],
 ): Array {
   return scoped(() => {
     const lo = asDtype(lower, "float32", key);
     const hi = asDtype(upper, "float32", key);
-    const shape = opts.shape
-      ? checkShape(opts.shape, "truncatedNormal")
-      : broadcastShapes("truncatedNormal", lo.shape, hi.shape);
-    checkParamShapes("truncatedNormal", shape, lo.shape, hi.shape);
+    const s =
+      shapeArg("truncatedNormal", shape, "truncatedNormal(key, lower, upper, shape)") ??
+      broadcastShapes("truncatedNormal", lo.shape, hi.shape);
+    checkParamShapes("truncatedNormal", s, lo.shape, hi.shape);
     const a = erf(divide(lo, Math.SQRT2));
     const b = erf(divide(hi, Math.SQRT2));
-    const u = uniform(key, shape, { minval: a, maxval: b });
+    const u = uniform(key, s, { minval: a, maxval: b });
     const out = multiply(erfinv(u), Math.SQRT2);
     return clip(out, nextAfter(lo, true), nextAfter(hi, false));
   });
 }
 
-/** Options of `bernoulli`. */
-export interface BernoulliOptions {
-  /** The result shape (default: the shape of `p`). */
-  shape?: readonly number[];
-}
-
-/** Booleans that are true with probability `p` (`jax.random.bernoulli`): uniform(key, shape) < p. */
-export function bernoulli(key: Array, p: number | Array = 0.5, opts: BernoulliOptions = {}): Array {
+/**
+ * Booleans that are true with probability `p` (`jax.random.bernoulli(key, p, shape)`):
+ * uniform(key, shape) < p. The shape defaults to that of `p`.
+ */
+export function bernoulli(key: Array, p: number | Array = 0.5, shape?: readonly number[]): Array {
   return scoped(() => {
     if (p instanceof Array && p.dtype !== "float32" && p.dtype !== "float16") {
       throw new DTypeError(`bernoulli: p must be a float array, got ${fmtAval(p.aval)}`);
     }
     const dtype: RandomFloat = p instanceof Array ? (p.dtype as RandomFloat) : "float32";
     const pa = asDtype(p, dtype, key);
-    const shape = opts.shape ? checkShape(opts.shape, "bernoulli") : pa.shape;
-    checkParamShapes("bernoulli", shape, pa.shape);
-    return less(uniform(key, shape, { dtype }), pa);
+    const s = shapeArg("bernoulli", shape, "bernoulli(key, p, shape)") ?? pa.shape;
+    checkParamShapes("bernoulli", s, pa.shape);
+    return less(uniform(key, s, { dtype }), pa);
   });
 }
 

@@ -10,7 +10,6 @@
  * ```
  */
 export {
-  type BernoulliOptions,
   bernoulli,
   type CategoricalOptions,
   categorical,
@@ -20,7 +19,6 @@ export {
   type RandintOptions,
   type RandomFloat,
   randint,
-  type TruncatedNormalOptions,
   truncatedNormal,
   type UniformOptions,
   uniform,

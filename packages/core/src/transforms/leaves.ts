@@ -1,5 +1,5 @@
 /** Pytree plumbing shared by the transforms: flat leaf lists in, typed pytrees out. */
-import { Array } from "../array.js";
+import { Array, type NestedValues } from "../array.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { type DType, isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
@@ -19,7 +19,9 @@ export type Cotangent<T> = T extends Array
       : T extends Map<infer K, infer V>
         ? Map<K, Cotangent<V>>
         : T extends readonly unknown[]
-          ? { -readonly [K in keyof T]: Cotangent<T[K]> }
+          ? NestedValues extends T
+            ? Array // the open-ended nested-values type of ArrayLike parameters (np functions' inputs)
+            : { -readonly [K in keyof T]: Cotangent<T[K]> }
           : T extends object
             ? { [K in keyof T]: Cotangent<T[K]> }
             : T;

@@ -289,6 +289,14 @@ describe("einsum", () => {
         ["i,j->ij", "i,j->ij"],
         ["ij,k->", "ij,k->"],
         ["ab,cb->ca", "ab,cb->ca"],
+        // Three and four operands, contracted pairwise in greedy order.
+        ["ij,jk,kl->il", "ij,jk,kl->il"],
+        ["ij,jk,kl", "ij,jk,kl->il"],
+        ["i,i,i->", "i,i,i->"],
+        ["ab,bc,cd,da->", "ab,bc,cd,da->"],
+        ["abc,cd,bd->a", "abc,cd,bd->a"],
+        ["ij,ij,ij->ij", "ij,ij,ij->ij"],
+        ["ii,ij,jk->k", "ii,ij,jk->k"],
       ];
       await fc.assert(
         fc.asyncProperty(
@@ -312,7 +320,7 @@ describe("einsum", () => {
           async ({ pick: [spec, refSpec], ops }) => {
             const arrays = ops.map(make);
             try {
-              using r = np.einsum(spec, arrays[0] as Array, arrays[1]);
+              using r = np.einsum(spec, ...arrays);
               const want = refEinsum(refSpec, ops);
               expect(r.shape).toEqual(want.shape);
               expect(await plain(r)).toEqual(want.data.map((v) => (v === 0 ? 0 : v)));

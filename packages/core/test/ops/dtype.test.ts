@@ -445,9 +445,17 @@ describe("creation dtypes", () => {
     expect(() => x.astype(bad)).toThrow(/float32/);
   });
 
-  test("non-array operands raise DTypeError", () => {
-    using x = np.array([1]);
-    expect(() => np.add(x, [1, 2] as unknown as number)).toThrow(DTypeError);
+  test("nested JS arrays are operands (weak, as JS numbers); other values raise DTypeError", async () => {
+    using x = np.array([1, 2]);
+    using y = np.add(x, [10, 20]);
+    await expectTyped(y, "float32", false, [2], [11, 22]);
+    using i = np.array(Int32Array.of(1, 2));
+    using j = i.mul([[2], [3]]);
+    await expectTyped(j, "int32", false, [2, 2], [2, 4, 3, 6]);
+    using k = np.add([1, 2], [3, 4]); // only JS numbers: float32
+    await expectTyped(k, "float32", true, [2], [4, 6]);
     expect(() => np.add(x, "1" as unknown as number)).toThrow(DTypeError);
+    expect(() => np.add(x, [1, "2"] as unknown as number[])).toThrow(DTypeError);
+    expect(() => np.add(x, [1, [2]])).toThrow(/ragged/);
   });
 });

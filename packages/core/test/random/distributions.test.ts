@@ -123,7 +123,7 @@ describe("truncatedNormal", () => {
   test("stays inside (lower, upper) and its mean matches the truncated normal's", async () => {
     const [a, b] = [-1, 2];
     using k = random.key(11);
-    using t = random.truncatedNormal(k, a, b, { shape: [20000] });
+    using t = random.truncatedNormal(k, a, b, [20000]);
     expect(t.dtype).toBe("float32");
     const xs = await read(t);
     expect(xs.every((x) => x > a && x < b)).toBe(true);
@@ -140,7 +140,7 @@ describe("truncatedNormal", () => {
     using k = random.key(2);
     using lo = np.array([-3, 0, 1]);
     using hi = np.array([-2, 0.5, 1.000001]);
-    using t = random.truncatedNormal(k, lo, hi, { shape: [100, 3] });
+    using t = random.truncatedNormal(k, lo, hi, [100, 3]);
     const xs = await read(t);
     const los = [-3, 0, 1];
     const his = [-2, 0.5, Math.fround(1.000001)];
@@ -156,7 +156,7 @@ describe("truncatedNormal", () => {
 describe("bernoulli", () => {
   test("is uniform < p, with frequency p", async () => {
     using k = random.key(4);
-    using x = random.bernoulli(k, 0.3, { shape: [20000] });
+    using x = random.bernoulli(k, 0.3, [20000]);
     expect(x.dtype).toBe("bool");
     using u = random.uniform(k, [20000]);
     const us = await read(u);
@@ -169,7 +169,7 @@ describe("bernoulli", () => {
   test("an array p broadcasts over the shape; by default the shape is p's", async () => {
     using k = random.key(8);
     using p = np.array([0, 0.5, 1]);
-    using x = random.bernoulli(k, p, { shape: [2000, 3] });
+    using x = random.bernoulli(k, p, [2000, 3]);
     const xs = await read(x);
     const col = (c: number) => xs.filter((_, i) => i % 3 === c);
     expect(col(0).every((v) => v === 0)).toBe(true);
@@ -178,7 +178,10 @@ describe("bernoulli", () => {
     expect(Math.abs(half - 0.5)).toBeLessThan(4 * Math.sqrt(0.25 / 2000));
     using d = random.bernoulli(k, p);
     expect(d.shape).toEqual([3]);
-    expect(() => random.bernoulli(k, p, { shape: [2] })).toThrow(ShapeError);
+    expect(() => random.bernoulli(k, p, [2])).toThrow(ShapeError);
+    expect(() => random.bernoulli(k, p, { shape: [2] } as never)).toThrow(
+      /the shape is positional, as in JAX: bernoulli\(key, p, shape\)/,
+    );
   });
 });
 

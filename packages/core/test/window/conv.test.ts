@@ -7,7 +7,7 @@ import { type Array, DTypeError, lax, np, ShapeError } from "@webjax/core";
 import { expectClose } from "@webjax/test-utils";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { type Dense, type Layout, type Pads, refConv } from "./reference.js";
+import { convNhwc, type Dense, type Layout, type Pads, refConv } from "./reference.js";
 
 const RUNS = Number(process.env.WEBJAX_PROP_RUNS ?? 40);
 const TIMEOUT = 60_000;
@@ -34,16 +34,16 @@ describe("lax.conv by hand", () => {
     using x = x0.reshape([1, 3, 3, 1]);
     using k = kernel3x3();
     // Filter 0: x[i−1][j−1] + x[i][j] + 2·x[i+1][j+1]; filter 1: the 3×3 neighbourhood sum.
-    using same = lax.conv(x, k, [1, 1], "SAME");
+    using same = convNhwc(x, k, [1, 1], "SAME");
     expect(same.shape).toEqual([1, 3, 3, 2]);
     expect(globalThis.Array.from(await same.data())).toEqual([
       11, 12, 14, 21, 3, 16, 20, 27, 24, 45, 8, 33, 7, 24, 12, 39, 14, 28,
     ]);
-    using valid = lax.conv(x, k, [1, 1], "VALID");
+    using valid = convNhwc(x, k, [1, 1], "VALID");
     expect(valid.shape).toEqual([1, 1, 1, 2]);
     expect(globalThis.Array.from(await valid.data())).toEqual([24, 45]);
     // Stride 2 with SAME: ⌈3/2⌉ = 2 outputs per dim, padding [1, 1].
-    using strided = lax.conv(x, k, [2, 2], "SAME");
+    using strided = convNhwc(x, k, [2, 2], "SAME");
     expect(strided.shape).toEqual([1, 2, 2, 2]);
     expect(globalThis.Array.from(await strided.data())).toEqual([11, 12, 3, 16, 7, 24, 14, 28]);
   });
@@ -51,23 +51,23 @@ describe("lax.conv by hand", () => {
   test("1-D: strides, kernel (rhs) dilation and input (lhs) dilation", async () => {
     using x = np.array([1, 2, 3, 4, 5]).reshape([1, 5, 1]);
     using k = np.array([1, -1]).reshape([2, 1, 1]);
-    using y = lax.conv(x, k, [1], "VALID");
+    using y = convNhwc(x, k, [1], "VALID");
     expect(globalThis.Array.from(await y.data())).toEqual([-1, -1, -1, -1]);
-    using s = lax.conv(x, k, [2], "VALID");
+    using s = convNhwc(x, k, [2], "VALID");
     expect(globalThis.Array.from(await s.data())).toEqual([-1, -1]);
-    using rd = lax.convGeneralDilated(x, k, [1], "VALID", { rhsDilation: [2] });
+    using rd = convNhwc(x, k, [1], "VALID", { rhsDilation: [2] });
     expect(globalThis.Array.from(await rd.data())).toEqual([-2, -2, -2]);
     // lhs dilation 2: [1,0,2,0,3,0,4,0,5] (a transposed convolution).
-    using ld = lax.convGeneralDilated(x, k, [1], "VALID", { lhsDilation: [2] });
+    using ld = convNhwc(x, k, [1], "VALID", { lhsDilation: [2] });
     expect(globalThis.Array.from(await ld.data())).toEqual([1, -2, 2, -3, 3, -4, 4, -5]);
-    using padded = lax.convGeneralDilated(x, k, [1], [[2, -1]]);
+    using padded = convNhwc(x, k, [1], [[2, -1]]);
     expect(globalThis.Array.from(await padded.data())).toEqual([0, -1, -1, -1, -1]);
   });
 
   test("3-D convolution", async () => {
     using x = np.arange(1, 28).reshape([1, 3, 3, 3, 1]);
     using k = np.ones([2, 2, 2, 1, 1]);
-    using y = lax.conv(x, k, [1, 1, 1], "VALID");
+    using y = convNhwc(x, k, [1, 1, 1], "VALID");
     expect(y.shape).toEqual([1, 2, 2, 2, 1]);
     // Each 2×2×2 block sum of 1..27 (row-major 3×3×3): block at (a,b,c) = 8·x[a][b][c] + (9+3+1)·4.
     const want: number[] = [];
@@ -81,7 +81,7 @@ describe("lax.conv by hand", () => {
     using x1 = x0.mul(10);
     using x = np.concatenate([x0, x1], 3); // [1,3,3,2]
     using k = kernel3x3(); // [3,3,1,2]: filter o applies to channel o
-    using y = lax.convGeneralDilated(x, k, [1, 1], "SAME", { featureGroupCount: 2 });
+    using y = convNhwc(x, k, [1, 1], "SAME", { featureGroupCount: 2 });
     expect(y.shape).toEqual([1, 3, 3, 2]);
     // Channel 0 through filter 0, channel 1 (×10) through filter 1.
     const f0 = [11, 14, 3, 20, 24, 8, 7, 12, 14];
@@ -89,7 +89,7 @@ describe("lax.conv by hand", () => {
     expect(globalThis.Array.from(await y.data())).toEqual(f0.flatMap((v, i) => [v, f1[i] as number]));
     // Depth multiplier 2: 4 filters over 2 channels, filters 0–1 read channel 0, 2–3 channel 1.
     using k4 = np.concatenate([k, k], 3); // [3,3,1,4]
-    using y4 = lax.convGeneralDilated(x, k4, [1, 1], "VALID", { featureGroupCount: 2 });
+    using y4 = convNhwc(x, k4, [1, 1], "VALID", { featureGroupCount: 2 });
     expect(globalThis.Array.from(await y4.data())).toEqual([24, 45, 240, 450]);
   });
 
@@ -97,10 +97,10 @@ describe("lax.conv by hand", () => {
     const vals = (n: number, seed: number) => globalThis.Array.from({ length: n }, (_, i) => ((i * seed) % 7) - 3);
     using x = np.array(Float32Array.from(vals(2 * 5 * 4 * 3, 5)), { shape: [2, 5, 4, 3] });
     using k = np.array(Float32Array.from(vals(3 * 2 * 3 * 4, 3)), { shape: [3, 2, 3, 4] });
-    using nhwc = lax.convGeneralDilated(x, k, [2, 1], "SAME", { rhsDilation: [1, 2] });
+    using nhwc = convNhwc(x, k, [2, 1], "SAME", { rhsDilation: [1, 2] });
     using xc = np.transpose(x, [0, 3, 1, 2]);
     using kc = np.transpose(k, [3, 2, 0, 1]);
-    using nchw = lax.convGeneralDilated(xc, kc, [2, 1], "SAME", {
+    using nchw = convNhwc(xc, kc, [2, 1], "SAME", {
       rhsDilation: [1, 2],
       dimensionNumbers: ["NCHW", "OIHW", "NCHW"],
     });
@@ -112,22 +112,22 @@ describe("lax.conv by hand", () => {
   test("dtypes: int32 convolution, promotion, and NaN from zero padding times Inf", async () => {
     using xi = np.array(Int32Array.from([1, 2, 3])).reshape([1, 3, 1]);
     using ki = np.array(Int32Array.from([2, 1])).reshape([2, 1, 1]);
-    using yi = lax.conv(xi, ki, [1], "VALID");
+    using yi = convNhwc(xi, ki, [1], "VALID");
     expect(yi.dtype).toBe("int32");
     expect(globalThis.Array.from(await yi.data())).toEqual([4, 7]);
     using xf = np.array([1, 2, 3]).reshape([1, 3, 1]);
-    using yf = lax.conv(xf, ki, [1], "VALID");
+    using yf = convNhwc(xf, ki, [1], "VALID");
     expect(yf.dtype).toBe("float32");
     // XLA pads with zeros, so a padded position times an infinite weight is NaN.
     using kinf = np.array([Number.POSITIVE_INFINITY]).reshape([1, 1, 1]);
-    using yn = lax.convGeneralDilated(xf, kinf, [1], [[1, 0]]);
+    using yn = convNhwc(xf, kinf, [1], [[1, 0]]);
     await expectClose(yn, [Number.NaN, Infinity, Infinity, Infinity]);
   });
 
   test("float16 operands compute in float32 and round once", async () => {
     using x = np.array([1, 2, 3, 4], { dtype: "float16" }).reshape([1, 4, 1]);
     using k = np.array([0.5, 0.25], { dtype: "float16" }).reshape([2, 1, 1]);
-    using y = lax.conv(x, k, [1], "SAME");
+    using y = convNhwc(x, k, [1], "SAME");
     expect(y.dtype).toBe("float16");
     await expectClose(y, [1, 1.75, 2.5, 2]);
   });
@@ -142,7 +142,7 @@ describe("lax.conv by hand", () => {
       [0, 1],
       [1, 1],
     ]); // IO
-    using y = lax.conv(x, k, [], "VALID");
+    using y = convNhwc(x, k, [], "VALID");
     expect(await y.toArray()).toEqual([
       [4, 5],
       [10, 11],
@@ -152,11 +152,11 @@ describe("lax.conv by hand", () => {
   test("empty operands", async () => {
     using x = np.ones([0, 4, 2]);
     using k = np.ones([2, 2, 3]);
-    using y = lax.conv(x, k, [1], "VALID");
+    using y = convNhwc(x, k, [1], "VALID");
     expect(y.shape).toEqual([0, 3, 3]);
     using x0 = np.ones([2, 4, 0]);
     using k0 = np.ones([2, 0, 3]);
-    using z = lax.conv(x0, k0, [1], "SAME");
+    using z = convNhwc(x0, k0, [1], "SAME");
     expect(z.shape).toEqual([2, 4, 3]);
     expect(globalThis.Array.from(await z.data())).toEqual(new globalThis.Array(24).fill(0));
   });
@@ -164,24 +164,24 @@ describe("lax.conv by hand", () => {
   test("shape errors name the op, the shapes and the dims", () => {
     using x = np.ones([1, 5, 5, 4]);
     using k = np.ones([3, 3, 3, 8]);
-    expect(() => lax.conv(x, k, [1, 1], "SAME")).toThrow(ShapeError);
-    expect(() => lax.conv(x, k, [1, 1], "SAME")).toThrow(
+    expect(() => convNhwc(x, k, [1, 1], "SAME")).toThrow(ShapeError);
+    expect(() => convNhwc(x, k, [1, 1], "SAME")).toThrow(
       /conv_general_dilated: lhs has 4 input features \(dim 3\) \/ featureGroupCount 1 = 4, but rhs has 3 \(dim 2\); lhs float32\[1,5,5,4\], rhs float32\[3,3,3,8\]/,
     );
     using k2 = np.ones([3, 3, 2, 6]);
-    expect(() => lax.convGeneralDilated(x, k2, [1, 1], "SAME", { featureGroupCount: 3 })).toThrow(
+    expect(() => convNhwc(x, k2, [1, 1], "SAME", { featureGroupCount: 3 })).toThrow(
       /the 4 input features of lhs \(dim 3\) are not divisible by featureGroupCount 3/,
     );
     using k3 = np.ones([3, 3, 2, 5]);
-    expect(() => lax.convGeneralDilated(x, k3, [1, 1], "SAME", { featureGroupCount: 2 })).toThrow(
+    expect(() => convNhwc(x, k3, [1, 1], "SAME", { featureGroupCount: 2 })).toThrow(
       /the 5 output features of rhs \(dim 3\) are not divisible by featureGroupCount 2/,
     );
     using big = np.ones([7, 3, 4, 2]);
-    expect(() => lax.conv(x, big, [1, 1], "VALID")).toThrow(
+    expect(() => convNhwc(x, big, [1, 1], "VALID")).toThrow(
       /spatial dim 0: the kernel spans 7 .* but the padded input only 5/,
     );
     expect(() =>
-      lax.conv(
+      convNhwc(
         x,
         big,
         [1, 1],
@@ -192,19 +192,19 @@ describe("lax.conv by hand", () => {
       ),
     ).not.toThrow();
     using k4 = np.ones([3, 3, 4, 2]);
-    expect(() => lax.conv(x, k4, [1], "SAME")).toThrow(/convGeneralDilated: windowStrides must be 2 positive integers/);
-    expect(() => lax.conv(x, k4, [1, 1], [[1, 1]])).toThrow(/convGeneralDilated: padding must be/);
+    expect(() => convNhwc(x, k4, [1], "SAME")).toThrow(/convGeneralDilated: windowStrides must be 2 positive integers/);
+    expect(() => convNhwc(x, k4, [1, 1], [[1, 1]])).toThrow(/convGeneralDilated: padding must be/);
     using k5 = np.ones([3, 4, 2]);
-    expect(() => lax.conv(x, k5, [1, 1], "SAME")).toThrow(/same rank/);
-    expect(() => lax.convGeneralDilated(x, k4, [1, 1], "SAME", { dimensionNumbers: ["NHWC", "HWIO", "NHW"] })).toThrow(
+    expect(() => convNhwc(x, k5, [1, 1], "SAME")).toThrow(/same rank/);
+    expect(() => convNhwc(x, k4, [1, 1], "SAME", { dimensionNumbers: ["NHWC", "HWIO", "NHW"] })).toThrow(
       /out spec "NHW" has 3 letters/,
     );
-    expect(() => lax.convGeneralDilated(x, k4, [1, 1], "SAME", { dimensionNumbers: ["NHWC", "HXIO", "NHWC"] })).toThrow(
+    expect(() => convNhwc(x, k4, [1, 1], "SAME", { dimensionNumbers: ["NHWC", "HXIO", "NHWC"] })).toThrow(
       /same spatial letters/,
     );
     using b = np.ones([1, 5, 5, 4], { dtype: "bool" });
     using kb = np.ones([3, 3, 4, 2], { dtype: "bool" });
-    expect(() => lax.conv(b, kb, [1, 1], "SAME")).toThrow(DTypeError);
+    expect(() => convNhwc(b, kb, [1, 1], "SAME")).toThrow(DTypeError);
   });
 });
 
@@ -331,11 +331,11 @@ describe("lax.convGeneralDilated properties", () => {
             return (k - 1) * (c.rhsDilation[i] as number) + 1 > padded;
           });
           if (tooBig) {
-            expect(() => lax.convGeneralDilated(lhs, rhs, c.strides, c.padding, opts)).toThrow(ShapeError);
+            expect(() => convNhwc(lhs, rhs, c.strides, c.padding, opts)).toThrow(ShapeError);
             return;
           }
           const want = refConv(c.lhs, c.rhs, c.strides, pads, c.lhsDilation, c.rhsDilation, c.layout, c.groups);
-          using y = lax.convGeneralDilated(lhs, rhs, c.strides, c.padding, opts);
+          using y = convNhwc(lhs, rhs, c.strides, c.padding, opts);
           expect(y.shape).toEqual(want.shape);
           expect(y.dtype).toBe(dtype);
           await expectClose(y, want.data, { rtol: 0, atol: 0 });

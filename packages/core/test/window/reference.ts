@@ -3,6 +3,7 @@
  * rather than from webjax's kernels: the operand is first materialised padded and dilated
  * (reduce_window pads with `init`, convolution with zeros), then each window is read directly.
  */
+import { type Array, lax } from "@webjax/core";
 import { forEachIndex, sizeOf, stridesOf } from "@webjax/test-utils";
 
 export type Pads = readonly (readonly [number, number])[];
@@ -143,4 +144,24 @@ export function refConv(
     data.push(canon[flatAt(cst, logical)] as number);
   });
   return { shape, data };
+}
+
+/** Channels-last specs of rank r: NWC/WIO, NHWC/HWIO, NDHWC/DHWIO (NC/IO without spatial dims). */
+export function channelsLast(rank: number): [string, string, string] {
+  const sp = "DHW".slice(3 - (rank - 2));
+  return [`N${sp}C`, `${sp}IO`, `N${sp}C`];
+}
+
+/**
+ * lax.convGeneralDilated on channels-last operands (the tests' data is NHWC/HWIO; lax's default
+ * is JAX's NCHW/OIHW). Explicit `dimensionNumbers` in `opts` win.
+ */
+export function convNhwc(
+  x: Array,
+  k: Array,
+  strides: readonly number[],
+  padding: Parameters<typeof lax.convGeneralDilated>[3],
+  opts: Parameters<typeof lax.convGeneralDilated>[4] = {},
+): Array {
+  return lax.convGeneralDilated(x, k, strides, padding, { dimensionNumbers: channelsLast(x.ndim), ...opts });
 }
