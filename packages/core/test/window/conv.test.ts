@@ -107,6 +107,11 @@ describe("lax.conv by hand", () => {
     using back = np.transpose(nchw, [0, 2, 3, 1]);
     expect(back.shape).toEqual(nhwc.shape);
     await expectClose(back, await nhwc.data(), { rtol: 0, atol: 0 });
+    // NCHW/OIHW is lax's default, as JAX's.
+    using byDefault = lax.convGeneralDilated(xc, kc, [2, 1], "SAME", { rhsDilation: [1, 2] });
+    await expectClose(byDefault, await nchw.data(), { rtol: 0, atol: 0 });
+    using plain = lax.conv(xc, kc, [2, 1], "SAME");
+    expect(plain.shape).toEqual([2, 4, 3, 4]);
   });
 
   test("dtypes: int32 convolution, promotion, and NaN from zero padding times Inf", async () => {

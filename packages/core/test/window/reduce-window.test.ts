@@ -178,7 +178,9 @@ describe("lax.reduceWindow by hand", () => {
     using b = np.array([true, false]);
     expect(() => lax.reduceWindow(b, 0, "max", [1], [1], "VALID")).toThrow(DTypeError);
     // @ts-expect-error: an unknown op
-    expect(() => lax.reduceWindow(x, 0, "mean", [1, 1], [1, 1], "VALID")).toThrow(/op must be "add" \(or "sum"\), "mul"/);
+    expect(() => lax.reduceWindow(x, 0, "mean", [1, 1], [1, 1], "VALID")).toThrow(
+      /op must be "add" \(or "sum"\), "mul"/,
+    );
     expect(() => lax.reduceWindow(x, 0, "max", [1, 1], [1, 1], "VALID", { stride: [1, 1] } as never)).toThrow(
       /unknown option "stride"/,
     );
