@@ -9,6 +9,7 @@ import { DTypeError, ShapeError } from "../errors.js";
 import { hostStore } from "../host.js";
 import { checkShape, sizeOf } from "../shape.js";
 import { convert, typeOf } from "./convert.js";
+import { checkOptions } from "./options.js";
 
 /** Stores JS numbers as `dtype` with the IR's cast semantics (bool: nonzero; ints: truncate and saturate). */
 function storeAs(dtype: DType, values: ArrayLike<number>): DataArray {
@@ -38,6 +39,20 @@ type TypedInput =
   | Int16Array
   | Uint16Array
   | Uint8ClampedArray;
+
+/**
+ * Creation options as numpy and JAX users pass them: an options object (checked), or the dtype
+ * alone (`np.zeros([2, 3], "int32")`, as `jnp.zeros((2, 3), jnp.int32)`).
+ */
+function createOpts<O extends CreateOptions>(
+  op: string,
+  opts: O | DType | undefined,
+  extra: readonly string[] = [],
+): O | undefined {
+  if (typeof opts === "string") return { dtype: checkDType(opts, op) } as O;
+  checkOptions(op, opts, ["dtype", "backend", ...extra]);
+  return opts;
+}
 
 function backendFor(opts?: CreateOptions): Backend {
   return getBackend(opts?.backend);
@@ -110,8 +125,9 @@ function typedDType(x: TypedInput): DType {
  */
 export function array(
   x: NestedInput | TypedInput | Array,
-  opts?: CreateOptions & { shape?: readonly number[] },
+  options?: (CreateOptions & { shape?: readonly number[] }) | DType,
 ): Array {
+  const opts = createOpts("array", options, ["shape"]);
   if (x instanceof Array) {
     const c = bind1("copy", [x], {});
     if (!opts?.dtype) return c;
@@ -147,17 +163,24 @@ export function onBackendOf(x: Array): CreateOptions {
 }
 
 /** An array of zeros. */
-export function zeros(shape: readonly number[] | number, opts?: CreateOptions): Array {
+export function zeros(shape: readonly number[] | number, options?: CreateOptions | DType): Array {
+  const opts = createOpts("zeros", options);
   return filled(checkShape(shape, "zeros"), checkDType(opts?.dtype ?? "float32", "zeros"), 0, opts, "zeros");
 }
 
 /** An array of ones. */
-export function ones(shape: readonly number[] | number, opts?: CreateOptions): Array {
+export function ones(shape: readonly number[] | number, options?: CreateOptions | DType): Array {
+  const opts = createOpts("ones", options);
   return filled(checkShape(shape, "ones"), checkDType(opts?.dtype ?? "float32", "ones"), 1, opts, "ones");
 }
 
 /** An array filled with `value` (float32 for numbers, bool for booleans, unless `dtype`). */
-export function full(shape: readonly number[] | number, value: number | boolean, opts?: CreateOptions): Array {
+export function full(
+  shape: readonly number[] | number,
+  value: number | boolean,
+  options?: CreateOptions | DType,
+): Array {
+  const opts = createOpts("full", options);
   const dtype = checkDType(opts?.dtype ?? (typeof value === "boolean" ? "bool" : "float32"), "full");
   return filled(checkShape(shape, "full"), dtype, Number(value), opts, "full");
 }
@@ -173,19 +196,22 @@ function likeOf(x: Values): { shape: readonly number[]; dtype: DType; opts: Crea
 }
 
 /** Zeros with the shape (and dtype, unless given) of `x`. */
-export function zerosLike(x: Values, opts?: CreateOptions): Array {
+export function zerosLike(x: Values, options?: CreateOptions | DType): Array {
+  const opts = createOpts("zerosLike", options);
   const l = likeOf(x);
   return zeros(l.shape, { dtype: l.dtype, ...l.opts, ...opts });
 }
 
 /** Ones with the shape (and dtype, unless given) of `x`. */
-export function onesLike(x: Values, opts?: CreateOptions): Array {
+export function onesLike(x: Values, options?: CreateOptions | DType): Array {
+  const opts = createOpts("onesLike", options);
   const l = likeOf(x);
   return ones(l.shape, { dtype: l.dtype, ...l.opts, ...opts });
 }
 
 /** `value` with the shape (and dtype, unless given) of `x`. */
-export function fullLike(x: Values, value: number | boolean, opts?: CreateOptions): Array {
+export function fullLike(x: Values, value: number | boolean, options?: CreateOptions | DType): Array {
+  const opts = createOpts("fullLike", options);
   const l = likeOf(x);
   return full(l.shape, value, { dtype: l.dtype, ...l.opts, ...opts });
 }
@@ -194,7 +220,8 @@ export function fullLike(x: Values, value: number | boolean, opts?: CreateOption
  * Evenly spaced values in [start, stop): `arange(n)`, `arange(start, stop)`, `arange(start, stop, step)`.
  * int32 when every argument is an integer, else float32 (unless `dtype`).
  */
-export function arange(start: number, stop?: number, step = 1, opts?: CreateOptions): Array {
+export function arange(start: number, stop?: number, step = 1, options?: CreateOptions | DType): Array {
+  const opts = createOpts("arange", options);
   const [a, b] = stop === undefined ? [0, start] : [start, stop];
   for (const v of [a, b, step]) {
     if (!Number.isFinite(v)) throw new ShapeError(`arange: arguments must be finite numbers, got ${v}`);
@@ -209,7 +236,13 @@ export function arange(start: number, stop?: number, step = 1, opts?: CreateOpti
 }
 
 /** `num` evenly spaced values from start to stop (inclusive unless `endpoint: false`). */
-export function linspace(start: number, stop: number, num = 50, opts?: CreateOptions & { endpoint?: boolean }): Array {
+export function linspace(
+  start: number,
+  stop: number,
+  num = 50,
+  options?: (CreateOptions & { endpoint?: boolean }) | DType,
+): Array {
+  const opts = createOpts("linspace", options, ["endpoint"]);
   if (!Number.isInteger(num) || num < 0)
     throw new ShapeError(`linspace: num must be a non-negative integer, got ${num}`);
   const dtype = checkDType(opts?.dtype ?? "float32", "linspace");
@@ -224,7 +257,8 @@ export function linspace(start: number, stop: number, num = 50, opts?: CreateOpt
 }
 
 /** An n×m matrix with ones on diagonal `k` (0: main, >0: above, <0: below). */
-export function eye(n: number, m?: number, opts?: CreateOptions & { k?: number }): Array {
+export function eye(n: number, m?: number, options?: (CreateOptions & { k?: number }) | DType): Array {
+  const opts = createOpts("eye", options, ["k"]);
   const cols = m ?? n;
   const shape = checkShape([n, cols], "eye");
   const k = opts?.k ?? 0;

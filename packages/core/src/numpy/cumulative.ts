@@ -10,6 +10,7 @@ import type { DType } from "../dtype.js";
 import type { ScanPrimitive } from "../primitives/types.js";
 import { normalizeAxis } from "../shape.js";
 import { convert, prepare } from "./convert.js";
+import { checkOptions } from "./options.js";
 
 export interface CumulativeOptions {
   /** The axis to accumulate along; `null` (numpy's default) flattens the array first. */
@@ -21,15 +22,24 @@ export interface CumulativeOptions {
 }
 
 /** Reads `(x, axis?, opts?)` or `(x, { axis, ...opts })`. */
-function cumArgs(axis: number | null | CumulativeOptions | undefined, opts: CumulativeOptions | undefined) {
-  if (axis !== null && typeof axis === "object") return axis;
+function cumArgs(
+  name: string,
+  axis: number | null | CumulativeOptions | undefined,
+  opts: CumulativeOptions | undefined,
+) {
+  const usage = `np.${name}(x, axis, { reverse, dtype })`;
+  if (axis !== null && typeof axis === "object") {
+    checkOptions(name, axis, ["axis", "reverse", "dtype"], usage);
+    return axis;
+  }
+  checkOptions(name, opts, ["reverse", "dtype"], usage);
   return { ...opts, axis: axis ?? opts?.axis ?? null };
 }
 
 function cumulative(name: string, prim: ScanPrimitive, boolTo: DType | null) {
   return (x: ArrayLike, axis?: number | null | CumulativeOptions, opts?: CumulativeOptions): Array =>
     scoped(() => {
-      const o = cumArgs(axis, opts);
+      const o = cumArgs(name, axis, opts);
       let a = prepare(name, [x])[0] as Array;
       if (o.dtype) a = convert(a, o.dtype, false);
       else if (a.dtype === "bool" && boolTo) a = convert(a, boolTo, false);

@@ -14,6 +14,7 @@ import { backendOf, convert, fresh, prepare } from "./convert.js";
 import { arange, full } from "./creation.js";
 import { add, equal, greaterEqual, lessEqual, where } from "./elementwise.js";
 import { concatenate, take } from "./join.js";
+import { checkOptions } from "./options.js";
 
 function asArray(x: ArrayLike, op: string): Array {
   return prepare(op, [x])[0] as Array;
@@ -302,6 +303,7 @@ const padIndex: Record<Exclude<NonNullable<PadOptions["mode"]>, "constant">, (i:
  */
 export function pad(x: ArrayLike, padWidth: PadWidth, opts: PadOptions = {}): Array {
   return scoped(() => {
+    checkOptions("pad", opts, ["mode", "constantValues"], "np.pad(x, padWidth, { mode, constantValues })");
     const a = asArray(x, "pad");
     const mode = opts.mode ?? "constant";
     const widths = asPairs(padWidth, a.ndim, "padWidth", true);
@@ -346,6 +348,7 @@ export function pad(x: ArrayLike, padWidth: PadWidth, opts: PadOptions = {}): Ar
  */
 export function oneHot(x: ArrayLike, numClasses: number, opts: { dtype?: DType; axis?: number } = {}): Array {
   return scoped(() => {
+    checkOptions("oneHot", opts, ["dtype", "axis"]);
     const a = asArray(x, "oneHot");
     checkCount("oneHot", "numClasses", numClasses);
     const dtype = checkDType(opts.dtype ?? "float32", "oneHot");

@@ -7,6 +7,7 @@ import { DTypeError } from "../errors.js";
 import type { BinaryPrimitive, UnaryPrimitive } from "../primitives/types.js";
 import { convert, prepare } from "./convert.js";
 import { abs, ceil, equal, floor, less, log, logicalAnd, maximum, notEqual, round, where } from "./elementwise.js";
+import { checkOptions } from "./options.js";
 
 /** A float function of one argument (integers and bools are promoted to float32 first). */
 function floatUnary(prim: UnaryPrimitive) {
@@ -106,6 +107,7 @@ export function isinf(x: ArrayLike): Array {
 /** Replaces NaN with `nan` (0), +Inf with `posinf` (the dtype's max) and −Inf with `neginf` (its min). */
 export function nanToNum(x: ArrayLike, opts: { nan?: number; posinf?: number; neginf?: number } = {}): Array {
   return scoped(() => {
+    checkOptions("nanToNum", opts, ["nan", "posinf", "neginf"]);
     const a = prepare("nanToNum", [x])[0] as Array;
     if (!isFloat(a.dtype)) return bind1("copy", [a], {});
     const big = a.dtype === "float64" ? Number.MAX_VALUE : a.dtype === "float16" ? 65504 : 3.4028234663852886e38;

@@ -13,6 +13,7 @@ import { DTypeError, ShapeError } from "../errors.js";
 import { broadcastShapes, normalizeAxis } from "../shape.js";
 import { backendOf, broadcastTo, convert, prepare, promoteOnly } from "./convert.js";
 import { array, type NestedInput } from "./creation.js";
+import { checkOptions } from "./options.js";
 
 export interface SortOptions {
   /** The axis to sort along (default −1, the last); `null` sorts the flattened array. */
@@ -45,6 +46,7 @@ function sorted(a: Array, axis: number, descending: boolean): [Array, Array] {
  */
 export function argsort(x: ArrayLike, opts: SortOptions = {}): Array {
   return scoped(() => {
+    checkOptions("argsort", opts, ["axis", "descending", "stable"]);
     const [a, ax] = sortee("argsort", x, opts.axis);
     return sorted(a, ax, opts.descending ?? false)[1];
   });
@@ -56,6 +58,7 @@ export function argsort(x: ArrayLike, opts: SortOptions = {}): Array {
  */
 export function sort(x: ArrayLike, opts: SortOptions = {}): Array {
   return scoped(() => {
+    checkOptions("sort", opts, ["axis", "descending", "stable"]);
     const [a, ax] = sortee("sort", x, opts.axis);
     return sorted(a, ax, opts.descending ?? false)[0];
   });
@@ -137,6 +140,7 @@ export interface SearchSortedOptions {
  */
 export function searchsorted(a: ArrayLike, values: ArrayLike, opts: SearchSortedOptions = {}): Array {
   return scoped(() => {
+    checkOptions("searchsorted", opts, ["side", "sorter"]);
     const side = opts.side ?? "left";
     if (side !== "left" && side !== "right") {
       throw new ShapeError(`searchsorted: side must be "left" or "right", got ${JSON.stringify(side)}`);

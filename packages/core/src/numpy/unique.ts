@@ -18,6 +18,7 @@ import { cumsum } from "./cumulative.js";
 import { logicalAnd, logicalNot, notEqual, subtract, where } from "./elementwise.js";
 import { concatenate } from "./join.js";
 import { isnan } from "./math.js";
+import { checkOptions } from "./options.js";
 import { reshape } from "./shape.js";
 
 export interface UniqueOptions {
@@ -64,6 +65,7 @@ function countOf(op: string, last: Array): number {
 }
 
 function uniqueParts(op: string, x: ArrayLike, opts: UniqueOptions): UniqueAll {
+  checkOptions(op, opts, ["returnIndex", "returnInverse", "returnCounts", "equalNan", "size", "fillValue"]);
   const a = prepare(op, [x])[0] as Array;
   const n = a.size;
   const { size } = opts;

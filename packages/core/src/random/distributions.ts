@@ -31,6 +31,7 @@ import {
   where,
 } from "../numpy/elementwise.js";
 import { bitwiseAnd, bitwiseOr, erf, erfinv, isnan, mod, rightShift } from "../numpy/math.js";
+import { checkOptions } from "../numpy/options.js";
 import { argmax } from "../numpy/reduce.js";
 import { broadcastTo, expandDims } from "../numpy/shape.js";
 import { broadcastShapes, checkShape, normalizeAxis, shapesEqual } from "../shape.js";
@@ -99,6 +100,12 @@ function unitFloats(key: Array, shape: readonly number[], dtype: RandomFloat): A
  */
 export function uniform(key: Array, shape: readonly number[] = [], opts: UniformOptions = {}): Array {
   return scoped(() => {
+    checkOptions(
+      "uniform",
+      opts,
+      ["dtype", "minval", "maxval"],
+      "random.uniform(key, shape, { dtype, minval, maxval })",
+    );
     const dtype = floatDtype("uniform", opts.dtype);
     const s = checkShape(shape, "uniform");
     const lo = asDtype(opts.minval ?? 0, dtype, key);
@@ -115,6 +122,7 @@ export function uniform(key: Array, shape: readonly number[] = [], opts: Uniform
  */
 export function normal(key: Array, shape: readonly number[] = [], opts: FloatOptions = {}): Array {
   return scoped(() => {
+    checkOptions("normal", opts, ["dtype"], "random.normal(key, shape, { dtype })");
     const dtype = floatDtype("normal", opts.dtype);
     const u = uniform(key, shape, { dtype, minval: ABOVE_MINUS_ONE[dtype], maxval: 1 });
     return multiply(erfinv(u), Math.SQRT2);
@@ -188,6 +196,7 @@ export function bernoulli(key: Array, p: number | Array = 0.5, shape?: readonly 
 /** Standard Gumbel floats (`jax.random.gumbel`): −log(−log(u)), u uniform in [tiny, 1). */
 export function gumbel(key: Array, shape: readonly number[] = [], opts: FloatOptions = {}): Array {
   return scoped(() => {
+    checkOptions("gumbel", opts, ["dtype"], "random.gumbel(key, shape, { dtype })");
     const dtype = floatDtype("gumbel", opts.dtype);
     return negative(log(negative(log(uniform(key, shape, { dtype, minval: TINY[dtype], maxval: 1 })))));
   });
@@ -212,6 +221,7 @@ export function categorical(key: Array, logits: Array, opts: CategoricalOptions 
         `categorical: logits must be a float32 or float16 array, got ${logits instanceof Array ? fmtAval(logits.aval) : typeof logits}`,
       );
     }
+    checkOptions("categorical", opts, ["axis", "shape"]);
     const nd = logits.ndim;
     const axis = normalizeAxis(opts.axis ?? -1, nd, "categorical");
     const batch = logits.shape.filter((_, d) => d !== axis);
@@ -253,6 +263,7 @@ export function randint(
   opts: RandintOptions = {},
 ): Array {
   return scoped(() => {
+    checkOptions("randint", opts, ["dtype"], "random.randint(key, shape, minval, maxval, { dtype })");
     const dtype = opts.dtype ?? "int32";
     if (dtype !== "int32" && dtype !== "uint32")
       throw new DTypeError(`randint: dtype must be int32 or uint32, got ${dtype}`);

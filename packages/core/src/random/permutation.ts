@@ -14,6 +14,7 @@ import { arange, full } from "../numpy/creation.js";
 import { cumsum } from "../numpy/cumulative.js";
 import { log, multiply, negative, subtract } from "../numpy/elementwise.js";
 import { take } from "../numpy/join.js";
+import { checkOptions } from "../numpy/options.js";
 import { reshape } from "../numpy/shape.js";
 import { argsort, searchsorted, takeAlongAxis } from "../numpy/sorting.js";
 import { checkShape, normalizeAxis, sizeOf } from "../shape.js";
@@ -52,6 +53,7 @@ export interface PermutationOptions {
  */
 export function permutation(key: Array, x: number | Array, opts: PermutationOptions = {}): Array {
   return scoped(() => {
+    checkOptions("permutation", opts, ["axis", "independent"]);
     const backend = backendOf([key]).name;
     if (typeof x === "number") {
       if (!Number.isInteger(x) || x < 0)
@@ -73,6 +75,7 @@ export function permutation(key: Array, x: number | Array, opts: PermutationOpti
  * now `permutation(key, x, { axis, independent: true })`).
  */
 export function shuffle(key: Array, x: Array, opts: { axis?: number } = {}): Array {
+  checkOptions("shuffle", opts, ["axis"]);
   return permutation(key, x, { axis: opts.axis ?? 0, independent: true });
 }
 
@@ -99,6 +102,7 @@ function describe(x: unknown): string {
  */
 export function choice(key: Array, a: number | Array, opts: ChoiceOptions = {}): Array {
   return scoped(() => {
+    checkOptions("choice", opts, ["shape", "replace", "p", "axis"]);
     const shape = checkShape(opts.shape ?? [], "choice");
     const replace = opts.replace ?? true;
     const backend = backendOf([key]).name;

@@ -12,6 +12,7 @@ import { transformScope } from "../core/scope.js";
 import { backwardPass } from "../core/transpose.js";
 import { isFloat } from "../dtype.js";
 import { ShapeError, TracerError } from "../errors.js";
+import { checkOptions } from "../numpy/options.js";
 import { shapesEqual } from "../shape.js";
 import type { TreeDef } from "../tree/treedef.js";
 import {
@@ -179,6 +180,7 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
   primals: Parameters<F>,
   opts?: O,
 ): O extends { hasAux: true } ? [VjpOut<F, O>, VjpFn<F, O>, AuxOf<F>] : [VjpOut<F, O>, VjpFn<F, O>] {
+  checkOptions("vjp", opts, ["hasAux"], "vjp(f, [primals…], { hasAux })");
   const hasAux = opts?.hasAux ?? false;
   let jaxpr: Jaxpr | undefined;
   let inDef: TreeDef | undefined;

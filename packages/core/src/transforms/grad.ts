@@ -7,6 +7,7 @@ import { backwardPass } from "../core/transpose.js";
 import { isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
 import { onesLike } from "../numpy/creation.js";
+import { checkOptions } from "../numpy/options.js";
 import { flattenAs } from "../tree/flatten.js";
 import type { TreeDef } from "../tree/treedef.js";
 import { type AnyFn, splitAux } from "./autodiff.js";
@@ -141,6 +142,7 @@ export function grad<F extends AnyFn, const O extends GradOptions = Record<strin
   f: F,
   opts?: O,
 ): GradFn<F, O> {
+  checkOptions("grad", opts, ["argnums", "hasAux"], "grad(f, { argnums, hasAux })");
   const o: GradOptions = opts ?? {};
   return ((...args: unknown[]) => {
     const [, aux, g] = valueAndGradImpl("grad", f, o, args, false);
@@ -153,6 +155,7 @@ export function valueAndGrad<F extends AnyFn, const O extends GradOptions = Reco
   f: F,
   opts?: O,
 ): ValueAndGradFn<F, O> {
+  checkOptions("valueAndGrad", opts, ["argnums", "hasAux"], "valueAndGrad(f, { argnums, hasAux })");
   const o: GradOptions = opts ?? {};
   return ((...args: unknown[]) => {
     const [loss, aux, g] = valueAndGradImpl("valueAndGrad", f, o, args, true);
