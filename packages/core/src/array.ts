@@ -6,6 +6,7 @@ import type * as cumulativeFns from "./numpy/cumulative.js";
 import type * as elementwiseFns from "./numpy/elementwise.js";
 import type * as joinFns from "./numpy/join.js";
 import type * as manipulationFns from "./numpy/manipulation.js";
+import type * as mathFns from "./numpy/math.js";
 import type * as sortingFns from "./numpy/sorting.js";
 import type * as statsFns from "./numpy/stats.js";
 import type { Shape } from "./shape.js";
@@ -69,7 +70,7 @@ export interface MoreArrayMethods {
   swapaxes: typeof manipulationFns.swapaxes;
   repeat: typeof manipulationFns.repeat;
   clip: typeof elementwiseFns.clip;
-  round: typeof elementwiseFns.round;
+  round: typeof mathFns.round;
 }
 
 /** The ops behind Array's methods, installed by the numpy namespace (keeps imports acyclic). */
@@ -365,9 +366,9 @@ export abstract class Array {
   clip(...args: Rest<MoreArrayMethods["clip"]>): Array {
     return ops().clip(this, ...args);
   }
-  /** Rounds half to even. */
-  round(): Array {
-    return ops().round(this);
+  /** Rounds half to even, at `decimals` places (np.round). */
+  round(decimals = 0): Array {
+    return ops().round(this, decimals);
   }
   /** Functional index update along axis 0: `x.at(idx).set(v)` is JAX's `x.at[idx].set(v)`. */
   at(indices: Array | number | readonly unknown[]): AtIndexer {

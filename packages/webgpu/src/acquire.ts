@@ -22,6 +22,21 @@ export interface InitOptions extends WebGPUBackendOptions {
    * The fallback is never silent: it warns with the reason.
    */
   fallback?: boolean;
+  /**
+   * Accept a software adapter (SwiftShader, llvmpipe, WARP: `isFallbackAdapter`), which is
+   * correct but usually slower than the cpu backend (default false: only hardware is picked).
+   * Test suites without a GPU ask for it.
+   */
+  allowSoftware?: boolean;
+}
+
+/** Whether an adapter is a software rasteriser (the spec's isFallbackAdapter, or a known CPU driver). */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  if (info?.isFallbackAdapter === true || legacy === true) return true;
+  const text = `${info?.vendor ?? ""} ${info?.architecture ?? ""} ${info?.description ?? ""}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|warp/.test(text);
 }
 
 let provider: GpuProvider | null = null;
@@ -52,6 +67,13 @@ async function acquire(options: InitOptions): Promise<WebGPUBackend> {
         ? "webgpu: no GPU adapter found. Install a Vulkan driver (a GPU's, or SwiftShader: apt-get install chromium libvulkan1 " +
             "and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json), or use the cpu backend: setBackend('cpu')"
         : "webgpu: navigator.gpu found no adapter (GPU blocklisted or disabled); enable WebGPU, or use setBackend('cpu')",
+    );
+  }
+  if (isSoftwareAdapter(adapter) && !options.allowSoftware) {
+    const name = adapter.info ? `${adapter.info.vendor} ${adapter.info.description}`.trim() : "a software adapter";
+    throw new BackendError(
+      `webgpu: the only adapter is a software one (${name}), which is usually slower than the cpu backend; ` +
+        "pass { allowSoftware: true } to use it anyway, or install a GPU driver",
     );
   }
   const requiredLimits: Record<string, number> = {};
@@ -97,8 +119,9 @@ export async function initWebGPU(options: InitOptions = {}): Promise<WebGPUBacke
 }
 
 /**
- * Picks the backend: WebGPU when an adapter exists, else (unless `fallback: false`) the cpu
- * backend with a warning that says why. Resolves to the name of the backend in use.
+ * Picks the backend: WebGPU when a hardware adapter exists (a software one only with
+ * `allowSoftware`), else (unless `fallback: false`) the cpu backend with a warning that says
+ * why. Resolves to the name of the backend in use.
  */
 export async function init(options: InitOptions = {}): Promise<"webgpu" | "cpu"> {
   try {

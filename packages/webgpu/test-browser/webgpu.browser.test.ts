@@ -17,7 +17,7 @@ import { activeBackend, init, shutdown } from "@webjax/webgpu";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
 beforeAll(async () => {
-  expect(await init({ fallback: false })).toBe("webgpu");
+  expect(await init({ fallback: false, allowSoftware: true })).toBe("webgpu");
 });
 afterAll(() => shutdown());
 

@@ -1,16 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { BackendError, np } from "@webjax/core";
-import { initTask } from "@webjax/webgpu/node";
+import { BackendError, currentBackend, np } from "@webjax/core";
+import { init, initTask, initWebGPU } from "@webjax/webgpu/node";
 import * as E from "fp-ts/lib/Either.js";
 import { pipe } from "fp-ts/lib/function.js";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { installProvider } from "../src/acquire.js";
 import { nodeProvider } from "../src/node.js";
 
 describe("acquiring a device", () => {
   test("initTask is a TaskEither: Right(backend) where an adapter exists", async () => {
-    const result = await initTask()();
+    const result = await initTask({ allowSoftware: true })();
     expect(E.isRight(result)).toBe(true);
     const name = pipe(
       result,
@@ -35,6 +35,39 @@ describe("acquiring a device", () => {
       }
     } finally {
       installProvider(nodeProvider);
+    }
+  });
+
+  test("a software adapter is used only when asked for: init() falls back to the cpu backend, loudly", async () => {
+    const software = {
+      info: {
+        vendor: "google",
+        architecture: "swiftshader",
+        description: "SwiftShader driver",
+        isFallbackAdapter: true,
+      },
+      limits: {},
+      requestDevice: async () => {
+        throw new Error("the test adapter makes no device");
+      },
+    };
+    installProvider({ where: "node", gpu: async () => ({ requestAdapter: async () => software }) as unknown as GPU });
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      await expect(initWebGPU()).rejects.toThrow(
+        /only adapter is a software one \(google SwiftShader driver\).*allowSoftware: true/,
+      );
+      expect(await init()).toBe("cpu");
+      expect(currentBackend()).toBe("cpu");
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(/WebGPU is unavailable, using the cpu backend.*software/),
+      );
+      // Asked for by name, the software adapter is taken (this one then fails to make a device).
+      await expect(initWebGPU({ allowSoftware: true })).rejects.toThrow(/makes no device/);
+    } finally {
+      warn.mockRestore();
+      installProvider(nodeProvider);
+      await initWebGPU({ allowSoftware: true });
     }
   });
 

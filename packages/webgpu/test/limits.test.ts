@@ -7,7 +7,10 @@ import { activeBackend, initWebGPU } from "@webjax/webgpu/node";
 import { beforeAll, describe, expect, test } from "vitest";
 
 beforeAll(async () => {
-  await initWebGPU({ limits: { maxStorageBufferBindingSize: 1 << 20, maxStorageBuffersPerShaderStage: 4 } });
+  await initWebGPU({
+    allowSoftware: true,
+    limits: { maxStorageBufferBindingSize: 1 << 20, maxStorageBuffersPerShaderStage: 4 },
+  });
 });
 
 describe("WebGPU limits", () => {

@@ -7,6 +7,6 @@ import { setBackend } from "@webjax/core";
 import { initWebGPU, shutdown } from "@webjax/webgpu/node";
 import { afterAll } from "vitest";
 
-await initWebGPU({ fallback: false });
+await initWebGPU({ fallback: false, allowSoftware: true });
 setBackend("webgpu");
 afterAll(() => shutdown());

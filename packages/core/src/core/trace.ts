@@ -53,8 +53,8 @@ export abstract class Tracer extends Array {
   toPrimitiveError(): TracerError {
     return new TracerError(
       `A traced ${this.dtype}[${this.shape.join(",")}] was used as a JS number or boolean (a JS \`if\`, comparison or \`+x\`). ` +
-        "Its value is unknown while tracing: use lax.cond or lax.select (np.where) for data-dependent choices, " +
-        "or mark the argument static with staticArgnums.",
+        "Its value is unknown while tracing: use np.where (lax.select) for a data-dependent choice between values, " +
+        "or pass the value as a static argument (jit's staticArgnums) when it decides the computation.",
     );
   }
   private concrete(what: string): never {

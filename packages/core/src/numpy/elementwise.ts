@@ -98,7 +98,8 @@ export const floor = unaryFn("floor", false);
 /** Smallest integer ≥ x. */
 export const ceil = unaryFn("ceil", false);
 /** Rounds half to even, as numpy. */
-export const round = unaryFn("round", false);
+/** Rounds half to even (numpy's rint); `np.round` also takes decimals (numpy/math.ts). */
+export const rint = unaryFn("round", false);
 /** The logistic sigmoid 1/(1 + e⁻ˣ) (jax.nn.sigmoid). */
 export const sigmoid = unaryFn("logistic", true);
 
@@ -148,6 +149,11 @@ function asBool(x: ArrayLike, op: string): Array {
 /** where(cond, x, y): x where cond is true (nonzero), else y; all three broadcast. */
 export function where(cond: ArrayLike, x: ArrayLike, y: ArrayLike): Array {
   return scoped(() => {
+    if (x === undefined || y === undefined) {
+      throw new DTypeError(
+        "where: needs the condition and both branches, np.where(cond, x, y); for the indices where cond holds (numpy's one-argument where) use np.nonzero(cond)",
+      );
+    }
     const [a, b] = prepare("where", [x, y]);
     const c = asBool(cond, "where");
     const shape = broadcastShapes("where", c.shape, (a as Array).shape, (b as Array).shape);

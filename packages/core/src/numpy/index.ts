@@ -12,6 +12,7 @@ import { astype } from "./elementwise.js";
 import { take } from "./join.js";
 import { dot, matmul } from "./linalg.js";
 import { flatten, ravel, repeat, swapaxes } from "./manipulation.js";
+import { round as mathRound } from "./math.js";
 import { argmax, argmin, max, mean, min, prod, sum } from "./reduce.js";
 import { broadcastTo, expandDims, reshape, slice, squeeze, transpose } from "./shape.js";
 import { argsort, sort } from "./sorting.js";
@@ -48,7 +49,7 @@ export {
   notEqual,
   power,
   reciprocal,
-  round,
+  rint,
   rsqrt,
   sigmoid,
   sign,
@@ -117,7 +118,7 @@ installArrayMethods({
   swapaxes,
   repeat,
   clip: ew.clip,
-  round: ew.round,
+  round: mathRound,
 });
 
 export {
@@ -206,6 +207,7 @@ export {
   nanToNum,
   remainder,
   rightShift,
+  round,
   sinh,
   tan,
   trunc,

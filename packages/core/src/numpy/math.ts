@@ -6,7 +6,25 @@ import { floatResult, isFloat } from "../dtype.js";
 import { DTypeError } from "../errors.js";
 import type { BinaryPrimitive, UnaryPrimitive } from "../primitives/types.js";
 import { convert, prepare } from "./convert.js";
-import { abs, ceil, equal, floor, less, log, logicalAnd, maximum, notEqual, round, where } from "./elementwise.js";
+import {
+  abs,
+  add,
+  ceil,
+  divide,
+  equal,
+  floor,
+  greater,
+  less,
+  log,
+  logicalAnd,
+  logicalOr,
+  maximum,
+  multiply,
+  notEqual,
+  rint,
+  subtract,
+  where,
+} from "./elementwise.js";
 import { checkOptions } from "./options.js";
 
 /** A float function of one argument (integers and bools are promoted to float32 first). */
@@ -135,7 +153,7 @@ export function floorDivide(x: ArrayLike, y: ArrayLike): Array {
       const r = bind1("rem", [a, b], {});
       const q = bind1("div", [a.sub(r), b], {});
       const adjust = logicalAnd(notEqual(r, 0), notEqual(less(r, 0), less(b, 0)));
-      return round(where(adjust, q.sub(1), q));
+      return rint(where(adjust, q.sub(1), q));
     }
     const ai = a.dtype === "bool" ? convert(a, "int32") : a;
     const bi = b.dtype === "bool" ? convert(b, "int32") : b;
@@ -185,3 +203,27 @@ export function bitwiseNot(x: ArrayLike): Array {
 
 /** Alias of bitwiseNot, as numpy's invert. */
 export const invert = bitwiseNot;
+
+/**
+ * Rounds half to even at `decimals` places (numpy's round/around): x·10^d rounded, then divided
+ * back (so the float32 value of 2.675 decides, as numpy's float64 does). Integers with negative
+ * decimals round to tens, hundreds, … (half to even); with decimals ≥ 0 they are unchanged.
+ */
+export function round(x: ArrayLike, decimals = 0): Array {
+  return scoped(() => {
+    if (!Number.isInteger(decimals)) throw new DTypeError(`round: decimals must be an integer, got ${decimals}`);
+    const a = prepare("round", [x])[0] as Array;
+    if (decimals === 0) return rint(a);
+    if (!isFloat(a.dtype)) {
+      if (decimals > 0) return bind1("copy", [a], {});
+      const f = 10 ** -decimals;
+      const q = floorDivide(a, f);
+      const r = subtract(a, multiply(q, f));
+      const twice = multiply(r, 2);
+      const up = logicalOr(greater(twice, f), logicalAnd(equal(twice, f), notEqual(mod(q, 2), 0)));
+      return multiply(add(q, where(up, 1, 0)), f);
+    }
+    const scale = 10 ** decimals;
+    return divide(rint(multiply(a, scale)), scale);
+  });
+}

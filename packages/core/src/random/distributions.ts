@@ -35,7 +35,7 @@ import { checkOptions } from "../numpy/options.js";
 import { argmax } from "../numpy/reduce.js";
 import { broadcastTo, expandDims } from "../numpy/shape.js";
 import { broadcastShapes, checkShape, normalizeAxis, shapesEqual } from "../shape.js";
-import { bits, keyAt, split } from "./keys.js";
+import { bits, checkKey, keyAt, split } from "./keys.js";
 
 /** Float dtypes the samplers produce (float64 needs the x64 bit path, which webjax does not have yet). */
 export type RandomFloat = "float32" | "float16";
@@ -100,6 +100,7 @@ function unitFloats(key: Array, shape: readonly number[], dtype: RandomFloat): A
  */
 export function uniform(key: Array, shape: readonly number[] = [], opts: UniformOptions = {}): Array {
   return scoped(() => {
+    checkKey("uniform", key);
     checkOptions(
       "uniform",
       opts,
@@ -122,6 +123,7 @@ export function uniform(key: Array, shape: readonly number[] = [], opts: Uniform
  */
 export function normal(key: Array, shape: readonly number[] = [], opts: FloatOptions = {}): Array {
   return scoped(() => {
+    checkKey("normal", key);
     checkOptions("normal", opts, ["dtype"], "random.normal(key, shape, { dtype })");
     const dtype = floatDtype("normal", opts.dtype);
     const u = uniform(key, shape, { dtype, minval: ABOVE_MINUS_ONE[dtype], maxval: 1 });
@@ -162,6 +164,7 @@ export function truncatedNormal(
   shape?: readonly number[],
 ): Array {
   return scoped(() => {
+    checkKey("truncatedNormal", key);
     const lo = asDtype(lower, "float32", key);
     const hi = asDtype(upper, "float32", key);
     const s =
@@ -182,6 +185,7 @@ export function truncatedNormal(
  */
 export function bernoulli(key: Array, p: number | Array = 0.5, shape?: readonly number[]): Array {
   return scoped(() => {
+    checkKey("bernoulli", key);
     if (p instanceof Array && p.dtype !== "float32" && p.dtype !== "float16") {
       throw new DTypeError(`bernoulli: p must be a float array, got ${fmtAval(p.aval)}`);
     }
@@ -196,6 +200,7 @@ export function bernoulli(key: Array, p: number | Array = 0.5, shape?: readonly 
 /** Standard Gumbel floats (`jax.random.gumbel`): −log(−log(u)), u uniform in [tiny, 1). */
 export function gumbel(key: Array, shape: readonly number[] = [], opts: FloatOptions = {}): Array {
   return scoped(() => {
+    checkKey("gumbel", key);
     checkOptions("gumbel", opts, ["dtype"], "random.gumbel(key, shape, { dtype })");
     const dtype = floatDtype("gumbel", opts.dtype);
     return negative(log(negative(log(uniform(key, shape, { dtype, minval: TINY[dtype], maxval: 1 })))));
@@ -216,6 +221,7 @@ export interface CategoricalOptions {
  */
 export function categorical(key: Array, logits: Array, opts: CategoricalOptions = {}): Array {
   return scoped(() => {
+    checkKey("categorical", key);
     if (!(logits instanceof Array) || (logits.dtype !== "float32" && logits.dtype !== "float16")) {
       throw new DTypeError(
         `categorical: logits must be a float32 or float16 array, got ${logits instanceof Array ? fmtAval(logits.aval) : typeof logits}`,
@@ -263,6 +269,7 @@ export function randint(
   opts: RandintOptions = {},
 ): Array {
   return scoped(() => {
+    checkKey("randint", key);
     checkOptions("randint", opts, ["dtype"], "random.randint(key, shape, minval, maxval, { dtype })");
     const dtype = opts.dtype ?? "int32";
     if (dtype !== "int32" && dtype !== "uint32")

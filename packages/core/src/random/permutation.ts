@@ -19,7 +19,7 @@ import { reshape } from "../numpy/shape.js";
 import { argsort, searchsorted, takeAlongAxis } from "../numpy/sorting.js";
 import { checkShape, normalizeAxis, sizeOf } from "../shape.js";
 import { gumbel, randint, uniform } from "./distributions.js";
-import { bits, keyAt, split } from "./keys.js";
+import { bits, checkKey, keyAt, split } from "./keys.js";
 
 /**
  * JAX's `_shuffle`: ⌈3·ln(size)/ln(2^32 − 1)⌉ rounds (one below ~1,600 elements), each a stable
@@ -54,6 +54,7 @@ export interface PermutationOptions {
 export function permutation(key: Array, x: number | Array, opts: PermutationOptions = {}): Array {
   return scoped(() => {
     checkOptions("permutation", opts, ["axis", "independent"]);
+    checkKey("permutation", key);
     const backend = backendOf([key]).name;
     if (typeof x === "number") {
       if (!Number.isInteger(x) || x < 0)
@@ -103,6 +104,7 @@ function describe(x: unknown): string {
 export function choice(key: Array, a: number | Array, opts: ChoiceOptions = {}): Array {
   return scoped(() => {
     checkOptions("choice", opts, ["shape", "replace", "p", "axis"]);
+    checkKey("choice", key);
     const shape = checkShape(opts.shape ?? [], "choice");
     const replace = opts.replace ?? true;
     const backend = backendOf([key]).name;

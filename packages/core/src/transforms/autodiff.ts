@@ -3,7 +3,7 @@
  * jvp with the tangents recorded into a linear program; `vjp`, `grad` and `valueAndGrad` run that
  * program backwards (its transpose). Inputs and outputs are pytrees.
  */
-import type { Array } from "../array.js";
+import { Array } from "../array.js";
 import { jvpFlat, linearizeFlat } from "../core/ad.js";
 import type { Aval } from "../core/aval.js";
 import { nextArraySerial } from "../core/concrete.js";
@@ -62,6 +62,8 @@ export function jvp<F extends AnyFn>(
   primals: Parameters<F>,
   tangents: Parameters<F>,
 ): [ReturnType<F>, Cotangent<ReturnType<F>>] {
+  checkArgList("jvp", "primals", primals, "jvp(f, [x], [t])");
+  checkArgList("jvp", "tangents", tangents, "jvp(f, [x], [t])");
   return transformScope(
     () => {
       const mark = nextArraySerial();
@@ -105,6 +107,7 @@ export function linearize<F extends AnyFn>(
   f: F,
   primals: Parameters<F>,
 ): [ReturnType<F>, ((...tangents: Parameters<F>) => Cotangent<ReturnType<F>>) & SavedFunction] {
+  checkArgList("linearize", "primals", primals, "linearize(f, [x])");
   let jaxpr: Jaxpr | undefined;
   let inDef: TreeDef | undefined;
   let outDef: TreeDef | undefined;
@@ -180,6 +183,7 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
   primals: Parameters<F>,
   opts?: O,
 ): O extends { hasAux: true } ? [VjpOut<F, O>, VjpFn<F, O>, AuxOf<F>] : [VjpOut<F, O>, VjpFn<F, O>] {
+  checkArgList("vjp", "primals", primals, "vjp(f, [x])");
   checkOptions("vjp", opts, ["hasAux"], "vjp(f, [primals…], { hasAux })");
   const hasAux = opts?.hasAux ?? false;
   let jaxpr: Jaxpr | undefined;
@@ -236,4 +240,13 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
       (r) => arrayLeavesOf(r),
     );
   return [result[0], withDispose(vjpFn, lin), ...result.slice(1)] as never;
+}
+
+/** The primals and tangents of jvp/vjp/linearize are lists of arguments (JAX's tuples). */
+function checkArgList(op: string, what: string, v: unknown, usage: string): void {
+  if (!globalThis.Array.isArray(v)) {
+    throw new TracerError(
+      `${op}: ${what} must be a list with one entry per argument of f (JAX's tuple), as ${usage}; got ${v instanceof Array ? `a bare ${v.dtype}[${v.shape}] array` : typeof v}`,
+    );
+  }
 }
