@@ -3,6 +3,8 @@
  * matmul GFLOP/s and eager per-op overhead. Ratios are webjax ÷ peer (higher is better for
  * GFLOP/s, lower for µs/op).
  */
+
+import { configureCollection } from "@webjax/core";
 import { type Contender, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
 import { benchRoutines } from "./routines.js";
 import { medianMs, randomData } from "./timing.js";
@@ -47,6 +49,16 @@ async function benchOverhead(size: number, ops: number): Promise<void> {
     });
     if (us !== undefined) results[c.name] = us;
   }
+  // What tracking dropped arrays costs per op: the same chain with the collector off.
+  configureCollection({ mode: "off" });
+  const off = await safely("webjax cpu (collection off)", async () => {
+    const { run, done } = await webjaxCpu.addChain(size, ops);
+    const ms = await medianMs(run, { warmup: 20, reps: 15 });
+    done();
+    return (ms * 1000) / ops;
+  });
+  configureCollection({ mode: "auto" });
+  if (off !== undefined) results["webjax (no collector)"] = off;
   report(results, "µs/op", false);
 }
 

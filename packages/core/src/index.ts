@@ -18,7 +18,17 @@ export {
 export { DTYPES, type DType, promoteTypes, type ValueArray } from "./dtype.js";
 export { BackendError, DTypeError, ShapeError, TracerError, WebjaxError } from "./errors.js";
 export * as lax from "./lax.js";
-export { type BackendMemory, checkLeaks, type LeakReport, memoryStats, setMemoryWarning } from "./memory.js";
+export {
+  type BackendMemory,
+  type CollectionOptions,
+  checkLeaks,
+  collect,
+  collectionStats,
+  configureCollection,
+  type LeakReport,
+  memoryStats,
+  setMemoryWarning,
+} from "./memory.js";
 export * as np from "./numpy/index.js";
 export * as random from "./random/index.js";
 export { devicePut } from "./transfer.js";

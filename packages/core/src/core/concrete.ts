@@ -7,6 +7,7 @@ import { contiguousView, isContiguous, type View } from "../ir/view.js";
 import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
+import { beforeRead } from "./collector.js";
 import { formatArray } from "./format.js";
 import { noteCreated, untracked } from "./scope.js";
 
@@ -116,6 +117,8 @@ export class ConcreteArray extends Array {
 
   /** The values (float16 arrays read as Float32Array: JS has no Float16Array here). */
   async data(): Promise<ValueArray> {
+    const pending = beforeRead();
+    if (pending) await pending;
     if (this.size === 0) return values(allocHost(this.dtype, 0), this.dtype);
     const raw = await this.withContiguous((b, off) => b.backend.read(b.slot, this.dtype, off, this.size));
     return values(raw, this.dtype);
@@ -143,6 +146,8 @@ export class ConcreteArray extends Array {
   }
 
   async blockUntilReady(): Promise<this> {
+    const pending = beforeRead();
+    if (pending) await pending;
     const b = this.buffer;
     await b.backend.ready(b.slot);
     return this;

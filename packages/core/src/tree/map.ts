@@ -2,6 +2,7 @@
  * Functions over the leaves of one or several trees of the same structure: `map`,
  * `mapWithPath`, `reduce`, and `assertSameStructure`.
  */
+import { scoped } from "../core/scope.js";
 import { flattenAs, flattenWithPathAs } from "./flatten.js";
 import { matchLeaves } from "./match.js";
 import type { TreeDef } from "./treedef.js";
@@ -24,6 +25,10 @@ function restLeaves(op: string, def: TreeDef, rest: readonly unknown[]): unknown
  * (JAX also lets an extra tree hold a whole subtree where the first has a leaf; here that is
  * `tree.structure(t).flattenUpTo(other)`.)
  *
+ * Each call of `f` runs in an ownership scope: arrays it creates and does not return (the
+ * `g.mul(lr)` above) are released when it returns, so an eager loop over `tree.map` leaves no
+ * temporaries to the garbage collector.
+ *
  * The result holds new objects, arrays and Maps; registered nodes are rebuilt by their
  * `unflatten`. The type follows the first tree's shape: mapping `{ a: Array; b: [Array] }` to
  * numbers gives `{ a: number; b: [number] }`.
@@ -36,7 +41,7 @@ export function map<T, Rest extends readonly unknown[], R>(
   const [leaves, def] = flattenAs("tree.map", t);
   const others = restLeaves("tree.map", def, rest);
   const call = f as (...xs: unknown[]) => R;
-  const out = leaves.map((x, j) => call(x, ...others.map((o) => o[j])));
+  const out = leaves.map((x, j) => scoped(() => call(x, ...others.map((o) => o[j]))));
   return def.unflatten(out) as MapLeaves<T, R>;
 }
 
@@ -57,7 +62,7 @@ export function mapWithPath<T, Rest extends readonly unknown[], R>(
   const [pairs, def] = flattenWithPathAs("tree.mapWithPath", t);
   const others = restLeaves("tree.mapWithPath", def, rest);
   const call = f as (path: string, ...xs: unknown[]) => R;
-  const out = pairs.map(([p, x], j) => call(p, x, ...others.map((o) => o[j])));
+  const out = pairs.map(([p, x], j) => scoped(() => call(p, x, ...others.map((o) => o[j]))));
   return def.unflatten(out) as MapLeaves<T, R>;
 }
 
@@ -66,7 +71,8 @@ export function mapWithPath<T, Rest extends readonly unknown[], R>(
  * `tree.reduce`): `tree.reduce((acc, g) => acc.add(g.square().sum()), grads, np.zeros([]))`.
  */
 export function reduce<T, R>(f: (acc: R, x: NoInfer<LeafOf<T>>) => R, t: T, initial: R): R {
-  return flattenAs("tree.reduce", t)[0].reduce(f, initial);
+  // One ownership scope over the fold: temporaries and the intermediate accumulators die, the result lives.
+  return scoped(() => flattenAs("tree.reduce", t)[0].reduce(f, initial));
 }
 
 /**
