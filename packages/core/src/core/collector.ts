@@ -24,7 +24,6 @@
 import { getBackend } from "../backend/registry.js";
 import { memoryStats } from "./buffer.js";
 
-
 export interface CollectionOptions {
   /** "auto" (default): collect at reads past the margin; "off": only dispose/using and the finalizer. */
   mode: "auto" | "off";
