@@ -1,14 +1,24 @@
 /** lax's dynamic slicing: windows at traced start indices (clamped so the window fits, as XLA). */
 import type { Array } from "./array.js";
+import { fmtAval } from "./core/aval.js";
 import { scoped } from "./core/scope.js";
 import { bind1 } from "./core/trace.js";
-import { ShapeError } from "./errors.js";
+import { isFloat } from "./dtype.js";
+import { DTypeError, ShapeError } from "./errors.js";
 import { backendOf, convert, scalar } from "./numpy/convert.js";
 
 function starts(x: Array, indices: readonly (Array | number)[], op: string): Array[] {
   if (indices.length !== x.ndim)
     throw new ShapeError(`${op}: ${indices.length} start indices for an array of rank ${x.ndim}`);
   const backend = backendOf([x]);
+  indices.forEach((s, d) => {
+    const bad = typeof s === "number" ? !Number.isInteger(s) : isFloat(s.dtype) || s.dtype === "bool" || s.ndim !== 0;
+    if (!bad) return;
+    const got = typeof s === "number" ? String(s) : fmtAval(s.aval);
+    throw new DTypeError(
+      `${op}: start index ${d} must be an integer scalar (a JS integer or an int Array of shape []), got ${got}`,
+    );
+  });
   return indices.map((s) => (typeof s === "number" ? scalar(s, "int32", false, backend) : convert(s, "int32", false)));
 }
 
