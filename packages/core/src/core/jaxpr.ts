@@ -4,7 +4,7 @@ import { TracerError } from "../errors.js";
 import type { Params, Primitive } from "../primitives/types.js";
 import { type Aval, fmtAval } from "./aval.js";
 import { ConcreteArray } from "./concrete.js";
-import { abstractEval, bind, Trace, Tracer } from "./trace.js";
+import { abstractEval, bind, type CustomJvpCall, type CustomVjpCall, Trace, Tracer } from "./trace.js";
 
 /** A variable of a Jaxpr: one value, known by its abstract value. */
 export class Var {
@@ -115,6 +115,17 @@ export class JaxprTrace extends Trace {
     const outs = outAvals.map((a) => this.newArg(a));
     this.eqns.push({ prim, inputs: atoms, params, outputs: outs.map((o) => o.v) });
     return outs;
+  }
+
+  /**
+   * linearize's recording sees custom functions only on values it records (tangents), which
+   * the JVP trace above has already differentiated with the rule: the function itself runs.
+   */
+  processCustomJvp(call: CustomJvpCall, args: readonly Array[]): Array[] {
+    return call.fn(args);
+  }
+  processCustomVjp(call: CustomVjpCall, args: readonly Array[]): Array[] {
+    return call.fn(args);
   }
 
   /** Releases the retained constants of a recording that will not become a Jaxpr (it failed). */

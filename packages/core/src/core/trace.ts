@@ -20,15 +20,14 @@ export abstract class Trace {
   ) {}
   abstract processPrimitive<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array[];
 
-  /** A customJvp function applied to operands of this trace; by default it runs `fn` itself. */
-  processCustomJvp(call: CustomJvpCall, args: readonly Array[]): Array[] {
-    return call.fn(args);
-  }
+  /**
+   * A customJvp function applied to operands of this trace. Abstract, so a new trace has to say
+   * what custom rules mean to it (differentiate with the rule, batch it, record it, run it).
+   */
+  abstract processCustomJvp(call: CustomJvpCall, args: readonly Array[]): Array[];
 
-  /** A customVjp function applied to operands of this trace; by default it runs `fn` itself. */
-  processCustomVjp(call: CustomVjpCall, args: readonly Array[]): Array[] {
-    return call.fn(args);
-  }
+  /** A customVjp function applied to operands of this trace (abstract, as processCustomJvp). */
+  abstract processCustomVjp(call: CustomVjpCall, args: readonly Array[]): Array[];
 }
 
 /** A customJvp function on flat operands; `jvp` may return null tangents (symbolic zeros). */
@@ -91,6 +90,13 @@ class EvalTrace extends Trace {
       return x;
     });
     return evalPrimitive(prim, concrete, params);
+  }
+  /** Outside every transform a custom function just runs. */
+  processCustomJvp(call: CustomJvpCall, args: readonly Array[]): Array[] {
+    return call.fn(args);
+  }
+  processCustomVjp(call: CustomVjpCall, args: readonly Array[]): Array[] {
+    return call.fn(args);
   }
 }
 

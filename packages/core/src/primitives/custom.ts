@@ -29,6 +29,11 @@ export const customPrimitives: PrimitiveTable<"custom_lin"> = {
     jvp: (_primals, _tangents, p) => {
       throw forwardModeError(p.name);
     },
+    // custom_lin is bound only by linearize, above any vmap of the function; a vmap of the
+    // linear program itself (vmap of a linearized customVjp function) is forward mode.
+    batch: (_args, _dims, p) => {
+      throw forwardModeError(p.name);
+    },
     transpose: (cts, inputs, p) => {
       const residuals = inputs.slice(0, p.numResiduals).map((r) => known(r, "custom_lin"));
       const linear = inputs.slice(p.numResiduals);

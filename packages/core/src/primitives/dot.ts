@@ -3,6 +3,7 @@ import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { addT, isLinearInput, jvp1, known } from "./ad-util.js";
+import { shiftAxis } from "./batch-util.js";
 import { checkArity } from "./checks.js";
 import type { DotDims, PrimitiveTable } from "./types.js";
 
@@ -61,6 +62,36 @@ export const dotPrimitives: PrimitiveTable<"dot_general"> = {
         ...freeDims(rhs.shape.length, rc, rb).map((i) => rhs.shape[i] as number),
       ];
       return [aval(shape, lhs.dtype, lhs.weakType && rhs.weakType)];
+    },
+    // Both batched: a new leading batch pair. One batched: its batch dim is a free dim of that
+    // operand, so nothing moves or is broadcast (the other operand is shared by every member).
+    batch: (args, dims, p) => {
+      const [x, y] = args as [ArrayT, ArrayT];
+      const dx = dims[0] ?? null;
+      const dy = dims[1] ?? null;
+      const sx = (a: number) => (dx === null ? a : shiftAxis(a, dx));
+      const sy = (a: number) => (dy === null ? a : shiftAxis(a, dy));
+      const contracting: [number[], number[]] = [p.contracting[0].map(sx), p.contracting[1].map(sy)];
+      const batchDims: [number[], number[]] = [p.batch[0].map(sx), p.batch[1].map(sy)];
+      if (dx !== null && dy !== null) {
+        const params = {
+          contracting,
+          batch: [
+            [dx, ...batchDims[0]],
+            [dy, ...batchDims[1]],
+          ] as [number[], number[]],
+        };
+        return [[bind1("dot_general", [x, y], params)], [0]];
+      }
+      const out = bind1("dot_general", [x, y], { contracting, batch: batchDims });
+      const free = (nd: number, c: number[], b: number[]) =>
+        globalThis.Array.from({ length: nd }, (_, i) => i).filter((i) => !c.includes(i) && !b.includes(i));
+      const nb = batchDims[0].length;
+      if (dx !== null) {
+        return [[out], [nb + free(x.ndim, contracting[0], batchDims[0]).indexOf(dx)]];
+      }
+      const lhsFree = free(x.ndim, contracting[0], batchDims[0]).length;
+      return [[out], [nb + lhsFree + free(y.ndim, contracting[1], batchDims[1]).indexOf(dy as number)]];
     },
     lowering: { kind: "dot", dims: (p) => p },
     jvp: jvp1("dot_general", ([x, y], [tx, ty], _out, p) =>

@@ -37,6 +37,7 @@ import {
   unaryTranspose,
   zeroJvp,
 } from "./ad-util.js";
+import { elementwiseBatch } from "./batch-util.js";
 import {
   ALL,
   checkArity,
@@ -75,6 +76,7 @@ function unaryElementwise<P extends UnaryPrimitive>(
       return [fn === "isfinite" ? aval(x.shape, "bool") : x];
     },
     lowering: { kind: "elementwise", expr: ([x]) => unary(fn, x as Expr) },
+    batch: elementwiseBatch(fn),
   };
 }
 
@@ -96,6 +98,7 @@ function binaryElementwise<P extends BinaryPrimitive>(
       return [aval(x.shape, outBool ? "bool" : x.dtype, !outBool && weakOf(avals))];
     },
     lowering: { kind: "elementwise", expr: ([x, y]) => binary(fn, x as Expr, y as Expr) },
+    batch: elementwiseBatch(fn),
   };
 }
 
@@ -241,7 +244,19 @@ function extremumJvp<P extends "max" | "min">(prim: P) {
 
 const BITS32: readonly DType[] = ["float32", "int32", "uint32"];
 
-export const otherElementwise: PrimitiveTable<"select" | "convert_element_type" | "copy" | "bitcast_convert_type"> = {
+export const otherElementwise: PrimitiveTable<
+  "select" | "convert_element_type" | "copy" | "bitcast_convert_type" | "stop_gradient"
+> = {
+  /** x itself, with a zero tangent (lax.stop_gradient); a view, so it costs nothing eagerly. */
+  stop_gradient: {
+    abstractEval(avals) {
+      checkArity("stop_gradient", avals, 1);
+      return [avals[0] as Aval];
+    },
+    lowering: { kind: "view", view: (v) => v },
+    jvp: (primals) => [[bind1("stop_gradient", primals, {})], [null]],
+    batch: elementwiseBatch("stop_gradient"),
+  },
   bitcast_convert_type: {
     abstractEval(avals, params) {
       checkArity("bitcast_convert_type", avals, 1);
@@ -254,6 +269,7 @@ export const otherElementwise: PrimitiveTable<"select" | "convert_element_type" 
       }
       return [aval(x.shape, params.newDtype)];
     },
+    batch: elementwiseBatch("bitcast_convert_type"),
     lowering: { kind: "elementwise", expr: ([x], params) => bitcast(x as Expr, params.newDtype) },
     jvp: zeroJvp("bitcast_convert_type"),
   },
@@ -266,6 +282,7 @@ export const otherElementwise: PrimitiveTable<"select" | "convert_element_type" 
       checkSameDTypes("select", [x, y]);
       return [aval(x.shape, x.dtype, x.weakType && y.weakType)];
     },
+    batch: elementwiseBatch("select"),
     lowering: { kind: "elementwise", expr: ([c, x, y]) => select(c as Expr, x as Expr, y as Expr) },
     jvp: linearJvp("select", [1, 2]),
     transpose: ([ct], [c, x, y]) => {
@@ -283,6 +300,7 @@ export const otherElementwise: PrimitiveTable<"select" | "convert_element_type" 
       checkArity("convert_element_type", avals, 1);
       return [aval((avals[0] as Aval).shape, params.newDtype, params.weakType)];
     },
+    batch: elementwiseBatch("convert_element_type"),
     lowering: { kind: "elementwise", expr: ([x], params) => cast(x as Expr, params.newDtype) },
     jvp: (primals, tangents, params) => {
       const out = bind1("convert_element_type", primals, params);
@@ -299,6 +317,7 @@ export const otherElementwise: PrimitiveTable<"select" | "convert_element_type" 
       checkArity("copy", avals, 1);
       return [avals[0] as Aval];
     },
+    batch: elementwiseBatch("copy"),
     lowering: { kind: "elementwise", expr: ([x]) => x as Expr },
     jvp: linearJvp("copy"),
     transpose: unaryTranspose("copy", (ct) => bind1("copy", [ct], {})),

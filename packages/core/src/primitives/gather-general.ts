@@ -8,6 +8,7 @@ import type { ScatterDims } from "../ir/routine.js";
 import { array, onBackendOf } from "../numpy/creation.js";
 import { clip } from "../numpy/elementwise.js";
 import { isLinearInput, known } from "./ad-util.js";
+import { front } from "./batch-util.js";
 import { generalScatterOps, scatterJvp, scatterTranspose, zerosOf } from "./indexing-ad.js";
 import type { LoweringInput, Params, PrimitiveTable } from "./types.js";
 
@@ -59,6 +60,31 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
     abstractEval(avals, p) {
       const [x, idx] = avals as [Aval, Aval];
       return [aval(checkGather(x, idx, p), x.dtype, x.weakType)];
+    },
+    // Operand and indices at the front (the shared one broadcast in, a view), paired by a new
+    // batching dim; indices alone batched: a new leading batch dim of the indices.
+    batch: (args, dims, p, size) => {
+      const [x, idx] = args as [ArrayT, ArrayT];
+      const plus = (v: readonly number[] | undefined) => (v ?? []).map((a) => a + 1);
+      const ib = front(idx, dims[1] ?? null, size);
+      if (dims[0] === null) {
+        const params = {
+          ...p,
+          offsetDims: plus(p.offsetDims),
+          startIndicesBatchingDims: plus(p.startIndicesBatchingDims),
+        };
+        return [[bind1("gather", [x, ib], params)], [0]];
+      }
+      const params = {
+        ...p,
+        offsetDims: plus(p.offsetDims),
+        collapsedSliceDims: plus(p.collapsedSliceDims),
+        startIndexMap: plus(p.startIndexMap),
+        operandBatchingDims: [0, ...plus(p.operandBatchingDims)],
+        startIndicesBatchingDims: [0, ...plus(p.startIndicesBatchingDims)],
+        sliceSizes: [1, ...p.sliceSizes],
+      };
+      return [[bind1("gather", [front(x, dims[0] ?? null, size), ib], params)], [0]];
     },
     lowering: {
       kind: "loads",
@@ -129,6 +155,20 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
       const [x, idx, upd] = avals as [Aval, Aval, Aval];
       checkScatter(x, idx, upd, p);
       return [x];
+    },
+    // Everything at the front (shared operands broadcast in, views), paired by a new batching dim.
+    batch: (args, dims, p, size) => {
+      const [x, idx, u] = args.map((a, i) => front(a, dims[i] ?? null, size)) as [ArrayT, ArrayT, ArrayT];
+      const plus = (v: readonly number[] | undefined) => (v ?? []).map((a) => a + 1);
+      const params = {
+        ...p,
+        updateWindowDims: plus(p.updateWindowDims),
+        insertedWindowDims: plus(p.insertedWindowDims),
+        scatterDimsToOperandDims: plus(p.scatterDimsToOperandDims),
+        operandBatchingDims: [0, ...plus(p.operandBatchingDims)],
+        scatterIndicesBatchingDims: [0, ...plus(p.scatterIndicesBatchingDims)],
+      };
+      return [[bind1("scatter_general", [x, idx, u], params)], [0]];
     },
     lowering: {
       kind: "routine",

@@ -1,3 +1,4 @@
+import type { Array as ArrayT } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
@@ -5,6 +6,7 @@ import { binary, constant, type Expr, index, load, select } from "../ir/expr.js"
 import type { Load } from "../ir/kernel.js";
 import { add, clip, less, where } from "../numpy/elementwise.js";
 import { avalOf, isLinearInput, known, linearJvp } from "./ad-util.js";
+import { alignBatched, clampIndex, front, shiftAxis, wrapNegative } from "./batch-util.js";
 import { zerosOf } from "./indexing-ad.js";
 import type { LoadPrimitive, LoweringInput, PrimitiveTable } from "./types.js";
 
@@ -38,6 +40,10 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
           avals.every((a) => a.weakType),
         ),
       ];
+    },
+    batch: (args, dims, p, size) => {
+      const [xs, d] = alignBatched(args, dims, size);
+      return [[bind1("concatenate", xs, { dimension: shiftAxis(p.dimension, d) })], [d]];
     },
     lowering: {
       kind: "loads",
@@ -92,6 +98,36 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
       }
       const shape = [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)];
       return [aval(shape, x.dtype, x.weakType)];
+    },
+    // One side batched: take itself (its output has the batch dim where the operand or the
+    // indices put it). Both: one gather with batching dims.
+    batch: (args, dims, { axis }, size) => {
+      const [x, idx] = args as [ArrayT, ArrayT];
+      const dx = dims[0] ?? null;
+      const di = dims[1] ?? null;
+      const k = idx.ndim - (di === null ? 0 : 1);
+      if (di === null) {
+        const d = dx as number;
+        const ax = shiftAxis(axis, d);
+        return [[bind1("take", [x, idx], { axis: ax })], [d < ax ? d : d - 1 + k]];
+      }
+      if (dx === null) return [[bind1("take", [x, idx], { axis })], [axis + di]];
+      const xb = front(x, dx, size);
+      const n = xb.shape[axis + 1] as number;
+      const ib = front(idx, di, size);
+      const at = clampIndex(wrapNegative(ib, n), 0, Math.max(n - 1, 0));
+      const r = xb.ndim - 1;
+      const offsetDims = [...range(axis).map((j) => 1 + j), ...range(r - axis - 1).map((j) => axis + 1 + k + j)];
+      const out = bind1("gather", [xb, bind1("reshape", [at], { newShape: [...at.shape, 1] })], {
+        offsetDims,
+        collapsedSliceDims: [axis + 1],
+        startIndexMap: [axis + 1],
+        operandBatchingDims: [0],
+        startIndicesBatchingDims: [0],
+        sliceSizes: xb.shape.map((m, j) => (j === 0 || j === axis + 1 ? 1 : m)),
+        mode: "clip",
+      });
+      return [[out], [0]];
     },
     lowering: {
       kind: "loads",

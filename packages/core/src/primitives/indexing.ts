@@ -4,7 +4,9 @@ import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { IntExpr, Load } from "../ir/kernel.js";
+import { backendOf, scalar } from "../numpy/convert.js";
 import { avalOf, isLinearInput, known, linearJvp } from "./ad-util.js";
+import { clampIndex, front, wrapNegative } from "./batch-util.js";
 import { axisScatterOps, scatterJvp, scatterTranspose, zerosOf } from "./indexing-ad.js";
 import type { IndexingPrimitive, LoweringInput, PrimitiveTable, TransposeInput } from "./types.js";
 
@@ -44,6 +46,30 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
       }
       return [aval(sizes, x.dtype, x.weakType)];
     },
+    // Unbatched starts: a wider window (the whole batch dim). Batched starts: one gather with
+    // a batching dim (its clip mode clamps as dynamic_slice does).
+    batch: (args, dims, { sizes }, size) => {
+      const [x, ...starts] = args as [ArrayT, ...ArrayT[]];
+      if (dims.slice(1).every((d) => d === null)) {
+        const d = dims[0] as number;
+        const at = [...starts];
+        at.splice(d, 0, zeroStart(x));
+        const wide = [...sizes];
+        wide.splice(d, 0, size);
+        return [[bind1("dynamic_slice", [x, ...at], { sizes: wide })], [d]];
+      }
+      const r = sizes.length;
+      const out = bind1("gather", [front(x, dims[0] ?? null, size), startVectors(starts, dims.slice(1), size)], {
+        offsetDims: range(r).map((i) => i + 1),
+        collapsedSliceDims: [],
+        startIndexMap: range(r).map((i) => i + 1),
+        operandBatchingDims: [0],
+        startIndicesBatchingDims: [0],
+        sliceSizes: [1, ...sizes],
+        mode: "clip",
+      });
+      return [[out], [0]];
+    },
     lowering: {
       kind: "loads",
       kernel(inputs, { sizes }) {
@@ -82,6 +108,29 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
         throw new ShapeError(`dynamic_update_slice: update ${fmtAval(u)} does not fit in ${fmtAval(x)}`);
       }
       return [x];
+    },
+    batch: (args, dims, _p, size) => {
+      const [x, u, ...starts] = args as [ArrayT, ArrayT, ...ArrayT[]];
+      const xb = front(x, dims[0] ?? null, size);
+      const ub = front(u, dims[1] ?? null, size);
+      if (dims.slice(2).every((d) => d === null)) {
+        return [[bind1("dynamic_update_slice", [xb, ub, zeroStart(x), ...starts], {})], [0]];
+      }
+      // Batched starts: clamp them so the update fits (dynamic_update_slice's rule), then one
+      // scatter with a batching dim.
+      const r = starts.length;
+      const xs = xb.shape.slice(1);
+      const us = ub.shape.slice(1);
+      const clamped = starts.map((s, i) => clampIndex(s, 0, Math.max((xs[i] as number) - (us[i] as number), 0)));
+      const out = bind1("scatter_general", [xb, startVectors(clamped, dims.slice(2), size), ub], {
+        updateWindowDims: range(r).map((i) => i + 1),
+        insertedWindowDims: [],
+        scatterDimsToOperandDims: range(r).map((i) => i + 1),
+        operandBatchingDims: [0],
+        scatterIndicesBatchingDims: [0],
+        mode: "set",
+      });
+      return [[out], [0]];
     },
     lowering: {
       kind: "loads",
@@ -149,6 +198,27 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
     },
     // One scatter_general: indices gain an index-vector dim of 1 (the same buffer), the updates'
     // dims other than the index dims are the window, and negative indices count from the end.
+    // Unbatched indices: a scatter along the shifted axis (operand and updates at the front).
+    // Batched indices: one scatter_general with batching dims.
+    batch: (args, dims, { axis, mode }, size) => {
+      const [x, idx, u] = args as [ArrayT, ArrayT, ArrayT];
+      const xb = front(x, dims[0] ?? null, size);
+      const ub = front(u, dims[2] ?? null, size);
+      const di = dims[1] ?? null;
+      if (di === null) return [[bind1("scatter", [xb, idx, ub], { axis: axis + 1, mode })], [0]];
+      const ib = wrapNegative(front(idx, di, size), xb.shape[axis + 1] as number);
+      const k = ib.ndim - 1;
+      const r = xb.ndim - 1;
+      const out = bind1("scatter_general", [xb, bind1("reshape", [ib], { newShape: [...ib.shape, 1] }), ub], {
+        updateWindowDims: [...range(axis).map((j) => 1 + j), ...range(r - axis - 1).map((j) => axis + 1 + k + j)],
+        insertedWindowDims: [axis + 1],
+        scatterDimsToOperandDims: [axis + 1],
+        operandBatchingDims: [0],
+        scatterIndicesBatchingDims: [0],
+        mode,
+      });
+      return [[out], [0]];
+    },
     lowering: {
       kind: "routine",
       routine: ([x, idx, upd], { axis, mode }) => {
@@ -185,4 +255,15 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
 /** The start operands of a dynamic slice's transpose (always known: they are int32). */
 function knownStarts(starts: readonly TransposeInput[]): ArrayT[] {
   return starts.map((s) => known(s, "dynamic_slice"));
+}
+
+/** An int32 zero start on x's backend. */
+function zeroStart(x: ArrayT): ArrayT {
+  return scalar(0, "int32", false, backendOf([x]));
+}
+
+/** Scalar starts (batched at dims, or shared) as one int32 [size, r] index array. */
+function startVectors(starts: readonly ArrayT[], dims: readonly (number | null)[], size: number): ArrayT {
+  const cols = starts.map((s, i) => bind1("reshape", [front(s, dims[i] ?? null, size)], { newShape: [size, 1] }));
+  return bind1("concatenate", cols, { dimension: 1 });
 }

@@ -1,9 +1,11 @@
 import { type Aval, aval, fmtAval } from "../core/aval.js";
+import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { Load } from "../ir/kernel.js";
 import { shapesEqual } from "../shape.js";
 import { zeroJvp } from "./ad-util.js";
+import { alignBatched } from "./batch-util.js";
 import type { PrimitiveTable } from "./types.js";
 
 /** Threefry-2x32's rotation constants (Random123), round r uses ROTATIONS[r % 8]. */
@@ -73,6 +75,11 @@ export const randomPrimitives: PrimitiveTable<"threefry2x32"> = {
       return [aval([...first.shape, 2], "uint32")];
     },
     // uint32 bits in and out: no tangents (random samples are differentiated through the float math after the bits).
+    // Elementwise in the four words; the trailing pair of outputs comes after every batch dim.
+    batch: (args, dims, p, size) => {
+      const [xs, d] = alignBatched(args, dims, size);
+      return [[bind1("threefry2x32", xs, p)], [d]];
+    },
     jvp: zeroJvp("threefry2x32"),
     lowering: {
       kind: "loads",

@@ -7,6 +7,7 @@ import type { ReduceOp } from "../ir/kernel.js";
 import { onesLike } from "../numpy/creation.js";
 import { divide, equal, multiply } from "../numpy/elementwise.js";
 import { jvp1, linearJvp, unaryTranspose, zeroJvp } from "./ad-util.js";
+import { afterRemoving, only, shiftAxis } from "./batch-util.js";
 import { ALL, checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
 import type { PrimitiveDef, PrimitiveTable, ReducePrimitive } from "./types.js";
 
@@ -43,6 +44,11 @@ function valueReduce<P extends "reduce_sum" | "reduce_prod" | "reduce_max" | "re
       ];
     },
     lowering: { kind: "reduce", op, axes: (p) => p.axes },
+    batch: (args, dims, params) => {
+      const [x, d] = only(args, dims);
+      const axes = params.axes.map((a) => shiftAxis(a, d));
+      return [[bind1(name, [x], { axes })], [afterRemoving(d, axes)]];
+    },
   };
 }
 
@@ -65,6 +71,11 @@ function argReduce<P extends "argmax" | "argmin">(name: P): PrimitiveDef<P> {
     },
     lowering: { kind: "reduce", op: name, axes: (p) => [p.axis] },
     jvp: zeroJvp(name),
+    batch: (args, dims, params) => {
+      const [x, d] = only(args, dims);
+      const axis = shiftAxis(params.axis, d);
+      return [[bind1(name, [x], { axis })], [afterRemoving(d, [axis])]];
+    },
   };
 }
 

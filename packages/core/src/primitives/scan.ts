@@ -11,6 +11,7 @@ import type { DType } from "../dtype.js";
 import { arange, full, onBackendOf, zeros } from "../numpy/creation.js";
 import { add, multiply, notEqual, where } from "../numpy/elementwise.js";
 import { jvp1, linearJvp, unaryTranspose } from "./ad-util.js";
+import { only, shiftAxis } from "./batch-util.js";
 import { ALL, aroundAxis, checkArity, checkAxis, checkDTypeIn, NUMERIC } from "./checks.js";
 import type { Params, PrimitiveDef, PrimitiveTable, ScanPrimitive, Tangent } from "./types.js";
 
@@ -35,6 +36,10 @@ function cumulative<P extends ScanPrimitive>(
         spec: { name: "scan", op, dtype: (x as Aval).dtype, reverse },
         params: aroundAxis((x as Aval).shape, axis),
       }),
+    },
+    batch: (args, dims, p) => {
+      const [x, d] = only(args, dims);
+      return [[bind1(name, [x], { axis: shiftAxis(p.axis, d), reverse: p.reverse })], [d]];
     },
   };
 }

@@ -6,6 +6,7 @@ import { broadcastInDimView, reshapeView, revView, sliceView, transposeView } fr
 import { zeros } from "../numpy/creation.js";
 import { sizeOf } from "../shape.js";
 import { linearJvp, unaryTranspose } from "./ad-util.js";
+import { afterRemoving, front, only, shiftAxis } from "./batch-util.js";
 import { checkArity } from "./checks.js";
 import type { PrimitiveTable, ViewPrimitive } from "./types.js";
 
@@ -32,6 +33,10 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       return [aval(newShape, x.dtype, x.weakType)];
     },
     lowering: { kind: "view", view: (v, p) => reshapeView(v, p.newShape) },
+    batch: (args, dims, p, size) => {
+      const [x, d] = only(args, dims);
+      return [[bind1("reshape", [front(x, d, size)], { newShape: [size, ...p.newShape] })], [0]];
+    },
     jvp: linearJvp("reshape"),
     transpose: unaryTranspose("reshape", (ct, x) => bind1("reshape", [ct], { newShape: x.shape })),
   },
@@ -48,6 +53,12 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       ];
     },
     lowering: { kind: "view", view: (v, p) => transposeView(v, p.perm) },
+    batch: (args, dims, p) => {
+      const [x, d] = only(args, dims);
+      const perm = p.perm.map((a) => shiftAxis(a, d));
+      perm.splice(d, 0, d);
+      return [[bind1("transpose", [x], { perm })], [d]];
+    },
     jvp: linearJvp("transpose"),
     transpose: unaryTranspose("transpose", (ct, _x, p) => bind1("transpose", [ct], { perm: inversePerm(p.perm) })),
   },
@@ -68,6 +79,14 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       return [aval(shape, x.dtype, x.weakType)];
     },
     lowering: { kind: "view", view: (v, p) => broadcastInDimView(v, p.shape, p.broadcastDimensions) },
+    batch: (args, dims, p, size) => {
+      const [x, d] = only(args, dims);
+      const params = {
+        shape: [size, ...p.shape],
+        broadcastDimensions: [0, ...p.broadcastDimensions.map((b) => b + 1)],
+      };
+      return [[bind1("broadcast_in_dim", [front(x, d, size)], params)], [0]];
+    },
     jvp: linearJvp("broadcast_in_dim"),
     transpose: unaryTranspose("broadcast_in_dim", (ct, x, p) => {
       // Sum over every output axis that is not an operand axis of size > 1, then restore the operand's shape.
@@ -99,6 +118,11 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
         offset: v.offset,
       }),
     },
+    batch: (args, dims, p) => {
+      const [x, d] = only(args, dims);
+      const dimensions = p.dimensions.map((a) => shiftAxis(a, d));
+      return [[bind1("squeeze", [x], { dimensions })], [afterRemoving(d, dimensions)]];
+    },
     jvp: linearJvp("squeeze"),
     transpose: unaryTranspose("squeeze", (ct, x) => bind1("reshape", [ct], { newShape: x.shape })),
   },
@@ -127,6 +151,12 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       return [aval(shape, x.dtype, x.weakType)];
     },
     lowering: { kind: "view", view: (v, p) => sliceView(v, p.start, p.limit, p.strides) },
+    batch: (args, dims, p) => {
+      const [x, d] = only(args, dims);
+      const ins = (v: readonly number[], k: number) => [...v.slice(0, d), k, ...v.slice(d)];
+      const params = { start: ins(p.start, 0), limit: ins(p.limit, x.shape[d] as number), strides: ins(p.strides, 1) };
+      return [[bind1("slice", [x], params)], [d]];
+    },
     jvp: linearJvp("slice"),
     transpose: unaryTranspose("slice", (ct, x, p) => padZeros(ct, x.shape, p.start, p.strides)),
   },
@@ -141,6 +171,10 @@ export const viewPrimitives: PrimitiveTable<ViewPrimitive> = {
       return [x];
     },
     lowering: { kind: "view", view: (v, p) => revView(v, p.dimensions) },
+    batch: (args, dims, p) => {
+      const [x, d] = only(args, dims);
+      return [[bind1("rev", [x], { dimensions: p.dimensions.map((a) => shiftAxis(a, d)) })], [d]];
+    },
     jvp: linearJvp("rev"),
     transpose: unaryTranspose("rev", (ct, _x, p) => bind1("rev", [ct], p)),
   },

@@ -11,10 +11,26 @@
 import type { Array } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind, bind1 } from "../core/trace.js";
+import { isFloat } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, load, select } from "../ir/expr.js";
+import { zerosLike } from "../numpy/creation.js";
+import {
+  add,
+  less,
+  lessEqual,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  minimum,
+  notEqual,
+  subtract,
+  where,
+} from "../numpy/elementwise.js";
+import { reshape } from "../numpy/shape.js";
 import { sizeOf } from "../shape.js";
 import { isLinearInput, known, linearJvp, zeroJvp } from "./ad-util.js";
+import { alignBatched, front, moveAxis, only, shiftAxis } from "./batch-util.js";
 import { ALL, aroundAxis, checkArity, checkAxis, checkDTypeIn } from "./checks.js";
 import { takeAlongAxisTranspose } from "./sort-ad.js";
 import type { LoweringInput, PrimitiveTable, SortPrimitive } from "./types.js";
@@ -39,6 +55,10 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
         [values, indices],
         [tv, null],
       ];
+    },
+    batch: (args, dims, p) => {
+      const [x, d] = only(args, dims);
+      return [bind("sort", [x], { axis: shiftAxis(p.axis, d), descending: p.descending }), [d, d]];
     },
     lowering: {
       kind: "routine",
@@ -69,6 +89,15 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
         [values, indices],
         [tv, null],
       ];
+    },
+    // top_k works along the last axis: a batch dim there moves to the front.
+    batch: (args, dims, p) => {
+      let [x, d] = only(args, dims);
+      if (d === x.ndim - 1) {
+        x = moveAxis(x, d, 0);
+        d = 0;
+      }
+      return [bind("top_k", [x], p), [d, d]];
     },
     lowering: {
       kind: "routine",
@@ -101,6 +130,10 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
       ct == null || !isLinearInput(x) ? null : takeAlongAxisTranspose(ct, x.aval, known(idx, "take_along_axis"), axis),
       null,
     ],
+    batch: (args, dims, p, size) => {
+      const [[x, idx], d] = alignBatched(args, dims, size);
+      return [[bind1("take_along_axis", [x as Array, idx as Array], { axis: shiftAxis(p.axis, d) })], [d]];
+    },
     lowering: {
       kind: "loads",
       kernel([x, idx], { axis }) {
@@ -137,6 +170,11 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
       return [aval(v.shape, "int32")];
     },
     jvp: zeroJvp("searchsorted"),
+    batch: (args, dims, p, size) => {
+      const [a, v] = args as [Array, Array];
+      if (dims[0] === null) return [[bind1("searchsorted", [a, v], p)], [dims[1] ?? null]];
+      return [[batchedSearch(front(a, dims[0] ?? null, size), front(v, dims[1] ?? null, size), p.side)], [0]];
+    },
     lowering: {
       kind: "routine",
       routine: ([a, v], { side }) => ({
@@ -146,3 +184,32 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
     },
   },
 };
+
+/**
+ * searchsorted with a batched sorted operand ([B, n], values [B, …]): a branch-free binary
+ * search, one take_along_axis per step, ⌈log2(n + 1)⌉ steps whatever B is (no loop over the
+ * batch). The order is the primitive's: NaN after every number.
+ */
+function batchedSearch(a: Array, v: Array, side: "left" | "right"): Array {
+  const b = a.shape[0] as number;
+  const n = a.shape[1] as number;
+  const m = sizeOf(v.shape) / Math.max(b, 1);
+  const vals = reshape(v, [b, m]);
+  let lo = zerosLike(vals, "int32");
+  const isNan = (x: Array) => notEqual(x, x);
+  const before = (pivot: Array): Array => {
+    if (!isFloat(a.dtype)) return side === "left" ? less(pivot, vals) : lessEqual(pivot, vals);
+    return side === "left"
+      ? logicalOr(less(pivot, vals), logicalAnd(isNan(vals), logicalNot(isNan(pivot))))
+      : logicalOr(lessEqual(pivot, vals), isNan(vals));
+  };
+  let step = 1;
+  while (step * 2 <= n) step *= 2;
+  for (; n > 0 && step >= 1; step /= 2) {
+    const cand = add(lo, step);
+    const at = minimum(subtract(cand, 1), n - 1);
+    const pivot = bind1("take_along_axis", [a, at], { axis: 1 });
+    lo = where(logicalAnd(lessEqual(cand, n), before(pivot)), cand, lo);
+  }
+  return reshape(lo, v.shape);
+}

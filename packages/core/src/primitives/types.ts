@@ -40,6 +40,7 @@ export type Primitive =
   | ScanPrimitive
   | SortPrimitive
   | "threefry2x32"
+  | "stop_gradient"
   | "custom_lin";
 
 type NoParams = Record<string, never>;
@@ -51,7 +52,7 @@ export interface DotDims {
 }
 
 /** The typed parameters of each primitive. */
-export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy"]: NoParams } & {
+export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy" | "stop_gradient"]: NoParams } & {
   convert_element_type: { readonly newDtype: DType; readonly weakType: boolean };
   bitcast_convert_type: { readonly newDtype: DType };
   reduce_sum: { readonly axes: readonly number[] };
@@ -224,6 +225,17 @@ export interface PrimitiveDef<P extends Primitive> {
    * (null for zero, and for the known operands) given the output cotangents (null = zero).
    */
   transpose?(cts: readonly Tangent[], inputs: readonly TransposeInput[], params: Params[P]): Tangent[];
+  /**
+   * vmap: the primitive on operands batched at `dims` (null = not batched: the operand is the
+   * same for every member and nothing was broadcast for it; at least one is batched), with
+   * `size` members. Returns the outputs and where each one's batch dim is (null: unbatched).
+   * Rules lower to the primitives' general forms (never a loop over members) and move batch
+   * dims only where the primitive needs it.
+   */
+  batch(args: readonly Array[], dims: readonly BDim[], params: Params[P], size: number): [Array[], BDim[]];
 }
+
+/** Where a value's batch dimension is under vmap, or null when it is not batched. */
+export type BDim = number | null;
 
 export type PrimitiveTable<K extends Primitive> = { [P in K]: PrimitiveDef<P> };

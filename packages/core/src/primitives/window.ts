@@ -11,6 +11,7 @@ import type { IntExpr, Load } from "../ir/kernel.js";
 import { checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
 import type { LoweringInput, PrimitiveTable } from "./types.js";
 import { convJvp, convTranspose, reduceWindowJvp, reduceWindowTranspose } from "./window-ad.js";
+import { convBatch, reduceWindowBatch } from "./window-batch.js";
 
 /** Explicit padding: [low, high] per spatial dim (negative values crop). */
 export type PadPairs = readonly (readonly [number, number])[];
@@ -219,6 +220,7 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
       return [aval(reduceWindowShape(x, params), x.dtype, x.weakType)];
     },
     jvp: reduceWindowJvp,
+    batch: reduceWindowBatch,
     transpose: reduceWindowTranspose,
     lowering: {
       kind: "loads",
@@ -270,6 +272,7 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
       return [aval(convShape(lhs, rhs, params), lhs.dtype, lhs.weakType && rhs.weakType)];
     },
     jvp: convJvp,
+    batch: convBatch,
     transpose: convTranspose,
     lowering: {
       kind: "loads",

@@ -164,13 +164,5 @@ export function customVjp<F extends AnyFn, R>(f: F, fwd: FwdFn<F, R>, bwd: BwdFn
  */
 export function stopGradient<T>(x: T): T {
   const { leaves, def } = arrayLeaves("stopGradient", "the input", x);
-  const outs = leaves.map((leaf) => {
-    const call: CustomJvpCall = {
-      name: "stopGradient",
-      fn: ([v]) => [bind1("reshape", [v as Array], { newShape: (v as Array).shape })],
-      jvp: ([p]) => [[p as Array], [null]],
-    };
-    return topTrace("stopGradient", [leaf]).processCustomJvp(call, [leaf])[0] as Array;
-  });
-  return def.unflatten(outs) as T;
+  return def.unflatten(leaves.map((leaf) => bind1("stop_gradient", [leaf], {}))) as T;
 }

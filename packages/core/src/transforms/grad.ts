@@ -41,7 +41,7 @@ export type ValueAndGradFn<F extends AnyFn, O> = (
   ...args: Parameters<F>
 ) => O extends { hasAux: true } ? [[Loss<F, O>, Aux<F>], Grads<F, O>] : [Loss<F, O>, Grads<F, O>];
 
-function normArgnums(op: string, argnums: number | readonly number[], n: number): number[] {
+export function normArgnums(op: string, argnums: number | readonly number[], n: number): number[] {
   const list = typeof argnums === "number" ? [argnums] : [...argnums];
   for (const a of list) {
     if (!Number.isInteger(a) || a < -n || a >= n) {
