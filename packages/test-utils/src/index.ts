@@ -84,3 +84,4 @@ export function ftz(v: number): number {
 }
 
 export { type CheckGradsOptions, checkGrads, rng } from "./grads.js";
+export { type CheckVmapOptions, checkVmap, countDispatches, loopVmap } from "./vmap.js";
