@@ -4,9 +4,10 @@ import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { Load } from "../ir/kernel.js";
+import { arange, onBackendOf } from "../numpy/creation.js";
 import { add, clip, less, where } from "../numpy/elementwise.js";
 import { avalOf, isLinearInput, known, linearJvp } from "./ad-util.js";
-import { alignBatched, clampIndex, front, shiftAxis, wrapNegative } from "./batch-util.js";
+import { alignBatched, front, shiftAxis } from "./batch-util.js";
 import { zerosOf } from "./indexing-ad.js";
 import type { LoadPrimitive, LoweringInput, PrimitiveTable } from "./types.js";
 
@@ -115,7 +116,8 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
       const xb = front(x, dx, size);
       const n = xb.shape[axis + 1] as number;
       const ib = front(idx, di, size);
-      const at = clampIndex(wrapNegative(ib, n), 0, Math.max(n - 1, 0));
+      // take's own reading of the indices (wrap negatives once, clamp), as one take from 0…n−1.
+      const at = bind1("take", [arange(0, n, 1, { dtype: "int32", ...onBackendOf(ib) }), ib], { axis: 0 });
       const r = xb.ndim - 1;
       const offsetDims = [...range(axis).map((j) => 1 + j), ...range(r - axis - 1).map((j) => axis + 1 + k + j)];
       const out = bind1("gather", [xb, bind1("reshape", [at], { newShape: [...at.shape, 1] })], {

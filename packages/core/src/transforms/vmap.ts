@@ -80,14 +80,15 @@ function describe(x: unknown): string {
 export function vmap<F extends AnyFn>(f: F, opts: VmapOptions = {}): F {
   checkOptions("vmap", opts, ["inAxes", "outAxes", "axisSize"], "vmap(f, { inAxes, outAxes, axisSize })");
   if (typeof f !== "function") throw new TracerError(`vmap: the first argument must be a function, got ${typeof f}`);
-  const inSpec = opts.inAxes ?? 0;
-  const outSpec = opts.outAxes ?? 0;
+  // null is an axis spec (not mapped), so only a missing option takes the default.
+  const inSpec = opts.inAxes === undefined ? 0 : opts.inAxes;
+  const outSpec = opts.outAxes === undefined ? 0 : opts.outAxes;
   const mapped = (...args: unknown[]) =>
     transformScope(
       () => {
         const mark = nextArraySerial();
         const { leaves, paths, def } = arrayLeaves("vmap", "an argument", args);
-        const axes = axesFor("vmap", "arguments", isAxis(inSpec) ? inSpec : (inSpec as AxisSpec), args);
+        const axes = axesFor("vmap", "arguments", inSpec, args);
         const size = batchSize(leaves, paths, axes, opts.axisSize);
         return withTrace(
           (l) => new BatchTrace(l, size),
