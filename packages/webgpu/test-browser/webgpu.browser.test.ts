@@ -9,12 +9,14 @@ import {
   currentBackend,
   grad,
   type Array as JArray,
+  jacrev,
   lax,
   memoryStats,
   np,
   random,
   setBackend,
   valueAndGrad,
+  vmap,
 } from "@webjax/core";
 import { activeBackend, init, shutdown } from "@webjax/webgpu";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -186,5 +188,28 @@ describe("WebGPU in the browser", () => {
     expect(live() - before).toBeLessThan(2.5e6);
     const first = (await w.data())[0] as number;
     expect(first).toBeCloseTo(0.998 ** steps, 4);
+  });
+
+  test("vmap, vmap(grad) and jacrev on the GPU", async () => {
+    using xs = np.array([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    using w = np.array([[1], [0], [-1]]);
+    using y = vmap((r: JArray) => r.matmul(w))(xs);
+    expect(await y.toArray()).toEqual([[-2], [-2]]);
+    using g = vmap(grad((r: JArray) => np.square(r).sum()))(xs);
+    expect(await g.toArray()).toEqual([
+      [2, 4, 6],
+      [8, 10, 12],
+    ]);
+    using labels = np.array(Int32Array.of(2, 0));
+    using picked = vmap((r: JArray, l: JArray) => r.at(l).get())(xs, labels);
+    expect(await picked.toArray()).toEqual([3, 4]);
+    using j = jacrev((v: JArray) => np.sin(v))(np.array([0, 1]));
+    const jv = (await j.toArray()) as number[][];
+    expect(jv[0]?.[0]).toBeCloseTo(1, 6);
+    expect(jv[1]?.[1]).toBeCloseTo(Math.cos(1), 6);
+    expect(jv[0]?.[1]).toBe(0);
   });
 });
