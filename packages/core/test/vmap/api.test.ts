@@ -13,6 +13,7 @@ import {
   random,
   ShapeError,
   stopGradient,
+  TracerError,
   vmap,
 } from "@webjax/core";
 import { checkVmap, expectClose, loopVmap } from "@webjax/test-utils";
@@ -115,6 +116,39 @@ describe("vmap: axes", () => {
     expectTypeOf(g).toEqualTypeOf<typeof f>();
     const perExample = pipe((w: JArray) => np.square(w).sum(), grad, vmap);
     expectTypeOf(perExample).parameters.toEqualTypeOf<[JArray]>();
+  });
+});
+
+describe("data-dependent sizes under vmap", () => {
+  test("mask selections need size (a named error, as JAX), and work with it", async () => {
+    using xs = np.array([
+      [1, -2, 3],
+      [4, 5, -6],
+    ]);
+    expect(() => vmap((x: JArray) => x.at(x.greater(0)).get())(xs)).toThrow(
+      /at\(mask\).get: the number of selected elements depends on the data, so under a transform pass \{ size \}/,
+    );
+    expect(() => vmap((x: JArray) => np.nonzero(x)[0] as JArray)(xs)).toThrow(TracerError);
+    using picked = vmap((x: JArray) => x.at(x.greater(0)).get({ size: 3, fillValue: 0 }))(xs);
+    expect(await picked.toArray()).toEqual([
+      [1, 3, 0],
+      [4, 5, 0],
+    ]);
+    using zeroed = vmap((x: JArray) => x.at(x.less(0)).set(0))(xs);
+    expect(await zeroed.toArray()).toEqual([
+      [1, 0, 3],
+      [4, 5, 0],
+    ]);
+    using u = vmap((x: JArray) => np.unique(x.abs(), { size: 3, fillValue: -1 }) as unknown as JArray)(
+      np.array([
+        [2, 2, 1],
+        [3, 3, 3],
+      ]),
+    );
+    expect(await u.toArray()).toEqual([
+      [1, 2, -1],
+      [3, -1, -1],
+    ]);
   });
 });
 
