@@ -13,7 +13,8 @@
  *    `v8.setFlagsFromString("--expose-gc")` and `vm.runInNewContext("gc")`; no command-line
  *    flag); in browsers, where no script can ask for one, a transient 64 MiB external allocation
  *    that makes V8 collect soon (best effort);
- * 3. another macrotask turn, in which the finalizers of what it found release their buffers.
+ * 3. macrotask turns until a sentinel collected by the same GC has been finalized (at most 16),
+ *    and one more, in which the finalizers of what it found release their buffers.
  *
  * Costs: nothing per op (the registry entry exists anyway), one comparison per read below the
  * margin, and per collection two macrotask turns and one full GC (a few ms for a small heap),
@@ -101,9 +102,16 @@ export async function collect(): Promise<void> {
   const start = now();
   const before = totals().buffers;
   await macrotask();
+  // A sentinel that becomes garbage now: its finalizer runs once the collection's cleanup
+  // tasks do, so waiting for it (not for a fixed number of turns) sees the arrays' finalizers
+  // run even when the machine is busy.
+  let swept = false;
+  sentinel.register({}, () => {
+    swept = true;
+  });
   await requestGc();
-  // The finalizers of what the collection found run as the next tasks.
-  await macrotask();
+  for (let turn = 0; turn < 16 && !swept; turn++) await macrotask();
+  // The arrays' finalizers run in the same cleanup turn as the sentinel's, or the next one.
   await macrotask();
   // Frees queued by the sweep run at the backends' next flush; make them visible now.
   for (const name of Object.keys(memoryStats())) {
@@ -122,6 +130,8 @@ export async function collect(): Promise<void> {
   lastCost = lastEnd - start;
   collectionStats.lastMs = lastCost;
 }
+
+const sentinel = new FinalizationRegistry<() => void>((done) => done());
 
 const now = (): number => (globalThis.performance ? performance.now() : Date.now());
 

@@ -4,7 +4,7 @@
  */
 import type { Array } from "../array.js";
 import { bind, bind1 } from "../core/trace.js";
-import { add, less, maximum, minimum, where } from "../numpy/elementwise.js";
+import { maximum, minimum } from "../numpy/elementwise.js";
 import type { BDim, Params, Primitive } from "./types.js";
 
 /** Moves axis `from` of x to `to` (a transpose, a view). */
@@ -68,11 +68,6 @@ export function only(args: readonly Array[], dims: readonly BDim[]): [Array, num
 /** x with its batch dim at 0 (moved, or broadcast in). */
 export function front(x: Array, d: BDim, size: number): Array {
   return batchAt(x, d, 0, size);
-}
-
-/** Negative indices counted from the end of an axis of n (the take primitive's reading). */
-export function wrapNegative(idx: Array, n: number): Array {
-  return where(less(idx, 0), add(idx, n), idx);
 }
 
 /** Indices clamped into [lo, hi]. */

@@ -6,7 +6,7 @@ import { binary, constant, type Expr, index, load, select } from "../ir/expr.js"
 import type { IntExpr, Load } from "../ir/kernel.js";
 import type { ScatterDims } from "../ir/routine.js";
 import { array, onBackendOf } from "../numpy/creation.js";
-import { clip } from "../numpy/elementwise.js";
+import { add, clip, less, where } from "../numpy/elementwise.js";
 import { isLinearInput, known } from "./ad-util.js";
 import { front } from "./batch-util.js";
 import { generalScatterOps, scatterJvp, scatterTranspose, zerosOf } from "./indexing-ad.js";
@@ -111,7 +111,9 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
         });
         const starts = p.startIndexMap.map((d, k) => {
           const hi = binary("sub", xi.shape[d] as Expr, int(p.sliceSizes[d] as number));
-          return { d, raw: load(k + 1, "int32"), clamped: clamp(load(k + 1, "int32"), int(0), hi) };
+          const v = load(k + 1, "int32");
+          const raw = p.wrapNegative ? select(binary("lt", v, int(0)), binary("add", v, xi.shape[d] as Expr), v) : v;
+          return { d, raw, clamped: clamp(raw, int(0), hi) };
         });
         // A batching dim starts at the output's coordinate along its paired index batch dim.
         const batched = ob.map((d, i) => ({
@@ -179,7 +181,7 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
             name: "scatter",
             dtype: xa.dtype,
             mode: p.mode,
-            wrapNegative: false,
+            wrapNegative: p.wrapNegative ?? false,
             dims: scatterDims(p),
             operandRank: xa.shape.length,
             indicesRank: ia.shape.length,
@@ -277,7 +279,12 @@ function checkBatching(
  * read at the clamped starts, so the starts are clamped here the same way first.
  */
 function gatherTranspose(ct: ArrayT, x: Aval, idx: ArrayT, p: Params["gather"]): ArrayT {
-  let starts = idx;
+  let starts = p.wrapNegative
+    ? wrapVectors(
+        idx,
+        p.startIndexMap.map((d) => x.shape[d] as number),
+      )
+    : idx;
   if (p.mode === "clip") {
     const hi = p.startIndexMap.map((d) => (x.shape[d] as number) - (p.sliceSizes[d] as number));
     starts = clip(idx, 0, array(hi, { dtype: "int32", ...onBackendOf(idx) }));
@@ -290,4 +297,13 @@ function gatherTranspose(ct: ArrayT, x: Aval, idx: ArrayT, p: Params["gather"]):
     scatterIndicesBatchingDims: p.startIndicesBatchingDims ?? [],
   };
   return bind1("scatter_general", [zerosOf(x, ct), starts, ct], { ...dims, mode: "add" });
+}
+
+/** Index vectors (the last dim of idx) with negative entries counted from the end of `sizes`. */
+export function wrapVectors(idx: ArrayT, sizes: readonly number[]): ArrayT {
+  const n = bind1("broadcast_in_dim", [array(sizes, { dtype: "int32", ...onBackendOf(idx) })], {
+    shape: idx.shape,
+    broadcastDimensions: [idx.ndim - 1],
+  });
+  return where(less(idx, 0), add(idx, n), idx);
 }

@@ -4,7 +4,6 @@ import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { Load } from "../ir/kernel.js";
-import { arange, onBackendOf } from "../numpy/creation.js";
 import { add, clip, less, where } from "../numpy/elementwise.js";
 import { avalOf, isLinearInput, known, linearJvp } from "./ad-util.js";
 import { alignBatched, front, shiftAxis } from "./batch-util.js";
@@ -114,13 +113,11 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
       }
       if (dx === null) return [[bind1("take", [x, idx], { axis })], [axis + di]];
       const xb = front(x, dx, size);
-      const n = xb.shape[axis + 1] as number;
       const ib = front(idx, di, size);
-      // take's own reading of the indices (wrap negatives once, clamp), as one take from 0…n−1.
-      const at = bind1("take", [arange(0, n, 1, { dtype: "int32", ...onBackendOf(ib) }), ib], { axis: 0 });
       const r = xb.ndim - 1;
       const offsetDims = [...range(axis).map((j) => 1 + j), ...range(r - axis - 1).map((j) => axis + 1 + k + j)];
-      const out = bind1("gather", [xb, bind1("reshape", [at], { newShape: [...at.shape, 1] })], {
+      // take's reading of the indices: negatives wrap once (in the gather's kernel), then clamp.
+      const out = bind1("gather", [xb, bind1("reshape", [ib], { newShape: [...ib.shape, 1] })], {
         offsetDims,
         collapsedSliceDims: [axis + 1],
         startIndexMap: [axis + 1],
@@ -128,6 +125,7 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
         startIndicesBatchingDims: [0],
         sliceSizes: xb.shape.map((m, j) => (j === 0 || j === axis + 1 ? 1 : m)),
         mode: "clip",
+        wrapNegative: true,
       });
       return [[out], [0]];
     },

@@ -70,6 +70,7 @@ export function generalScatterOps(x: Aval, idx: Array, u: Aval, p: Params["scatt
     scatterDimsToOperandDims: p.scatterDimsToOperandDims,
     operandBatchingDims: ob,
     scatterIndicesBatchingDims: ib,
+    ...(p.wrapNegative ? { wrapNegative: true } : {}),
   };
   return {
     scatter: (mode, operand, updates) => bind1("scatter_general", [operand, idx, updates], { ...dims, mode }),
@@ -83,6 +84,7 @@ export function generalScatterOps(x: Aval, idx: Array, u: Aval, p: Params["scatt
         sliceSizes,
         mode: "fill",
         fillValue: 0,
+        ...(p.wrapNegative ? { wrapNegative: true } : {}),
       }),
   };
 }

@@ -6,7 +6,7 @@ import { binary, constant, type Expr, index, load, select } from "../ir/expr.js"
 import type { IntExpr, Load } from "../ir/kernel.js";
 import { backendOf, scalar } from "../numpy/convert.js";
 import { avalOf, isLinearInput, known, linearJvp } from "./ad-util.js";
-import { clampIndex, front, wrapNegative } from "./batch-util.js";
+import { clampIndex, front } from "./batch-util.js";
 import { axisScatterOps, scatterJvp, scatterTranspose, zerosOf } from "./indexing-ad.js";
 import type { IndexingPrimitive, LoweringInput, PrimitiveTable, TransposeInput } from "./types.js";
 
@@ -206,7 +206,7 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
       const ub = front(u, dims[2] ?? null, size);
       const di = dims[1] ?? null;
       if (di === null) return [[bind1("scatter", [xb, idx, ub], { axis: axis + 1, mode })], [0]];
-      const ib = wrapNegative(front(idx, di, size), xb.shape[axis + 1] as number);
+      const ib = front(idx, di, size);
       const k = ib.ndim - 1;
       const r = xb.ndim - 1;
       const out = bind1("scatter_general", [xb, bind1("reshape", [ib], { newShape: [...ib.shape, 1] }), ub], {
@@ -216,6 +216,7 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
         operandBatchingDims: [0],
         scatterIndicesBatchingDims: [0],
         mode,
+        wrapNegative: true,
       });
       return [[out], [0]];
     },

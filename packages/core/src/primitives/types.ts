@@ -94,6 +94,8 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
     readonly sliceSizes: readonly number[];
     readonly mode: "clip" | "fill";
     readonly fillValue?: number;
+    /** Negative starts count from the end of their operand dim first (vmap's batched takes). */
+    readonly wrapNegative?: boolean;
   };
   /**
    * XLA's scatter (JAX's ScatterDimensionNumbers, batching dims default none); windows that
@@ -106,6 +108,8 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
     readonly operandBatchingDims?: readonly number[];
     readonly scatterIndicesBatchingDims?: readonly number[];
     readonly mode: "set" | "add" | "mul" | "min" | "max";
+    /** Negative indices count from the end of their operand dim first (vmap's batched scatters). */
+    readonly wrapNegative?: boolean;
   };
   /** Windowed reduction of operand 0, operand 1 the scalar init/padding value; see primitives/window.ts. */
   reduce_window: ReduceWindowParams;

@@ -61,10 +61,10 @@ describe("per-example gradients", () => {
     };
     const many = await batched(256);
     expect(many).toBe(await batched(8));
-    // Measured on the CPU: 35 against 29. The extra six are the batched gather's index
-    // normalisation (one take), the batched scatter's negative-index wrap (three elementwise
-    // kernels) and two relayout copies; kernel fusion (a later issue) folds them away.
-    expect(many).toBeLessThanOrEqual(single + 6);
+    // Measured on the CPU: 31 against 29. The extra two copy broadcast operands (the shared
+    // zero operand and the shared cotangent) into the batched scatter, whose eager routine
+    // inputs must be contiguous; fusion and buffer planning (later issues) remove them.
+    expect(many).toBeLessThanOrEqual(single + 2);
     expect(single).toBeGreaterThan(5);
   });
 });

@@ -4,7 +4,7 @@
  * many kernels at batch 64 as at batch 2 (and at batch 1 but for a relayout copy that a size-1
  * batch dim makes free), so no rule hides a loop over the batch.
  */
-import { type Array as JArray, lax, np, random, stopGradient, vmap } from "@webjax/core";
+import { grad, type Array as JArray, lax, np, random, stopGradient, vmap } from "@webjax/core";
 import { checkVmap, countDispatches, rng } from "@webjax/test-utils";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
@@ -73,6 +73,11 @@ const cases: Case[] = [
   },
   { name: "scatter add", args: [F(5, 2), I(-6, 6, 4), F(4, 2)], f: (x, i, u) => x.at(i).add(u) },
   { name: "scatter max", args: [F(5), I(0, 5, 3), F(3)], f: (x, i, u) => x.at(i).max(u) },
+  {
+    name: "grad through take and scatter (negative indices)",
+    args: [F(5, 2), I(-6, 6, 4), F(4, 2)],
+    f: (x, i, u) => grad((v: JArray) => np.square(v.at(i).add(u.mul(v.at(i).get()))).sum())(x),
+  },
   {
     name: "gather",
     args: [F(4, 5), I(0, 4, 3, 2)],
