@@ -42,7 +42,15 @@ export {
 } from "./transforms/autodiff.js";
 export { type BwdFn, customJvp, customVjp, type FwdFn, type JvpRuleFn, stopGradient } from "./transforms/custom.js";
 export { type GradFn, type GradOptions, grad, type ValueAndGradFn, valueAndGrad } from "./transforms/grad.js";
-export { hessian, type JacobianOptions, jacfwd, jacrev } from "./transforms/jacobians.js";
+export {
+  type HessianFn,
+  hessian,
+  type JacobianFn,
+  type JacobianOf,
+  type JacobianOptions,
+  jacfwd,
+  jacrev,
+} from "./transforms/jacobians.js";
 export type { Cotangent } from "./transforms/leaves.js";
 export { type AxisSpec, type VmapOptions, vmap } from "./transforms/vmap.js";
 export type { PyTree, TreeDef } from "./tree/index.js";

@@ -26,13 +26,13 @@ type GradsOf<F extends AnyFn, N> = N extends number
   : N extends readonly number[]
     ? { -readonly [K in keyof N]: Cotangent<Parameters<F>[N[K] & number]> }
     : never;
-type Grads<F extends AnyFn, O> = GradsOf<F, Argnums<O>>;
-type Loss<F extends AnyFn, O> = O extends { hasAux: true }
+export type Grads<F extends AnyFn, O> = GradsOf<F, Argnums<O>>;
+export type Loss<F extends AnyFn, O> = O extends { hasAux: true }
   ? ReturnType<F> extends readonly [infer L, unknown]
     ? L
     : never
   : ReturnType<F>;
-type Aux<F extends AnyFn> = ReturnType<F> extends readonly [unknown, infer A] ? A : never;
+export type Aux<F extends AnyFn> = ReturnType<F> extends readonly [unknown, infer A] ? A : never;
 
 export type GradFn<F extends AnyFn, O> = (
   ...args: Parameters<F>

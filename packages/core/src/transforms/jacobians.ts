@@ -17,7 +17,7 @@ import { checkOptions } from "../numpy/options.js";
 import { moveAxis } from "../primitives/batch-util.js";
 import type { TreeDef } from "../tree/treedef.js";
 import { type AnyFn, jvp, vjp } from "./autodiff.js";
-import { normArgnums } from "./grad.js";
+import { type Aux, type Grads, type Loss, normArgnums } from "./grad.js";
 import { arrayLeaves, checkSync } from "./leaves.js";
 import { vmap } from "./vmap.js";
 
@@ -28,7 +28,28 @@ export interface JacobianOptions {
   hasAux?: boolean;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: Jacobians of pytrees are pytrees of arrays.
+/** The Jacobian's structure: `Out`'s structure with each leaf replaced by `G` (the inputs' structure). */
+export type JacobianOf<Out, G> = Out extends Array | number
+  ? G
+  : Out extends readonly unknown[]
+    ? { -readonly [K in keyof Out]: JacobianOf<Out[K], G> }
+    : Out extends object
+      ? { [K in keyof Out]: JacobianOf<Out[K], G> }
+      : never;
+
+/** What jacfwd/jacrev return for f with these options (a tuple of input structures for an argnums tuple). */
+export type JacobianFn<F extends AnyFn, O> = (
+  ...args: Parameters<F>
+) => O extends { hasAux: true }
+  ? [JacobianOf<Loss<F, O>, Grads<F, O>>, Aux<F>]
+  : JacobianOf<ReturnType<F>, Grads<F, O>>;
+
+/** What hessian returns: the inputs' structure of the inputs' structure. */
+export type HessianFn<F extends AnyFn, O> = (
+  ...args: Parameters<F>
+) => O extends { hasAux: true } ? [JacobianOf<Grads<F, O>, Grads<F, O>>, Aux<F>] : JacobianOf<Grads<F, O>, Grads<F, O>>;
+
+// biome-ignore lint/suspicious/noExplicitAny: the implementation builds the typed trees dynamically.
 type Jac = any;
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -97,9 +118,12 @@ function assemble(blocks: Array[][], outDef: TreeDef, inDef: TreeDef, tuple: boo
  *
  * @example jacfwd((x: Array) => np.sin(x))(x)  // diag(cos x)
  */
-export function jacfwd<F extends AnyFn>(f: F, opts: JacobianOptions = {}): (...args: Parameters<F>) => Jac {
+export function jacfwd<F extends AnyFn, const O extends JacobianOptions = Record<string, never>>(
+  f: F,
+  opts: O = {} as O,
+): JacobianFn<F, O> {
   checkOptions("jacfwd", opts, ["argnums", "hasAux"], "jacfwd(f, { argnums, hasAux })");
-  return (...args: unknown[]) =>
+  return ((...args: unknown[]) =>
     transformScope(
       () => {
         const { picked, leaves, def, call } = splitArgs("jacfwd", f, args, opts.argnums ?? 0);
@@ -128,7 +152,7 @@ export function jacfwd<F extends AnyFn>(f: F, opts: JacobianOptions = {}): (...a
         return opts.hasAux ? [jac, aux] : jac;
       },
       (r) => arrayLeaves("jacfwd", "output", r).leaves,
-    );
+    )) as JacobianFn<F, O>;
 }
 
 /**
@@ -136,9 +160,12 @@ export function jacfwd<F extends AnyFn>(f: F, opts: JacobianOptions = {}): (...a
  *
  * @example jacrev((x: Array) => x.mul(x).sum())(x)  // 2x
  */
-export function jacrev<F extends AnyFn>(f: F, opts: JacobianOptions = {}): (...args: Parameters<F>) => Jac {
+export function jacrev<F extends AnyFn, const O extends JacobianOptions = Record<string, never>>(
+  f: F,
+  opts: O = {} as O,
+): JacobianFn<F, O> {
   checkOptions("jacrev", opts, ["argnums", "hasAux"], "jacrev(f, { argnums, hasAux })");
-  return (...args: unknown[]) =>
+  return ((...args: unknown[]) =>
     transformScope(
       () => {
         const { picked, def, call } = splitArgs("jacrev", f, args, opts.argnums ?? 0);
@@ -159,15 +186,18 @@ export function jacrev<F extends AnyFn>(f: F, opts: JacobianOptions = {}): (...a
         return opts.hasAux ? [jac, aux] : jac;
       },
       (res) => arrayLeaves("jacrev", "output", res).leaves,
-    );
+    )) as JacobianFn<F, O>;
 }
 
 /** The Hessian of a scalar function, `jacfwd(jacrev(f))`. */
-export function hessian<F extends AnyFn>(f: F, opts: JacobianOptions = {}): (...args: Parameters<F>) => Jac {
+export function hessian<F extends AnyFn, const O extends JacobianOptions = Record<string, never>>(
+  f: F,
+  opts: O = {} as O,
+): HessianFn<F, O> {
   checkOptions("hessian", opts, ["argnums", "hasAux"], "hessian(f, { argnums, hasAux })");
   if (opts.hasAux) {
     const inner = jacrev(f, { ...opts, hasAux: true });
     return jacfwd((...a: unknown[]) => inner(...(a as never)), { argnums: opts.argnums ?? 0, hasAux: true }) as never;
   }
-  return jacfwd(jacrev(f, opts) as AnyFn, { argnums: opts.argnums ?? 0 });
+  return jacfwd(jacrev(f, opts) as AnyFn, { argnums: opts.argnums ?? 0 }) as never;
 }

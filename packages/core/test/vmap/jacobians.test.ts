@@ -5,7 +5,7 @@
  */
 import { grad, hessian, type Array as JArray, jacfwd, jacrev, np, vmap } from "@webjax/core";
 import { countDispatches, expectClose, rng } from "@webjax/test-utils";
-import { describe, expect, test } from "vitest";
+import { describe, expect, expectTypeOf, test } from "vitest";
 
 const randn = (seed: number, ...shape: number[]) => {
   const next = rng(seed);
@@ -152,4 +152,17 @@ describe("Jacobians and Hessians against JAX", () => {
     expect((jx as JArray).shape).toEqual([2, 2]);
     expect(await (aux as JArray).item()).toBeCloseTo(0.3, 6);
   });
+});
+
+test("types: the output's structure of the input's structure", () => {
+  const f = (p: { w: JArray; b: JArray }, v: JArray) => ({ y: p.w.mul(v).add(p.b), n: v.sum() });
+  expectTypeOf(jacrev(f)).returns.toEqualTypeOf<{ y: { w: JArray; b: JArray }; n: { w: JArray; b: JArray } }>();
+  expectTypeOf(jacfwd(f, { argnums: 1 })).returns.toEqualTypeOf<{ y: JArray; n: JArray }>();
+  expectTypeOf(jacrev(f, { argnums: [0, 1] })).returns.toEqualTypeOf<{
+    y: [{ w: JArray; b: JArray }, JArray];
+    n: [{ w: JArray; b: JArray }, JArray];
+  }>();
+  expectTypeOf(hessian((v: JArray) => v.sum())).returns.toEqualTypeOf<JArray>();
+  const withAux = (v: JArray) => [v.sum(), { count: 3 }] as const;
+  expectTypeOf(jacrev(withAux, { hasAux: true })).returns.toEqualTypeOf<[JArray, { readonly count: 3 }]>();
 });
