@@ -51,13 +51,16 @@ describe("per-example gradients", () => {
       const g = grad(loss)(p, x0, l0);
       return [g.w1, g.w2];
     });
-    const batched = async (n: number) => {
+    const batched = async (n: number, exceptCopies = false) => {
       const xs = randn(6, n, 6);
       const labels = np.array(Int32Array.from({ length: n }, (_, i) => i % 4));
-      return countDispatches(() => {
-        const g = vmap(grad(loss), { inAxes: [null, 0, 0] })(p, xs, labels);
-        return [g.w1, g.w2];
-      });
+      return countDispatches(
+        () => {
+          const g = vmap(grad(loss), { inAxes: [null, 0, 0] })(p, xs, labels);
+          return [g.w1, g.w2];
+        },
+        { exceptCopies },
+      );
     };
     const many = await batched(256);
     expect(many).toBe(await batched(8));
@@ -65,6 +68,8 @@ describe("per-example gradients", () => {
     // zero operand and the shared cotangent) into the batched scatter, whose eager routine
     // inputs must be contiguous; fusion and buffer planning (later issues) remove them.
     expect(many).toBeLessThanOrEqual(single + 2);
+    // Copies aside, no more kernels than one example's grad.
+    expect(await batched(256, true)).toBeLessThanOrEqual(single);
     expect(single).toBeGreaterThan(5);
   });
 });
