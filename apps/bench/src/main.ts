@@ -8,6 +8,7 @@ import { configureCollection } from "@webjax/core";
 import { type Contender, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
 import { benchRoutines } from "./routines.js";
 import { medianMs, randomData } from "./timing.js";
+import { benchPerExample } from "./vmap.js";
 
 const contenders: Contender[] = [webjaxCpu, tfjsCpu, tfjsWasm, jaxjsWasm];
 
@@ -95,6 +96,7 @@ const sections: Record<string, () => Promise<void>> = {
     await benchMatmul(1024);
   },
   routines: benchRoutines,
+  vmap: benchPerExample,
 };
 const wanted = process.argv.slice(2);
 console.log(`node ${process.version}, ${process.arch}`);
