@@ -92,6 +92,27 @@ export class BatchTrace extends Trace {
     return outs.map((o, i) => (o === null ? null : batchAt(o, dims[i] ?? null, 0, this.axisSize)));
   }
 
+  /** A rule returning two lists (outputs and tangents, or residuals), run batched, both at 0. */
+  private pairAtZero(
+    f: (xs: readonly Array[]) => readonly [readonly (Array | null)[], readonly (Array | null)[]],
+    xs: readonly Array[],
+    dims: readonly BDim[],
+  ): [(Array | null)[], (Array | null)[]] {
+    let split = 0;
+    const both = this.atZero(
+      this.runBatched(
+        (ys) => {
+          const [a, b] = f(ys);
+          split = a.length;
+          return [...a, ...b];
+        },
+        xs,
+        dims,
+      ),
+    );
+    return [both.slice(0, split), both.slice(split)];
+  }
+
   override processCustomJvp(call: CustomJvpCall, args: readonly Array[]): Array[] {
     const pairs = args.map((x) => this.unwrap(x));
     const vals = pairs.map(([v]) => v);
@@ -104,19 +125,12 @@ export class BatchTrace extends Trace {
       fn: (xs) => this.atZero(this.runBatched(call.fn, xs, dims)) as Array[],
       // Tangents share their primals' layout (the trace below made them from these values).
       jvp: (primals, tangents) => {
-        let numOuts = 0;
-        const both = this.atZero(
-          this.runBatched(
-            (xs) => {
-              const [o, t] = call.jvp(xs.slice(0, n), xs.slice(n));
-              numOuts = o.length;
-              return [...o, ...t];
-            },
-            [...primals, ...tangents],
-            [...dims, ...dims],
-          ),
+        const [o, t] = this.pairAtZero(
+          (xs) => call.jvp(xs.slice(0, n), xs.slice(n)),
+          [...primals, ...tangents],
+          [...dims, ...dims],
         );
-        return [both.slice(0, numOuts) as Array[], both.slice(numOuts)];
+        return [o as Array[], t];
       },
     };
     return below.processCustomJvp(batchedCall, vals).map((o) => this.wrap(o, 0));
@@ -128,23 +142,12 @@ export class BatchTrace extends Trace {
     const dims = pairs.map(([, d]) => d);
     const below = topTrace(call.name, vals);
     if (dims.every((d) => d === null)) return below.processCustomVjp(call, vals);
-    let numOuts = 0;
     const batchedCall: CustomVjpCall = {
       name: call.name,
       fn: (xs) => this.atZero(this.runBatched(call.fn, xs, dims)) as Array[],
       fwd: (xs) => {
-        const both = this.atZero(
-          this.runBatched(
-            (ys) => {
-              const [o, r] = call.fwd(ys);
-              numOuts = o.length;
-              return [...o, ...r];
-            },
-            xs,
-            dims,
-          ),
-        ) as Array[];
-        return [both.slice(0, numOuts), both.slice(numOuts)];
+        const [o, r] = this.pairAtZero(call.fwd, xs, dims);
+        return [o as Array[], r as Array[]];
       },
       // Residuals and output cotangents are batched at 0. Each input's cotangent goes back to
       // its input's layout: moved to its batch dim, or summed over the batch where the input

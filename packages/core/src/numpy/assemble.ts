@@ -11,7 +11,7 @@ import { bind1 } from "../core/trace.js";
 import { checkDType, type DType } from "../dtype.js";
 import { ShapeError } from "../errors.js";
 import { normalizeAxis } from "../shape.js";
-import { backendOf, convert, fresh, prepare } from "./convert.js";
+import { asArray, backendOf, convert, fresh } from "./convert.js";
 import { arange } from "./creation.js";
 import { equal, multiply, subtract, where } from "./elementwise.js";
 import { concatenate, take } from "./join.js";
@@ -20,11 +20,10 @@ import { checkOptions } from "./options.js";
 import { broadcastTo, expandDims, reshape } from "./shape.js";
 
 const range = (n: number) => globalThis.Array.from({ length: n }, (_, i) => i);
-const one = (x: ArrayLike, op: string) => prepare(op, [x])[0] as Array;
 
 /** A copy of `x` with its own buffer (numpy's copy; `array(x)` does the same). */
 export function copy(x: ArrayLike): Array {
-  return scoped(() => bind1("copy", [one(x, "copy")], {}));
+  return scoped(() => bind1("copy", [asArray(x, "copy")], {}));
 }
 
 /**
@@ -35,7 +34,7 @@ export function copy(x: ArrayLike): Array {
 export function asarray(x: ArrayLike, opts: { dtype?: DType } = {}): Array {
   return scoped(() => {
     checkOptions("asarray", opts, ["dtype"]);
-    const a = one(x, "asarray");
+    const a = asArray(x, "asarray");
     const d = opts.dtype === undefined ? a : convert(a, checkDType(opts.dtype, "asarray"), false);
     return fresh(d.weakType && !(x instanceof Array) ? convert(d, d.dtype, false) : d, x);
   });
@@ -44,7 +43,7 @@ export function asarray(x: ArrayLike, opts: { dtype?: DType } = {}): Array {
 /** `x` with at least one dim (a scalar becomes [1]). */
 export function atleast1d(x: ArrayLike): Array {
   return scoped(() => {
-    const a = one(x, "atleast1d");
+    const a = asArray(x, "atleast1d");
     return fresh(a.ndim >= 1 ? a : reshape(a, [1]), x);
   });
 }
@@ -52,7 +51,7 @@ export function atleast1d(x: ArrayLike): Array {
 /** `x` with at least two dims: a scalar [1, 1], a vector [1, n]. */
 export function atleast2d(x: ArrayLike): Array {
   return scoped(() => {
-    const a = one(x, "atleast2d");
+    const a = asArray(x, "atleast2d");
     return fresh(a.ndim >= 2 ? a : reshape(a, a.ndim === 0 ? [1, 1] : [1, a.size]), x);
   });
 }
@@ -60,7 +59,7 @@ export function atleast2d(x: ArrayLike): Array {
 /** `x` with at least three dims: a scalar [1, 1, 1], a vector [1, n, 1], a matrix [m, n, 1]. */
 export function atleast3d(x: ArrayLike): Array {
   return scoped(() => {
-    const a = one(x, "atleast3d");
+    const a = asArray(x, "atleast3d");
     if (a.ndim >= 3) return fresh(a, x);
     const shape = a.ndim === 0 ? [1, 1, 1] : a.ndim === 1 ? [1, a.size, 1] : [...a.shape, 1];
     return reshape(a, shape);
@@ -90,7 +89,7 @@ export function columnStack(arrays: readonly ArrayLike[]): Array {
   return scoped(() =>
     concatenate(
       arrays.map((x) => {
-        const a = one(x, "columnStack");
+        const a = asArray(x, "columnStack");
         return a.ndim < 2 ? reshape(a, [a.size, 1]) : a;
       }),
       1,
@@ -122,7 +121,7 @@ export function meshgrid(...args: (ArrayLike | MeshgridOptions)[]): Array[] {
     const indexing = opts.indexing ?? "xy";
     if (indexing !== "xy" && indexing !== "ij")
       throw new ShapeError(`meshgrid: indexing must be "xy" or "ij", got ${JSON.stringify(indexing)}`);
-    const xs = vs.map((v) => reshape(one(v, "meshgrid"), [-1]));
+    const xs = vs.map((v) => reshape(asArray(v, "meshgrid"), [-1]));
     const n = xs.length;
     const order = range(n);
     if (indexing === "xy" && n >= 2) [order[0], order[1]] = [1, 0];
@@ -155,11 +154,11 @@ export function diff(x: ArrayLike, n: number | DiffOptions = 1, opts: DiffOption
     checkOptions("diff", o, ["axis", "prepend", "append"], "np.diff(x, n, { axis, prepend, append })");
     if (!Number.isInteger(times) || times < 0)
       throw new ShapeError(`diff: n must be a non-negative integer, got ${times}`);
-    let a = one(x, "diff");
+    let a = asArray(x, "diff");
     if (a.ndim === 0) throw new ShapeError("diff: needs an array of rank ≥ 1, got a scalar");
     const axis = normalizeAxis(o.axis ?? -1, a.ndim, "diff");
     const edge = (v: ArrayLike) => {
-      const e = one(v, "diff");
+      const e = asArray(v, "diff");
       const shape = a.shape.map((s, d) => (d === axis ? (e.ndim === 0 ? 1 : (e.shape[d] ?? 1)) : s));
       return e.ndim === 0 ? broadcastTo(e, shape) : e;
     };
@@ -200,7 +199,7 @@ export interface DiagonalOptions {
 export function diagonal(x: ArrayLike, opts: DiagonalOptions = {}): Array {
   return scoped(() => {
     checkOptions("diagonal", opts, ["offset", "axis1", "axis2"]);
-    const a = one(x, "diagonal");
+    const a = asArray(x, "diagonal");
     if (a.ndim < 2) throw new ShapeError(`diagonal: needs an array of rank ≥ 2, got ${fmtAval(a.aval)}`);
     const a1 = normalizeAxis(opts.axis1 ?? 0, a.ndim, "diagonal");
     const a2 = normalizeAxis(opts.axis2 ?? 1, a.ndim, "diagonal");
@@ -235,7 +234,7 @@ export function diagonal(x: ArrayLike, opts: DiagonalOptions = {}): Array {
  */
 export function diag(v: ArrayLike, k = 0): Array {
   return scoped(() => {
-    const a = one(v, "diag");
+    const a = asArray(v, "diag");
     if (!Number.isInteger(k)) throw new ShapeError(`diag: k must be an integer, got ${k}`);
     if (a.ndim === 2) return bind1("copy", [diagonal(a, { offset: k })], {});
     if (a.ndim !== 1) throw new ShapeError(`diag: needs a 1-D or 2-D array, got ${fmtAval(a.aval)}`);
@@ -273,7 +272,7 @@ export interface CrossOptions {
 export function cross(a: ArrayLike, b: ArrayLike, opts: CrossOptions = {}): Array {
   return scoped(() => {
     checkOptions("cross", opts, ["axisa", "axisb", "axisc", "axis"]);
-    let [x, y] = [one(a, "cross"), one(b, "cross")];
+    let [x, y] = [asArray(a, "cross"), asArray(b, "cross")];
     const ax = (v: Array, o: number | undefined) => normalizeAxis(opts.axis ?? o ?? -1, v.ndim, "cross");
     x = moveaxis(x, ax(x, opts.axisa), -1);
     y = moveaxis(y, ax(y, opts.axisb), -1);
@@ -283,7 +282,7 @@ export function cross(a: ArrayLike, b: ArrayLike, opts: CrossOptions = {}): Arra
       throw new ShapeError(`cross: the vectors must have 2 or 3 components, got ${nx} and ${ny}`);
     }
     const comp = (v: Array, i: number) => {
-      if (i >= (v.shape[v.ndim - 1] as number)) return convert(one(0, "cross"), v.dtype, false);
+      if (i >= (v.shape[v.ndim - 1] as number)) return convert(asArray(0, "cross"), v.dtype, false);
       const start = v.shape.map((_, d) => (d === v.ndim - 1 ? i : 0));
       const limit = v.shape.map((s, d) => (d === v.ndim - 1 ? i + 1 : s));
       return reshape(bind1("slice", [v], { start, limit, strides: v.shape.map(() => 1) }), v.shape.slice(0, -1));

@@ -81,6 +81,11 @@ export function broadcastTo(x: Array, shape: readonly number[], op = "broadcastT
   return bind1("broadcast_in_dim", [x], { shape, broadcastDimensions: x.shape.map((_, i) => i + lead) });
 }
 
+/** One operand of `op` as an Array (JS numbers and nested arrays weakly typed, as `prepare`). */
+export function asArray(x: ArrayLike, op: string): Array {
+  return prepare(op, [x])[0] as Array;
+}
+
 /**
  * Prepares the operands of a numpy function: JAX's promotion (weak JS numbers take the other
  * operand's dtype; `forceDtype` overrides the result dtype), then numpy broadcasting. Call it

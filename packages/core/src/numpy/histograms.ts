@@ -8,7 +8,7 @@ import { scoped } from "../core/scope.js";
 import { bind, bind1 } from "../core/trace.js";
 import { floatResult, isFloat } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
-import { backendOf, convert, prepare, promoteOnly } from "./convert.js";
+import { asArray, backendOf, convert, promoteOnly } from "./convert.js";
 import { full, linspace } from "./creation.js";
 import {
   add,
@@ -32,8 +32,6 @@ import { max, min, sum } from "./reduce.js";
 import { reshape } from "./shape.js";
 import { searchsorted } from "./sorting.js";
 
-const one = (x: ArrayLike, op: string) => prepare(op, [x])[0] as Array;
-
 export interface BincountOptions {
   /** A weight per element (default 1): the bins sum weights instead of counting. */
   weights?: ArrayLike;
@@ -51,7 +49,7 @@ export interface BincountOptions {
 export function bincount(x: ArrayLike, opts: BincountOptions = {}): Array {
   return scoped(() => {
     checkOptions("bincount", opts, ["weights", "minlength", "length"]);
-    const a = one(x, "bincount");
+    const a = asArray(x, "bincount");
     if (a.ndim !== 1 || isFloat(a.dtype)) {
       throw new DTypeError(`bincount: x must be a 1-D array of non-negative integers, got ${fmtAval(a.aval)}`);
     }
@@ -69,7 +67,7 @@ export function bincount(x: ArrayLike, opts: BincountOptions = {}): Array {
     const w =
       opts.weights === undefined
         ? full([a.size], 1, { dtype: "int32", backend: backendOf([a]).name })
-        : one(opts.weights, "bincount");
+        : asArray(opts.weights, "bincount");
     if (w.ndim !== 1 || w.size !== a.size) {
       throw new ShapeError(`bincount: weights must have the shape of x [${a.size}], got ${fmtAval(w.aval)}`);
     }
@@ -90,10 +88,10 @@ export function bincount(x: ArrayLike, opts: BincountOptions = {}): Array {
 export function digitize(x: ArrayLike, bins: ArrayLike, opts: { right?: boolean } = {}): Array {
   return scoped(() => {
     checkOptions("digitize", opts, ["right"]);
-    const b = one(bins, "digitize");
+    const b = asArray(bins, "digitize");
     if (b.ndim !== 1) throw new ShapeError(`digitize: bins must be 1-D, got ${fmtAval(b.aval)}`);
     const right = opts.right ?? false;
-    const v = one(x, "digitize");
+    const v = asArray(x, "digitize");
     if (b.size === 0) return full(v.shape, 0, { dtype: "int32", backend: backendOf([v]).name });
     const inc = searchsorted(b, v, { side: right ? "left" : "right" });
     const rev = bind1("rev", [b], { dimensions: [0] });
@@ -123,7 +121,7 @@ export interface HistogramOptions {
 export function histogram(x: ArrayLike, opts: HistogramOptions = {}): [Array, Array] {
   return scoped(() => {
     checkOptions("histogram", opts, ["bins", "range", "weights", "density"]);
-    const a0 = one(x, "histogram");
+    const a0 = asArray(x, "histogram");
     const a = reshape(convert(a0, floatResult(a0.dtype)), [a0.size]);
     const backend = backendOf([a]).name;
     const bins = opts.bins ?? 10;
@@ -152,7 +150,7 @@ export function histogram(x: ArrayLike, opts: HistogramOptions = {}): [Array, Ar
       const t = linspace(0, 1, bins + 1, { dtype: a.dtype, backend });
       edges = add(lo, multiply(t, subtract(hi, lo)));
     } else {
-      edges = convert(one(bins, "histogram"), a.dtype);
+      edges = convert(asArray(bins, "histogram"), a.dtype);
       if (edges.ndim !== 1 || edges.size < 2)
         throw new ShapeError(`histogram: bin edges must be 1-D with ≥ 2 edges, got ${fmtAval(edges.aval)}`);
     }
@@ -167,7 +165,7 @@ export function histogram(x: ArrayLike, opts: HistogramOptions = {}): [Array, Ar
     const w =
       opts.weights === undefined
         ? full([a.size], 1, { dtype: opts.density ? a.dtype : "int32", backend })
-        : reshape(one(opts.weights, "histogram"), [-1]);
+        : reshape(asArray(opts.weights, "histogram"), [-1]);
     if (w.size !== a.size) throw new ShapeError(`histogram: weights must have x's size ${a.size}, got ${w.size}`);
     let counts = bind1("scatter", [full([nb], 0, { dtype: w.dtype, backend }), slot, w], { axis: 0, mode: "add" });
     if (opts.density) {
@@ -196,9 +194,9 @@ export interface InterpOptions {
 export function interp(x: ArrayLike, xp: ArrayLike, fp: ArrayLike, opts: InterpOptions = {}): Array {
   return scoped(() => {
     checkOptions("interp", opts, ["left", "right", "period"]);
-    let v = one(x, "interp");
-    let xs = one(xp, "interp");
-    let fs = one(fp, "interp");
+    let v = asArray(x, "interp");
+    let xs = asArray(xp, "interp");
+    let fs = asArray(fp, "interp");
     if (xs.ndim !== 1 || fs.ndim !== 1 || xs.size !== fs.size || xs.size === 0) {
       throw new ShapeError(
         `interp: xp and fp must be 1-D of the same nonzero length, got ${fmtAval(xs.aval)}, ${fmtAval(fs.aval)}`,

@@ -7,11 +7,11 @@ import type { Array, ArrayLike, Axis, ReduceOptions } from "../array.js";
 import { scoped } from "../core/scope.js";
 import { bind1 } from "../core/trace.js";
 import { floatResult, isFloat } from "../dtype.js";
-import { convert } from "./convert.js";
+import { asArray, convert } from "./convert.js";
 import { multiply, subtract, where } from "./elementwise.js";
 import { isnan } from "./math.js";
 import { argmax, argmin, max, min, reduceArgs, sum } from "./reduce.js";
-import { all, asArray, computeDType, type VarOptions, withoutNaN } from "./stats.js";
+import { all, computeDType, type VarOptions, withoutNaN } from "./stats.js";
 
 function nanExtreme(name: "nanmax" | "nanmin") {
   return (x: ArrayLike, axis?: Axis | ReduceOptions, opts?: ReduceOptions): Array =>

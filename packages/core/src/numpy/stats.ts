@@ -10,7 +10,7 @@ import { type DType, floatResult, isFloat } from "../dtype.js";
 import { ShapeError } from "../errors.js";
 import { normalizeAxes } from "../shape.js";
 import { stopGradient } from "../transforms/custom.js";
-import { backendOf, convert, prepare } from "./convert.js";
+import { asArray, backendOf, convert } from "./convert.js";
 import { full } from "./creation.js";
 import {
   abs,
@@ -31,10 +31,6 @@ import { mean, reduceArgs, sum } from "./reduce.js";
 /** Options of var/std: `ddof` is the delta degrees of freedom (the divisor is N − ddof). */
 export interface VarOptions extends ReduceOptions {
   ddof?: number;
-}
-
-export function asArray(x: ArrayLike, op: string): Array {
-  return prepare(op, [x])[0] as Array;
 }
 
 /** float16 is computed in float32 and rounded once at the end (as JAX upcasts it for reductions). */

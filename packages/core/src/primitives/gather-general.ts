@@ -55,6 +55,9 @@ function checkGather(x: Aval, idx: Aval, p: Params["gather"]): number[] {
   return shape;
 }
 
+/** Dimension numbers past a new leading batch dim. */
+const plus = (v: readonly number[] | undefined) => (v ?? []).map((a) => a + 1);
+
 export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general"> = {
   gather: {
     abstractEval(avals, p) {
@@ -65,7 +68,6 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
     // batching dim; indices alone batched: a new leading batch dim of the indices.
     batch: (args, dims, p, size) => {
       const [x, idx] = args as [ArrayT, ArrayT];
-      const plus = (v: readonly number[] | undefined) => (v ?? []).map((a) => a + 1);
       const ib = front(idx, dims[1] ?? null, size);
       if (dims[0] === null) {
         const params = {
@@ -161,7 +163,6 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
     // Everything at the front (shared operands broadcast in, views), paired by a new batching dim.
     batch: (args, dims, p, size) => {
       const [x, idx, u] = args.map((a, i) => front(a, dims[i] ?? null, size)) as [ArrayT, ArrayT, ArrayT];
-      const plus = (v: readonly number[] | undefined) => (v ?? []).map((a) => a + 1);
       const params = {
         ...p,
         updateWindowDims: plus(p.updateWindowDims),

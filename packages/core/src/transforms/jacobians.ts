@@ -129,7 +129,6 @@ export function jacfwd<F extends AnyFn, const O extends JacobianOptions = Record
         const { picked, leaves, def, call } = splitArgs("jacfwd", f, args, opts.argnums ?? 0);
         const tuple = typeof opts.argnums === "object";
         let aux: unknown;
-        let outDef: TreeDef | undefined;
         const push = (...ts: Array[]) => {
           const tangents = def.unflatten(ts) as unknown[];
           const g = opts.hasAux ? (...a: unknown[]) => (call(...a) as [unknown, unknown])[0] : call;
@@ -139,7 +138,6 @@ export function jacfwd<F extends AnyFn, const O extends JacobianOptions = Record
         if (opts.hasAux) aux = (call(...picked) as [unknown, unknown])[1];
         const outs = vmap(push)(...basis(leaves));
         const o = arrayLeaves("jacfwd", "the function's output", outs);
-        outDef = o.def;
         const blocks = o.leaves.map((y) => {
           let off = 0;
           return leaves.map((x) => {
@@ -148,7 +146,7 @@ export function jacfwd<F extends AnyFn, const O extends JacobianOptions = Record
             return b;
           });
         });
-        const jac = assemble(blocks, outDef, def, tuple);
+        const jac = assemble(blocks, o.def, def, tuple);
         return opts.hasAux ? [jac, aux] : jac;
       },
       (r) => arrayLeaves("jacfwd", "output", r).leaves,

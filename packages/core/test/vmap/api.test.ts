@@ -66,7 +66,7 @@ describe("vmap: axes", () => {
     expect(await out.c.item()).toBe(7);
     out.s.dispose();
     out.c.dispose();
-    using shared = vmap((x: JArray) => c.add(0), { inAxes: 0 })(xs);
+    using shared = vmap((_x: JArray) => c.add(0), { inAxes: 0 })(xs);
     expect(await read(shared)).toEqual([7, 7]); // an unbatched output is broadcast
     expect(() => vmap((x: JArray) => x.sum(), { outAxes: null })(xs)).toThrow(
       /output .* depends on the mapped axis, but its outAxes is null/,
