@@ -1,7 +1,7 @@
 import type { Backend } from "./backend/backend.js";
 import type { Aval } from "./core/aval.js";
 import type { DType, ValueArray } from "./dtype.js";
-import { WebjaxError } from "./errors.js";
+import { ShapeError, WebjaxError } from "./errors.js";
 import type * as cumulativeFns from "./numpy/cumulative.js";
 import type * as elementwiseFns from "./numpy/elementwise.js";
 import type * as joinFns from "./numpy/join.js";
@@ -371,7 +371,13 @@ export abstract class Array {
     return ops().round(this, decimals);
   }
   /** Functional index update along axis 0: `x.at(idx).set(v)` is JAX's `x.at[idx].set(v)`. */
-  at(indices: Array | number | readonly unknown[]): AtIndexer {
+  at(indices: Array | number | readonly unknown[], ...more: unknown[]): AtIndexer {
+    if (more.length > 0) {
+      throw new ShapeError(
+        `at: takes one index (along axis 0), got ${more.length + 1} arguments; for several axes ` +
+          "use x.slice, lax.dynamicSlice or lax.gather",
+      );
+    }
     return ops().at(this, indices);
   }
 }

@@ -59,8 +59,7 @@ function scatterUpdate(
 }
 
 /** A boolean mask over x's leading dims, broadcast to x's shape. */
-function fullMask(x: Array, indices: Array | NestedInput, op: string): Array {
-  const mask = maskArray(indices, x);
+function fullMask(x: Array, mask: Array, op: string): Array {
   if (mask.ndim > x.ndim || mask.shape.some((n, d) => n !== x.shape[d])) {
     throw new ShapeError(
       `${op}: a boolean mask must have the shape of x or of its leading dims, got mask ${fmtAval(mask.aval)} for ${fmtAval(x.aval)}`,
@@ -80,13 +79,17 @@ function maskUpdate(
   return scoped(() => {
     const op = `at(mask).${mode}`;
     checkUpdateMode(op, opts);
-    const m = fullMask(x, indices, op);
+    const mask = maskArray(indices, x);
+    const m = fullMask(x, mask, op);
     const v0 = prepare(op, [values])[0] as Array;
     const v = convert(v0, x.dtype, false);
-    if (!v.shape.every((n, d) => n === 1 || n === x.shape[x.ndim - v.ndim + d]) || v.ndim > x.ndim) {
+    // JAX writes values in selection order; a where agrees with that exactly when the values
+    // broadcast to one selected element (x's dims after the mask's), so only those are taken.
+    const rest = x.shape.slice(mask.ndim);
+    if (v.ndim > rest.length || !v.shape.every((n, d) => n === 1 || n === rest[rest.length - v.ndim + d])) {
       throw new ShapeError(
-        `${op}: the values ${fmtAval(v.aval)} must broadcast to x ${fmtAval(x.aval)} (a masked update is a where); ` +
-          "to write one value per selected element, use x.at(np.nonzero(mask)…) or np.where",
+        `${op}: the values ${fmtAval(v.aval)} must broadcast to one selected element, shape [${rest}] of x ${fmtAval(x.aval)}; ` +
+          "to write one value per selected element, use x.at(np.flatnonzero(mask)) on x.reshape([-1]), or np.where(mask, values, x)",
       );
     }
     const updated =

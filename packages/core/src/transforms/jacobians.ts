@@ -16,7 +16,7 @@ import { eye } from "../numpy/creation.js";
 import { checkOptions } from "../numpy/options.js";
 import { moveAxis } from "../primitives/batch-util.js";
 import type { TreeDef } from "../tree/treedef.js";
-import { type AnyFn, jvp, vjp } from "./autodiff.js";
+import { type AnyFn, jvp, splitAux, vjp } from "./autodiff.js";
 import { type Aux, type Grads, type Loss, normArgnums } from "./grad.js";
 import { arrayLeaves, checkSync } from "./leaves.js";
 import { vmap } from "./vmap.js";
@@ -131,11 +131,11 @@ export function jacfwd<F extends AnyFn, const O extends JacobianOptions = Record
         let aux: unknown;
         const push = (...ts: Array[]) => {
           const tangents = def.unflatten(ts) as unknown[];
-          const g = opts.hasAux ? (...a: unknown[]) => (call(...a) as [unknown, unknown])[0] : call;
+          const g = opts.hasAux ? (...a: unknown[]) => splitAux("jacfwd", call(...a))[0] : call;
           const [, t] = jvp(g as AnyFn, picked as never, tangents as never);
           return t;
         };
-        if (opts.hasAux) aux = (call(...picked) as [unknown, unknown])[1];
+        if (opts.hasAux) aux = splitAux("jacfwd", call(...picked))[1];
         const outs = vmap(push)(...basis(leaves));
         const o = arrayLeaves("jacfwd", "the function's output", outs);
         const blocks = o.leaves.map((y) => {

@@ -105,6 +105,13 @@ describe("options are checked", () => {
     expect(() => (np.sum as (...a: unknown[]) => JArray)(x, 0, true)).toThrow(/options object/);
   });
 
+  test("x.at takes one index: a second one is an error, not silently dropped", () => {
+    using m = np.ones([2, 3]);
+    expect(() => (m.at as (...a: unknown[]) => unknown)(0, 2)).toThrow(
+      /at: takes one index \(along axis 0\), got 2 arguments/,
+    );
+  });
+
   test("np.round takes decimals, as numpy", async () => {
     using x = np.array([1.2345, -2.5, 0.5, 12.5]);
     using r2 = np.round(x, 2);

@@ -156,6 +156,9 @@ describe("Jacobians and Hessians against JAX", () => {
     const [jx, aux] = jacfwd((v: JArray) => [net(p, v), v.sum()] as const, { hasAux: true })(xn);
     expect((jx as JArray).shape).toEqual([2, 2]);
     expect(await (aux as JArray).item()).toBeCloseTo(0.3, 6);
+    expect(() => jacfwd((v: JArray) => net(p, v), { hasAux: true })(xn)).toThrow(
+      /jacfwd: with hasAux the function must return \[output, aux\]/,
+    );
   });
 });
 
