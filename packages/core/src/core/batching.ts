@@ -63,6 +63,11 @@ export class BatchTrace extends Trace {
       dims.push(d);
     }
     if (dims.every((d) => d === null)) return bind(prim, vals, params);
+    // Checked on the per-example operands first, so a bad shape is named as the user wrote it.
+    registry[prim].abstractEval(
+      inputs.map((x) => x.aval),
+      params,
+    );
     const [outs, outDims] = registry[prim].batch(vals, dims, params, this.axisSize);
     return outs.map((o, i) => this.wrap(o, outDims[i] ?? null));
   }

@@ -302,7 +302,8 @@ function runLoads<K extends Primitive>(
 }
 
 /**
- * A routine eagerly: its inputs as contiguous buffers (float16 widened to float32, exactly),
+ * A routine eagerly: its inputs as contiguous buffers (float16 widened to float32, exactly;
+ * the lowering's `views` as they are, their offsets and strides appended to the params),
  * one dispatch writing every output, float16 outputs narrowed back. The spec is the compile
  * key; sizes travel as params, so a new shape (or topK's k) compiles nothing.
  */
@@ -315,12 +316,13 @@ function runRoutine<K extends Primitive>(
   backend: Backend,
 ): ConcreteArray[] {
   const temps: ConcreteArray[] = [];
-  const prepared = inputs.map((x) => {
+  const views = low.views ?? [];
+  const prepared = inputs.map((x, i) => {
     let y = x;
     if (y.dtype === "float16") {
       y = evalPrimitive("convert_element_type", [y], { newDtype: "float32", weakType: y.weakType })[0] as ConcreteArray;
       temps.push(y);
-    } else if (!isContiguous(y.view)) {
+    } else if (!views.includes(i) && !isContiguous(y.view)) {
       y = materialize(y);
       temps.push(y);
     }
@@ -354,7 +356,13 @@ function runRoutine<K extends Primitive>(
           exe,
           prepared.map((x) => x.buffer.slot),
           results.map((r) => r.buffer.slot),
-          Int32Array.from(call.params),
+          Int32Array.from([
+            ...call.params,
+            ...views.flatMap((i) => {
+              const v = (prepared[i] as ConcreteArray).view;
+              return [v.offset, ...v.strides];
+            }),
+          ]),
         );
       } catch (e) {
         for (const r of results) r.dispose();

@@ -7,7 +7,8 @@ import type { DType } from "../dtype.js";
  * scans), deterministically: no atomics, results never depend on thread order.
  *
  * Every input and output of a routine is a contiguous row-major buffer (the eager executor
- * copies strided views first). Sizes are integer params, so one compiled routine serves every
+ * copies strided views first), except the inputs a lowering lists as `views`: those arrive as
+ * the buffer under the view, with the view's offset and strides in the params. Sizes are integer params, so one compiled routine serves every
  * shape; what is in the spec (dtypes, ops, ranks, dimension numbers) is the compile key.
  * Routines see 32-bit dtypes, bool, and float64 on the CPU: float16 operands are widened to
  * float32 around them (exactly: every float16 is a float32).
@@ -82,7 +83,10 @@ export interface ScatterDims {
  * (input 1). A window that does not fit in the operand is dropped whole (JAX's default mode).
  * Updates combine in update order: `set` keeps the last, `add`/`mul`/`min`/`max` fold them
  * into the operand element in that order. Params: the operand's shape, the indices' shape, the
- * updates' shape (ranks in the spec); one output of the operand's shape.
+ * updates' shape (ranks in the spec), then the operand's view (offset, strides) and the
+ * updates' view (offset, strides): those two are read in place, so a broadcast zero operand or
+ * a broadcast cotangent (vmap of a gather's gradient) is never copied. One output of the
+ * operand's shape.
  */
 export interface ScatterRoutine {
   readonly name: "scatter";
@@ -105,19 +109,25 @@ export interface RoutineKernel {
   readonly routine: RoutineSpec;
 }
 
-/** The sizes a scatter routine reads from its params. */
+/** The sizes (and the operand's and updates' views) a scatter routine reads from its params. */
 export interface ScatterShapes {
   readonly operand: number[];
   readonly indices: number[];
   readonly updates: number[];
+  readonly operandView: { offset: number; strides: number[] };
+  readonly updatesView: { offset: number; strides: number[] };
 }
 
 export function scatterShapes(s: ScatterRoutine, p: ArrayLike<number>): ScatterShapes {
   const take = (from: number, n: number) => Array.from({ length: n }, (_, i) => p[from + i] as number);
+  const r = s.operandRank;
+  const shapes = r + s.indicesRank + s.updatesRank;
   return {
-    operand: take(0, s.operandRank),
-    indices: take(s.operandRank, s.indicesRank),
-    updates: take(s.operandRank + s.indicesRank, s.updatesRank),
+    operand: take(0, r),
+    indices: take(r, s.indicesRank),
+    updates: take(r + s.indicesRank, s.updatesRank),
+    operandView: { offset: p[shapes] as number, strides: take(shapes + 1, r) },
+    updatesView: { offset: p[shapes + 1 + r] as number, strides: take(shapes + 2 + r, s.updatesRank) },
   };
 }
 
@@ -129,7 +139,7 @@ export function scatterShapes(s: ScatterRoutine, p: ArrayLike<number>): ScatterS
 export interface ScatterPlan {
   /** Update batch positions (the indices' shape without the index vector dim). */
   readonly batchShape: number[];
-  /** The updates' strides along each batch dim (in batch order). */
+  /** The updates' strides along each batch dim (in batch order), in their view. */
   readonly updateBatchStrides: number[];
   /** The indices' strides along each batch dim. */
   readonly indexBatchStrides: number[];
@@ -144,6 +154,8 @@ export interface ScatterPlan {
   /** The indices' stride along the index vector dim. */
   readonly vectorStride: number;
   readonly operandSize: number;
+  /** Where the updates' view starts in their buffer. */
+  readonly updatesOffset: number;
 }
 
 const strides = (shape: readonly number[]) => {
@@ -156,7 +168,7 @@ export function scatterPlan(s: ScatterRoutine, shapes: ScatterShapes): ScatterPl
   const { dims } = s;
   const os = strides(shapes.operand);
   const is = strides(shapes.indices);
-  const us = strides(shapes.updates);
+  const us = shapes.updatesView.strides;
   const r = shapes.operand.length;
   const nb = shapes.indices.length - 1;
   const updBatch = shapes.updates.map((_, d) => d).filter((d) => !dims.updateWindowDims.includes(d));
@@ -187,5 +199,6 @@ export function scatterPlan(s: ScatterRoutine, shapes: ScatterShapes): ScatterPl
     })),
     vectorStride: is[nb] as number,
     operandSize: shapes.operand.reduce((a, b) => a * b, 1),
+    updatesOffset: shapes.updatesView.offset,
   };
 }

@@ -8,10 +8,11 @@ import { fmtAval } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { bind1, Tracer } from "../core/trace.js";
 import { isFloat } from "../dtype.js";
-import { BackendError, DTypeError, TracerError } from "../errors.js";
+import { BackendError, DTypeError, ShapeError, TracerError } from "../errors.js";
 import { backendOf, convert } from "./convert.js";
 import { array, type NestedInput } from "./creation.js";
 import { greaterEqual, less, logicalAnd, maximum, minimum, where } from "./elementwise.js";
+import { concatenate } from "./join.js";
 import { mod } from "./math.js";
 
 /**
@@ -49,6 +50,7 @@ export function intIndices(op: string, indices: Array | NestedInput, like: Array
     }
     return convert(indices, "int32", false);
   }
+  if (containsArray(indices)) return stackIndices(op, indices, like);
   const check = (i: NestedInput): void => {
     if (globalThis.Array.isArray(i)) for (const c of i) check(c);
     else if (typeof i !== "number" || !Number.isInteger(i)) {
@@ -57,6 +59,25 @@ export function intIndices(op: string, indices: Array | NestedInput, like: Array
   };
   check(indices);
   return array(indices, { dtype: "int32", backend: backendOf([like]).name });
+}
+
+const containsArray = (i: unknown): boolean =>
+  i instanceof Array || (globalThis.Array.isArray(i) && i.some((c) => containsArray(c)));
+
+/** A nested list with Array leaves (numpy's `x[[i, j]]` with 0-d arrays i, j) stacked into one index array. */
+function stackIndices(op: string, indices: unknown, like: Array): Array {
+  if (!globalThis.Array.isArray(indices)) return intIndices(op, indices as Array | NestedInput, like);
+  const parts = indices.map((c) => stackIndices(op, c, like));
+  const shape = (parts[0] as Array | undefined)?.shape ?? [];
+  for (const q of parts) {
+    if (q.shape.length !== shape.length || q.shape.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(`${op}: the entries of an index list must have one shape, got [${shape}] and [${q.shape}]`);
+    }
+  }
+  return concatenate(
+    parts.map((q) => bind1("reshape", [q], { newShape: [1, ...q.shape] })),
+    0,
+  );
 }
 
 /** A bool mask as a bool Array. */

@@ -175,6 +175,7 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
     },
     lowering: {
       kind: "routine",
+      views: [0, 2],
       routine: ([x, idx, upd], p) => {
         const [xa, ia, ua] = [x, idx, upd] as [Aval, Aval, Aval];
         return {

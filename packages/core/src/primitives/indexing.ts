@@ -222,6 +222,7 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
     },
     lowering: {
       kind: "routine",
+      views: [0, 2],
       routine: ([x, idx, upd], { axis, mode }) => {
         const [xa, ia, ua] = [x, idx, upd] as [Aval, Aval, Aval];
         const r = xa.shape.length;

@@ -189,10 +189,16 @@ export type Lowering<P extends Primitive> =
       /**
        * A routine that does not fuse (ir/routine.ts): its spec and integer params for these
        * operand types. Inputs and outputs are the primitive's, as contiguous buffers (float16
-       * ones arrive widened to float32).
+       * ones arrive widened to float32), except the inputs listed in `views`.
        */
       readonly kind: "routine";
       routine(inputs: readonly Aval[], params: Params[P], outs: readonly Aval[]): RoutineCall;
+      /**
+       * Inputs the routine reads through their strided view (a broadcast or a slice is not
+       * copied first): the executor appends each one's offset and strides, in this order, to
+       * the routine's params.
+       */
+      readonly views?: readonly number[];
     }
   | {
       readonly kind: "loads";

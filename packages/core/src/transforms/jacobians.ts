@@ -11,7 +11,7 @@ import type { Array } from "../array.js";
 import { transformScope } from "../core/scope.js";
 import { bind1 } from "../core/trace.js";
 import { isFloat } from "../dtype.js";
-import { TracerError } from "../errors.js";
+import { DTypeError, TracerError } from "../errors.js";
 import { eye } from "../numpy/creation.js";
 import { checkOptions } from "../numpy/options.js";
 import { moveAxis } from "../primitives/batch-util.js";
@@ -123,21 +123,24 @@ export function jacfwd<F extends AnyFn, const O extends JacobianOptions = Record
   opts: O = {} as O,
 ): JacobianFn<F, O> {
   checkOptions("jacfwd", opts, ["argnums", "hasAux"], "jacfwd(f, { argnums, hasAux })");
-  return ((...args: unknown[]) =>
+  return forward("jacfwd", f, opts) as JacobianFn<F, O>;
+}
+
+function forward(op: string, f: AnyFn, opts: JacobianOptions): AnyFn {
+  return (...args: unknown[]) =>
     transformScope(
       () => {
-        const { picked, leaves, def, call } = splitArgs("jacfwd", f, args, opts.argnums ?? 0);
+        const { picked, leaves, def, call } = splitArgs(op, f, args, opts.argnums ?? 0);
         const tuple = typeof opts.argnums === "object";
-        let aux: unknown;
+        const checked = withAux(op, call, opts.hasAux);
+        // One call of f per basis batch: with hasAux the aux is jvp's primal (unbatched: outAxes null).
         const push = (...ts: Array[]) => {
-          const tangents = def.unflatten(ts) as unknown[];
-          const g = opts.hasAux ? (...a: unknown[]) => splitAux("jacfwd", call(...a))[0] : call;
-          const [, t] = jvp(g as AnyFn, picked as never, tangents as never);
-          return t;
+          const [p, t] = jvp(checked as AnyFn, picked as never, def.unflatten(ts) as never) as [unknown, unknown];
+          return opts.hasAux ? [(t as unknown[])[0], (p as unknown[])[1]] : t;
         };
-        if (opts.hasAux) aux = splitAux("jacfwd", call(...picked))[1];
-        const outs = vmap(push)(...basis(leaves));
-        const o = arrayLeaves("jacfwd", "the function's output", outs);
+        const r = vmap(push, { outAxes: opts.hasAux ? [0, null] : 0 })(...basis(leaves));
+        const [outs, aux] = opts.hasAux ? (r as [unknown, unknown]) : [r, undefined];
+        const o = arrayLeaves(op, "the function's output", outs);
         const blocks = o.leaves.map((y) => {
           let off = 0;
           return leaves.map((x) => {
@@ -149,8 +152,18 @@ export function jacfwd<F extends AnyFn, const O extends JacobianOptions = Record
         const jac = assemble(blocks, o.def, def, tuple);
         return opts.hasAux ? [jac, aux] : jac;
       },
-      (r) => arrayLeaves("jacfwd", "output", r).leaves,
-    )) as JacobianFn<F, O>;
+      (r) => arrayLeaves(op, "output", r).leaves,
+    );
+}
+
+/** With hasAux, `call` checked to return [output, aux] (the error names `op`). */
+function withAux(op: string, call: AnyFn, hasAux: boolean | undefined): AnyFn {
+  if (!hasAux) return call;
+  return (...a: unknown[]) => {
+    const r = call(...a);
+    splitAux(op, r);
+    return r;
+  };
 }
 
 /**
@@ -163,17 +176,29 @@ export function jacrev<F extends AnyFn, const O extends JacobianOptions = Record
   opts: O = {} as O,
 ): JacobianFn<F, O> {
   checkOptions("jacrev", opts, ["argnums", "hasAux"], "jacrev(f, { argnums, hasAux })");
-  return ((...args: unknown[]) =>
+  return reverse("jacrev", f, opts) as JacobianFn<F, O>;
+}
+
+function reverse(op: string, f: AnyFn, opts: JacobianOptions): AnyFn {
+  return (...args: unknown[]) =>
     transformScope(
       () => {
-        const { picked, def, call } = splitArgs("jacrev", f, args, opts.argnums ?? 0);
+        const { picked, def, call } = splitArgs(op, f, args, opts.argnums ?? 0);
         const tuple = typeof opts.argnums === "object";
-        const r = vjp(call as AnyFn, picked as never, { hasAux: opts.hasAux ?? false } as never) as unknown[];
+        const checked = withAux(op, call, opts.hasAux);
+        const r = vjp(checked, picked as never, { hasAux: opts.hasAux ?? false } as never) as unknown[];
         const [out, pull, aux] = r as [unknown, (ct: unknown) => unknown[], unknown];
-        const o = arrayLeaves("jacrev", "the function's output", out);
+        const o = arrayLeaves(op, "the function's output", out);
+        o.leaves.forEach((y, i) => {
+          if (!isFloat(y.dtype)) {
+            throw new DTypeError(
+              `${op}: outputs must be floats, but output ${o.paths[i] || "(the only one)"} is ${y.dtype}[${y.shape}] (as JAX, ${op} needs real-valued outputs); cast with .astype("float32")`,
+            );
+          }
+        });
         const cts = basis(o.leaves);
         const pulled = vmap((...c: Array[]) => pull(o.def.unflatten(c)))(...cts) as unknown[];
-        const ins = arrayLeaves("jacrev", "a cotangent", pulled).leaves;
+        const ins = arrayLeaves(op, "a cotangent", pulled).leaves;
         let off = 0;
         const blocks = o.leaves.map((y) => {
           const row = ins.map((g) => block(g, off, y.shape, false));
@@ -183,8 +208,8 @@ export function jacrev<F extends AnyFn, const O extends JacobianOptions = Record
         const jac = assemble(blocks, o.def, def, tuple);
         return opts.hasAux ? [jac, aux] : jac;
       },
-      (res) => arrayLeaves("jacrev", "output", res).leaves,
-    )) as JacobianFn<F, O>;
+      (res) => arrayLeaves(op, "output", res).leaves,
+    );
 }
 
 /** The Hessian of a scalar function, `jacfwd(jacrev(f))`. */
@@ -193,9 +218,6 @@ export function hessian<F extends AnyFn, const O extends JacobianOptions = Recor
   opts: O = {} as O,
 ): HessianFn<F, O> {
   checkOptions("hessian", opts, ["argnums", "hasAux"], "hessian(f, { argnums, hasAux })");
-  if (opts.hasAux) {
-    const inner = jacrev(f, { ...opts, hasAux: true });
-    return jacfwd((...a: unknown[]) => inner(...(a as never)), { argnums: opts.argnums ?? 0, hasAux: true }) as never;
-  }
-  return jacfwd(jacrev(f, opts) as AnyFn, { argnums: opts.argnums ?? 0 }) as never;
+  const inner = reverse("hessian", f, opts);
+  return forward("hessian", inner, { argnums: opts.argnums ?? 0, hasAux: opts.hasAux ?? false }) as never;
 }

@@ -36,6 +36,15 @@ export function axesFor(op: string, what: string, spec: AxisSpec, value: unknown
   const out: (number | null)[] = [];
   const path: string[] = [];
   const walk = (s: unknown, v: unknown): void => {
+    if (
+      (typeof s === "number" && !Number.isInteger(s)) ||
+      (s !== null && typeof s !== "number" && typeof s !== "object")
+    ) {
+      const where = path.length ? ` at ${path.join("")}` : "";
+      throw new ShapeError(
+        `${op}: the ${what.replace(/s$/, "")} axis${where} must be an integer (negative counts from the end) or null, got ${describe(s)}`,
+      );
+    }
     if (isAxis(s)) {
       const n = arrayLeaves(op, what, v).leaves.length;
       for (let i = 0; i < n; i++) out.push(s);

@@ -2,7 +2,7 @@
  * XLA's gather and scatter with dimension numbers, against hand-computed results and a naive
  * loop for point scatter-add with duplicates.
  */
-import { lax, np, ShapeError } from "@webjax/core";
+import { type Array as JArray, lax, np, ShapeError } from "@webjax/core";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 
@@ -128,6 +128,55 @@ describe("lax.scatter", () => {
       [0, 0],
       [6, 8],
     ]);
+  });
+
+  test("operand and updates are read through their views (broadcast, offset slice, flip)", async () => {
+    // Rows of updates land at idx along dim 0; reference: plain JS on the logical values.
+    const dn = { updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0] };
+    const idx = [2, 0, 2, 3];
+    const check = async (x: JArray, u: JArray, want: number[][]) => {
+      using i = np.array(Int32Array.from(idx), { shape: [4, 1] });
+      using y = lax.scatterAdd(x, i, u, dn);
+      expect(await y.toArray()).toEqual(want);
+    };
+    const scatterRef = (x: number[][], u: number[][]) => {
+      const out = x.map((r) => [...r]);
+      idx.forEach((t, k) => {
+        (out[t] as number[]).forEach((_, j, row) => {
+          row[j] = (row[j] as number) + ((u[k] as number[])[j] as number);
+        });
+      });
+      return out;
+    };
+    using base = np.arange(24).reshape([6, 4]);
+    // A broadcast operand and a broadcast update row (stride 0).
+    using zeros = np.broadcastTo(np.array(0), [4, 3]);
+    using row = np.broadcastTo(np.array([1, 2, 3]), [4, 3]);
+    await check(
+      zeros,
+      row,
+      scatterRef(
+        [0, 0, 0, 0].map(() => [0, 0, 0]),
+        [0, 1, 2, 3].map(() => [1, 2, 3]),
+      ),
+    );
+    // An operand slice at an offset with a column step; updates flipped on both dims.
+    using sliced = base.slice([1, 5], [1, 4, 2]);
+    using flipped = np.flip(base.slice([0, 4], [0, 2]));
+    const s = (await sliced.toArray()) as number[][];
+    const f = (await flipped.toArray()) as number[][];
+    await check(sliced, flipped, scatterRef(s, f));
+    // A transposed operand.
+    using t = base.slice([0, 2]).T;
+    using u = np.ones([4, 2]);
+    await check(
+      t,
+      u,
+      scatterRef(
+        (await t.toArray()) as number[][],
+        [0, 1, 2, 3].map(() => [1, 1]),
+      ),
+    );
   });
 
   test("2-D point scatter-add matches a naive loop", async () => {

@@ -126,4 +126,25 @@ describe("x.at(idx)", () => {
       [6, 0, 9],
     ]);
   });
+
+  test("an index list may hold 0-d int Arrays (numpy's x[[i, j]]), mixed with numbers", async () => {
+    using x = np.arange(12).reshape([3, 4]);
+    using i = np.array(1, { dtype: "int32" });
+    using j = np.array(2, { dtype: "int32" });
+    using rows = x.at([i, j]).get();
+    expect(await rows.toArray()).toEqual([
+      [4, 5, 6, 7],
+      [8, 9, 10, 11],
+    ]);
+    using added = x.at([i, 0]).add(1);
+    expect(await added.toArray()).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [8, 9, 10, 11],
+    ]);
+    using v = np.array([1, 2], { dtype: "int32" });
+    expect(() => x.at([i, v]).get()).toThrow(
+      /at\(…\).get: the entries of an index list must have one shape, got \[\] and \[2\]/,
+    );
+  });
 });

@@ -108,6 +108,17 @@ describe("vmap: axes", () => {
     );
     expect(() => vmap(() => np.ones([2]), { inAxes: [] })()).toThrow(/no argument is mapped.*axisSize/);
     expect(() => vmap(np.sin, { inAxis: 0 } as never)).toThrow(/did you mean "inAxes"/);
+    expect(() => vmap(np.sin, { inAxes: 0.5 })(x)).toThrow(
+      /vmap: the argument axis must be an integer \(negative counts from the end\) or null, got 0.5/,
+    );
+    expect(() => vmap(np.add, { inAxes: [0, "0"] as never })(x, x)).toThrow(
+      /vmap: the argument axis at \[1\] must be an integer .* got "0"/,
+    );
+    // Shape errors inside f name the per-example shapes, as the user wrote f.
+    expect(() => vmap((a: JArray) => a.reshape([5]))(x)).toThrow(
+      /reshape: cannot reshape float32\[2\] \(2 elements\) to \[5\]/,
+    );
+    expect(() => vmap((a: JArray) => a.add(np.ones([3])))(x)).toThrow(/add: shapes \[2\], \[3\] cannot be broadcast/);
   });
 
   test("types: vmap keeps the function's type, so pipe(f, grad, vmap) composes", () => {

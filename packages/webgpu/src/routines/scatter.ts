@@ -4,7 +4,8 @@ import { bitonicPasses } from "./bitonic.js";
 import { ceilDiv, nextPow2, type RoutinePlan, shader, storageType, up, WG } from "./program.js";
 
 /**
- * A deterministic scatter without atomics: the output starts as a copy of the operand; every
+ * A deterministic scatter without atomics: the output starts as a copy of the operand (read
+ * through its view, as the updates are: a broadcast operand is never materialised); every
  * update unit gets the flat index of the operand element it starts at (a sentinel where its
  * window does not fit); a bitonic sort of (target, position) groups equal targets in update
  * order; then the first unit of each group folds the group into the operand, in that order.
@@ -16,8 +17,8 @@ import { ceilDiv, nextPow2, type RoutinePlan, shader, storageType, up, WG } from
  * the sort then sees one key per window (the gradient of `take` sorts its indices, not its
  * rows), and the fold runs a thread per window element. Otherwise each update element is a unit.
  *
- * Params (every pass): [units, W, operandSize, vectorStride, P, fold threads, then per batch dim:
- * size, index stride, update stride; per window dim: size, update stride, operand stride; per
+ * Params (every pass): [units, W, operandSize, vectorStride, P, fold threads, the updates'
+ * offset, then per batch dim: size, index stride, update stride; per window dim: size, update stride, operand stride; per
  * index vector entry: dim size, stride, room; per batching pair: stride].
  */
 
@@ -32,7 +33,7 @@ interface Layout {
   perElement: boolean;
 }
 
-const HEAD = 6;
+const HEAD = 7;
 const at = {
   batch: (d: number, f: number) => HEAD + d * 3 + f,
   window: (l: Layout, d: number, f: number) => HEAD + l.nb * 3 + d * 3 + f,
@@ -106,7 +107,7 @@ function segmentSource(s: ScatterRoutine, l: Layout): string {
     `  let W = prm(1u);`,
     ...decode(l.perElement ? "e / W" : "e", "c", l.nb, (d) => prm(at.batch(d, 0))).map((x) => `  ${x}`),
     ...(l.perElement ? decode("e % W", "w", l.wr, window).map((x) => `  ${x}`) : []),
-    `  return 0${dot("c", l.nb, (d) => prm(at.batch(d, 2)))}${l.perElement ? dot("w", l.wr, (d) => prm(at.window(l, d, 1))) : ""};`,
+    `  return ${prm(6)}${dot("c", l.nb, (d) => prm(at.batch(d, 2)))}${l.perElement ? dot("w", l.wr, (d) => prm(at.window(l, d, 1))) : ""};`,
     "}",
   ];
   const body = [
@@ -147,17 +148,25 @@ function segmentSource(s: ScatterRoutine, l: Layout): string {
   );
 }
 
-const copySource = shader(
-  1,
-  [
-    { name: "src", type: "u32" },
-    { name: "dst", type: "u32", write: true },
-  ],
-  [`if (g >= ${up(0)}) { return; }`, "dst[g] = src[g];"],
-);
+/** The operand's view copied row-major into the output. Params [size, shape (r), offset, strides (r)]. */
+function copySource(r: number): string {
+  return shader(
+    2 + 2 * r,
+    [
+      { name: "src", type: "u32" },
+      { name: "dst", type: "u32", write: true },
+    ],
+    [
+      `if (g >= ${up(0)}) { return; }`,
+      ...decode("i32(g)", "c", r, (d) => prm(1 + d)),
+      `dst[g] = src[${prm(1 + r)}${dot("c", r, (d) => prm(2 + r + d))}];`,
+    ],
+  );
+}
 
 export function scatterRoutinePlan(s: ScatterRoutine, p: Int32Array, src: Sources): RoutinePlan {
-  const plan = scatterPlan(s, scatterShapes(s, p));
+  const shapes = scatterShapes(s, p);
+  const plan = scatterPlan(s, shapes);
   const W = plan.windowShape.reduce((a, b) => a * b, 1);
   const B = plan.batchShape.reduce((a, b) => a * b, 1);
   // Whole windows coincide or miss when no index moves one along a dim it really spans.
@@ -172,7 +181,7 @@ export function scatterRoutinePlan(s: ScatterRoutine, p: Int32Array, src: Source
   const units = perElement ? B * W : B;
   const threads = perElement ? units : B * W;
   const P = nextPow2(units);
-  const params = [units, W, plan.operandSize, plan.vectorStride, P, threads];
+  const params = [units, W, plan.operandSize, plan.vectorStride, P, threads, plan.updatesOffset];
   plan.batchShape.forEach((n, d) =>
     params.push(n, plan.indexBatchStrides[d] as number, plan.updateBatchStrides[d] as number),
   );
@@ -183,10 +192,10 @@ export function scatterRoutinePlan(s: ScatterRoutine, p: Int32Array, src: Source
   for (const bt of plan.batching) params.push(bt.stride);
   const copy = {
     label: "scatter (copy)",
-    source: copySource,
+    source: src(`copy-${shapes.operand.length}`, () => copySource(shapes.operand.length)),
     bind: [{ in: 0 }, { out: 0 }],
     workgroups: ceilDiv(plan.operandSize, WG),
-    params: [plan.operandSize],
+    params: [plan.operandSize, ...shapes.operand, shapes.operandView.offset, ...shapes.operandView.strides],
   };
   if (B * W === 0) return { temps: [], passes: [copy] };
   const keys = { tmp: 0 };

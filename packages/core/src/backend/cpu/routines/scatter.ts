@@ -13,19 +13,57 @@ function combiner(s: ScatterRoutine): Combine | null {
   return binaryFn(mode, dtype);
 }
 
+/** Copies a strided view of `src` into the row-major `dst` (one odometer over all dims but the last). */
+function copyView(
+  src: DataArray,
+  shape: readonly number[],
+  view: { offset: number; strides: readonly number[] },
+  dst: DataArray,
+): void {
+  const size = dst.length;
+  if (size === 0) return;
+  const r = shape.length;
+  const contiguous = shape.every(
+    (n, d) => n === 1 || view.strides[d] === shape.slice(d + 1).reduce((a, b) => a * b, 1),
+  );
+  if (r === 0 || contiguous) {
+    dst.set(src.subarray(view.offset, view.offset + size) as never);
+    return;
+  }
+  const inner = shape[r - 1] as number;
+  const is = view.strides[r - 1] as number;
+  const pos = new Int32Array(r);
+  let base = view.offset;
+  for (let o = 0; o < size; o += inner) {
+    if (is === 0) dst.fill(src[base] as never, o, o + inner);
+    else for (let i = 0, q = base; i < inner; i++, q += is) dst[o + i] = src[q] as number;
+    for (let d = r - 2; d >= 0; d--) {
+      const st = view.strides[d] as number;
+      if ((pos[d] as number) + 1 < (shape[d] as number)) {
+        pos[d] = (pos[d] as number) + 1;
+        base += st;
+        break;
+      }
+      base -= (pos[d] as number) * st;
+      pos[d] = 0;
+    }
+  }
+}
+
 /**
- * XLA's scatter in update order (O(operand + updates)): the operand is copied to the output,
+ * XLA's scatter in update order (O(operand + updates)): the operand (a view) is copied to the output,
  * then each update window that fits is folded into it element by element. Typed-array stores
  * round floats and wrap integers at every step, as XLA's CPU scatter does.
  */
 export function scatterRunner(s: ScatterRoutine): CpuRun {
   const combine = combiner(s);
   return (ins, outs, p) => {
-    const plan = scatterPlan(s, scatterShapes(s, p));
+    const shapes = scatterShapes(s, p);
+    const plan = scatterPlan(s, shapes);
     const idx = ins[1] as Int32Array;
     const upd = ins[2] as DataArray;
     const out = outs[0] as DataArray;
-    out.set(ins[0] as DataArray as never);
+    copyView(ins[0] as DataArray, shapes.operand, shapes.operandView, out);
     const { batchShape, windowShape, scattered, batching } = plan;
     const nb = batchShape.length;
     const wr = windowShape.length;
@@ -47,7 +85,7 @@ export function scatterRunner(s: ScatterRoutine): CpuRun {
     const wrap = s.wrapNegative;
     const set = s.mode === "set";
     let idxBase = 0;
-    let updBase = 0;
+    let updBase = plan.updatesOffset;
     for (let b = 0; b < batchSize; b++) {
       let target = 0;
       let fits = true;
