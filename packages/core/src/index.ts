@@ -25,6 +25,7 @@ export {
   collect,
   collectionStats,
   configureCollection,
+  type HeapStats,
   type LeakReport,
   memoryStats,
   setMemoryWarning,

@@ -1,6 +1,7 @@
 /** Internals for backend packages and tests: the IR, the registry and the eager executor. */
 
 export { CpuBackend } from "./backend/cpu/cpu-backend.js";
+export { Heap } from "./backend/cpu/heap.js";
 export { GILES_ERFINV } from "./backend/cpu/special.js";
 export type { Aval } from "./core/aval.js";
 export { DeviceBuffer, liveBuffers } from "./core/buffer.js";

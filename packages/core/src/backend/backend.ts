@@ -1,5 +1,6 @@
 import type { DataArray, DType } from "../dtype.js";
 import type { Kernel } from "../ir/kernel.js";
+import type { HeapStats } from "./cpu/heap.js";
 
 /** An opaque storage slot of a backend. */
 export interface Slot {
@@ -42,4 +43,6 @@ export interface Backend {
   sync(): Promise<void>;
   /** Submits the queued work now. */
   flush(): void;
+  /** The allocator's state, for backends that manage one heap (the CPU backend). */
+  heapStats?(): HeapStats;
 }

@@ -18,6 +18,11 @@ export function backendNames(): string[] {
   return [...factories.keys()];
 }
 
+/** The backend of that name if it has been created (never creates one). */
+export function existingBackend(name: string): Backend | undefined {
+  return instances.get(name);
+}
+
 /** The backend of that name (default: the current one), created on first use. */
 export function getBackend(name: string = current): Backend {
   let b = instances.get(name);

@@ -1,4 +1,6 @@
 import type { Backend, Slot } from "../backend/backend.js";
+import type { HeapStats } from "../backend/cpu/heap.js";
+import { existingBackend } from "../backend/registry.js";
 import { type DType, itemSize } from "../dtype.js";
 
 /**
@@ -38,11 +40,15 @@ export class DeviceBuffer {
   }
 }
 
-/** Live buffers and bytes of one backend, and the most bytes ever live at once. */
+/**
+ * Live buffers and bytes of one backend, and the most bytes ever live at once; for the CPU
+ * backend also its heap's allocator state (`heap`).
+ */
 export interface BackendMemory {
   liveBuffers: number;
   liveBytes: number;
   peakBytes: number;
+  heap?: HeapStats;
 }
 
 const live = new Map<string, Set<DeviceBuffer>>();
@@ -92,7 +98,10 @@ function untrack(b: DeviceBuffer): void {
 /** Live buffers and bytes per backend. */
 export function memoryStats(): Record<string, BackendMemory> {
   const out: Record<string, BackendMemory> = {};
-  for (const [name, c] of counters) out[name] = { ...c };
+  for (const [name, c] of counters) {
+    const heap = existingBackend(name)?.heapStats?.();
+    out[name] = heap ? { ...c, heap } : { ...c };
+  }
   return out;
 }
 

@@ -1,8 +1,10 @@
-import { allocHost, type DataArray, type DType, itemSize } from "../../dtype.js";
+import type { DataArray, DType } from "../../dtype.js";
+import { itemSize } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
 import type { Kernel } from "../../ir/kernel.js";
 import type { Backend, Executable, Slot } from "../backend.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
+import { Heap, type HeapStats } from "./heap.js";
 import { interpretFused } from "./interpret.js";
 import { matmulRunner } from "./matmul.js";
 import { routineRunner } from "./routines/index.js";
@@ -20,19 +22,22 @@ export interface CpuOptions {
   flushEvery: number;
 }
 
-/** Host memory kept for reuse after frees. */
-const POOL_BYTES = 64 * 1024 * 1024;
-
+/** A block of the backend's heap (or nothing, for an empty array). */
 class CpuSlot implements Slot {
-  data: DataArray | null;
+  freed = false;
   poison: Error | null = null;
   constructor(
+    private readonly heap: Heap,
     readonly dtype: DType,
     readonly size: number,
     readonly bytes: number,
-    data?: DataArray,
-  ) {
-    this.data = data ?? allocHost(dtype, size);
+    /** Byte offset in the heap; 0 when the slot holds no bytes. */
+    readonly ptr: number,
+  ) {}
+
+  /** A typed view of the slot's elements (made fresh: a grow invalidates older views). */
+  get data(): DataArray {
+    return this.heap.view(this.dtype, this.ptr, this.size);
   }
 }
 
@@ -58,15 +63,14 @@ type Op =
       reject: (e: unknown) => void;
     };
 
-/** The embedded CPU backend: typed-array storage, kernels as generated JS or interpreted closures. */
+/** The embedded CPU backend: one heap (a WebAssembly.Memory), kernels as generated JS or interpreted closures. */
 export class CpuBackend implements Backend {
   private queue: Op[] = [];
   private scheduled = false;
   private flushing = false;
   private fault: string | null = null;
-  /** Freed host arrays by dtype and size, reused by alloc (every kernel writes its whole output). */
-  private readonly pool = new Map<string, DataArray[]>();
-  private pooledBytes = 0;
+  /** Every slot's bytes: one WebAssembly.Memory (kernels write their whole outputs, so blocks are not cleared). */
+  readonly heap = new Heap();
   /** Kernels run and flushes made since creation (for tests and profiling). */
   readonly counters = { kernels: 0, flushes: 0, compiles: 0 };
 
@@ -85,16 +89,15 @@ export class CpuBackend implements Backend {
 
   alloc(dtype: DType, size: number): CpuSlot {
     const bytes = size * itemSize(dtype);
-    const recycled = this.pool.get(`${dtype}:${size}`)?.pop();
-    if (recycled) {
-      this.pooledBytes -= bytes;
-      return new CpuSlot(dtype, size, bytes, recycled);
+    if (!Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new BackendError(`cpu: cannot allocate ${size} elements of ${dtype}`);
     }
-    try {
-      return new CpuSlot(dtype, size, bytes);
-    } catch (e) {
-      throw new BackendError(`cpu: cannot allocate ${size} elements of ${dtype}: ${(e as Error).message}`);
-    }
+    return new CpuSlot(this.heap, dtype, size, bytes, bytes === 0 ? 0 : this.heap.alloc(bytes));
+  }
+
+  /** The heap's allocator state (memoryStats() reports it). */
+  heapStats(): HeapStats {
+    return this.heap.stats();
   }
 
   free(slot: Slot): void {
@@ -103,7 +106,7 @@ export class CpuBackend implements Backend {
 
   write(slot: Slot, data: DataArray): void {
     const s = slot as CpuSlot;
-    if (!s.data) throw new BackendError("cpu: write to a freed buffer");
+    if (s.freed) throw new BackendError("cpu: write to a freed buffer");
     s.data.set(data);
   }
 
@@ -120,7 +123,7 @@ export class CpuBackend implements Backend {
 
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {
     for (const s of inputs) {
-      if (!(s as CpuSlot).data) throw new BackendError(`cpu: kernel '${exe.kernel.label}' reads a freed buffer`);
+      if ((s as CpuSlot).freed) throw new BackendError(`cpu: kernel '${exe.kernel.label}' reads a freed buffer`);
     }
     this.enqueue({
       kind: "dispatch",
@@ -164,17 +167,10 @@ export class CpuBackend implements Backend {
 
   private runOp(op: Op): void {
     if (op.kind === "free") {
-      const { data, dtype, size, bytes } = op.slot;
-      op.slot.data = null;
-      if (data && size > 0 && this.pooledBytes + bytes <= POOL_BYTES) {
-        const key = `${dtype}:${size}`;
-        let list = this.pool.get(key);
-        if (!list) {
-          list = [];
-          this.pool.set(key, list);
-        }
-        list.push(data);
-        this.pooledBytes += bytes;
+      const slot = op.slot;
+      if (!slot.freed) {
+        slot.freed = true;
+        if (slot.bytes > 0) this.heap.free(slot.ptr);
       }
       return;
     }
@@ -200,8 +196,8 @@ export class CpuBackend implements Backend {
       }
       this.counters.kernels++;
       exe.run(
-        inputs.map((s) => s.data as DataArray),
-        outputs.map((s) => s.data as DataArray),
+        inputs.map((s) => s.data),
+        outputs.map((s) => s.data),
         op.params,
       );
     } catch (e) {
@@ -228,7 +224,7 @@ export class CpuBackend implements Backend {
 
   private copyOut(slot: CpuSlot, offset: number, size: number): DataArray {
     if (slot.poison) throw slot.poison;
-    if (!slot.data) throw new BackendError("cpu: read of a freed buffer");
+    if (slot.freed) throw new BackendError("cpu: read of a freed buffer");
     return slot.data.slice(offset, offset + size);
   }
 
@@ -251,7 +247,7 @@ export class CpuBackend implements Backend {
   }
 
   async sync(): Promise<void> {
-    const s = new CpuSlot("bool", 0, 0);
+    const s = new CpuSlot(this.heap, "bool", 0, 0, 0);
     await this.enqueueRead(s, 0, 0);
   }
 }
