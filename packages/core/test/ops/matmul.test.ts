@@ -198,6 +198,9 @@ describe("matmul: sizes and dtypes", () => {
     [3, 5, 300],
     [17, 129, 9],
     [130, 257, 70],
+    // Past the Wasm GEMM's NC (2048) columns and MC (96) rows.
+    [3, 5, 2100],
+    [200, 9, 11],
   ];
   test.each(cases)("float32 M=%i K=%i N=%i against a float64 triple loop", async (M, K, N) => {
     const a = randomFloats(M * K, M * 1000 + K);

@@ -3,7 +3,7 @@
  * coalesces free neighbours, against an interval model of the live blocks; and flat memory over
  * a long training loop.
  */
-import { grad, memoryStats, np } from "@webjax/core";
+import { grad, type Array as JArray, memoryStats, np } from "@webjax/core";
 import { Heap } from "@webjax/core/internal";
 import { testBackend } from "@webjax/test-utils";
 import fc from "fast-check";
@@ -107,7 +107,7 @@ describe.runIf(testBackend === "cpu")("cpu heap under a training loop", () => {
       Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
       { shape: [8, 8] },
     );
-    const loss = (w: np.Array) => np.square(x.matmul(w).sub(1)).mean();
+    const loss = (w: JArray) => np.square(x.matmul(w).sub(1)).mean();
     const g = grad(loss);
     let w = np.zeros([8, 1]);
     const stats = () => memoryStats().cpu as Required<NonNullable<ReturnType<typeof memoryStats>["cpu"]>>;

@@ -6,8 +6,9 @@ import type { Backend, Executable, Slot } from "../backend.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
 import { Heap, type HeapStats } from "./heap.js";
 import { interpretFused } from "./interpret.js";
-import { matmulRunner } from "./matmul.js";
+import { matmulRunner, type WasmKernels } from "./matmul.js";
 import { routineRunner } from "./routines/index.js";
+import { compileWasmKernels } from "./wasm/kernels.js";
 
 /**
  * How the CPU backend runs. `deferred` makes it behave like a remote device: queued work runs
@@ -20,6 +21,10 @@ export interface CpuOptions {
   codegen: "auto" | "js" | "interpreter";
   /** Queued kernels that force a flush. */
   flushEvery: number;
+  /** Kernels in Wasm SIMD where the engine compiles Wasm ("off": the JS kernels, for comparison). */
+  wasm: "auto" | "off";
+  /** Fused multiply-add in the matmul microkernel: "auto" uses relaxed SIMD where the engine validates it. */
+  relaxedSimd: "auto" | "off";
 }
 
 /** A block of the backend's heap (or nothing, for an empty array). */
@@ -71,8 +76,10 @@ export class CpuBackend implements Backend {
   private fault: string | null = null;
   /** Every slot's bytes: one WebAssembly.Memory (kernels write their whole outputs, so blocks are not cleared). */
   readonly heap = new Heap();
-  /** Kernels run and flushes made since creation (for tests and profiling). */
-  readonly counters = { kernels: 0, flushes: 0, compiles: 0 };
+  /** Kernels compiled to Wasm against the heap (null where the engine compiles no Wasm, e.g. a strict CSP). */
+  private wasmKernels: WasmKernels | null | undefined;
+  /** Kernels run (and of those, run in Wasm) and flushes made since creation (for tests and profiling). */
+  readonly counters = { kernels: 0, flushes: 0, compiles: 0, wasmKernels: 0 };
 
   constructor(
     readonly options: CpuOptions,
@@ -81,6 +88,12 @@ export class CpuBackend implements Backend {
 
   get canReadSync(): boolean {
     return !this.options.deferred;
+  }
+
+  /** The Wasm kernels, compiled on first use. */
+  get wasm(): WasmKernels | null {
+    if (this.wasmKernels === undefined) this.wasmKernels = compileWasmKernels(this.heap, this.options);
+    return this.wasmKernels;
   }
 
   get usesCodegen(): boolean {
@@ -112,7 +125,7 @@ export class CpuBackend implements Backend {
 
   compile(kernel: Kernel): CpuExecutable {
     this.counters.compiles++;
-    if (kernel.kind === "matmul") return new CpuExecutable(kernel, matmulRunner(kernel), null);
+    if (kernel.kind === "matmul") return new CpuExecutable(kernel, matmulRunner(kernel, this.wasm), null);
     if (kernel.kind === "routine") return new CpuExecutable(kernel, routineRunner(kernel.routine), null);
     if (this.usesCodegen) {
       const { source, run } = generateFused(kernel);
@@ -195,6 +208,7 @@ export class CpuBackend implements Backend {
         throw new Error(message);
       }
       this.counters.kernels++;
+      if ((exe.run as { wasm?: boolean }).wasm) this.counters.wasmKernels++;
       exe.run(
         inputs.map((s) => s.data),
         outputs.map((s) => s.data),
@@ -259,7 +273,7 @@ function laterTask(f: () => void): void {
   else setTimeout(f, 0);
 }
 
-const defaults: CpuOptions = { deferred: false, codegen: "auto", flushEvery: 256 };
+const defaults: CpuOptions = { deferred: false, codegen: "auto", flushEvery: 256, wasm: "auto", relaxedSimd: "auto" };
 let configured: CpuOptions = { ...defaults };
 
 /** Options of the CPU backend created next (see `configureCpu`). */

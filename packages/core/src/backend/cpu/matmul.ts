@@ -1,9 +1,11 @@
-import { allocHost, type DataArray, isFloat } from "../../dtype.js";
+import { allocHost, type DataArray, type DType, isFloat } from "../../dtype.js";
 import { float16ToFloat32 } from "../../float16.js";
 import { type Load, type MatmulKernel, type MatmulOperand, resolveInt } from "../../ir/kernel.js";
 import type { CpuRun } from "./codegen.js";
+import type { Heap } from "./heap.js";
 import { compileExpr, type InterpState, nextGeneration } from "./interpret.js";
 import { storeFn } from "./scalar.js";
+import { type GemmExports, gemmF32, gemmScratch } from "./wasm/gemm.js";
 
 /** Cache blocking: a KC×NC panel of B and an MC×KC panel of A stay in cache while reused. */
 const KC = 128;
@@ -143,13 +145,29 @@ function gemmInt(
   }
 }
 
+/** The Wasm kernels of one CPU backend instance (compiled against its heap). */
+export interface WasmKernels {
+  readonly heap: Heap;
+  readonly gemm: GemmExports;
+  /** Whether the microkernel uses f32x4.relaxed_madd. */
+  readonly fma: boolean;
+}
+
 /** Builds the CPU runner of a (batched) matmul kernel, with its epilogue if any. */
-export function matmulRunner(k: MatmulKernel): CpuRun {
+export function matmulRunner(k: MatmulKernel, wasm: WasmKernels | null): CpuRun {
   const epilogue = k.epilogue;
   const epiExpr = epilogue ? compileExpr(epilogue.expr, epilogue.loads, k.inputs) : undefined;
   const float = isFloat(k.dtype);
   const half = k.dtype === "float16";
   const store = storeFn(k.outputs[0]) ?? ((v: number) => v);
+  if (wasm && k.dtype === "float32" && k.inputs[0] === "float32" && k.inputs[1] === "float32") {
+    return Object.assign(
+      wasmRunner(k, wasm, epilogue && epiExpr ? { loads: epilogue.loads, expr: epiExpr } : null, store),
+      {
+        wasm: true,
+      },
+    );
+  }
   return (ins, outs, p) => {
     const out = outs[0] as DataArray;
     const batch = k.batch.map((e) => resolveInt(e, p));
@@ -191,6 +209,95 @@ export function matmulRunner(k: MatmulKernel): CpuRun {
     }
     if (epilogue && epiExpr) applyEpilogue(epilogue.loads, epiExpr, ins, target, out, [...batch, M, N], p, store);
     else if (half) for (let i = 0; i < target.length; i++) out[i] = store(target[i] as number);
+  };
+}
+
+/**
+ * float32 matmul on the Wasm GEMM: operands are read in place in the heap (their strides go to
+ * the packing), batches run one after another with no allocation beyond one scratch block
+ * (and, with an epilogue, one accumulator block, which the epilogue then maps into the output).
+ */
+function wasmRunner(
+  k: MatmulKernel,
+  wasm: WasmKernels,
+  epi: { loads: readonly Load[]; expr: (s: InterpState) => number } | null,
+  store: (v: number) => number,
+): CpuRun {
+  const { heap, gemm } = wasm;
+  return (ins, outs, p) => {
+    const batch = k.batch.map((e) => resolveInt(e, p));
+    const M = resolveInt(k.m, p);
+    const N = resolveInt(k.n, p);
+    const K = resolveInt(k.k, p);
+    const nb = batch.reduce((x, y) => x * y, 1);
+    if (nb * M * N === 0) return;
+    // Byte addresses first: an alloc below may grow the heap, which detaches every view.
+    const where = [...ins, ...outs].map((x) => [x.byteOffset, x.length] as const);
+    const operand = (o: MatmulOperand, i: number) => ({
+      base: (where[i] as readonly [number, number])[0],
+      offset: resolveInt(o.offset, p),
+      bs: o.batchStrides.map((e) => resolveInt(e, p)),
+      rs: resolveInt(o.rowStride, p),
+      cs: resolveInt(o.colStride, p),
+    });
+    const A = operand(k.lhs, 0);
+    const B = operand(k.rhs, 1);
+    const outAt = (where[ins.length] as readonly [number, number])[0];
+    const scratch = heap.alloc(gemmScratch());
+    const acc = epi ? heap.alloc(nb * M * N * 4) : outAt;
+    try {
+      const bidx = new Array<number>(batch.length).fill(0);
+      for (let t = 0; t < nb; t++) {
+        let aOff = A.offset;
+        let bOff = B.offset;
+        bidx.forEach((v, d) => {
+          aOff += v * (A.bs[d] as number);
+          bOff += v * (B.bs[d] as number);
+        });
+        const c = acc + t * M * N * 4;
+        if (K === 0) heap.view("float32", c, M * N).fill(0);
+        else {
+          gemmF32(
+            gemm,
+            { ptr: A.base + aOff * 4, rs: A.rs, cs: A.cs },
+            { ptr: B.base + bOff * 4, rs: B.rs, cs: B.cs },
+            c,
+            M,
+            N,
+            K,
+            scratch,
+          );
+        }
+        for (let d = batch.length - 1; d >= 0; d--) {
+          if ((bidx[d] as number) + 1 < (batch[d] as number)) {
+            bidx[d] = (bidx[d] as number) + 1;
+            break;
+          }
+          bidx[d] = 0;
+        }
+      }
+      if (epi) {
+        const fresh = (i: number, d: DType) => {
+          const [at, n] = where[i] as readonly [number, number];
+          return heap.view(d, at, n);
+        };
+        const views = k.inputs.map((d, i) => fresh(i, d));
+        const out = fresh(ins.length, k.outputs[0]);
+        applyEpilogue(
+          epi.loads,
+          epi.expr,
+          views,
+          heap.view("float32", acc, nb * M * N),
+          out,
+          [...batch, M, N],
+          p,
+          store,
+        );
+      }
+    } finally {
+      heap.free(scratch);
+      if (epi) heap.free(acc);
+    }
   };
 }
 

@@ -1,0 +1,141 @@
+/**
+ * The CPU backend's Wasm: the assembler on a small function, the SIMD GEMM (several register
+ * tiles, edges, strides, transposes, batches) against a float64 triple loop, and the backend
+ * running float32 matmuls in Wasm with the JS kernels (`wasm: "off"`) agreeing.
+ */
+import { setFlagsFromString } from "node:v8";
+import { getBackend, type Array as JArray, np, registerBackend } from "@webjax/core";
+import { CpuBackend, Heap } from "@webjax/core/internal";
+import { expectClose, rng, testBackend } from "@webjax/test-utils";
+import { describe, expect, test } from "vitest";
+import { assemble, FunctionBuilder, type Local, relaxedSimdAvailable } from "../../src/backend/cpu/wasm/asm.js";
+import { type GemmExports, type GemmShape, gemmF32, gemmModule, gemmScratch } from "../../src/backend/cpu/wasm/gemm.js";
+
+describe("wasm assembler", () => {
+  test("a loop with loads, stores, select and SIMD: prefix sums and a 4-lane scale", () => {
+    const heap = new Heap(1 << 16);
+    // prefix(ptr, n): x[i] += x[i-1] (int32); scale(ptr, n4): x[0:4·n4] *= 2 as f32x4.
+    const prefix = new FunctionBuilder("prefix", ["i32", "i32"]);
+    const [p, n] = prefix.params as [Local, Local];
+    const i = prefix.local("i32");
+    const acc = prefix.local("i32");
+    prefix.i32(0).set(acc);
+    prefix.loop(i, 0, n, 1, () => {
+      prefix.get(p).get(i).i32(2).op("i32.shl").op("i32.add");
+      prefix.get(acc).get(p).get(i).i32(2).op("i32.shl").op("i32.add").mem("i32.load").op("i32.add").tee(acc);
+      prefix.mem("i32.store");
+    });
+    const scale2 = new FunctionBuilder("scale2", ["i32", "i32"]);
+    const [q2, m2] = scale2.params as [Local, Local];
+    const k = scale2.local("i32");
+    const addr = scale2.local("i32");
+    scale2.loop(k, 0, m2, 1, () => {
+      scale2.get(q2).get(k).i32(4).op("i32.shl").op("i32.add").set(addr);
+      scale2.get(addr).get(addr).mem("v128.load").f32(2).op("f32x4.splat").op("f32x4.mul").mem("v128.store");
+    });
+    const bytes = assemble([prefix, scale2]);
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: heap.memory } });
+    const ex = inst.exports as { prefix(p: number, n: number): void; scale2(p: number, n: number): void };
+    const ip = heap.alloc(40);
+    (heap.view("int32", ip, 10) as Int32Array).set([1, 2, 3, 4, 5, -6, 7, 8, 9, 10]);
+    ex.prefix(ip, 10);
+    expect([...heap.view("int32", ip, 10)]).toEqual([1, 3, 6, 10, 15, 9, 16, 24, 33, 43]);
+    const fp = heap.alloc(32);
+    (heap.view("float32", fp, 8) as Float32Array).set([1, -2, 0.5, 3, 4, 5, 6, 7]);
+    ex.scale2(fp, 2);
+    expect([...heap.view("float32", fp, 8)]).toEqual([2, -4, 1, 6, 8, 10, 12, 14]);
+  });
+});
+
+describe("wasm GEMM against a float64 triple loop", () => {
+  const shapes: GemmShape[] = [
+    { mr: 4, nr: 8, kc: 256, mc: 96, nc: 2048 },
+    // Small blocks, so every edge (MC, NC, KC, MR, NR) is crossed at small sizes.
+    { mr: 4, nr: 8, kc: 5, mc: 8, nc: 16 },
+    { mr: 2, nr: 16, kc: 7, mc: 6, nc: 32 },
+    { mr: 6, nr: 4, kc: 3, mc: 12, nc: 8 },
+  ];
+  const sizes: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [9, 17, 13],
+    [33, 40, 21],
+  ];
+  for (const fma of [false, true]) {
+    for (const g of shapes) {
+      test(`${g.mr}×${g.nr} tile, KC ${g.kc} MC ${g.mc} NC ${g.nc}${fma ? ", relaxed madd" : ""}: plain, transposed and strided operands`, () => {
+        // Node 20 has relaxed SIMD behind a V8 flag, which can be set at run time.
+        if (fma) {
+          setFlagsFromString("--experimental-wasm-relaxed-simd");
+          expect(relaxedSimdAvailable()).toBe(true);
+        }
+        const bytes = gemmModule(fma, g);
+        const heap = new Heap(1 << 20);
+        const w = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: heap.memory } })
+          .exports as unknown as GemmExports;
+        const next = rng(g.mr * 100 + g.kc);
+        for (const [M, N, K] of sizes) {
+          // A is stored transposed with a column step of 2, B row-major with a row pad of 3.
+          const aPtr = heap.alloc(K * M * 2 * 4);
+          const bPtr = heap.alloc(K * (N + 3) * 4);
+          const c = heap.alloc(M * N * 4);
+          const s = heap.alloc(gemmScratch(g));
+          const av = heap.view("float32", aPtr, K * M * 2) as Float32Array;
+          const bv = heap.view("float32", bPtr, K * (N + 3)) as Float32Array;
+          for (let x = 0; x < av.length; x++) av[x] = next() * 2 - 1;
+          for (let x = 0; x < bv.length; x++) bv[x] = next() * 2 - 1;
+          const A = (i: number, k: number) => av[k * M * 2 + i * 2] as number;
+          const B = (k: number, j: number) => bv[k * (N + 3) + j] as number;
+          gemmF32(w, { ptr: aPtr, rs: 2, cs: M * 2 }, { ptr: bPtr, rs: N + 3, cs: 1 }, c, M, N, K, s, g);
+          const out = heap.view("float32", c, M * N);
+          for (let i = 0; i < M; i++) {
+            for (let j = 0; j < N; j++) {
+              let ref = 0;
+              for (let k = 0; k < K; k++) ref += A(i, k) * B(k, j);
+              expect(Math.abs((out[i * N + j] as number) - ref)).toBeLessThan(1e-5 * (1 + K));
+            }
+          }
+          for (const p of [aPtr, bPtr, c, s]) heap.free(p);
+        }
+        expect(heap.stats().usedBytes).toBe(0);
+      });
+    }
+  }
+});
+
+describe.runIf(testBackend === "cpu")("the backend's float32 matmul runs in Wasm", () => {
+  test("matmuls of every layout count as Wasm kernels and agree with the JS kernels", async () => {
+    const cpu = getBackend("cpu") as CpuBackend;
+    registerBackend("cpu-js", () => new CpuBackend({ ...cpu.options, wasm: "off" }, "cpu-js"));
+    const next = rng(7);
+    const data = (n: number) => Float32Array.from({ length: n }, () => next() * 2 - 1);
+    const da = data(6 * 70 * 130);
+    const db = data(6 * 130 * 50);
+    const run = (backend: string) => {
+      const a = np.array(da, { shape: [6, 70, 130], backend });
+      const b = np.array(db, { shape: [6, 130, 50], backend });
+      const outs = [
+        a.matmul(b),
+        b.swapaxes(1, 2).matmul(a.swapaxes(1, 2)),
+        a.slice([0, 6, 2], [0, 70, 3]).matmul(b.slice([0, 6, 2], [0, 130], [0, 50, 2])),
+        a.matmul(b.slice([0, 1])),
+      ];
+      a.dispose();
+      b.dispose();
+      return outs;
+    };
+    const before = cpu.counters.wasmKernels;
+    const wasm = run("cpu");
+    const js = run("cpu-js");
+    for (let i = 0; i < wasm.length; i++) {
+      const w = wasm[i] as JArray;
+      const j = js[i] as JArray;
+      expect(w.shape).toEqual(j.shape);
+      await expectClose(w, (await j.data()) as Float32Array, { rtol: 1e-4, atol: 1e-4 });
+    }
+    expect(cpu.counters.wasmKernels - before).toBe(4);
+    expect((getBackend("cpu-js") as CpuBackend).counters.wasmKernels).toBe(0);
+    for (const x of [...wasm, ...js]) x.dispose();
+  });
+});
