@@ -20,7 +20,7 @@
  * Costs: nothing per op (the registry entry exists anyway), one comparison per read below the
  * margin, and per collection two macrotask turns and one full GC (a few ms for a small heap),
  * kept under half of the time (a read right after a collection does not start another) unless
- * memory runs away.
+ * live memory passes 1.5× its level + 64 KiB (a fast loop that drops much between reads).
  * A loop that never awaits a read is only reclaimed by `dispose`/`using`.
  */
 import { getBackend } from "../backend/registry.js";
@@ -36,7 +36,8 @@ export interface CollectionOptions {
   minBuffers: number;
   /**
    * …and at most this fraction of the time goes to collections (a read soon after a costly one
-   * waits), unless live bytes pass twice the last level + hardBytes.
+   * waits), unless live bytes pass (1 + 2·growth) × the level + hardBytes: so at a read live
+   * memory is at most 1.5× its level + 64 KiB by default, however fast the program allocates.
    */
   maxTimeShare: number;
   hardBytes: number;
@@ -48,7 +49,7 @@ let options: CollectionOptions = {
   minBytes: 64 << 10,
   minBuffers: 256,
   maxTimeShare: 0.5,
-  hardBytes: 64 << 20,
+  hardBytes: 64 << 10,
 };
 let enabled = true;
 let baseBytes = 0;
@@ -86,7 +87,7 @@ function due(): boolean {
     bytes > baseBytes * (1 + options.growth) + options.minBytes ||
     buffers > baseBuffers * (1 + options.growth) + options.minBuffers;
   if (!grown) return false;
-  if (bytes > 2 * baseBytes + options.hardBytes) return true;
+  if (bytes > baseBytes * (1 + 2 * options.growth) + options.hardBytes) return true;
   return now() - lastEnd >= lastCost / options.maxTimeShare;
 }
 

@@ -139,3 +139,41 @@ describe.runIf(testBackend === "cpu")("the backend's float32 matmul runs in Wasm
     for (const x of [...wasm, ...js]) x.dispose();
   });
 });
+
+describe.runIf(testBackend === "cpu")("the worker pool", () => {
+  test("three threads split a matmul's rows (both workers ran jobs); results are bit-identical to one thread", async () => {
+    const cpu = getBackend("cpu") as CpuBackend;
+    registerBackend("cpu-three", () => new CpuBackend({ ...cpu.options, threads: 3 }, "cpu-three"));
+    registerBackend("cpu-one", () => new CpuBackend({ ...cpu.options, threads: 1 }, "cpu-one"));
+    const three = getBackend("cpu-three") as CpuBackend;
+    expect(three.threads).toBe(3);
+    expect((getBackend("cpu-one") as CpuBackend).threads).toBe(1);
+    const next = rng(11);
+    const da = Float32Array.from({ length: 203 * 310 }, () => next() * 2 - 1);
+    const db = Float32Array.from({ length: 310 * 150 }, () => next() * 2 - 1);
+    const product = async (backend: string) => {
+      using a = np.array(da, { shape: [203, 310], backend });
+      using b = np.array(db, { shape: [310, 150], backend });
+      using c = a.matmul(b);
+      using t = b.T.matmul(a.T);
+      return [(await c.data()) as Float32Array, (await t.data()) as Float32Array];
+    };
+    const [c3, t3] = await product("cpu-three");
+    const [c1, t1] = await product("cpu-one");
+    expect(Buffer.from((c3 as Float32Array).buffer).equals(Buffer.from((c1 as Float32Array).buffer))).toBe(true);
+    expect(Buffer.from((t3 as Float32Array).buffer).equals(Buffer.from((t1 as Float32Array).buffer))).toBe(true);
+    const ran = three.wasm?.pool?.jobsRun() ?? [];
+    expect(ran.length).toBe(2);
+    for (const n of ran) expect(n).toBeGreaterThanOrEqual(2);
+    // And the values are the product (float64 reference, one spot per row block).
+    for (const [i, j] of [
+      [0, 0],
+      [100, 77],
+      [202, 149],
+    ] as const) {
+      let ref = 0;
+      for (let k = 0; k < 310; k++) ref += (da[i * 310 + k] as number) * (db[k * 150 + j] as number);
+      expect(Math.abs(((c3 as Float32Array)[i * 150 + j] as number) - ref)).toBeLessThan(1e-4);
+    }
+  });
+});

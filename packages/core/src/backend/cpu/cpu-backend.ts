@@ -9,6 +9,7 @@ import { interpretFused } from "./interpret.js";
 import { matmulRunner, type WasmKernels } from "./matmul.js";
 import { routineRunner } from "./routines/index.js";
 import { compileWasmKernels } from "./wasm/kernels.js";
+import { poolUnavailable } from "./wasm/pool.js";
 
 /**
  * How the CPU backend runs. `deferred` makes it behave like a remote device: queued work runs
@@ -25,6 +26,11 @@ export interface CpuOptions {
   wasm: "auto" | "off";
   /** Fused multiply-add in the matmul microkernel: "auto" uses relaxed SIMD where the engine validates it. */
   relaxedSimd: "auto" | "off";
+  /**
+   * Threads for large kernels ("auto": the machine's parallelism, at most 8). More than one
+   * needs a shared heap: Node 20.16+ always; elsewhere one thread (see `threadsReason`).
+   */
+  threads: number | "auto";
 }
 
 /** A block of the backend's heap (or nothing, for an empty array). */
@@ -75,7 +81,10 @@ export class CpuBackend implements Backend {
   private flushing = false;
   private fault: string | null = null;
   /** Every slot's bytes: one WebAssembly.Memory (kernels write their whole outputs, so blocks are not cleared). */
-  readonly heap = new Heap();
+  readonly heap: Heap;
+  /** Threads the Wasm kernels use, and why not more when that is fewer than requested. */
+  readonly threads: number;
+  readonly threadsReason: string | null;
   /** Kernels compiled to Wasm against the heap (null where the engine compiles no Wasm, e.g. a strict CSP). */
   private wasmKernels: WasmKernels | null | undefined;
   /** Kernels run (and of those, run in Wasm) and flushes made since creation (for tests and profiling). */
@@ -84,7 +93,13 @@ export class CpuBackend implements Backend {
   constructor(
     readonly options: CpuOptions,
     readonly name = "cpu",
-  ) {}
+  ) {
+    const want = options.threads === "auto" ? Math.min(8, machineThreads()) : Math.max(1, Math.floor(options.threads));
+    const why = options.wasm === "off" ? "wasm is off" : poolUnavailable(want);
+    this.threads = why === null ? want : 1;
+    this.threadsReason = why === null || why === "one thread requested" ? null : why;
+    this.heap = new Heap(1 << 20, { shared: this.threads > 1 });
+  }
 
   get canReadSync(): boolean {
     return !this.options.deferred;
@@ -92,7 +107,8 @@ export class CpuBackend implements Backend {
 
   /** The Wasm kernels, compiled on first use. */
   get wasm(): WasmKernels | null {
-    if (this.wasmKernels === undefined) this.wasmKernels = compileWasmKernels(this.heap, this.options);
+    if (this.wasmKernels === undefined)
+      this.wasmKernels = compileWasmKernels(this, this.heap, { ...this.options, threads: this.threads });
     return this.wasmKernels;
   }
 
@@ -273,7 +289,24 @@ function laterTask(f: () => void): void {
   else setTimeout(f, 0);
 }
 
-const defaults: CpuOptions = { deferred: false, codegen: "auto", flushEvery: 256, wasm: "auto", relaxedSimd: "auto" };
+const defaults: CpuOptions = {
+  deferred: false,
+  codegen: "auto",
+  flushEvery: 256,
+  wasm: "auto",
+  relaxedSimd: "auto",
+  threads: "auto",
+};
+
+/** The machine's parallelism (Node's availableParallelism, a browser's hardwareConcurrency). */
+function machineThreads(): number {
+  const g = globalThis as {
+    navigator?: { hardwareConcurrency?: number };
+    process?: { getBuiltinModule?: (m: string) => { availableParallelism?: () => number } | undefined };
+  };
+  const os = g.process?.getBuiltinModule?.("node:os");
+  return os?.availableParallelism?.() ?? g.navigator?.hardwareConcurrency ?? 1;
+}
 let configured: CpuOptions = { ...defaults };
 
 /** Options of the CPU backend created next (see `configureCpu`). */

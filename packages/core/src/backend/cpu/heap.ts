@@ -4,6 +4,8 @@ import { BackendError } from "../../errors.js";
 /** Every block starts at a multiple of this (a v128 load's natural alignment). */
 export const ALIGN = 16;
 const PAGE = 65536;
+/** A shared memory's fixed maximum: wasm32's 4 GiB (reserved address space, not committed). */
+export const MAX_PAGES = 65536;
 /** Bytes below this offset are never handed out (offset 0 stays a null pointer). */
 const RESERVED = 64;
 /** Fitting blocks tried in a block's own size class before a larger class is split. */
@@ -49,9 +51,16 @@ export class Heap {
   private freeBytes = 0;
   private grows = 0;
 
-  constructor(initialBytes = 1 << 20) {
-    this.memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(initialBytes / PAGE)) });
-    this.buffer = this.memory.buffer;
+  /** Whether the memory is a shared one (worker threads read and write it). */
+  readonly shared: boolean;
+
+  constructor(initialBytes = 1 << 20, opts: { shared?: boolean } = {}) {
+    const initial = Math.max(1, Math.ceil(initialBytes / PAGE));
+    this.shared = opts.shared ?? false;
+    this.memory = this.shared
+      ? new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true })
+      : new WebAssembly.Memory({ initial });
+    this.buffer = this.memory.buffer as ArrayBuffer;
   }
 
   /** A block of at least `bytes` bytes (16-aligned); its contents are unspecified. */
@@ -103,7 +112,7 @@ export class Heap {
 
   /** A typed view of `length` elements of dtype `d` at byte offset `ptr` (valid until the next grow). */
   view(d: DType, ptr: number, length: number): DataArray {
-    if (this.buffer !== this.memory.buffer) this.refresh();
+    if (this.buffer !== (this.memory.buffer as ArrayBuffer)) this.refresh();
     const whole = this.whole(d);
     const first = ptr / whole.BYTES_PER_ELEMENT;
     return whole.subarray(first, first + length) as DataArray;
@@ -132,7 +141,7 @@ export class Heap {
   }
 
   private refresh(): void {
-    this.buffer = this.memory.buffer;
+    this.buffer = this.memory.buffer as ArrayBuffer;
     this.views.clear();
   }
 

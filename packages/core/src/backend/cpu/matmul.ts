@@ -5,7 +5,8 @@ import type { CpuRun } from "./codegen.js";
 import type { Heap } from "./heap.js";
 import { compileExpr, type InterpState, nextGeneration } from "./interpret.js";
 import { storeFn } from "./scalar.js";
-import { type GemmExports, gemmF32, gemmScratch } from "./wasm/gemm.js";
+import { GEMM, type GemmExports, gemmF32, gemmScratch } from "./wasm/gemm.js";
+import type { WorkerPool } from "./wasm/pool.js";
 
 /** Cache blocking: a KC×NC panel of B and an MC×KC panel of A stay in cache while reused. */
 const KC = 128;
@@ -151,6 +152,8 @@ export interface WasmKernels {
   readonly gemm: GemmExports;
   /** Whether the microkernel uses f32x4.relaxed_madd. */
   readonly fma: boolean;
+  /** Worker threads sharing the heap (null: one thread). */
+  readonly pool: WorkerPool | null;
 }
 
 /** Builds the CPU runner of a (batched) matmul kernel, with its epilogue if any. */
@@ -223,7 +226,7 @@ function wasmRunner(
   epi: { loads: readonly Load[]; expr: (s: InterpState) => number } | null,
   store: (v: number) => number,
 ): CpuRun {
-  const { heap, gemm } = wasm;
+  const { heap, gemm, pool } = wasm;
   return (ins, outs, p) => {
     const batch = k.batch.map((e) => resolveInt(e, p));
     const M = resolveInt(k.m, p);
@@ -243,7 +246,7 @@ function wasmRunner(
     const A = operand(k.lhs, 0);
     const B = operand(k.rhs, 1);
     const outAt = (where[ins.length] as readonly [number, number])[0];
-    const scratch = heap.alloc(gemmScratch());
+    const scratch = heap.alloc(gemmScratch(GEMM, pool?.threads ?? 1));
     const acc = epi ? heap.alloc(nb * M * N * 4) : outAt;
     try {
       const bidx = new Array<number>(batch.length).fill(0);
@@ -266,6 +269,8 @@ function wasmRunner(
             N,
             K,
             scratch,
+            GEMM,
+            pool,
           );
         }
         for (let d = batch.length - 1; d >= 0; d--) {

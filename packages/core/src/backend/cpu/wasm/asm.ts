@@ -237,8 +237,17 @@ function section(id: number, content: number[]): number[] {
   return out.concat(content);
 }
 
+/** The imported memory's type: shared memories need a maximum (in 64 KiB pages). */
+export interface MemoryImport {
+  readonly shared: boolean;
+  readonly maxPages?: number;
+}
+
 /** A module of functions (no results) over the imported memory "env"."mem". */
-export function assemble(funcs: readonly FunctionBuilder[]): Uint8Array<ArrayBuffer> {
+export function assemble(
+  funcs: readonly FunctionBuilder[],
+  memory: MemoryImport = { shared: false },
+): Uint8Array<ArrayBuffer> {
   const types: number[] = [];
   uleb(types, funcs.length);
   for (const f of funcs) {
@@ -253,7 +262,10 @@ export function assemble(funcs: readonly FunctionBuilder[]): Uint8Array<ArrayBuf
     uleb(imports, b.length);
     imports.push(...b);
   }
-  imports.push(0x02, 0x00, 0x00); // memory, limits: min 0, no max
+  if (memory.shared) {
+    imports.push(0x02, 0x03, 0x00); // memory, limits: shared, min 0, max
+    uleb(imports, memory.maxPages ?? 65536);
+  } else imports.push(0x02, 0x00, 0x00); // memory, limits: min 0, no max
   const fnSec: number[] = [];
   uleb(fnSec, funcs.length);
   funcs.forEach((_, i) => {
