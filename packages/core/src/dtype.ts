@@ -48,22 +48,27 @@ export function isInt(d: DType): boolean {
   return d === "int32" || d === "uint32";
 }
 
-/** A fresh zeroed host array of `size` elements of dtype `d`. */
-export function allocHost(d: DType, size: number): DataArray {
+/** The typed-array constructor that stores dtype `d` (bool as 0/1 bytes, float16 as its bits). */
+export function arrayType(d: DType): { new (size: number): DataArray; new (buffer: ArrayBufferLike): DataArray } {
   switch (d) {
     case "float32":
-      return new Float32Array(size);
+      return Float32Array;
     case "float64":
-      return new Float64Array(size);
+      return Float64Array;
     case "int32":
-      return new Int32Array(size);
+      return Int32Array;
     case "uint32":
-      return new Uint32Array(size);
+      return Uint32Array;
     case "bool":
-      return new Uint8Array(size);
+      return Uint8Array;
     case "float16":
-      return new Uint16Array(size);
+      return Uint16Array;
   }
+}
+
+/** A fresh zeroed host array of `size` elements of dtype `d`. */
+export function allocHost(d: DType, size: number): DataArray {
+  return new (arrayType(d))(size);
 }
 
 /**

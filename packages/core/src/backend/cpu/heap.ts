@@ -1,4 +1,4 @@
-import type { DataArray, DType } from "../../dtype.js";
+import { arrayType, type DataArray, type DType } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
 
 /** Every block starts at a multiple of this (a v128 load's natural alignment). */
@@ -112,7 +112,6 @@ export class Heap {
 
   /** A typed view of `length` elements of dtype `d` at byte offset `ptr` (valid until the next grow). */
   view(d: DType, ptr: number, length: number): DataArray {
-    if (this.buffer !== (this.memory.buffer as ArrayBuffer)) this.refresh();
     const whole = this.whole(d);
     const first = ptr / whole.BYTES_PER_ELEMENT;
     return whole.subarray(first, first + length) as DataArray;
@@ -123,7 +122,7 @@ export class Heap {
     if (this.buffer !== this.memory.buffer) this.refresh();
     let v = this.views.get(d);
     if (!v) {
-      v = makeView(d, this.buffer);
+      v = new (arrayType(d))(this.buffer);
       this.views.set(d, v);
     }
     return v;
@@ -205,22 +204,5 @@ export class Heap {
     this.bins[classOf(size)]?.delete(start);
     this.freeBytes -= size;
     return size;
-  }
-}
-
-function makeView(d: DType, b: ArrayBuffer): DataArray {
-  switch (d) {
-    case "float32":
-      return new Float32Array(b);
-    case "float64":
-      return new Float64Array(b);
-    case "int32":
-      return new Int32Array(b);
-    case "uint32":
-      return new Uint32Array(b);
-    case "bool":
-      return new Uint8Array(b);
-    case "float16":
-      return new Uint16Array(b);
   }
 }

@@ -146,6 +146,34 @@ function gemmInt(
   }
 }
 
+/** Each batch's element offsets into A and B, in row-major batch order. */
+function batchOffsets(
+  batch: readonly number[],
+  A: { offset: number; bs: readonly number[] },
+  B: { offset: number; bs: readonly number[] },
+): [number, number][] {
+  const out: [number, number][] = [];
+  const idx = new Array<number>(batch.length).fill(0);
+  const nb = batch.reduce((x, y) => x * y, 1);
+  for (let t = 0; t < nb; t++) {
+    let a = A.offset;
+    let b = B.offset;
+    idx.forEach((v, d) => {
+      a += v * (A.bs[d] as number);
+      b += v * (B.bs[d] as number);
+    });
+    out.push([a, b]);
+    for (let d = batch.length - 1; d >= 0; d--) {
+      if ((idx[d] as number) + 1 < (batch[d] as number)) {
+        idx[d] = (idx[d] as number) + 1;
+        break;
+      }
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
 /** The Wasm kernels of one CPU backend instance (compiled against its heap). */
 export interface WasmKernels {
   readonly heap: Heap;
@@ -190,26 +218,12 @@ export function matmulRunner(k: MatmulKernel, wasm: WasmKernels | null): CpuRun 
     const values = (d: DataArray) => (half ? float16ToFloat32(d as Uint16Array) : d);
     const A = operand(k.lhs, values(ins[0] as DataArray));
     const B = operand(k.rhs, values(ins[1] as DataArray));
-    const bidx = new Array<number>(batch.length).fill(0);
-    for (let t = 0; t < nb; t++) {
-      let aOff = A.offset;
-      let bOff = B.offset;
-      bidx.forEach((v, d) => {
-        aOff += v * (A.bs[d] as number);
-        bOff += v * (B.bs[d] as number);
-      });
+    batchOffsets(batch, A, B).forEach(([aOff, bOff], t) => {
       const a = { data: A.data, offset: aOff, rs: A.rs, cs: A.cs };
       const b = { data: B.data, offset: bOff, rs: B.rs, cs: B.cs };
       if (float) gemmFloat(a, b, target, t * M * N, M, N, K);
       else gemmInt(a, b, target, t * M * N, M, N, K, k.dtype === "uint32");
-      for (let d = batch.length - 1; d >= 0; d--) {
-        if ((bidx[d] as number) + 1 < (batch[d] as number)) {
-          bidx[d] = (bidx[d] as number) + 1;
-          break;
-        }
-        bidx[d] = 0;
-      }
-    }
+    });
     if (epilogue && epiExpr) applyEpilogue(epilogue.loads, epiExpr, ins, target, out, [...batch, M, N], p, store);
     else if (half) for (let i = 0; i < target.length; i++) out[i] = store(target[i] as number);
   };
@@ -249,14 +263,7 @@ function wasmRunner(
     const scratch = heap.alloc(gemmScratch(GEMM, pool?.threads ?? 1));
     const acc = epi ? heap.alloc(nb * M * N * 4) : outAt;
     try {
-      const bidx = new Array<number>(batch.length).fill(0);
-      for (let t = 0; t < nb; t++) {
-        let aOff = A.offset;
-        let bOff = B.offset;
-        bidx.forEach((v, d) => {
-          aOff += v * (A.bs[d] as number);
-          bOff += v * (B.bs[d] as number);
-        });
+      batchOffsets(batch, A, B).forEach(([aOff, bOff], t) => {
         const c = acc + t * M * N * 4;
         if (K === 0) heap.view("float32", c, M * N).fill(0);
         else {
@@ -273,14 +280,7 @@ function wasmRunner(
             pool,
           );
         }
-        for (let d = batch.length - 1; d >= 0; d--) {
-          if ((bidx[d] as number) + 1 < (batch[d] as number)) {
-            bidx[d] = (bidx[d] as number) + 1;
-            break;
-          }
-          bidx[d] = 0;
-        }
-      }
+      });
       if (epi) {
         const fresh = (i: number, d: DType) => {
           const [at, n] = where[i] as readonly [number, number];

@@ -1,5 +1,6 @@
 import type { DataArray } from "../../../dtype.js";
 import { type ScatterRoutine, scatterPlan, scatterShapes } from "../../../ir/routine.js";
+import { isContiguous } from "../../../ir/view.js";
 import type { CpuRun } from "../codegen.js";
 import { binaryFn } from "../scalar.js";
 
@@ -23,10 +24,7 @@ function copyView(
   const size = dst.length;
   if (size === 0) return;
   const r = shape.length;
-  const contiguous = shape.every(
-    (n, d) => n === 1 || view.strides[d] === shape.slice(d + 1).reduce((a, b) => a * b, 1),
-  );
-  if (r === 0 || contiguous) {
+  if (r === 0 || isContiguous({ shape, strides: view.strides, offset: 0 })) {
     dst.set(src.subarray(view.offset, view.offset + size) as never);
     return;
   }
