@@ -2,7 +2,6 @@
 
 export { CpuBackend } from "./backend/cpu/cpu-backend.js";
 export { Heap } from "./backend/cpu/heap.js";
-export { GILES_ERFINV } from "./backend/cpu/special.js";
 export type { Aval } from "./core/aval.js";
 export { DeviceBuffer, liveBuffers } from "./core/buffer.js";
 export { ConcreteArray } from "./core/concrete.js";
@@ -10,6 +9,7 @@ export { abstractEval, bind, bind1, Trace, Tracer } from "./core/trace.js";
 export * from "./float16.js";
 export * from "./ir/expr.js";
 export * from "./ir/kernel.js";
+export { EXPANDED_UNARY, expandMath, hasTranscendental } from "./ir/math.js";
 export * from "./ir/routine.js";
 export * from "./ir/view.js";
 export { registry } from "./primitives/registry.js";

@@ -1,5 +1,5 @@
 import { BackendError, type DType } from "@webjax/core";
-import { type BinaryOp, type Expr, type Load, roundFloat16, type UnaryOp } from "@webjax/core/internal";
+import { type BinaryOp, type Expr, expandMath, type Load, roundFloat16, type UnaryOp } from "@webjax/core/internal";
 
 /** The WGSL value type of each dtype (bool is a u32 of 0 or 1; float16 computes in f32). */
 export function wgslType(d: DType): "f32" | "i32" | "u32" {
@@ -78,42 +78,15 @@ export class WgslEmitter {
       case "ceil":
       case "round":
         return k === "f" ? `${fn}(${a})` : a;
-      case "exp":
-        return `${this.use("wj_exp")}(${a})`;
-      case "log":
-        return `${this.use("wj_log")}(${a})`;
       case "sqrt":
         return `${this.use("wj_sqrt")}(${a})`;
       case "rsqrt":
         return `(1.0 / ${this.use("wj_sqrt")}(${a}))`;
-      case "tanh":
-        return `${this.use("wj_tanh")}(${a})`;
-      case "logistic":
-        return `${this.use("wj_logistic")}(${a})`;
-      case "sin":
-        return `${this.use("wj_sin")}(${a})`;
-      case "cos":
-        return `${this.use("wj_cos")}(${a})`;
-      case "log1p":
-        return `${this.use("wj_log1p")}(${a})`;
-      case "expm1":
-        return `${this.use("wj_expm1")}(${a})`;
       case "isfinite":
         return k === "f" ? `${this.use("wj_isfinite")}(${a})` : "1u";
-      case "tan":
-      case "asin":
-      case "acos":
-      case "atan":
-      case "sinh":
-      case "cosh":
-      case "asinh":
-      case "atanh":
-      case "erf":
-      case "erfc":
-      case "erfinv":
-      case "cbrt":
-      case "exp2":
-        return `${this.use(`wj_${fn}`)}(${a})`;
+      default:
+        // The IR math library expanded every transcendental before emission (emit).
+        throw new BackendError(`webgpu: internal: ${fn} on ${d} reached WGSL unexpanded`);
     }
   }
 
@@ -140,11 +113,8 @@ export class WgslEmitter {
             ? `${this.use("wj_urem")}(${a}, ${b})`
             : `${this.use("wj_irem")}(${a}, ${b})`;
       case "pow":
-        return k === "f"
-          ? `${this.use("wj_powf")}(${a}, ${b})`
-          : k === "i"
-            ? `${this.use("wj_ipow")}(${a}, ${b})`
-            : `${this.use("wj_upow")}(${a}, ${b})`;
+        if (k === "f") throw new BackendError("webgpu: internal: float pow reached WGSL unexpanded");
+        return k === "i" ? `${this.use("wj_ipow")}(${a}, ${b})` : `${this.use("wj_upow")}(${a}, ${b})`;
       case "max":
         return k === "f" ? `${this.use("wj_fmax")}(${a}, ${b})` : k === "b" ? `(${a} | ${b})` : `max(${a}, ${b})`;
       case "min":
@@ -168,7 +138,7 @@ export class WgslEmitter {
       case "xor":
         return `(${a} ^ ${b})`;
       case "atan2":
-        return `${this.use("wj_atan2")}(${a}, ${b})`;
+        throw new BackendError("webgpu: internal: atan2 reached WGSL unexpanded");
       case "shl":
         return `select(${k === "i" ? "0" : "0u"}, ${a} << u32(${b}), u32(${b}) < 32u)`;
       case "shr":
@@ -208,7 +178,10 @@ export class WgslEmitter {
     }
   }
 
-  /** Emits `e` as `let` statements; `leaf` gives the WGSL of loads, indices and the accumulator. */
+  /**
+   * Emits `e` as `let` statements, its transcendentals expanded by the IR math library (the same
+   * expansions the CPU paths run); `leaf` gives the WGSL of loads, indices and the accumulator.
+   */
   emit(e: Expr, leaf: (e: Expr, gatherIndices?: string[]) => string, loads: readonly Load[] = []): [string[], string] {
     const lines: string[] = [];
     const memo = new Map<Expr, string>();
@@ -258,7 +231,7 @@ export class WgslEmitter {
       memo.set(n, v);
       return v;
     };
-    const result = visit(e);
+    const result = visit(expandMath(e));
     return [lines, result];
   }
 }

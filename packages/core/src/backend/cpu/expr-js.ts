@@ -1,6 +1,8 @@
 import { BackendError } from "../../errors.js";
+import { roundFloat16 } from "../../float16.js";
 import type { Expr } from "../../ir/expr.js";
 import type { Load } from "../../ir/kernel.js";
+import { expandMath } from "../../ir/math.js";
 import { binaryFn, bitcastFn, castFn, unaryFn } from "./scalar.js";
 
 type Fn = (...args: number[]) => number;
@@ -32,8 +34,10 @@ export class ExprEmitter {
   }
 
   /**
-   * Emits `e`; returns [statements, result variable]. `leaf` gives the JS source of loads,
-   * indices and the accumulator.
+   * Emits `e` with its transcendentals expanded by the IR math library; returns [statements,
+   * result variable]. `leaf` gives the JS source of loads, indices and the accumulator. Every
+   * float32 op is rounded (`Math.fround`) and every float16 op to float16, so a chain computes
+   * what the Wasm and WGSL kernels compute, bit for bit.
    */
   emit(e: Expr, leaf: (e: Expr, gatherIndices?: string[]) => string, loads: readonly Load[] = []): [string[], string] {
     const lines: string[] = [];
@@ -57,16 +61,16 @@ export class ExprEmitter {
           src = leaf(n);
           break;
         case "const":
-          src = jsLiteral(n.value);
+          src = jsLiteral(roundConst(n.value, n.dtype));
           break;
         case "unary": {
           const f = unaryFn(n.fn, n.x.dtype);
           if (!f) throw new BackendError(`cpu: unary op ${n.fn} is not defined for ${n.x.dtype}`);
-          src = `${this.fnRef(f)}(${visit(n.x)})`;
+          src = this.rounded(`${this.fnRef(f)}(${visit(n.x)})`, n.dtype);
           break;
         }
         case "binary":
-          src = `${this.fnRef(binaryFn(n.fn, n.x.dtype))}(${visit(n.x)}, ${visit(n.y)})`;
+          src = this.rounded(`${this.fnRef(binaryFn(n.fn, n.x.dtype))}(${visit(n.x)}, ${visit(n.y)})`, n.dtype);
           break;
         case "select":
           src = `(${visit(n.cond)} !== 0 ? ${visit(n.x)} : ${visit(n.y)})`;
@@ -83,9 +87,20 @@ export class ExprEmitter {
       memo.set(n, v);
       return v;
     };
-    const result = visit(e);
+    const result = visit(expandMath(e));
     return [lines, result];
   }
+
+  private rounded(src: string, d: string): string {
+    if (d === "float32") return `${this.fnRef(Math.fround)}(${src})`;
+    if (d === "float16") return `${this.fnRef(roundFloat16)}(${src})`;
+    return src;
+  }
+}
+
+/** A literal as the value its dtype holds (0.1 as float32 is 0.100000001…). */
+export function roundConst(v: number, d: string): number {
+  return d === "float32" ? Math.fround(v) : d === "float16" ? roundFloat16(v) : v;
 }
 
 export function jsLiteral(v: number): string {

@@ -1,8 +1,11 @@
 import type { DataArray, DType } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
+import { roundFloat16 } from "../../float16.js";
 import { children, type Expr } from "../../ir/expr.js";
 import { type FusedKernel, type Load, resolveInt } from "../../ir/kernel.js";
+import { expandMath } from "../../ir/math.js";
 import type { CpuRun } from "./codegen.js";
+import { roundConst } from "./expr-js.js";
 import { binaryFn, bitcastFn, castFn, loadFn, reduceInit, reduceStep, storeFn, unaryFn } from "./scalar.js";
 
 /** Mutable state an interpreted expression reads: load pointers, loop indices, accumulator. */
@@ -26,8 +29,13 @@ export function nextGeneration(): number {
   return generation;
 }
 
-/** Compiles an expression into closures (no `new Function`, so strict-CSP pages can run it). */
-export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DType[] = []): Node {
+/**
+ * Compiles an expression into closures (no `new Function`, so strict-CSP pages can run it),
+ * with the generated JS's semantics: transcendentals expanded by the IR math library and every
+ * float32 (float16) op rounded to its dtype.
+ */
+export function compileExpr(source: Expr, loads: readonly Load[], inputs: readonly DType[] = []): Node {
+  const e = expandMath(source);
   // Count the uses of each node: a node used more than once caches its value per evaluation
   // (expressions are DAGs; evaluating them as trees is exponential, e.g. Threefry's rounds).
   const uses = new Map<Expr, number>();
@@ -85,7 +93,7 @@ export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DT
         break;
       }
       case "const": {
-        const v = n.value;
+        const v = roundConst(n.value, n.dtype);
         f = () => v;
         break;
       }
@@ -101,14 +109,16 @@ export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DT
         const g = unaryFn(n.fn, n.x.dtype);
         if (!g) throw new BackendError(`cpu: unary op ${n.fn} is not defined for ${n.x.dtype}`);
         const x = visit(n.x);
-        f = (s) => g(x(s));
+        const r = rounding(n.dtype);
+        f = r ? (s) => r(g(x(s))) : (s) => g(x(s));
         break;
       }
       case "binary": {
         const g = binaryFn(n.fn, n.x.dtype);
         const x = visit(n.x);
         const y = visit(n.y);
-        f = (s) => g(x(s), y(s));
+        const r = rounding(n.dtype);
+        f = r ? (s) => r(g(x(s), y(s))) : (s) => g(x(s), y(s));
         break;
       }
       case "select": {
@@ -130,6 +140,9 @@ export function compileExpr(e: Expr, loads: readonly Load[], inputs: readonly DT
   };
   return visit(e);
 }
+
+const rounding = (d: DType): ((v: number) => number) | undefined =>
+  d === "float32" ? Math.fround : d === "float16" ? roundFloat16 : undefined;
 
 /** Runs a fused kernel by walking its loops with an odometer and its expression as closures. */
 export function interpretFused(k: FusedKernel): CpuRun {

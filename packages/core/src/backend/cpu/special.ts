@@ -1,3 +1,5 @@
+import { GILES_ERFINV } from "../../ir/math.js";
+
 /**
  * Special functions in float64 for the CPU backend (JS has no erf): the Maclaurin series where
  * it converges fast, the continued fraction of erfc beyond, and erfinv as Giles' approximation
@@ -46,16 +48,6 @@ export function erfc(x: number): number {
  * w = −log((1−x)(1+x)); p(w − 2.5) for w < 5, else p(√w − 3); erfinv(x) ≈ p·x. Coefficients
  * from the highest degree down, shared with the WGSL lowering.
  */
-export const GILES_ERFINV = {
-  center: [
-    2.81022636e-8, 3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503, -0.00417768164,
-    0.246640727, 1.50140941,
-  ],
-  tail: [
-    -0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047,
-    1.00167406, 2.83297682,
-  ],
-} as const;
 
 export function erfinvGiles(x: number): number {
   let w = -Math.log((1 - x) * (1 + x));
