@@ -45,8 +45,11 @@ const chromiumArgs = [
   "--disable-sync",
 ];
 
-/** The CPU suite runs three times: normal, deferred (reads on later tasks), interpreter (no new Function). */
-const cpuModes = ["normal", "deferred", "interpreter"] as const;
+/**
+ * The CPU suite runs four times: normal (Wasm kernels, worker pool), deferred (reads on later
+ * tasks, Wasm on one thread), js (generated-JS kernels) and interpreter (no new Function, no Wasm).
+ */
+const cpuModes = ["normal", "deferred", "js", "interpreter"] as const;
 
 export default defineConfig({
   resolve,

@@ -2,6 +2,7 @@
 
 export { CpuBackend } from "./backend/cpu/cpu-backend.js";
 export { Heap } from "./backend/cpu/heap.js";
+export { existingBackend } from "./backend/registry.js";
 export type { Aval } from "./core/aval.js";
 export { DeviceBuffer, liveBuffers } from "./core/buffer.js";
 export { ConcreteArray } from "./core/concrete.js";

@@ -47,6 +47,19 @@ export function bitcastConvertType(x: Array, dtype: DType): Array {
   return bind1("bitcast_convert_type", [x], { newDtype: dtype });
 }
 
+/**
+ * Division with XLA's rules (lax.div): integers truncate toward zero, x / 0 is -1 for int32 and
+ * 0xFFFFFFFF for uint32, INT_MIN / -1 = INT_MIN; same dtypes, no broadcasting.
+ */
+export function div(x: Array, y: Array): Array {
+  return bind1("div", [x, y], {});
+}
+
+/** The remainder with the sign of the dividend (lax.rem, C's fmod/%): x % 0 = x for integers. */
+export function rem(x: Array, y: Array): Array {
+  return bind1("rem", [x, y], {});
+}
+
 /** Shifts with XLA's rules: by 32 or more, `shiftLeft`/`shiftRightLogical` give 0 and `shiftRightArithmetic` the sign fill. */
 export function shiftLeft(x: Array, y: Array): Array {
   return bind1("shl", [x, y], {});

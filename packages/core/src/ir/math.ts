@@ -20,7 +20,7 @@ import {
  * powers of two are built from exponent bits. float16 computes in float32 and rounds once at
  * the end; float64 keeps the CPU's correctly rounded double functions (it has no WebGPU path).
  *
- * Ops that stay primitive in every generator: neg, abs, sign, sqrt, rsqrt, floor, ceil, round,
+ * Ops that stay primitive in every generator: neg, abs, sign, sqrt, floor, ceil, round,
  * not, isfinite, the arithmetic, comparisons, bitwise and shift ops, integer pow, select, cast
  * and bitcast. Everything in `EXPANDED_UNARY` and float `pow`/`atan2` is expanded here.
  */
@@ -411,6 +411,8 @@ function pow(a: Expr, b: Expr): Expr {
 }
 
 const UNARY: Partial<Record<UnaryOp, (x: Expr) => Expr>> = {
+  // 1/√x with √x rounded first, as every generator computes it.
+  rsqrt: (x) => div(ONE, unary("sqrt", x)),
   exp,
   expm1,
   log,

@@ -70,7 +70,7 @@ function sweep(lo: number, hi: number, n = 600): number[] {
 const slack = testBackend === "webgpu" ? 2 : 0;
 const normal = (v: number) => !flushesSubnormals || v === 0 || Math.abs(v) >= 2 ** -126;
 
-type Case = [name: string, f: (x: np.Array) => np.Array, ref: (x: number) => number, xs: number[], bound: number];
+type Case = [name: string, f: (x: JArray) => JArray, ref: (x: number) => number, xs: number[], bound: number];
 
 const unit = sweep(1e-6, 1).filter((v) => Math.abs(v) <= 1);
 const cases: Case[] = [
@@ -101,7 +101,7 @@ describe("the IR math library in float32 ulps", () => {
     const xs = all.filter((v) => normal(v) && normal(ref(v)));
     using x = np.array(Float32Array.from(xs));
     using y = f(x);
-    const got = Array.from(await y.data());
+    const got = Array.from(await y.data()) as number[];
     let worst = 0;
     let at = 0;
     got.forEach((g, i) => {
@@ -129,7 +129,7 @@ describe("the IR math library in float32 ulps", () => {
     using pa = np.array(Float32Array.from(a));
     using pb = np.array(Float32Array.from(b));
     using p = np.power(pa, pb);
-    const got = Array.from(await p.data());
+    const got = Array.from(await p.data()) as number[];
     got.forEach((g, i) => {
       const want = Math.fround(Math.fround(a[i] as number) ** Math.fround(b[i] as number));
       if (!normal(want)) return;
@@ -183,7 +183,7 @@ describe("the IR math library in float32 ulps", () => {
     using ay = np.array(Float32Array.from(y));
     using ax = np.array(Float32Array.from(x));
     using t = np.arctan2(ay, ax);
-    const got = Array.from(await t.data());
+    const got = Array.from(await t.data()) as number[];
     got.forEach((g, i) => {
       const want = Math.fround(Math.atan2(Math.fround(y[i] as number), Math.fround(x[i] as number)));
       expect(ulps(g, want), `atan2(${y[i]}, ${x[i]})`).toBeLessThanOrEqual(2 + slack);

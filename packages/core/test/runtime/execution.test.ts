@@ -90,6 +90,18 @@ describe("execution: the ordered queue", () => {
     expect(cpu().usesCodegen).toBe(false);
   });
 
+  test.runIf(onCpu)("the default modes run fused kernels in Wasm; js and interpreter run none", async () => {
+    const before = cpu().counters.wasmKernels;
+    using x = np.arange(10).astype("float32");
+    using y = np.tanh(x.mul(0.5));
+    await y.data();
+    const wasmRan = cpu().counters.wasmKernels - before;
+    if (cpuMode === "js" || cpuMode === "interpreter") {
+      expect(cpu().wasm).toBeNull();
+      expect(wasmRan).toBe(0);
+    } else expect(wasmRan).toBeGreaterThanOrEqual(2);
+  });
+
   test("arrays of two backends in one op are a named error", () => {
     registerBackend("cpu-second", () => new CpuBackend(cpu().options, "cpu-second"));
     using a = np.ones([2]);

@@ -6,8 +6,12 @@
 import { setFlagsFromString } from "node:v8";
 import { getBackend, type Array as JArray, np, registerBackend } from "@webjax/core";
 import { CpuBackend, Heap } from "@webjax/core/internal";
-import { expectClose, rng, testBackend } from "@webjax/test-utils";
+import { cpuMode, expectClose, rng, testBackend } from "@webjax/test-utils";
 import { describe, expect, test } from "vitest";
+
+/** The projects whose default CPU backend runs Wasm kernels (js and interpreter turn it off). */
+const wasmDefault = testBackend === "cpu" && (cpuMode === "normal" || cpuMode === "deferred");
+
 import { assemble, FunctionBuilder, type Local, relaxedSimdAvailable } from "../../src/backend/cpu/wasm/asm.js";
 import { type GemmExports, type GemmShape, gemmF32, gemmModule, gemmScratch } from "../../src/backend/cpu/wasm/gemm.js";
 
@@ -104,7 +108,7 @@ describe("wasm GEMM against a float64 triple loop", () => {
   }
 });
 
-describe.runIf(testBackend === "cpu")("the backend's float32 matmul runs in Wasm", () => {
+describe.runIf(wasmDefault)("the backend's float32 matmul runs in Wasm", () => {
   test("matmuls of every layout count as Wasm kernels and agree with the JS kernels", async () => {
     const cpu = getBackend("cpu") as CpuBackend;
     registerBackend("cpu-js", () => new CpuBackend({ ...cpu.options, wasm: "off" }, "cpu-js"));
@@ -140,7 +144,7 @@ describe.runIf(testBackend === "cpu")("the backend's float32 matmul runs in Wasm
   });
 });
 
-describe.runIf(testBackend === "cpu")("the worker pool", () => {
+describe.runIf(wasmDefault)("the worker pool", () => {
   test("three threads split a matmul's rows (both workers ran jobs); results are bit-identical to one thread", async () => {
     const cpu = getBackend("cpu") as CpuBackend;
     registerBackend("cpu-three", () => new CpuBackend({ ...cpu.options, threads: 3 }, "cpu-three"));

@@ -80,8 +80,6 @@ export class WgslEmitter {
         return k === "f" ? `${fn}(${a})` : a;
       case "sqrt":
         return `${this.use("wj_sqrt")}(${a})`;
-      case "rsqrt":
-        return `(1.0 / ${this.use("wj_sqrt")}(${a}))`;
       case "isfinite":
         return k === "f" ? `${this.use("wj_isfinite")}(${a})` : "1u";
       default:

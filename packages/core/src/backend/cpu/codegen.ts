@@ -1,4 +1,5 @@
 import type { DataArray, DType } from "../../dtype.js";
+import { roundFloat16 } from "../../float16.js";
 import type { Expr } from "../../ir/expr.js";
 import type { FusedKernel, IntExpr } from "../../ir/kernel.js";
 import { ExprEmitter, jsLiteral } from "./expr-js.js";
@@ -70,6 +71,9 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
       body.push(`acc = ${em.fnRef(reduceStep(valueOp, k.expr.dtype))}(acc, ${v});`);
     }
     for (let d = r; d < nl; d++) body.push("}");
+    // The reduced value is of the expression's dtype (float32 sums accumulate in doubles).
+    const rounding = k.expr.dtype === "float32" ? Math.fround : k.expr.dtype === "float16" ? roundFloat16 : null;
+    if (rounding && !isArg) body.push(`acc = ${em.fnRef(rounding)}(acc);`);
     if (isArg) body.push("out[o++] = best;");
     else if (k.post) {
       const [pst, pv] = em.emit(k.post, leafAt(r - 1), k.loads);

@@ -4,10 +4,11 @@ import { BackendError } from "../../errors.js";
 import type { Kernel } from "../../ir/kernel.js";
 import type { Backend, Executable, Slot } from "../backend.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
-import { Heap, type HeapStats } from "./heap.js";
+import { Heap, type HeapStats, MAX_PAGES } from "./heap.js";
 import { interpretFused } from "./interpret.js";
 import { matmulRunner, type WasmKernels } from "./matmul.js";
 import { routineRunner } from "./routines/index.js";
+import { wasmFusedRunner, wasmFusedUnsupported } from "./wasm/fused.js";
 import { compileWasmKernels } from "./wasm/kernels.js";
 import { poolUnavailable } from "./wasm/pool.js";
 
@@ -88,7 +89,13 @@ export class CpuBackend implements Backend {
   /** Kernels compiled to Wasm against the heap (null where the engine compiles no Wasm, e.g. a strict CSP). */
   private wasmKernels: WasmKernels | null | undefined;
   /** Kernels run (and of those, run in Wasm) and flushes made since creation (for tests and profiling). */
-  readonly counters = { kernels: 0, flushes: 0, compiles: 0, wasmKernels: 0 };
+  readonly counters = { kernels: 0, flushes: 0, compiles: 0, wasmKernels: 0, wasmFallbacks: 0 };
+  /**
+   * Why fused kernels compiled to JS where Wasm runs (reason → kernels): float64 and float16
+   * storage, float `rem` and integer `pow` today. Routines and non-float32 matmuls are JS
+   * kernels by design for now and are not counted.
+   */
+  readonly wasmFallbackReasons = new Map<string, number>();
 
   constructor(
     readonly options: CpuOptions,
@@ -143,6 +150,16 @@ export class CpuBackend implements Backend {
     this.counters.compiles++;
     if (kernel.kind === "matmul") return new CpuExecutable(kernel, matmulRunner(kernel, this.wasm), null);
     if (kernel.kind === "routine") return new CpuExecutable(kernel, routineRunner(kernel.routine), null);
+    const wasm = this.wasm;
+    if (wasm) {
+      const why = wasmFusedUnsupported(kernel);
+      if (why === null) {
+        const run = wasmFusedRunner(kernel, this.heap.memory, { shared: this.heap.shared, maxPages: MAX_PAGES });
+        return new CpuExecutable(kernel, run as unknown as CpuRun, null);
+      }
+      this.counters.wasmFallbacks++;
+      this.wasmFallbackReasons.set(why, (this.wasmFallbackReasons.get(why) ?? 0) + 1);
+    }
     if (this.usesCodegen) {
       const { source, run } = generateFused(kernel);
       return new CpuExecutable(kernel, run, source);

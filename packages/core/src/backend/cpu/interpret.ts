@@ -156,6 +156,7 @@ export function interpretFused(k: FusedKernel): CpuRun {
   const valueOp = k.reduce === "argmax" ? "max" : k.reduce === "argmin" ? "min" : k.reduce;
   const step = valueOp ? reduceStep(valueOp, k.expr.dtype) : undefined;
   const init = valueOp ? reduceInit(valueOp, k.expr.dtype) : 0;
+  const accRound = rounding(k.expr.dtype);
   return (ins, outs, p) => {
     const out = outs[0] as DataArray;
     const loops = k.loops.map((e) => resolveInt(e, p));
@@ -211,7 +212,8 @@ export function interpretFused(k: FusedKernel): CpuRun {
           } else acc = (step as (a: number, b: number) => number)(acc, v);
           advance(r, nl);
         }
-        s.acc = acc;
+        // The reduced value is of the expression's dtype (float32 sums accumulate in doubles).
+        s.acc = accRound ? accRound(acc) : acc;
         s.gen = nextGeneration();
         if (post) setPtrs();
         out[o] = isArg ? best : store(post ? post(s) : acc);

@@ -39,7 +39,7 @@ const utf8 = (s: string) => [...new TextEncoder().encode(s)];
 /** A local variable or parameter of a function (its index). */
 export type Local = { readonly index: number; readonly type: ValType };
 
-/** Binary ops by name: [prefix (0 = none, 0xfd = SIMD), opcode]. */
+/** Ops by name: [prefix (0 = none, 0xfc = saturating conversions, 0xfd = SIMD), opcode]. */
 const OPS = {
   "i32.eqz": [0, 0x45],
   "i32.eq": [0, 0x46],
@@ -47,32 +47,110 @@ const OPS = {
   "i32.lt_s": [0, 0x48],
   "i32.lt_u": [0, 0x49],
   "i32.gt_s": [0, 0x4a],
+  "i32.gt_u": [0, 0x4b],
   "i32.le_s": [0, 0x4c],
+  "i32.le_u": [0, 0x4d],
   "i32.ge_s": [0, 0x4e],
+  "i32.ge_u": [0, 0x4f],
+  "f32.eq": [0, 0x5b],
+  "f32.ne": [0, 0x5c],
+  "f32.lt": [0, 0x5d],
+  "f32.gt": [0, 0x5e],
+  "f32.le": [0, 0x5f],
+  "f32.ge": [0, 0x60],
+  "f64.eq": [0, 0x61],
+  "f64.ne": [0, 0x62],
+  "f64.lt": [0, 0x63],
+  "f64.gt": [0, 0x64],
   "i32.add": [0, 0x6a],
   "i32.sub": [0, 0x6b],
   "i32.mul": [0, 0x6c],
   "i32.div_s": [0, 0x6d],
+  "i32.div_u": [0, 0x6e],
+  "i32.rem_s": [0, 0x6f],
+  "i32.rem_u": [0, 0x70],
   "i32.and": [0, 0x71],
   "i32.or": [0, 0x72],
+  "i32.xor": [0, 0x73],
   "i32.shl": [0, 0x74],
   "i32.shr_s": [0, 0x75],
   "i32.shr_u": [0, 0x76],
+  "f32.abs": [0, 0x8b],
+  "f32.neg": [0, 0x8c],
+  "f32.ceil": [0, 0x8d],
+  "f32.floor": [0, 0x8e],
+  "f32.trunc": [0, 0x8f],
+  "f32.nearest": [0, 0x90],
+  "f32.sqrt": [0, 0x91],
   "f32.add": [0, 0x92],
   "f32.sub": [0, 0x93],
   "f32.mul": [0, 0x94],
+  "f32.div": [0, 0x95],
   "f64.add": [0, 0xa0],
+  "f64.sub": [0, 0xa1],
   "f64.mul": [0, 0xa2],
+  "f32.convert_i32_s": [0, 0xb2],
+  "f32.convert_i32_u": [0, 0xb3],
+  "f32.demote_f64": [0, 0xb6],
+  "f64.promote_f32": [0, 0xbb],
+  "i32.reinterpret_f32": [0, 0xbc],
+  "f32.reinterpret_i32": [0, 0xbe],
   select: [0, 0x1b],
   drop: [0, 0x1a],
+  "i32.trunc_sat_f32_s": [0xfc, 0x0],
+  "i32.trunc_sat_f32_u": [0xfc, 0x1],
+  "i32x4.splat": [0xfd, 0x11],
   "f32x4.splat": [0xfd, 0x13],
   "f64x2.splat": [0xfd, 0x14],
-  "i32x4.splat": [0xfd, 0x11],
+  "i32x4.eq": [0xfd, 0x37],
+  "i32x4.ne": [0xfd, 0x38],
+  "i32x4.lt_s": [0xfd, 0x39],
+  "i32x4.lt_u": [0xfd, 0x3a],
+  "i32x4.gt_s": [0xfd, 0x3b],
+  "i32x4.gt_u": [0xfd, 0x3c],
+  "i32x4.le_s": [0xfd, 0x3d],
+  "i32x4.le_u": [0xfd, 0x3e],
+  "i32x4.ge_s": [0xfd, 0x3f],
+  "i32x4.ge_u": [0xfd, 0x40],
+  "f32x4.eq": [0xfd, 0x41],
+  "f32x4.ne": [0xfd, 0x42],
+  "f32x4.lt": [0xfd, 0x43],
+  "f32x4.gt": [0xfd, 0x44],
+  "f32x4.le": [0xfd, 0x45],
+  "f32x4.ge": [0xfd, 0x46],
+  "v128.not": [0xfd, 0x4d],
+  "v128.and": [0xfd, 0x4e],
+  "v128.or": [0xfd, 0x50],
+  "v128.xor": [0xfd, 0x51],
+  "v128.bitselect": [0xfd, 0x52],
+  "f32x4.ceil": [0xfd, 0x67],
+  "f32x4.floor": [0xfd, 0x68],
+  "f32x4.nearest": [0xfd, 0x6a],
+  "i32x4.abs": [0xfd, 0xa0],
+  "i32x4.neg": [0xfd, 0xa1],
+  "i32x4.shl": [0xfd, 0xab],
+  "i32x4.shr_s": [0xfd, 0xac],
+  "i32x4.shr_u": [0xfd, 0xad],
+  "i32x4.add": [0xfd, 0xae],
+  "i32x4.sub": [0xfd, 0xb1],
+  "i32x4.mul": [0xfd, 0xb5],
+  "i32x4.min_s": [0xfd, 0xb6],
+  "i32x4.min_u": [0xfd, 0xb7],
+  "i32x4.max_s": [0xfd, 0xb8],
+  "i32x4.max_u": [0xfd, 0xb9],
+  "f32x4.abs": [0xfd, 0xe0],
+  "f32x4.neg": [0xfd, 0xe1],
+  "f32x4.sqrt": [0xfd, 0xe3],
   "f32x4.add": [0xfd, 0xe4],
   "f32x4.sub": [0xfd, 0xe5],
   "f32x4.mul": [0xfd, 0xe6],
+  "f32x4.div": [0xfd, 0xe7],
   "f64x2.add": [0xfd, 0xf0],
   "f64x2.mul": [0xfd, 0xf2],
+  "i32x4.trunc_sat_f32x4_s": [0xfd, 0xf8],
+  "i32x4.trunc_sat_f32x4_u": [0xfd, 0xf9],
+  "f32x4.convert_i32x4_s": [0xfd, 0xfa],
+  "f32x4.convert_i32x4_u": [0xfd, 0xfb],
   "f32x4.relaxed_madd": [0xfd, 0x105],
 } as const;
 
@@ -83,7 +161,9 @@ const MEM = {
   "i32.load": [0, 0x28, 2],
   "f32.load": [0, 0x2a, 2],
   "f64.load": [0, 0x2b, 3],
+  "i32.load8_u": [0, 0x2d, 0],
   "i32.store": [0, 0x36, 2],
+  "i32.store8": [0, 0x3a, 0],
   "f32.store": [0, 0x38, 2],
   "f64.store": [0, 0x39, 3],
   "v128.load": [0xfd, 0x00, 4],
@@ -138,6 +218,21 @@ export class FunctionBuilder {
 
   f32(v: number): this {
     this.code.push(0x43, ...new Uint8Array(Float32Array.of(v).buffer));
+    return this;
+  }
+
+  /** A v128 constant of four 32-bit lanes (their bits). */
+  v128i32x4(lanes: readonly number[]): this {
+    this.code.push(0xfd);
+    uleb(this.code, 0x0c);
+    const bytes = new Uint8Array(Int32Array.from(lanes).buffer);
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  /** Raw bytes (structured control: block 0x02 0x40, loop 0x03 0x40, br 0x0c, br_if 0x0d, end 0x0b). */
+  raw(...bytes: number[]): this {
+    this.code.push(...bytes);
     return this;
   }
 

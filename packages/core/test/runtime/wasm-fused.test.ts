@@ -1,0 +1,364 @@
+/**
+ * Fused kernels in Wasm against the generated-JS kernels (`wasm: "off"`) in one process: every
+ * op of the IR on every Wasm dtype, over values that hit the pinned edge cases (NaN, ±0, ±Inf,
+ * INT_MIN, division by zero, out-of-range shifts and casts), must give the same bits (NaNs
+ * compared as NaN: engines differ in a NaN's sign bit). Shapes cover the four-lane loop and its
+ * scalar tail, broadcasts, strided views, reductions and gathers.
+ */
+import { getBackend, type Array as JArray, lax, np, registerBackend } from "@webjax/core";
+import { CpuBackend } from "@webjax/core/internal";
+import { cpuMode, testBackend } from "@webjax/test-utils";
+import { beforeAll, describe, expect, test } from "vitest";
+
+/** The projects whose default CPU backend runs Wasm kernels (js and interpreter turn it off). */
+const wasmDefault = testBackend === "cpu" && (cpuMode === "normal" || cpuMode === "deferred");
+
+const F = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -2.5,
+  3.75,
+  1e-30,
+  -1e30,
+  3e38,
+  Infinity,
+  -Infinity,
+  Number.NaN,
+  2 ** 31,
+  -(2 ** 31),
+  4.5e9,
+  7,
+  -7,
+  0.1,
+  123.456,
+];
+const I = [0, 1, -1, 2, -2, 7, -7, 31, 32, 33, -33, 2147483647, -2147483648, 1000, -1000, 5, 64, 3, 100000, -99];
+const U = [0, 1, 2, 7, 31, 32, 33, 4294967295, 2147483648, 1000, 5, 64, 3, 100000, 99, 6, 13, 17, 255, 65536];
+const B = [
+  true,
+  false,
+  true,
+  true,
+  false,
+  false,
+  true,
+  false,
+  true,
+  false,
+  true,
+  false,
+  true,
+  true,
+  false,
+  false,
+  true,
+  false,
+  true,
+  false,
+];
+
+let js = "cpu-js";
+
+function same(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  expect(a.length, what).toBe(b.length);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    if (!Object.is(x, y)) expect.fail(`${what}: element ${i}: wasm ${x}, js ${y}`);
+  }
+}
+
+/** Runs `f` on both backends over the same host data and compares the results' bits. */
+async function agree(
+  what: string,
+  inputs: { data: ArrayLike<number> | boolean[]; dtype: string; shape?: number[] }[],
+  f: (...xs: JArray[]) => JArray,
+) {
+  const run = async (backend: string) => {
+    const xs = inputs.map((i) => {
+      const a = np.array(i.data as number[], { dtype: i.dtype as "float32", backend });
+      if (!i.shape) return a;
+      const r = a.reshape(i.shape);
+      a.dispose();
+      return r;
+    });
+    const y = f(...xs);
+    const out = Array.from((await y.data()) as ArrayLike<number>);
+    for (const x of [...xs, y]) x.dispose();
+    return out;
+  };
+  same(await run("cpu"), await run(js), what);
+}
+
+describe.runIf(wasmDefault)("fused kernels in Wasm agree with the JS kernels bit for bit", () => {
+  let cpu: CpuBackend;
+  beforeAll(() => {
+    cpu = getBackend("cpu") as CpuBackend;
+    js = `cpu-js-${Math.random()}`;
+    registerBackend(js, () => new CpuBackend({ ...cpu.options, wasm: "off", codegen: "js" }, js));
+  });
+
+  const fUnary: [string, (x: JArray) => JArray][] = [
+    ["negative", np.negative],
+    ["abs", np.abs],
+    ["sign", np.sign],
+    ["sqrt", np.sqrt],
+    ["floor", np.floor],
+    ["ceil", np.ceil],
+    ["round", np.round],
+    ["exp", np.exp],
+    ["log", np.log],
+    ["tanh", np.tanh],
+    ["sin", np.sin],
+    ["erf", np.erf],
+    ["erfinv", np.erfinv],
+    ["isfinite", np.isfinite],
+    ["logistic", lax.logistic],
+    ["rsqrt", np.rsqrt],
+    ["to int32", (x) => x.astype("int32")],
+    ["to uint32", (x) => x.astype("uint32")],
+    ["to bool", (x) => x.astype("bool")],
+    ["bitcast", (x) => lax.bitcastConvertType(x, "int32")],
+  ];
+  test.each(fUnary)("float32 %s", async (name, f) => {
+    const before = cpu.counters.wasmKernels;
+    await agree(name, [{ data: F, dtype: "float32" }], f);
+    expect(cpu.counters.wasmKernels).toBeGreaterThan(before);
+  });
+
+  const binary: [string, (x: JArray, y: JArray) => JArray][] = [
+    ["add", np.add],
+    ["subtract", np.subtract],
+    ["multiply", np.multiply],
+    ["divide", lax.div],
+    ["maximum", np.maximum],
+    ["minimum", np.minimum],
+    ["less", np.less],
+    ["greater_equal", np.greaterEqual],
+    ["equal", np.equal],
+    ["not_equal", np.notEqual],
+  ];
+  const rotated = (xs: number[]) => [...xs.slice(7), ...xs.slice(0, 7)];
+  test.each(binary)("float32, int32, uint32 %s", async (name, f) => {
+    for (const [data, dtype] of [
+      [F, "float32"],
+      [I, "int32"],
+      [U, "uint32"],
+    ] as const) {
+      await agree(
+        `${dtype} ${name}`,
+        [
+          { data, dtype },
+          { data: rotated([...data]), dtype },
+        ],
+        f,
+      );
+    }
+  });
+
+  test("float32 power and arctan2 (expanded by the math library)", async () => {
+    await agree(
+      "power",
+      [
+        { data: F, dtype: "float32" },
+        { data: rotated(F), dtype: "float32" },
+      ],
+      np.power,
+    );
+    await agree(
+      "arctan2",
+      [
+        { data: F, dtype: "float32" },
+        { data: rotated(F), dtype: "float32" },
+      ],
+      np.arctan2,
+    );
+  });
+
+  test("integer division, remainder, shifts and bitwise ops at their pinned edge cases", async () => {
+    const ops: [string, (x: JArray, y: JArray) => JArray][] = [
+      ["div", lax.div],
+      ["rem", lax.rem],
+      ["shl", lax.shiftLeft],
+      ["shr", lax.shiftRightArithmetic],
+      ["shru", lax.shiftRightLogical],
+      ["and", np.bitwiseAnd],
+      ["or", np.bitwiseOr],
+      ["xor", np.bitwiseXor],
+    ];
+    for (const [name, f] of ops) {
+      await agree(
+        `int32 ${name}`,
+        [
+          { data: I, dtype: "int32" },
+          { data: rotated(I), dtype: "int32" },
+        ],
+        f,
+      );
+      await agree(
+        `uint32 ${name}`,
+        [
+          { data: U, dtype: "uint32" },
+          { data: rotated(U), dtype: "uint32" },
+        ],
+        f,
+      );
+    }
+    await agree(
+      "INT_MIN / -1",
+      [
+        { data: [-2147483648, -2147483648, 7], dtype: "int32" },
+        { data: [-1, 0, -1], dtype: "int32" },
+      ],
+      lax.div,
+    );
+    await agree(
+      "INT_MIN % -1",
+      [
+        { data: [-2147483648, 5, -7], dtype: "int32" },
+        { data: [-1, 0, 2], dtype: "int32" },
+      ],
+      lax.rem,
+    );
+  });
+
+  test("integer unary ops and casts, bool logic", async () => {
+    for (const [name, f] of [
+      ["negative", np.negative],
+      ["abs", np.abs],
+      ["sign", np.sign],
+      ["invert", np.invert],
+      ["to float32", (x: JArray) => x.astype("float32")],
+      ["to bool", (x: JArray) => x.astype("bool")],
+    ] as const) {
+      await agree(`int32 ${name}`, [{ data: I, dtype: "int32" }], f);
+      await agree(`uint32 ${name}`, [{ data: U, dtype: "uint32" }], f);
+    }
+    await agree("int32 to uint32", [{ data: I, dtype: "int32" }], (x) => x.astype("uint32"));
+    await agree("uint32 to int32", [{ data: U, dtype: "uint32" }], (x) => x.astype("int32"));
+    await agree(
+      "bool and",
+      [
+        { data: B, dtype: "bool" },
+        { data: rotated(B as unknown as number[]), dtype: "bool" },
+      ],
+      np.logicalAnd,
+    );
+    await agree(
+      "bool xor",
+      [
+        { data: B, dtype: "bool" },
+        { data: rotated(B as unknown as number[]), dtype: "bool" },
+      ],
+      np.logicalXor,
+    );
+    await agree("bool not", [{ data: B, dtype: "bool" }], np.logicalNot);
+    await agree("bool to float32", [{ data: B, dtype: "bool" }], (x) => x.astype("float32"));
+    await agree(
+      "where",
+      [
+        { data: B, dtype: "bool" },
+        { data: F, dtype: "float32" },
+        { data: rotated(F), dtype: "float32" },
+      ],
+      np.where,
+    );
+  });
+
+  test("the four-lane loop, its tail, broadcasts and strided views", async () => {
+    const data = (n: number) => Array.from({ length: n }, (_, i) => Math.sin(i) * 10);
+    for (const n of [1, 3, 4, 5, 17, 1001]) {
+      await agree(`chain n=${n}`, [{ data: data(n), dtype: "float32" }], (x) =>
+        np.tanh(x.mul(2).add(1)).sub(np.exp(x.mul(-0.1))),
+      );
+    }
+    await agree(
+      "row broadcast",
+      [
+        { data: data(35), dtype: "float32", shape: [5, 7] },
+        { data: data(7), dtype: "float32" },
+      ],
+      np.add,
+    );
+    await agree(
+      "column broadcast",
+      [
+        { data: data(35), dtype: "float32", shape: [5, 7] },
+        { data: data(5), dtype: "float32", shape: [5, 1] },
+      ],
+      np.multiply,
+    );
+    await agree(
+      "scalar broadcast",
+      [
+        { data: data(9), dtype: "float32" },
+        { data: [3], dtype: "float32", shape: [] },
+      ],
+      np.maximum,
+    );
+    await agree("transposed", [{ data: data(35), dtype: "float32", shape: [5, 7] }], (x) => x.T.mul(x.T));
+    await agree("strided slice", [{ data: data(40), dtype: "float32", shape: [40] }], (x) =>
+      np.sqrt(np.abs(x.slice([1, 40, 3]))),
+    );
+    await agree(
+      "int32 to float32 in a chain",
+      [
+        { data: data(10), dtype: "float32" },
+        { data: Array.from({ length: 10 }, (_, i) => i * 3 - 7), dtype: "int32" },
+      ],
+      (x, i) => x.add(i.astype("float32")),
+    );
+  });
+
+  test("reductions: sums in f64 rounded once, NaN-propagating max/min, first-index argmax, means", async () => {
+    const data = Array.from({ length: 6 * 37 }, (_, i) => Math.cos(i * 1.3) * 1e3);
+    const withNan = [...data];
+    withNan[40] = Number.NaN;
+    const x = { data, dtype: "float32", shape: [6, 37] };
+    for (const [name, f] of [
+      ["sum", (v: JArray) => np.sum(v, 1)],
+      ["sum all", (v: JArray) => np.sum(v)],
+      ["sum axis 0", (v: JArray) => np.sum(v, 0)],
+      ["prod", (v: JArray) => np.prod(v.mul(0.001), 1)],
+      ["max", (v: JArray) => np.max(v, 1)],
+      ["min", (v: JArray) => np.min(v, 0)],
+      ["argmax", (v: JArray) => np.argmax(v, 1)],
+      ["argmin", (v: JArray) => np.argmin(v, 0)],
+      ["mean", (v: JArray) => np.mean(v, 1)],
+    ] as const) {
+      await agree(name, [x], f);
+      await agree(`${name} with NaN`, [{ ...x, data: withNan }], f);
+    }
+    const ints = { data: Array.from({ length: 60 }, (_, i) => (i * 2654435761) | 0), dtype: "int32", shape: [6, 10] };
+    await agree("int32 sum wraps", [ints], (v) => np.sum(v, 1));
+    await agree("int32 max", [ints], (v) => np.max(v, 1));
+    await agree("int32 argmin", [ints], (v) => np.argmin(v, 1));
+    await agree("bool any", [{ data: B, dtype: "bool", shape: [4, 5] }], (v) => np.any(v, 1));
+    await agree("bool all", [{ data: B, dtype: "bool", shape: [4, 5] }], (v) => np.all(v, 0));
+  });
+
+  test("gathers: take along an axis", async () => {
+    const table = Array.from({ length: 50 }, (_, i) => i * 1.5);
+    await agree(
+      "take",
+      [
+        { data: table, dtype: "float32", shape: [10, 5] },
+        { data: [3, 0, 9, 9, 2], dtype: "int32" },
+      ],
+      (t, i) => np.take(t, i, { axis: 0 }),
+    );
+  });
+
+  test("kernels that cannot go to Wasm are counted with their reason", async () => {
+    const before = cpu.counters.wasmFallbacks;
+    using x = np.array([1.5, 2.5], { dtype: "float64" });
+    using y = x.mul(x);
+    await y.data();
+    expect(cpu.counters.wasmFallbacks).toBeGreaterThan(before);
+    expect(cpu.wasmFallbackReasons.get("float64 storage")).toBeGreaterThan(0);
+  });
+});
