@@ -87,6 +87,39 @@ async function benchMlpGrad(sizes: readonly number[], batch: number): Promise<vo
   report(results, "ms/step", false);
 }
 
+/** One timed run per contender of what `make` sets up; reports `value(ms)` in `unit`. */
+async function benchEach(
+  title: string,
+  make: (c: Contender) => Promise<{ run: () => Promise<void>; done: () => void }>,
+  value: (ms: number) => number,
+  unit: string,
+  reps = 9,
+): Promise<void> {
+  console.log(`\n${title} (median of ${reps})`);
+  const results: Record<string, number> = {};
+  for (const c of contenders) {
+    const v = await safely(c.name, async () => {
+      const { run, done } = await make(c);
+      const ms = await medianMs(run, { warmup: 3, reps });
+      done();
+      return value(ms);
+    });
+    if (v !== undefined) results[c.name] = v;
+  }
+  report(results, unit, false);
+}
+
+async function benchBatched(batch: number, n: number): Promise<void> {
+  const a = randomData(batch * n * n, 4);
+  const b = randomData(batch * n * n, 5);
+  await benchEach(
+    `batched matmul [${batch}, ${n}, ${n}] @ [${batch}, ${n}, ${n}] float32`,
+    (c) => c.batchedMatmul(batch, n, a, b),
+    (ms) => ms,
+    "ms",
+  );
+}
+
 /** `pnpm bench` runs every section; `node dist/main.js routines matmul` only the named ones. */
 const sections: Record<string, () => Promise<void>> = {
   mlp: () => benchMlpGrad([784, 512, 512, 10], 128),
@@ -94,6 +127,24 @@ const sections: Record<string, () => Promise<void>> = {
   matmul: async () => {
     await benchMatmul(512);
     await benchMatmul(1024);
+  },
+  elementwise: () =>
+    benchEach(
+      "elementwise chain tanh(2x + 1) − exp(−0.1x) on 1e6 float32",
+      (c) => c.elementwise(randomData(1e6, 6)),
+      (ms) => ms,
+      "ms",
+    ),
+  reduce: () =>
+    benchEach(
+      "sum of 1e6 float32",
+      (c) => c.reduceSum(randomData(1e6, 7)),
+      (ms) => ms,
+      "ms",
+    ),
+  batched: async () => {
+    await benchBatched(256, 64);
+    await benchBatched(2000, 8);
   },
   routines: benchRoutines,
   vmap: benchPerExample,

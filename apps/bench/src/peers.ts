@@ -19,6 +19,17 @@ export interface Contender {
    * (ReLU hidden layers, softmax cross-entropy) on a batch, and waits for every gradient.
    */
   mlpGrad(sizes: readonly number[], batch: number): Promise<{ run: () => Promise<void>; done: () => void }>;
+  /** tanh(2x + 1) − exp(−0.1x) over `data` (five elementwise ops, as a user writes them). */
+  elementwise(data: Float32Array): Promise<{ run: () => Promise<void>; done: () => void }>;
+  /** The sum of `data`. */
+  reduceSum(data: Float32Array): Promise<{ run: () => Promise<void>; done: () => void }>;
+  /** [batch, n, n] @ [batch, n, n]. */
+  batchedMatmul(
+    batch: number,
+    n: number,
+    a: Float32Array,
+    b: Float32Array,
+  ): Promise<{ run: () => Promise<void>; done: () => void }>;
 }
 
 /** Deterministic MLP weights (scaled like He init), inputs and one-hot labels, shared by every contender. */
@@ -36,6 +47,43 @@ export function mlpData(sizes: readonly number[], batch: number) {
 
 export const webjaxCpu: Contender = {
   name: "webjax cpu",
+  async elementwise(data) {
+    const x = np.array(data);
+    return {
+      run: async () => {
+        const y = np.tanh(x.mul(2).add(1)).sub(np.exp(x.mul(-0.1)));
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      done: () => x.dispose(),
+    };
+  },
+  async reduceSum(data) {
+    const x = np.array(data);
+    return {
+      run: async () => {
+        const y = np.sum(x);
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      done: () => x.dispose(),
+    };
+  },
+  async batchedMatmul(batch, n, a, b) {
+    const x = np.array(a, { shape: [batch, n, n] });
+    const y = np.array(b, { shape: [batch, n, n] });
+    return {
+      run: async () => {
+        const z = x.matmul(y);
+        await z.blockUntilReady();
+        z.dispose();
+      },
+      done: () => {
+        x.dispose();
+        y.dispose();
+      },
+    };
+  },
   async matmul(n, a, b) {
     const x = np.array(a, { shape: [n, n] });
     const y = np.array(b, { shape: [n, n] });
@@ -111,6 +159,46 @@ function tfContender(backend: "cpu" | "wasm"): Contender {
   };
   return {
     name: `tfjs ${backend}`,
+    async elementwise(data) {
+      await use();
+      const x = tf.tensor1d(data);
+      return {
+        run: async () => {
+          const y = tf.tidy(() => tf.sub(tf.tanh(tf.add(tf.mul(x, 2), 1)), tf.exp(tf.mul(x, -0.1))));
+          await y.data();
+          y.dispose();
+        },
+        done: () => x.dispose(),
+      };
+    },
+    async reduceSum(data) {
+      await use();
+      const x = tf.tensor1d(data);
+      return {
+        run: async () => {
+          const y = tf.sum(x);
+          await y.data();
+          y.dispose();
+        },
+        done: () => x.dispose(),
+      };
+    },
+    async batchedMatmul(batch, n, a, b) {
+      await use();
+      const x = tf.tensor3d(a, [batch, n, n]);
+      const y = tf.tensor3d(b, [batch, n, n]);
+      return {
+        run: async () => {
+          const z = tf.matMul(x, y);
+          await z.data();
+          z.dispose();
+        },
+        done: () => {
+          x.dispose();
+          y.dispose();
+        },
+      };
+    },
     async matmul(n, a, b) {
       await use();
       const x = tf.tensor2d(a, [n, n]);
@@ -182,6 +270,50 @@ export const tfjsWasm = tfContender("wasm");
 
 export const jaxjsWasm: Contender = {
   name: "jax-js wasm",
+  async elementwise(data) {
+    await jaxjs.init("wasm");
+    jaxjs.defaultDevice("wasm");
+    const jnp = jaxjs.numpy;
+    const x = jnp.array(data);
+    return {
+      run: async () => {
+        const y = jnp.subtract(jnp.tanh(jnp.add(jnp.multiply(x.ref, 2), 1)), jnp.exp(jnp.multiply(x.ref, -0.1)));
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      done: () => x.dispose(),
+    };
+  },
+  async reduceSum(data) {
+    await jaxjs.init("wasm");
+    jaxjs.defaultDevice("wasm");
+    const x = jaxjs.numpy.array(data);
+    return {
+      run: async () => {
+        const y = jaxjs.numpy.sum(x.ref);
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      done: () => x.dispose(),
+    };
+  },
+  async batchedMatmul(batch, n, a, b) {
+    await jaxjs.init("wasm");
+    jaxjs.defaultDevice("wasm");
+    const x = jaxjs.numpy.array(a).reshape([batch, n, n]);
+    const y = jaxjs.numpy.array(b).reshape([batch, n, n]);
+    return {
+      run: async () => {
+        const z = jaxjs.numpy.matmul(x.ref, y.ref);
+        await z.blockUntilReady();
+        z.dispose();
+      },
+      done: () => {
+        x.dispose();
+        y.dispose();
+      },
+    };
+  },
   async matmul(n, a, b) {
     await jaxjs.init("wasm");
     jaxjs.defaultDevice("wasm");

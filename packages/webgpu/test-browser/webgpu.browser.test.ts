@@ -7,6 +7,7 @@ import {
   collect,
   collectionStats,
   currentBackend,
+  getBackend,
   grad,
   type Array as JArray,
   jacrev,
@@ -71,11 +72,27 @@ describe("WebGPU in the browser", () => {
     expect(() => x.dataSync()).toThrow(/await x\.data\(\)/);
   });
 
-  test("the cpu backend still works beside it", async () => {
+  test("the cpu backend still works beside it, its fused kernels in Wasm", async () => {
     setBackend("cpu");
-    using c = np.arange(4);
-    expect(await c.toArray()).toEqual([0, 1, 2, 3]);
-    setBackend("webgpu");
+    try {
+      using c = np.arange(4);
+      expect(await c.toArray()).toEqual([0, 1, 2, 3]);
+      const cpu = getBackend("cpu") as unknown as { counters: { wasmKernels: number } };
+      const before = cpu.counters.wasmKernels;
+      // exp from the IR math library, in a four-lane loop with a tail (9 elements), and a sum.
+      using x = np.arange(9).astype("float32").mul(0.5);
+      using e = np.exp(x.neg());
+      using s = np.sum(e);
+      const want = Array.from({ length: 9 }, (_, i) => Math.exp(-i * 0.5));
+      const got = (await e.toArray()) as number[];
+      got.forEach((v, i) =>
+        expect(Math.abs(v - (want[i] as number))).toBeLessThanOrEqual(2 ** -23 * (want[i] as number)),
+      );
+      expect(Math.abs(((await s.toArray()) as number) - want.reduce((a, b) => a + b))).toBeLessThan(1e-6);
+      expect(cpu.counters.wasmKernels - before).toBeGreaterThanOrEqual(4);
+    } finally {
+      setBackend("webgpu");
+    }
   });
   test("grad and valueAndGrad run on the GPU: an MLP layer's gradients by hand", async () => {
     // loss = Σ tanh(x·w)²; ∂/∂w = xᵀ·(2·tanh(z)·(1 − tanh(z)²))
