@@ -44,9 +44,16 @@ const P = (i: number): IntExpr => ({ param: i });
 
 /** A cache key of primitive params; non-finite numbers keep their identity (JSON writes them all as null). */
 function paramsKey(params: unknown): string {
+  // Most elementwise primitives have no params: skip the stringify.
+  if (typeof params === "object" && params !== null && isEmpty(params)) return "{}";
   return JSON.stringify(params, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? `#${v}` : v));
 }
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
 
 function dispatchNew(
   backend: Backend,

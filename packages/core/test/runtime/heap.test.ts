@@ -32,6 +32,30 @@ describe("heap allocator", () => {
     expect(() => h.free(a + 16)).toThrow(/cpu heap: free of \d+, which is not a live block/);
   });
 
+  test("a freed block is reused for the same size at once; cached blocks drain before the heap grows", () => {
+    const h = new Heap(1 << 16);
+    const a = h.alloc(4000);
+    const b = h.alloc(4000);
+    h.free(a);
+    // The same size comes back from the per-size cache, without coalescing work.
+    expect(h.alloc(4000)).toBe(a);
+    h.free(b);
+    h.free(a);
+    // Stats drain the cache: both blocks coalesced, the top back at the start.
+    const st = h.stats();
+    expect(st.usedBytes).toBe(0);
+    expect(st.liveBlocks).toBe(0);
+    // Cached blocks of another size are drained (and coalesced) before the heap grows.
+    const small = Array.from({ length: 12 }, () => h.alloc(4096));
+    for (const p of small) h.free(p);
+    const grows = h.stats().grows;
+    for (const p of Array.from({ length: 12 }, () => h.alloc(4096))) h.free(p);
+    const big = h.alloc(12 * 4096);
+    expect(big).toBe(small[0]);
+    expect(h.stats().grows).toBe(grows);
+    h.free(big);
+  });
+
   test("growth keeps the contents and refreshes the views", () => {
     const h = new Heap(1 << 16);
     const p = h.alloc(40);
