@@ -49,9 +49,9 @@ const NAN = f(Number.NaN);
 const INF = f(Number.POSITIVE_INFINITY);
 const ONE = f(1);
 const ZERO = f(0);
-const LN2 = 0.6931471805599453;
-const PI = 3.141592653589793;
-const HALF_PI = 1.5707963267948966;
+const LN2 = Math.LN2;
+const PI = Math.PI;
+const HALF_PI = Math.PI / 2;
 
 /** Bit tests, so that a compiler assuming finite math cannot fold them away. */
 const isNan = (x: Expr) => gt(and(bits(x), i32(0x7fffffff)), i32(0x7f800000));
@@ -82,7 +82,7 @@ const EXP_POLY = [
 ];
 
 function exp(x: Expr): Expr {
-  const k = unary("round", mul(x, f(1.44269504088896)));
+  const k = unary("round", mul(x, f(Math.LOG2E)));
   const r = sub(sub(x, mul(k, f(0.693145751953125))), mul(k, f(1.428606765330187e-6)));
   let y = ldexp(horner(r, EXP_POLY), cast(k, I));
   y = sel(gt(x, f(88.72283935546875)), INF, y);

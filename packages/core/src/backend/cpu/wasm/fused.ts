@@ -2,7 +2,7 @@ import type { DType } from "../../../dtype.js";
 import { children, type Expr } from "../../../ir/expr.js";
 import type { FusedKernel, IntExpr, Load } from "../../../ir/kernel.js";
 import { expandMath } from "../../../ir/math.js";
-import { binaryFn, unaryFn } from "../scalar.js";
+import { unaryFn } from "../scalar.js";
 import { assemble, FunctionBuilder, type Local, type MemoryImport, type Op } from "./asm.js";
 
 /**
@@ -84,11 +84,6 @@ function vectorizable(k: FusedKernel, e: Expr): boolean {
         }
         if (kind === "f" && ["and", "or", "xor"].includes(n.fn)) return false;
         if (kind === "b" && n.fn === "sub") return false;
-        break;
-      case "cast":
-        if (n.dtype === "bool" && kind === "b") break;
-        break;
-      case "index":
         break;
       case "acc":
         return false;
@@ -527,7 +522,7 @@ function castOp(b: FunctionBuilder, from: Kind, to: DType): void {
 }
 
 /** Emits `e` (already expanded, `vectorizable`) as f32x4/i32x4 lanes, pushing one v128. */
-function vectorEmitter(g: Gen, loads: readonly Load[], depth: number, broadcast: (j: number) => Local | boolean) {
+function vectorEmitter(g: Gen, depth: number, broadcast: (j: number) => Local | boolean) {
   const b = g.b;
   const uses = new Map<Expr, number>();
   const count = (n: Expr): void => {
@@ -694,7 +689,7 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
     g.loopSize.push(l);
     g.loopVar.push(b.local("i32"));
   });
-  loads.forEach((l, j) => {
+  loads.forEach((l) => {
     const size = bytesOf(k.inputs[l.input] as DType);
     const base = b.local("i32");
     b.get(g.ins[l.input] as Local);
@@ -710,7 +705,6 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
       }),
     );
     g.ptr.push([base, ...l.strides.map(() => b.local("i32"))]);
-    void j;
   });
   b.get(g.out).set(g.o);
   b.raw(0x3f, 0x00).i32(16).op("i32.shl").i32(4).op("i32.sub").set(g.limit);
@@ -792,7 +786,7 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
         .i32(4)
         .op("i32.lt_s")
         .raw(0x0d, 1);
-      const em = vectorEmitter(g, loads, d, (j) => broadcast[j] as Local | boolean);
+      const em = vectorEmitter(g, d, (j) => broadcast[j] as Local | boolean);
       em.count(expr);
       b.get(g.o);
       em.emit(expr);
