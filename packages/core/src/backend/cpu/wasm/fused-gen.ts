@@ -1,0 +1,53 @@
+import type { FusedKernel, IntExpr } from "../../../ir/kernel.js";
+import { FunctionBuilder, type Local } from "./asm.js";
+
+/** The function under construction for one fused kernel: its arguments, loop and pointer locals, scratch locals. */
+export class Gen {
+  readonly b: FunctionBuilder;
+  readonly out: Local;
+  readonly ins: Local[];
+  readonly prm: Local[];
+  readonly loopSize: Local[] = [];
+  readonly loopVar: Local[] = [];
+  /** Byte strides per load per loop, and pointers per load per depth (-1: the load's base). */
+  readonly stride: Local[][] = [];
+  readonly ptr: Local[][] = [];
+  readonly o: Local;
+  /** The last byte address a 4-byte load may read: (memory pages · 64 KiB) − 4. */
+  readonly limit: Local;
+  acc: Local | null = null;
+  private scratch = new Map<string, Local[]>();
+
+  constructor(
+    readonly k: FusedKernel,
+    nParams: number,
+  ) {
+    const nIn = k.inputs.length;
+    this.b = new FunctionBuilder("run", [
+      "i32",
+      ...k.inputs.map(() => "i32" as const),
+      ...new Array(nParams).fill("i32"),
+    ]);
+    this.out = this.b.params[0] as Local;
+    this.ins = this.b.params.slice(1, 1 + nIn);
+    this.prm = this.b.params.slice(1 + nIn);
+    this.o = this.b.local("i32");
+    this.limit = this.b.local("i32");
+  }
+
+  int(e: IntExpr): void {
+    if (typeof e === "number") this.b.i32(e);
+    else this.b.get(this.prm[e.param] as Local);
+  }
+
+  /** A temporary local of `type` for one use site (released by `release`). */
+  temp(type: "i32" | "f32" | "f64" | "v128"): Local {
+    const free = this.scratch.get(type) ?? [];
+    this.scratch.set(type, free);
+    return free.pop() ?? this.b.local(type);
+  }
+
+  release(l: Local): void {
+    this.scratch.get(l.type)?.push(l);
+  }
+}
