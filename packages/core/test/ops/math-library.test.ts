@@ -125,7 +125,12 @@ describe("the IR math library in float32 ulps", () => {
     const exps = [0, 1, 2, 3, 5, 7, 10, 16, 17, 64, 1000, -1, -2, -7, 0.5, 1.5, -0.25, 2.75, 12.5, -3.3, 37.9];
     const a: number[] = [];
     const b: number[] = [];
-    for (const x of bases) for (const e of exps) if (x > 0 || Number.isInteger(e)) a.push(x), b.push(e);
+    for (const x of bases)
+      for (const e of exps)
+        if (x > 0 || Number.isInteger(e)) {
+          a.push(x);
+          b.push(e);
+        }
     using pa = np.array(Float32Array.from(a));
     using pb = np.array(Float32Array.from(b));
     using p = np.power(pa, pb);
@@ -165,7 +170,11 @@ describe("the IR math library in float32 ulps", () => {
     const vs = [-1e3, -7, -1, -0.3, -1e-3, 1e-3, 0.3, 1, 7, 1e3];
     const y: number[] = [];
     const x: number[] = [];
-    for (const a of vs) for (const b of vs) y.push(a), x.push(b);
+    for (const a of vs)
+      for (const b of vs) {
+        y.push(a);
+        x.push(b);
+      }
     const zeros: [number, number][] = [
       [0, 1],
       [0, -1],
@@ -179,7 +188,10 @@ describe("the IR math library in float32 ulps", () => {
       [1, -Infinity],
       [Infinity, 3],
     ];
-    for (const [a, b] of zeros) y.push(a), x.push(b);
+    for (const [a, b] of zeros) {
+      y.push(a);
+      x.push(b);
+    }
     using ay = np.array(Float32Array.from(y));
     using ax = np.array(Float32Array.from(x));
     using t = np.arctan2(ay, ax);

@@ -353,12 +353,85 @@ describe.runIf(wasmDefault)("fused kernels in Wasm agree with the JS kernels bit
     );
   });
 
-  test("kernels that cannot go to Wasm are counted with their reason", async () => {
+  test.each(["float64", "float16"])(
+    "%s: every op, cast and reduction in Wasm (f64 values, float16 rounded per op)",
+    async (dtype) => {
+      const before = { wasm: cpu.counters.wasmKernels, fallbacks: cpu.counters.wasmFallbacks };
+      const unary: [string, (x: JArray) => JArray][] = [
+        ...fUnary.filter(([n]) => n !== "bitcast"),
+        ["expm1", np.expm1],
+        ["cos", np.cos],
+        ["arctan", np.arctan],
+        ["cbrt", np.cbrt],
+        ["to float32", (x) => x.astype("float32")],
+        ["to float16", (x) => x.astype("float16")],
+        ["to float64", (x) => x.astype("float64")],
+      ];
+      for (const [name, f] of unary) await agree(`${dtype} ${name}`, [{ data: F, dtype }], f);
+      const ops: [string, (x: JArray, y: JArray) => JArray][] = [
+        ...binary,
+        ["power", np.power],
+        ["arctan2", np.arctan2],
+        ["rem", lax.rem],
+      ];
+      for (const [name, f] of ops)
+        await agree(
+          `${dtype} ${name}`,
+          [
+            { data: F, dtype },
+            { data: rotated(F), dtype },
+          ],
+          f,
+        );
+      const M = { data: F, dtype, shape: [4, 5] };
+      await agree(`${dtype} sum`, [M], (v) => np.sum(v, 1));
+      await agree(`${dtype} prod`, [M], (v) => np.prod(v, 0));
+      await agree(`${dtype} max`, [M], (v) => np.max(v, 1));
+      await agree(`${dtype} argmin`, [M], (v) => np.argmin(v, 0));
+      await agree(`${dtype} mean`, [{ data: F.filter(Number.isFinite), dtype }], (v) => np.mean(v));
+      await agree(`${dtype} from int32`, [{ data: I, dtype: "int32" }], (v) => v.astype(dtype as "float64"));
+      await agree(`${dtype} from uint32`, [{ data: U, dtype: "uint32" }], (v) => v.astype(dtype as "float64"));
+      await agree(
+        `${dtype} + float32`,
+        [
+          { data: F, dtype },
+          { data: rotated(F), dtype: "float32" },
+        ],
+        np.add,
+      );
+      expect(cpu.counters.wasmKernels).toBeGreaterThan(before.wasm);
+      expect(cpu.counters.wasmFallbacks).toBe(before.fallbacks);
+    },
+  );
+
+  test("float32 remainder and integer power go to Wasm through the JS scalar functions", async () => {
     const before = cpu.counters.wasmFallbacks;
-    using x = np.array([1.5, 2.5], { dtype: "float64" });
-    using y = x.mul(x);
-    await y.data();
-    expect(cpu.counters.wasmFallbacks).toBeGreaterThan(before);
-    expect(cpu.wasmFallbackReasons.get("float64 storage")).toBeGreaterThan(0);
+    await agree(
+      "float32 rem",
+      [
+        { data: F, dtype: "float32" },
+        { data: rotated(F), dtype: "float32" },
+      ],
+      lax.rem,
+    );
+    const small = [0, 1, -1, 2, -2, 3, -3, 7, 10, 31, 32, 33, -5, 5, 16, 2147483647, -2147483648, 4, 6, 9];
+    const exps = [0, 1, 2, 3, 5, 31, 32, -1, -2, 0, 7, 2, 1, 3, 4, 2, 2, 30, 12, 11];
+    await agree(
+      "int32 pow",
+      [
+        { data: small, dtype: "int32" },
+        { data: exps, dtype: "int32" },
+      ],
+      np.power,
+    );
+    await agree(
+      "uint32 pow",
+      [
+        { data: small.map((v) => v >>> 0), dtype: "uint32" },
+        { data: exps.map((v) => v >>> 0), dtype: "uint32" },
+      ],
+      np.power,
+    );
+    expect(cpu.counters.wasmFallbacks).toBe(before);
   });
 });

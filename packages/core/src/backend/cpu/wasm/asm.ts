@@ -62,6 +62,8 @@ const OPS = {
   "f64.ne": [0, 0x62],
   "f64.lt": [0, 0x63],
   "f64.gt": [0, 0x64],
+  "f64.le": [0, 0x65],
+  "f64.ge": [0, 0x66],
   "i32.add": [0, 0x6a],
   "i32.sub": [0, 0x6b],
   "i32.mul": [0, 0x6c],
@@ -89,6 +91,16 @@ const OPS = {
   "f64.add": [0, 0xa0],
   "f64.sub": [0, 0xa1],
   "f64.mul": [0, 0xa2],
+  "f64.div": [0, 0xa3],
+  "f64.abs": [0, 0x99],
+  "f64.neg": [0, 0x9a],
+  "f64.ceil": [0, 0x9b],
+  "f64.floor": [0, 0x9c],
+  "f64.trunc": [0, 0x9d],
+  "f64.nearest": [0, 0x9e],
+  "f64.sqrt": [0, 0x9f],
+  "f64.convert_i32_s": [0, 0xb7],
+  "f64.convert_i32_u": [0, 0xb8],
   "f32.convert_i32_s": [0, 0xb2],
   "f32.convert_i32_u": [0, 0xb3],
   "f32.demote_f64": [0, 0xb6],
@@ -99,6 +111,8 @@ const OPS = {
   drop: [0, 0x1a],
   "i32.trunc_sat_f32_s": [0xfc, 0x0],
   "i32.trunc_sat_f32_u": [0xfc, 0x1],
+  "i32.trunc_sat_f64_s": [0xfc, 0x2],
+  "i32.trunc_sat_f64_u": [0xfc, 0x3],
   "i32x4.splat": [0xfd, 0x11],
   "f32x4.splat": [0xfd, 0x13],
   "f64x2.splat": [0xfd, 0x14],
@@ -162,6 +176,8 @@ const MEM = {
   "f32.load": [0, 0x2a, 2],
   "f64.load": [0, 0x2b, 3],
   "i32.load8_u": [0, 0x2d, 0],
+  "i32.load16_u": [0, 0x2f, 1],
+  "i32.store16": [0, 0x3b, 1],
   "i32.store": [0, 0x36, 2],
   "i32.store8": [0, 0x3a, 0],
   "f32.store": [0, 0x38, 2],
@@ -218,6 +234,18 @@ export class FunctionBuilder {
 
   f32(v: number): this {
     this.code.push(0x43, ...new Uint8Array(Float32Array.of(v).buffer));
+    return this;
+  }
+
+  f64(v: number): this {
+    this.code.push(0x44, ...new Uint8Array(Float64Array.of(v).buffer));
+    return this;
+  }
+
+  /** `call` of function `index` (imports first, then the module's own functions). */
+  call(index: number): this {
+    this.code.push(0x10);
+    uleb(this.code, index);
     return this;
   }
 
@@ -338,25 +366,49 @@ export interface MemoryImport {
   readonly maxPages?: number;
 }
 
-/** A module of functions (no results) over the imported memory "env"."mem". */
+/** A function the module imports from "env" (JS numbers in and out). */
+export interface FunctionImport {
+  readonly name: string;
+  readonly params: readonly ValType[];
+  readonly results: readonly ValType[];
+}
+
+/**
+ * A module of functions (no results) over the imported memory "env"."mem", optionally importing
+ * functions from "env" too: those take indices 0…m−1 and the module's own functions follow.
+ */
 export function assemble(
   funcs: readonly FunctionBuilder[],
   memory: MemoryImport = { shared: false },
+  fnImports: readonly FunctionImport[] = [],
 ): Uint8Array<ArrayBuffer> {
+  const m = fnImports.length;
   const types: number[] = [];
-  uleb(types, funcs.length);
-  for (const f of funcs) {
+  uleb(types, m + funcs.length);
+  const signature = (params: readonly ValType[], results: readonly ValType[]) => {
     types.push(0x60);
-    uleb(types, f.paramTypes.length);
-    for (const t of f.paramTypes) types.push(TYPE_CODE[t]);
-    types.push(0);
-  }
-  const imports: number[] = [1];
-  for (const s of ["env", "mem"]) {
+    uleb(types, params.length);
+    for (const t of params) types.push(TYPE_CODE[t]);
+    uleb(types, results.length);
+    for (const t of results) types.push(TYPE_CODE[t]);
+  };
+  for (const f of fnImports) signature(f.params, f.results);
+  for (const f of funcs) signature(f.paramTypes, []);
+  const imports: number[] = [];
+  uleb(imports, 1 + m);
+  const name = (s: string) => {
     const b = utf8(s);
     uleb(imports, b.length);
     imports.push(...b);
-  }
+  };
+  fnImports.forEach((f, i) => {
+    name("env");
+    name(f.name);
+    imports.push(0x00);
+    uleb(imports, i);
+  });
+  name("env");
+  name("mem");
   if (memory.shared) {
     imports.push(0x02, 0x03, 0x00); // memory, limits: shared, min 0, max
     uleb(imports, memory.maxPages ?? 65536);
@@ -364,7 +416,7 @@ export function assemble(
   const fnSec: number[] = [];
   uleb(fnSec, funcs.length);
   funcs.forEach((_, i) => {
-    uleb(fnSec, i);
+    uleb(fnSec, m + i);
   });
   const exports: number[] = [];
   uleb(exports, funcs.length);
@@ -372,7 +424,7 @@ export function assemble(
     const b = utf8(f.name);
     uleb(exports, b.length);
     exports.push(...b, 0x00);
-    uleb(exports, i);
+    uleb(exports, m + i);
   });
   const code: number[] = [];
   uleb(code, funcs.length);

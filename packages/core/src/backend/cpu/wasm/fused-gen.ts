@@ -1,5 +1,8 @@
 import type { FusedKernel, IntExpr } from "../../../ir/kernel.js";
-import { FunctionBuilder, type Local } from "./asm.js";
+import { FunctionBuilder, type FunctionImport, type Local, type ValType } from "./asm.js";
+
+/** A JS function a kernel calls: the scalar semantics of ops with no Wasm instruction. */
+export type JsFn = (...args: number[]) => number;
 
 /** The function under construction for one fused kernel: its arguments, loop and pointer locals, scratch locals. */
 export class Gen {
@@ -16,6 +19,9 @@ export class Gen {
   /** The last byte address a 4-byte load may read: (memory pages · 64 KiB) − 4. */
   readonly limit: Local;
   acc: Local | null = null;
+  /** The JS functions the module imports, in import order, and their keys. */
+  readonly imports: (FunctionImport & { readonly fn: JsFn })[] = [];
+  private readonly importIndex = new Map<string, number>();
   private scratch = new Map<string, Local[]>();
 
   constructor(
@@ -33,6 +39,17 @@ export class Gen {
     this.prm = this.b.params.slice(1 + nIn);
     this.o = this.b.local("i32");
     this.limit = this.b.local("i32");
+  }
+
+  /** Calls JS function `fn` (imported once per module under `key`) on the values on the stack. */
+  callJs(key: string, fn: JsFn, params: readonly ValType[], results: readonly ValType[]): void {
+    let i = this.importIndex.get(key);
+    if (i === undefined) {
+      i = this.imports.length;
+      this.imports.push({ name: `f${i}`, params, results, fn });
+      this.importIndex.set(key, i);
+    }
+    this.b.call(i);
   }
 
   int(e: IntExpr): void {

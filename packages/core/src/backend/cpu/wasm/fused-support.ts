@@ -6,55 +6,46 @@ import { kindOf, unaryFn } from "../scalar.js";
 
 /** What the Wasm fused kernels can compile: the support check, the lane check, the param count. */
 
-/** The dtypes Wasm kernels read and write: 32-bit values, and bool as one byte. */
-export const WASM_DTYPES: ReadonlySet<DType> = new Set(["float32", "int32", "uint32", "bool"]);
-export const bytesOf = (d: DType): number => (d === "bool" ? 1 : 4);
-export const valType = (d: DType): "f32" | "i32" => (d === "float32" ? "f32" : "i32");
+/**
+ * How each dtype lives in a Wasm kernel: its bytes in the heap and its value type. float16 is
+ * stored as binary16 bits and computed as f64 rounded to float16 after every op (as the JS
+ * kernels compute it); bool is one byte.
+ */
+export const bytesOf = (d: DType): number => (d === "bool" ? 1 : d === "float16" ? 2 : d === "float64" ? 8 : 4);
+export const valType = (d: DType): "f32" | "f64" | "i32" =>
+  d === "float32" ? "f32" : d === "float64" || d === "float16" ? "f64" : "i32";
 
-/** Why this kernel cannot run as Wasm (null: it can). */
+/**
+ * Why this kernel cannot run as Wasm (null: it can). Every op has a Wasm form — an instruction,
+ * or the JS scalar function imported — so only an op the dtype does not define is refused (the
+ * JS kernels refuse it too).
+ */
 export function wasmFusedUnsupported(k: FusedKernel): string | null {
-  for (const d of [...k.inputs, k.outputs[0]]) if (!WASM_DTYPES.has(d)) return `${d} storage`;
   const exprs = [k.expr, ...(k.post ? [k.post] : []), ...k.loads.flatMap((l) => (l.gather ?? []).map((g) => g.index))];
   const seen = new Set<Expr>();
   let why: string | null = null;
   const walk = (n: Expr): void => {
     if (why !== null || seen.has(n)) return;
     seen.add(n);
-    why = scalarUnsupported(n);
+    if (n.op === "unary" && !unaryFn(n.fn, n.x.dtype)) why = `${n.fn} on ${n.x.dtype}`;
     for (const c of children(n)) walk(c);
   };
   for (const e of exprs) walk(expandMath(e));
   return why;
 }
 
-function scalarUnsupported(n: Expr): string | null {
-  if (!WASM_DTYPES.has(n.dtype)) return `${n.dtype} values`;
-  if (n.op === "unary") {
-    if (!unaryFn(n.fn, n.x.dtype)) return `${n.fn} on ${n.x.dtype}`;
-    const k = kindOf(n.x.dtype);
-    if (k === "f" && !F_UNARY.has(n.fn)) return `${n.fn} on float32`;
-    if (k === "b" && n.fn === "neg") return "neg on bool";
-  }
-  if (n.op === "binary") {
-    const k = kindOf(n.x.dtype);
-    if (n.fn === "pow") return `pow on ${n.x.dtype}`;
-    if (k === "f" && (n.fn === "rem" || ["and", "or", "xor", "shl", "shr", "shru"].includes(n.fn)))
-      return `${n.fn} on float32`;
-    if (k === "b" && ["sub", "div", "rem", "shl", "shr", "shru"].includes(n.fn)) return `${n.fn} on bool`;
-  }
-  return null;
-}
-
-const F_UNARY = new Set(["neg", "abs", "sign", "sqrt", "floor", "ceil", "round", "not", "isfinite"]);
+const LANE_DTYPES: ReadonlySet<DType> = new Set(["float32", "int32", "uint32", "bool"]);
 
 /** Whether an expression has lane forms throughout (the vector loop's compile-time condition). */
 export function vectorizable(k: FusedKernel, e: Expr): boolean {
   if (k.reduce || k.loops.length === 0 || k.outputs[0] === "bool") return false;
-  if (k.loads.some((l) => l.gather) || k.inputs.some((d) => d === "bool")) return false;
+  if (k.loads.some((l) => l.gather) || k.inputs.some((d) => d === "bool" || !LANE_DTYPES.has(d))) return false;
+  if (!LANE_DTYPES.has(k.outputs[0])) return false;
   const seen = new Set<Expr>();
   const ok = (n: Expr): boolean => {
     if (seen.has(n)) return true;
     seen.add(n);
+    if (!LANE_DTYPES.has(n.dtype)) return false;
     const kind = kindOf(n.op === "unary" || n.op === "binary" || n.op === "cast" ? n.x.dtype : n.dtype);
     switch (n.op) {
       case "unary":

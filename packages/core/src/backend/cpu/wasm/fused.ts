@@ -4,8 +4,8 @@ import type { FusedKernel, IntExpr } from "../../../ir/kernel.js";
 import { expandMath } from "../../../ir/math.js";
 import { kindOf, reduceInit } from "../scalar.js";
 import { assemble, type Local, type MemoryImport, type Op } from "./asm.js";
-import { Gen } from "./fused-gen.js";
-import { scalarEmitter } from "./fused-scalar.js";
+import { Gen, type JsFn } from "./fused-gen.js";
+import { round16, scalarEmitter, storeValue } from "./fused-scalar.js";
 import { bytesOf, paramCount, valType, vectorizable } from "./fused-support.js";
 import { vectorEmitter } from "./fused-vector.js";
 
@@ -23,10 +23,11 @@ export { wasmFusedUnsupported } from "./fused-support.js";
  * stride is 0 (one element splatted) or 1; a scalar loop does the tail and every other case.
  */
 
-const storeOp = (d: DType) => (d === "float32" ? "f32.store" : d === "bool" ? "i32.store8" : "i32.store");
-
 /** The Wasm module of a fused kernel: one exported function `run(out, in…, p…)`. */
-export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint8Array<ArrayBuffer>; nParams: number } {
+export function fusedModule(
+  k: FusedKernel,
+  memory: MemoryImport,
+): { bytes: Uint8Array<ArrayBuffer>; nParams: number; imports: Record<string, JsFn> } {
   const expr = expandMath(k.expr);
   const post = k.post ? expandMath(k.post) : undefined;
   const loads = k.loads.map((l) =>
@@ -63,7 +64,7 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
     g.ptr.push([base, ...l.strides.map(() => b.local("i32"))]);
   });
   b.get(g.out).set(g.o);
-  b.raw(0x3f, 0x00).i32(16).op("i32.shl").i32(4).op("i32.sub").set(g.limit);
+  b.raw(0x3f, 0x00).i32(16).op("i32.shl").i32(8).op("i32.sub").set(g.limit);
 
   const vector = vectorizable(k, expr);
   // Per load, whether its innermost stride is 0 (splat) — a constant, or a local set at entry.
@@ -98,7 +99,7 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
     em.count(e);
     b.get(g.o);
     em.emit(e);
-    b.mem(storeOp(outType));
+    storeValue(g, outType);
     b.addTo(g.o, bytesOf(outType));
   };
   /** for (i_d = 0 or continue; i_d < n_d; i_d++, ptr += stride) body(). */
@@ -180,16 +181,17 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
     const isArg = k.reduce === "argmax" || k.reduce === "argmin";
     const valueOp = k.reduce === "argmax" ? "max" : k.reduce === "argmin" ? "min" : k.reduce;
     const dt = expr.dtype;
-    const wide = dt === "float32" && (valueOp === "sum" || valueOp === "prod");
+    // Float sums and products accumulate in f64 and round once (float32, float16), as the JS kernels do.
+    const wide = kindOf(dt) === "f" && (valueOp === "sum" || valueOp === "prod");
     const accT = wide ? "f64" : valType(dt);
     const accLoc = b.local(accT);
-    const accValue = wide ? b.local("f32") : accLoc;
+    const accValue = wide && dt === "float32" ? b.local("f32") : wide && dt === "float16" ? b.local("f64") : accLoc;
     g.acc = accValue;
     const best = isArg ? b.local("i32") : null;
     const flat = isArg ? b.local("i32") : null;
     const init = reduceInit(valueOp, dt);
     const outBody = () => {
-      if (wide) b.raw(0x44, ...new Uint8Array(Float64Array.of(init).buffer));
+      if (accT === "f64") b.f64(init);
       else if (accT === "f32") b.f32(init);
       else b.i32(init | 0);
       b.set(accLoc);
@@ -206,11 +208,12 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
           em.emit(expr);
           b.set(v);
           const k2 = kindOf(dt);
+          const F = valType(dt) as "f32" | "f64";
           const gtOp: Op =
             k2 === "f"
               ? k.reduce === "argmax"
-                ? "f32.gt"
-                : "f32.lt"
+                ? `${F}.gt`
+                : `${F}.lt`
               : k.reduce === "argmax"
                 ? k2 === "i"
                   ? "i32.gt_s"
@@ -219,7 +222,8 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
                   ? "i32.lt_s"
                   : "i32.lt_u";
           b.get(v).get(accLoc).op(gtOp);
-          if (k2 === "f") b.get(v).get(v).op("f32.ne").get(accLoc).get(accLoc).op("f32.eq").op("i32.and").op("i32.or");
+          if (k2 === "f")
+            b.get(v).get(v).op(`${F}.ne`).get(accLoc).get(accLoc).op(`${F}.eq`).op("i32.and").op("i32.or");
           b.ifElse(() => {
             b.get(v).set(accLoc).get(flat).set(best);
           });
@@ -230,9 +234,8 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
           em.count(expr);
           b.get(accLoc);
           em.emit(expr);
-          b.op("f64.promote_f32")
-            .op(valueOp === "sum" ? "f64.add" : "f64.mul")
-            .set(accLoc);
+          if (dt === "float32") b.op("f64.promote_f32");
+          b.op(valueOp === "sum" ? "f64.add" : "f64.mul").set(accLoc);
           return;
         }
         const step = binary(valueOp === "sum" ? "add" : valueOp === "prod" ? "mul" : valueOp, acc(dt), expr);
@@ -241,7 +244,12 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
         b.set(accLoc);
       };
       inner(r);
-      if (wide) b.get(accLoc).op("f32.demote_f64").set(accValue);
+      if (dt === "float32" && wide) b.get(accLoc).op("f32.demote_f64").set(accValue);
+      if (wide && dt === "float16") {
+        b.get(accLoc);
+        round16(g);
+        b.set(accValue);
+      }
       if (isArg && best) {
         b.get(g.o).get(best).mem("i32.store");
         b.addTo(g.o, 4);
@@ -256,7 +264,8 @@ export function fusedModule(k: FusedKernel, memory: MemoryImport): { bytes: Uint
     };
     nest(0);
   }
-  return { bytes: assemble([b], memory), nParams };
+  const imports = Object.fromEntries(g.imports.map((f) => [f.name, f.fn]));
+  return { bytes: assemble([b], memory, g.imports), nParams, imports };
 }
 
 export type WasmRun = ((
@@ -269,8 +278,8 @@ export type WasmRun = ((
 
 /** Compiles a fused kernel to Wasm against the heap's memory; the runner passes byte addresses and params, allocating nothing. */
 export function wasmFusedRunner(k: FusedKernel, mem: WebAssembly.Memory, memory: MemoryImport): WasmRun {
-  const { bytes, nParams } = fusedModule(k, memory);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } });
+  const { bytes, nParams, imports } = fusedModule(k, memory);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem, ...imports } });
   const run = instance.exports.run as (...args: number[]) => void;
   const nIn = k.inputs.length;
   const args = new Array<number>(1 + nIn + nParams).fill(0);
