@@ -146,6 +146,25 @@ const sections: Record<string, () => Promise<void>> = {
     await benchBatched(256, 64);
     await benchBatched(2000, 8);
   },
+  conv: async () => {
+    const c = { n: 32, hw: 32, cin: 64, cout: 64 };
+    const x = randomData(c.n * c.hw * c.hw * c.cin, 8);
+    const w = randomData(9 * c.cin * c.cout, 9).map((v) => v / 24);
+    const flops = 2 * c.n * c.hw * c.hw * c.cout * 9 * c.cin;
+    await benchEach(
+      `conv2d 3×3 SAME, [${c.n}, ${c.hw}, ${c.hw}, ${c.cin}] → ${c.cout} features float32`,
+      (k) => k.conv2d(c, x, w),
+      (ms) => flops / (ms * 1e6),
+      "GFLOP/s",
+      5,
+    );
+    await benchEach(
+      `max pool 2×2 stride 2 of [${c.n}, ${c.hw}, ${c.hw}, ${c.cin}]`,
+      (k) => k.maxPool(c, x),
+      (ms) => ms,
+      "ms",
+    );
+  },
   routines: benchRoutines,
   vmap: benchPerExample,
 };

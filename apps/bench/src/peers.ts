@@ -5,7 +5,7 @@ import "@tensorflow/tfjs-backend-cpu";
 // The full package registers the gradients (tfjs-core alone has none), as users get them.
 import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { np, valueAndGrad, type Array as WArray } from "@webjax/core";
+import { lax, np, valueAndGrad, type Array as WArray } from "@webjax/core";
 import { randomData } from "./timing.js";
 
 export interface Contender {
@@ -30,7 +30,20 @@ export interface Contender {
     a: Float32Array,
     b: Float32Array,
   ): Promise<{ run: () => Promise<void>; done: () => void }>;
+  /** A 3×3 stride-1 SAME convolution of `c.n` images c.hw×c.hw×c.cin into c.cout features (NHWC/HWIO; jax-js NCHW). */
+  conv2d(c: ConvCase, x: Float32Array, w: Float32Array): Promise<{ run: () => Promise<void>; done: () => void }>;
+  /** 2×2 stride-2 max pooling of the same images. */
+  maxPool(c: ConvCase, x: Float32Array): Promise<{ run: () => Promise<void>; done: () => void }>;
 }
+
+export interface ConvCase {
+  readonly n: number;
+  readonly hw: number;
+  readonly cin: number;
+  readonly cout: number;
+}
+
+type Timed = Promise<{ run: () => Promise<void>; done: () => void }>;
 
 /** Deterministic MLP weights (scaled like He init), inputs and one-hot labels, shared by every contender. */
 export function mlpData(sizes: readonly number[], batch: number) {
@@ -47,6 +60,32 @@ export function mlpData(sizes: readonly number[], batch: number) {
 
 export const webjaxCpu: Contender = {
   name: "webjax cpu",
+  async conv2d(c, xd, wd): Timed {
+    const x = np.array(xd, { shape: [c.n, c.hw, c.hw, c.cin] });
+    const w = np.array(wd, { shape: [3, 3, c.cin, c.cout] });
+    return {
+      run: async () => {
+        const y = lax.convGeneralDilated(x, w, [1, 1], "SAME", { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] });
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      done: () => {
+        x.dispose();
+        w.dispose();
+      },
+    };
+  },
+  async maxPool(c, xd): Timed {
+    const x = np.array(xd, { shape: [c.n, c.hw, c.hw, c.cin] });
+    return {
+      run: async () => {
+        const y = lax.reduceWindow(x, -Infinity, "max", [1, 2, 2, 1], [1, 2, 2, 1], "VALID");
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      done: () => x.dispose(),
+    };
+  },
   async elementwise(data) {
     const x = np.array(data);
     return {
@@ -159,6 +198,34 @@ function tfContender(backend: "cpu" | "wasm"): Contender {
   };
   return {
     name: `tfjs ${backend}`,
+    async conv2d(c, xd, wd): Timed {
+      await use();
+      const x = tf.tensor4d(xd, [c.n, c.hw, c.hw, c.cin]);
+      const w = tf.tensor4d(wd, [3, 3, c.cin, c.cout]);
+      return {
+        run: async () => {
+          const y = tf.conv2d(x, w, 1, "same");
+          await y.data();
+          y.dispose();
+        },
+        done: () => {
+          x.dispose();
+          w.dispose();
+        },
+      };
+    },
+    async maxPool(c, xd): Timed {
+      await use();
+      const x = tf.tensor4d(xd, [c.n, c.hw, c.hw, c.cin]);
+      return {
+        run: async () => {
+          const y = tf.maxPool(x, 2, 2, "valid");
+          await y.data();
+          y.dispose();
+        },
+        done: () => x.dispose(),
+      };
+    },
     async elementwise(data) {
       await use();
       const x = tf.tensor1d(data);
@@ -270,6 +337,37 @@ export const tfjsWasm = tfContender("wasm");
 
 export const jaxjsWasm: Contender = {
   name: "jax-js wasm",
+  async conv2d(c, xd, wd): Timed {
+    await jaxjs.init("wasm");
+    jaxjs.defaultDevice("wasm");
+    // jax-js takes NCHW/OIHW only: the same numbers, laid out its way.
+    const x = jaxjs.numpy.array(xd).reshape([c.n, c.cin, c.hw, c.hw]);
+    const w = jaxjs.numpy.array(wd).reshape([c.cout, c.cin, 3, 3]);
+    return {
+      run: async () => {
+        const y = jaxjs.lax.convGeneralDilated(x.ref, w.ref, [1, 1], "SAME");
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      done: () => {
+        x.dispose();
+        w.dispose();
+      },
+    };
+  },
+  async maxPool(c, xd): Timed {
+    await jaxjs.init("wasm");
+    jaxjs.defaultDevice("wasm");
+    const x = jaxjs.numpy.array(xd).reshape([c.n, c.cin, c.hw, c.hw]);
+    return {
+      run: async () => {
+        const y = jaxjs.lax.reduceWindow(x.ref, (win) => jaxjs.numpy.max(win), [2, 2], [2, 2]);
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      done: () => x.dispose(),
+    };
+  },
   async elementwise(data) {
     await jaxjs.init("wasm");
     jaxjs.defaultDevice("wasm");

@@ -22,6 +22,11 @@ export interface Backend {
   readonly name: string;
   /** Whether `readSync` can drain the queue on the calling thread. */
   readonly canReadSync: boolean;
+  /**
+   * Dtypes whose matmul is a fast GEMM: a primitive with a matmul plan (conv as im2col) uses
+   * it for these. Absent: none.
+   */
+  readonly gemmDtypes?: readonly DType[];
   alloc(dtype: DType, size: number): Slot;
   /** Releases the slot once the queued work that uses it has run. */
   free(slot: Slot): void;

@@ -6,7 +6,16 @@ import type { RoutineKernel } from "../ir/routine.js";
 import { contiguousView, isContiguous, reshapeView, transposeView, type View } from "../ir/view.js";
 import { freeDims } from "../primitives/dot.js";
 import { registry } from "../primitives/registry.js";
-import type { DotDims, Lowering, LoweringInput, Params, Primitive, PrimitiveDef } from "../primitives/types.js";
+import type {
+  DotDims,
+  DotPlan,
+  LoadsKernel,
+  Lowering,
+  LoweringInput,
+  Params,
+  Primitive,
+  PrimitiveDef,
+} from "../primitives/types.js";
 import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
@@ -274,8 +283,67 @@ function runLoads<K extends Primitive>(
   out: Aval,
   backend: Backend,
 ): ConcreteArray {
+  if (low.asDot && backend.gemmDtypes?.includes(out.dtype)) {
+    const plan = low.asDot(
+      inputs.map((x) => x.aval),
+      params,
+      out,
+      inputs.map((x) => x.view.strides),
+    );
+    if (plan) return runDotPlan(plan, paramsKey(params), inputs, out, backend);
+  }
+  return runLoadsKernel(prim, paramsKey(params), (lin) => low.kernel(lin, params, out), inputs, out, backend);
+}
+
+/** A primitive as a gather kernel over input 0 and a `dot_general` with a view of input 1. */
+function runDotPlan(
+  plan: DotPlan,
+  key: string,
+  inputs: readonly ConcreteArray[],
+  out: Aval,
+  backend: Backend,
+): ConcreteArray {
+  const [x, y] = inputs as [ConcreteArray, ConcreteArray];
+  const aval = (shape: readonly number[]): Aval => ({ shape: [...shape], dtype: out.dtype, weakType: out.weakType });
+  const gathered = runLoadsKernel(
+    plan.label,
+    `${key}|${plan.key}`,
+    ([l]) => plan.gathered.kernel(l as LoweringInput),
+    [x],
+    aval(plan.gathered.shape),
+    backend,
+  );
+  const t = transposeView(y.view, plan.other.perm);
+  const moved = viewOf(y, aval(t.shape), t);
+  const other = reviewed(moved, aval(plan.other.shape), (v) => reshapeView(v, plan.other.shape));
+  moved.dispose();
+  const [lhs, rhs] = plan.gatheredFirst ? [gathered, other] : [other, gathered];
+  const dims = plan.dims;
+  const dotShape = [
+    ...dims.batch[0].map((d) => lhs.shape[d] as number),
+    ...freeDims(lhs.ndim, dims.contracting[0], dims.batch[0]).map((d) => lhs.shape[d] as number),
+    ...freeDims(rhs.ndim, dims.contracting[1], dims.batch[1]).map((d) => rhs.shape[d] as number),
+  ];
+  const product = runDot(dims, lhs, rhs, aval(dotShape), backend);
+  gathered.dispose();
+  other.dispose();
+  const shaped = reviewed(product, aval(plan.result.shape), (v) => reshapeView(v, plan.result.shape));
+  product.dispose();
+  const result = reviewed(shaped, out, (v) => transposeView(v, plan.result.perm));
+  shaped.dispose();
+  return result;
+}
+
+function runLoadsKernel(
+  label: string,
+  paramKey: string,
+  kernel: (inputs: readonly LoweringInput[]) => LoadsKernel,
+  inputs: readonly ConcreteArray[],
+  out: Aval,
+  backend: Backend,
+): ConcreteArray {
   const r = out.shape.length;
-  const key = `${prim}|${paramsKey(params)}|${inputs.map((x) => `${x.dtype}${x.ndim}`).join(",")}|${r}`;
+  const key = `${label}|${paramKey}|${inputs.map((x) => `${x.dtype}${x.ndim}`).join(",")}|${r}`;
   const exe = compiled(backend, key, (): FusedKernel => {
     let at = r;
     const lin: LoweringInput[] = inputs.map((x) => {
@@ -289,10 +357,10 @@ function runLoads<K extends Primitive>(
         dims: range(x.ndim).map((d) => P(base + 1 + x.ndim + d)),
       };
     });
-    const { loads, expr, reduce, post } = low.kernel(lin, params, out);
+    const { loads, expr, reduce, post } = kernel(lin);
     return {
       kind: "fused",
-      label: prim,
+      label,
       inputs: inputs.map((x) => x.dtype),
       outputs: [out.dtype],
       outRank: r,
@@ -305,7 +373,7 @@ function runLoads<K extends Primitive>(
   });
   const args = [...out.shape];
   for (const x of inputs) args.push(x.view.offset, ...x.view.strides, ...x.shape);
-  return dispatchNew(backend, exe, inputs, out, args, prim);
+  return dispatchNew(backend, exe, inputs, out, args, label);
 }
 
 /**

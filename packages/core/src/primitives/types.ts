@@ -206,12 +206,44 @@ export type Lowering<P extends Primitive> =
        * The loads and element expression of a kernel looping over the output shape, optionally
        * reducing over extra loops (`reduce.sizes`, loop variables after the output's) with `post`.
        */
-      kernel(
-        inputs: readonly LoweringInput[],
+      kernel(inputs: readonly LoweringInput[], params: Params[P], out: Aval): LoadsKernel;
+      /**
+       * The same result as a gather kernel and a matmul, for backends whose matmul is a fast
+       * GEMM for the dtype (Backend.gemmDtypes), given the inputs' view strides; undefined where
+       * the kernel above is better.
+       */
+      asDot?(
+        inputs: readonly Aval[],
         params: Params[P],
         out: Aval,
-      ): { loads: Load[]; expr: Expr; reduce?: { op: ReduceOp; sizes: readonly IntExpr[] }; post?: Expr };
+        strides: readonly (readonly number[])[],
+      ): DotPlan | undefined;
     };
+
+/** What a `loads` lowering's kernel computes. */
+export interface LoadsKernel {
+  readonly loads: Load[];
+  readonly expr: Expr;
+  readonly reduce?: { op: ReduceOp; sizes: readonly IntExpr[] };
+  readonly post?: Expr;
+}
+
+/**
+ * A primitive as `dot_general` of a kernel's output (`gathered`: a loads kernel over input 0,
+ * e.g. im2col's patches) and a view of input 1 (transposed by `other.perm`, then reshaped to
+ * `other.shape`); the dot's result is reshaped to `result.shape` and transposed by
+ * `result.perm` into the output. `gatheredFirst`: the gathered array is the dot's lhs.
+ */
+export interface DotPlan {
+  readonly label: string;
+  /** What, beyond the params, the gather kernel depends on (its part of the kernel-cache key). */
+  readonly key: string;
+  readonly gathered: { readonly shape: readonly number[]; kernel(input: LoweringInput): LoadsKernel };
+  readonly other: { readonly perm: readonly number[]; readonly shape: readonly number[] };
+  readonly gatheredFirst: boolean;
+  readonly dims: DotDims;
+  readonly result: { readonly shape: readonly number[]; readonly perm: readonly number[] };
+}
 
 /** A primitive's routine: what to compile (the cache key) and its integer arguments. */
 export interface RoutineCall {

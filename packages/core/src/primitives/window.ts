@@ -9,6 +9,7 @@ import { DTypeError, ShapeError } from "../errors.js";
 import { acc, binary, constant, type Expr, index, load, select } from "../ir/expr.js";
 import type { IntExpr, Load } from "../ir/kernel.js";
 import { checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
+import { convAsDot } from "./conv-dot.js";
 import type { LoweringInput, PrimitiveTable } from "./types.js";
 import { convJvp, convTranspose, reduceWindowJvp, reduceWindowTranspose } from "./window-ad.js";
 import { convBatch, reduceWindowBatch } from "./window-batch.js";
@@ -97,7 +98,7 @@ const all = (conds: readonly Expr[]): Expr | undefined =>
  * output size keeps every window inside [−lo, dilated n + hi)). Returns the conditions and the
  * input index, clamped into [0, n) so the load stays in the buffer when the condition is false.
  */
-function windowPosition(
+export function windowPosition(
   outLoop: number,
   winLoop: number,
   stride: number,
@@ -230,9 +231,20 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
         const xi = x as LoweringInput;
         const r = xi.aval.shape.length;
         const dtype = xi.aval.dtype;
-        const zeros = (): IntExpr[] => range(2 * r).map(() => 0);
+        const strides: IntExpr[] = range(2 * r).map(() => 0);
         const conds: Expr[] = [];
-        const gather = range(r).map((d) => {
+        // A dim the window does not touch (size 1, stride 1, no padding or dilation) is a plain
+        // strided loop: no gather term, so the kernel can run lanes along it.
+        const plain = (d: number) =>
+          p.windowDimensions[d] === 1 &&
+          p.windowStrides[d] === 1 &&
+          p.baseDilation[d] === 1 &&
+          (p.padding[d] as [number, number]).every((x) => x === 0);
+        const gather = range(r).flatMap((d) => {
+          if (plain(d)) {
+            strides[d] = xi.strides[d] as IntExpr;
+            return [];
+          }
           const w = windowPosition(
             d,
             r + d,
@@ -243,11 +255,11 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
             xi.shape[d] as Expr,
           );
           conds.push(...w.conds);
-          return { index: w.at, stride: xi.strides[d] as IntExpr };
+          return [{ index: w.at, stride: xi.strides[d] as IntExpr }];
         });
         const loads: Load[] = [
-          { input: 0, offset: xi.offset, strides: zeros(), gather },
-          { input: 1, offset: (init as LoweringInput).offset, strides: zeros() },
+          { input: 0, offset: xi.offset, strides, ...(gather.length ? { gather } : {}) },
+          { input: 1, offset: (init as LoweringInput).offset, strides: range(2 * r).map(() => 0) },
         ];
         const inBounds = all(conds);
         const value = load(0, dtype);
@@ -332,6 +344,7 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
           reduce: { op: "sum", sizes: [...rs.map((d) => k.dims[d] as IntExpr), k.dims[ri] as IntExpr] },
         };
       },
+      asDot: (avals, p, out, strides) => convAsDot(avals, p, out, strides),
     },
   },
 };

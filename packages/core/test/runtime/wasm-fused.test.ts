@@ -341,6 +341,44 @@ describe.runIf(wasmDefault)("fused kernels in Wasm agree with the JS kernels bit
     await agree("bool all", [{ data: B, dtype: "bool", shape: [4, 5] }], (v) => np.all(v, 0));
   });
 
+  test("reductions four outputs at a time along the output's innermost loop: tails, strides, broadcasts, pooling", async () => {
+    const data = Array.from({ length: 37 * 13 }, (_, i) => Math.sin(i * 0.7) * 300);
+    data[5] = Number.NaN;
+    data[100] = Infinity;
+    const x = { data, dtype: "float32", shape: [37, 13] };
+    for (const [name, f] of [
+      ["sum axis 0", (v: JArray) => np.sum(v, 0)],
+      ["prod axis 0", (v: JArray) => np.prod(v.mul(0.01), 0)],
+      ["max axis 0", (v: JArray) => np.max(v, 0)],
+      ["min axis 0", (v: JArray) => np.min(v, 0)],
+      ["mean axis 0 (post)", (v: JArray) => np.mean(v, 0)],
+      ["sum of a 3-d middle axis", (v: JArray) => np.sum(v.reshape([37, 1, 13]).add(v.reshape([1, 37, 13])), 1)],
+      ["transposed (lane stride 13: the scalar loop)", (v: JArray) => np.sum(v.T, 1)],
+      ["broadcast lanes (stride 0)", (v: JArray) => np.sum(np.broadcastTo(v.reshape([37, 13, 1]), [37, 13, 6]), 0)],
+    ] as const)
+      await agree(name, [x], f);
+    const ints = {
+      data: Array.from({ length: 9 * 11 }, (_, i) => (i * 2654435761) | 0),
+      dtype: "int32",
+      shape: [9, 11],
+    };
+    await agree("int32 sum axis 0 wraps", [ints], (v) => np.sum(v, 0));
+    await agree("int32 min axis 0", [ints], (v) => np.min(v, 0));
+    const uints = { ...ints, data: ints.data.map((v) => v >>> 0), dtype: "uint32" };
+    await agree("uint32 max axis 0", [uints], (v) => np.max(v, 0));
+    const img = { data: Array.from({ length: 2 * 7 * 5 * 6 }, (_, i) => Math.cos(i * 1.1) * 9), dtype: "float32" };
+    const nhwc = { ...img, shape: [2, 7, 5, 6] };
+    await agree("max pool 2×2 stride 2, SAME (padding reads -inf)", [nhwc], (v) =>
+      lax.reduceWindow(v, -Infinity, "max", [1, 2, 2, 1], [1, 2, 2, 1], "SAME"),
+    );
+    await agree("avg pool 3×3 stride 1 (sum)", [nhwc], (v) =>
+      lax.reduceWindow(v, 0, "add", [1, 3, 3, 1], [1, 1, 1, 1], "VALID"),
+    );
+    await agree("pooling with dilations (gathers with div/rem: the scalar loop)", [nhwc], (v) =>
+      lax.reduceWindow(v, 0, "add", [1, 2, 2, 1], [1, 1, 1, 1], "SAME", { baseDilation: [1, 2, 1, 1] }),
+    );
+  });
+
   test("gathers: take along an axis", async () => {
     const table = Array.from({ length: 50 }, (_, i) => i * 1.5);
     await agree(

@@ -114,6 +114,36 @@ describe("lax.conv by hand", () => {
     expect(plain.shape).toEqual([2, 4, 3, 4]);
   });
 
+  test("one kernel, three memory layouts of it, one cache: the same result (im2col orders by strides)", async () => {
+    const vals = (n: number, seed: number) => globalThis.Array.from({ length: n }, (_, i) => ((i * seed) % 7) - 3);
+    using x = np.array(Float32Array.from(vals(2 * 6 * 5 * 4, 5)), { shape: [2, 6, 5, 4] });
+    using hwio = np.array(Float32Array.from(vals(3 * 3 * 4 * 8, 3)), { shape: [3, 3, 4, 8] });
+    using oihw = np.copy(np.transpose(hwio, [3, 2, 0, 1]));
+    using fromOihw = np.transpose(oihw, [2, 3, 1, 0]);
+    using ohwi = np.copy(np.transpose(hwio, [3, 0, 1, 2]));
+    using fromOhwi = np.transpose(ohwi, [1, 2, 3, 0]);
+    using want = convNhwc(x, hwio, [1, 1], "SAME");
+    const expected = await want.data();
+    for (const k of [fromOihw, fromOhwi, hwio]) {
+      using y = convNhwc(x, k, [1, 1], "SAME");
+      await expectClose(y, expected, { rtol: 0, atol: 0 });
+    }
+    const ref = refConv(
+      { shape: [2, 6, 5, 4], data: vals(2 * 6 * 5 * 4, 5) },
+      { shape: [3, 3, 4, 8], data: vals(3 * 3 * 4 * 8, 3) },
+      [1, 1],
+      [
+        [1, 1],
+        [1, 1],
+      ],
+      [1, 1],
+      [1, 1],
+      { lhs: [0, 3, 1, 2], rhs: [3, 2, 0, 1], out: [0, 3, 1, 2] },
+      1,
+    );
+    await expectClose(want, ref.data, { rtol: 0, atol: 0 });
+  });
+
   test("dtypes: int32 convolution, promotion, and NaN from zero padding times Inf", async () => {
     using xi = np.array(Int32Array.from([1, 2, 3])).reshape([1, 3, 1]);
     using ki = np.array(Int32Array.from([2, 1])).reshape([2, 1, 1]);

@@ -108,6 +108,8 @@ export class CpuBackend implements Backend {
     this.heap = new Heap(1 << 20, { shared: this.threads > 1 });
   }
 
+  /** Conv runs as im2col + the packed GEMM (Wasm SIMD, or the JS kernel's register tiles). */
+  readonly gemmDtypes: readonly DType[] = ["float32"];
   get canReadSync(): boolean {
     return !this.options.deferred;
   }

@@ -159,6 +159,8 @@ const OPS = {
   "f32x4.sub": [0xfd, 0xe5],
   "f32x4.mul": [0xfd, 0xe6],
   "f32x4.div": [0xfd, 0xe7],
+  "f32x4.demote_f64x2_zero": [0xfd, 0x5e],
+  "f64x2.promote_low_f32x4": [0xfd, 0x5f],
   "f64x2.add": [0xfd, 0xf0],
   "f64x2.mul": [0xfd, 0xf2],
   "i32x4.trunc_sat_f32x4_s": [0xfd, 0xf8],
@@ -261,6 +263,14 @@ export class FunctionBuilder {
   /** Raw bytes (structured control: block 0x02 0x40, loop 0x03 0x40, br 0x0c, br_if 0x0d, end 0x0b). */
   raw(...bytes: number[]): this {
     this.code.push(...bytes);
+    return this;
+  }
+
+  /** `i8x16.shuffle` of the two v128s on the stack: result byte i is byte lanes[i] of a‖b. */
+  shuffle(lanes: readonly number[]): this {
+    this.code.push(0xfd);
+    uleb(this.code, 0x0d);
+    for (const l of lanes) this.code.push(l);
     return this;
   }
 

@@ -36,11 +36,37 @@ export function wasmFusedUnsupported(k: FusedKernel): string | null {
 
 const LANE_DTYPES: ReadonlySet<DType> = new Set(["float32", "int32", "uint32", "bool"]);
 
-/** Whether an expression has lane forms throughout (the vector loop's compile-time condition). */
+/** Whether an elementwise kernel's expression has lane forms throughout (the vector loop's compile-time condition). */
 export function vectorizable(k: FusedKernel, e: Expr): boolean {
   if (k.reduce || k.loops.length === 0 || k.outputs[0] === "bool") return false;
   if (k.loads.some((l) => l.gather) || k.inputs.some((d) => d === "bool" || !LANE_DTYPES.has(d))) return false;
   if (!LANE_DTYPES.has(k.outputs[0])) return false;
+  return hasLanes(e, false);
+}
+
+/**
+ * Whether a reduction can run four outputs at a time along the output's innermost loop (each
+ * lane its own sequential reduction, so the bits are the scalar loop's): sum/prod/max/min of
+ * float32/int32/uint32 with lane forms for the element expression and `post`, gather indices
+ * that do not depend on that loop (the address is one scalar for the four lanes).
+ */
+export function vectorReducible(k: FusedKernel, expr: Expr, post: Expr | undefined): boolean {
+  const r = k.outRank;
+  const out = k.outputs[0] as DType;
+  if (!k.reduce || !["sum", "prod", "max", "min"].includes(k.reduce) || r === 0) return false;
+  if (out === "bool" || !LANE_DTYPES.has(out) || expr.dtype !== out) return false;
+  if (k.inputs.some((d) => d === "bool" || !LANE_DTYPES.has(d))) return false;
+  const usesLane = (e: Expr, seen = new Set<Expr>()): boolean => {
+    if (seen.has(e)) return false;
+    seen.add(e);
+    if ((e.op === "index" && e.loop === r - 1) || e.op === "acc") return true;
+    return children(e).some((c) => usesLane(c, seen));
+  };
+  if (k.loads.some((l) => (l.gather ?? []).some((t) => usesLane(t.index)))) return false;
+  return hasLanes(expr, false) && (post === undefined || hasLanes(post, true));
+}
+
+function hasLanes(e: Expr, allowAcc: boolean): boolean {
   const seen = new Set<Expr>();
   const ok = (n: Expr): boolean => {
     if (seen.has(n)) return true;
@@ -66,7 +92,7 @@ export function vectorizable(k: FusedKernel, e: Expr): boolean {
         if (kind === "b" && n.fn === "sub") return false;
         break;
       case "acc":
-        return false;
+        return allowAcc;
     }
     return children(n).every(ok);
   };

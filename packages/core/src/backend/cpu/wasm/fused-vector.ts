@@ -1,10 +1,25 @@
 import { children, type Expr } from "../../../ir/expr.js";
+import type { Load } from "../../../ir/kernel.js";
 import { kindOf } from "../scalar.js";
 import type { Local, Op } from "./asm.js";
 import type { Gen } from "./fused-gen.js";
 
-/** Emits `e` (already expanded, `vectorizable`) as f32x4/i32x4 lanes, pushing one v128. */
-export function vectorEmitter(g: Gen, depth: number, broadcast: (j: number) => Local | boolean) {
+/** How a reduction's vector loop reads: pointers of the innermost reduction loop, gather terms, the accumulator. */
+export interface VectorReduction {
+  /** The pointer level loads read (the innermost loop's, nl). */
+  readonly ptrLevel: number;
+  readonly loads: readonly Load[];
+  /** Emits a gather index (a scalar i32 that does not depend on the lane loop). */
+  readonly scalar: (e: Expr) => void;
+  readonly acc?: Local;
+}
+
+/**
+ * Emits `e` (already expanded, with lane forms) as f32x4/i32x4 lanes, pushing one v128. Lane
+ * i is loop `depth` at its current value + i; loads read at that loop's pointers, or for a
+ * reduction (`red`) at the innermost loop's plus the scalar gather offset.
+ */
+export function vectorEmitter(g: Gen, depth: number, broadcast: (j: number) => Local | boolean, red?: VectorReduction) {
   const b = g.b;
   const uses = new Map<Expr, number>();
   const count = (n: Expr): void => {
@@ -49,7 +64,23 @@ export function vectorEmitter(g: Gen, depth: number, broadcast: (j: number) => L
         if (n.loop === depth) b.v128i32x4([0, 1, 2, 3]).op("i32x4.add");
         return;
       case "load": {
-        const ptr = (g.ptr[n.load] as Local[])[depth + 1] as Local;
+        let ptr = (g.ptr[n.load] as Local[])[red ? red.ptrLevel : depth + 1] as Local;
+        const gather = red?.loads[n.load]?.gather;
+        let temp: Local | null = null;
+        if (red && gather) {
+          // One scalar address for the four lanes, clamped as the scalar loads are (for 16 bytes).
+          const at = g.temp("i32");
+          temp = at;
+          b.get(ptr);
+          for (const t of gather) {
+            red.scalar(t.index);
+            g.int(t.stride);
+            b.op("i32.mul").i32(4).op("i32.mul").op("i32.add");
+          }
+          b.tee(at).get(g.limit).i32(8).op("i32.sub").get(at).get(g.limit).i32(8).op("i32.sub").op("i32.lt_u");
+          b.op("select").set(at);
+          ptr = at;
+        }
         const bc = broadcast(n.load);
         if (typeof bc === "boolean") b.get(ptr).mem(bc ? "v128.load32_splat" : "v128.load");
         else {
@@ -59,6 +90,7 @@ export function vectorEmitter(g: Gen, depth: number, broadcast: (j: number) => L
           b.get(ptr).mem("v128.load");
           b.raw(0x0b);
         }
+        if (temp) g.release(temp);
         return;
       }
       case "select":
@@ -142,7 +174,9 @@ export function vectorEmitter(g: Gen, depth: number, broadcast: (j: number) => L
         return;
       }
       case "acc":
-        throw new Error("internal: acc in a vector loop");
+        if (!red?.acc) throw new Error("internal: acc in a vector loop");
+        b.get(red.acc);
+        return;
     }
   };
   return { count, emit };

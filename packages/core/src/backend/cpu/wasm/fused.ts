@@ -6,7 +6,7 @@ import { kindOf, reduceInit } from "../scalar.js";
 import { assemble, type Local, type MemoryImport, type Op } from "./asm.js";
 import { Gen, type JsFn } from "./fused-gen.js";
 import { round16, scalarEmitter, storeValue } from "./fused-scalar.js";
-import { bytesOf, paramCount, valType, vectorizable } from "./fused-support.js";
+import { bytesOf, paramCount, valType, vectorizable, vectorReducible } from "./fused-support.js";
 import { vectorEmitter } from "./fused-vector.js";
 
 export { wasmFusedUnsupported } from "./fused-support.js";
@@ -67,14 +67,17 @@ export function fusedModule(
   b.raw(0x3f, 0x00).i32(16).op("i32.shl").i32(8).op("i32.sub").set(g.limit);
 
   const vector = vectorizable(k, expr);
-  // Per load, whether its innermost stride is 0 (splat) — a constant, or a local set at entry.
+  const vecReduce = !vector && vectorReducible(k, expr, post);
+  // The loop the lanes run along: an elementwise kernel's innermost, a reduction's innermost output loop.
+  const laneLoop = vector ? nl - 1 : r - 1;
+  // Per load, whether its lane-loop stride is 0 (splat) — a constant, or a local set at entry.
   const broadcast: (Local | boolean)[] = [];
   let vecOk: Local | null = null;
-  if (vector) {
+  if (vector || vecReduce) {
     vecOk = b.local("i32");
     b.i32(1).set(vecOk);
     loads.forEach((l) => {
-      const s = l.strides[nl - 1] as IntExpr;
+      const s = l.strides[laneLoop] as IntExpr;
       if (typeof s === "number") {
         if (s !== 0 && s !== 1) b.i32(0).set(vecOk as Local);
         broadcast.push(s === 0);
@@ -255,9 +258,101 @@ export function fusedModule(
         b.addTo(g.o, 4);
       } else scalarStore(post ?? acc(dt));
     };
+    /** Four outputs at a time along loop r − 1, each lane reducing in the scalar loop's order. */
+    const vectorReduceLoop = () => {
+      const d = r - 1;
+      const i = g.loopVar[d] as Local;
+      b.i32(0).set(i);
+      loads.forEach((_, j) => {
+        const ptrs = g.ptr[j] as Local[];
+        b.get(ptrs[d] as Local).set(ptrs[d + 1] as Local);
+      });
+      const accV = b.local("v128");
+      const lo = wide ? b.local("v128") : null;
+      const hi = wide ? b.local("v128") : null;
+      b.get(vecOk as Local);
+      b.ifElse(() => {
+        b.raw(0x02, 0x40, 0x03, 0x40);
+        b.get(g.loopSize[d] as Local)
+          .get(i)
+          .op("i32.sub")
+          .i32(4)
+          .op("i32.lt_s")
+          .raw(0x0d, 1);
+        if (lo && hi) {
+          b.f64(init).op("f64x2.splat").tee(lo).set(hi);
+        } else if (accT === "f32") b.f32(init).op("f32x4.splat").set(accV);
+        else
+          b.i32(init | 0)
+            .op("i32x4.splat")
+            .set(accV);
+        const inner = (dd: number): void => {
+          if (dd < nl) {
+            loopAt(dd, () => inner(dd + 1));
+            return;
+          }
+          const sc = scalarEmitter(g, loads, () => nl);
+          for (const l of loads) for (const t of l.gather ?? []) sc.count(t.index);
+          const red = { ptrLevel: nl, loads, scalar: (e: Expr) => sc.emit(e), acc: accV };
+          const em = vectorEmitter(g, d, (j) => broadcast[j] as Local | boolean, red);
+          if (lo && hi) {
+            const v = g.temp("v128");
+            const f = valueOp === "sum" ? "f64x2.add" : "f64x2.mul";
+            em.count(expr);
+            em.emit(expr);
+            b.set(v);
+            b.get(lo).get(v).op("f64x2.promote_low_f32x4").op(f).set(lo);
+            b.get(hi).get(v).get(v);
+            b.shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+            b.op("f64x2.promote_low_f32x4").op(f).set(hi);
+            g.release(v);
+            return;
+          }
+          const step = binary(valueOp === "sum" ? "add" : valueOp === "prod" ? "mul" : valueOp, acc(dt), expr);
+          em.count(step);
+          em.emit(step);
+          b.set(accV);
+        };
+        inner(r);
+        if (lo && hi) {
+          b.get(lo).op("f32x4.demote_f64x2_zero").get(hi).op("f32x4.demote_f64x2_zero");
+          b.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]).set(accV);
+        }
+        const fin = post ?? acc(dt);
+        const em = vectorEmitter(g, d, (j) => broadcast[j] as Local | boolean, {
+          ptrLevel: r,
+          loads,
+          scalar: () => {
+            throw new Error("internal: a gather in a reduction's post");
+          },
+          acc: accV,
+        });
+        em.count(fin);
+        b.get(g.o);
+        em.emit(fin);
+        b.mem("v128.store");
+        b.addTo(g.o, 16);
+        b.addTo(i, 4);
+        loads.forEach((_, j) => {
+          const p = (g.ptr[j] as Local[])[d + 1] as Local;
+          b.get(p)
+            .get((g.stride[j] as Local[])[d] as Local)
+            .i32(2)
+            .op("i32.shl")
+            .op("i32.add")
+            .set(p);
+        });
+        b.raw(0x0c, 0, 0x0b, 0x0b);
+      });
+    };
     const nest = (d: number): void => {
       if (d === r) {
         outBody();
+        return;
+      }
+      if (d === r - 1 && vecReduce) {
+        vectorReduceLoop();
+        loopAt(d, () => nest(d + 1), false);
         return;
       }
       loopAt(d, () => nest(d + 1));
