@@ -94,6 +94,21 @@ describe("WebGPU in the browser", () => {
       setBackend("webgpu");
     }
   });
+  test("the cpu backend's conv (im2col + GEMM) and pooling (four-lane reductions) in the browser", async () => {
+    setBackend("cpu");
+    try {
+      // A 2×2 all-ones kernel over a 3×3 NHWC image with 4 identical channels, and 2×2 max pooling.
+      const img = Array.from({ length: 9 * 4 }, (_, i) => Math.floor(i / 4) + 1);
+      using x = np.array(Float32Array.from(img), { shape: [1, 3, 3, 4] });
+      using k = np.ones([2, 2, 4, 1]);
+      using y = lax.convGeneralDilated(x, k, [1, 1], "VALID", { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] });
+      expect(Array.from(await y.data())).toEqual([48, 64, 96, 112]);
+      using p = lax.reduceWindow(x, -Infinity, "max", [1, 2, 2, 1], [1, 1, 1, 1], "VALID");
+      expect(Array.from(await p.data())).toEqual([5, 5, 5, 5, 6, 6, 6, 6, 8, 8, 8, 8, 9, 9, 9, 9]);
+    } finally {
+      setBackend("webgpu");
+    }
+  });
   test("grad and valueAndGrad run on the GPU: an MLP layer's gradients by hand", async () => {
     // loss = Σ tanh(x·w)²; ∂/∂w = xᵀ·(2·tanh(z)·(1 − tanh(z)²))
     using x = np.array([
