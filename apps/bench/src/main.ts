@@ -4,13 +4,25 @@
  * GFLOP/s, lower for µs/op).
  */
 
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { configureCollection } from "@webjax/core";
-import { type Contender, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
+import { type Contender, jaxjsJitMlp, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
 import { benchRoutines } from "./routines.js";
 import { medianMs, randomData } from "./timing.js";
 import { benchPerExample } from "./vmap.js";
 
 const contenders: Contender[] = [webjaxCpu, tfjsCpu, tfjsWasm, jaxjsWasm];
+
+/** `--json`: the tables go to stderr and one JSON document of every row to stdout. */
+const json = process.argv.includes("--json");
+if (json) console.log = console.error;
+const rows: { title: string; unit: string; results: Record<string, number> }[] = [];
+let current = "";
+function heading(title: string): void {
+  current = title.trim();
+  console.log(title);
+}
 
 async function safely<T>(name: string, f: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -22,7 +34,7 @@ async function safely<T>(name: string, f: () => Promise<T>): Promise<T | undefin
 }
 
 async function benchMatmul(n: number): Promise<void> {
-  console.log(`\nmatmul ${n}×${n} float32 (median of 7 after 2 warm-ups)`);
+  heading(`\nmatmul ${n}×${n} float32 (median of 7 after 2 warm-ups)`);
   const a = randomData(n * n, 1);
   const b = randomData(n * n, 2);
   const results: Record<string, number> = {};
@@ -39,7 +51,7 @@ async function benchMatmul(n: number): Promise<void> {
 }
 
 async function benchOverhead(size: number, ops: number): Promise<void> {
-  console.log(`\neager per-op overhead: ${ops} chained adds of ${size} float32 elements`);
+  heading(`\neager per-op overhead: ${ops} chained adds of ${size} float32 elements`);
   const results: Record<string, number> = {};
   for (const c of contenders) {
     const us = await safely(c.name, async () => {
@@ -64,16 +76,17 @@ async function benchOverhead(size: number, ops: number): Promise<void> {
 }
 
 function report(results: Record<string, number>, unit: string, higherIsBetter: boolean): void {
+  rows.push({ title: current, unit, results });
   const ours = results[webjaxCpu.name];
   for (const [name, v] of Object.entries(results)) {
     const ratio = ours === undefined || name === webjaxCpu.name ? "" : `  webjax/peer = ${(ours / v).toFixed(2)}`;
-    console.log(`  ${name.padEnd(14)} ${v.toFixed(2).padStart(9)} ${unit}${ratio}`);
+    console.log(`  ${name.padEnd(16)} ${v.toFixed(2).padStart(9)} ${unit}${ratio}`);
   }
   void higherIsBetter;
 }
 
 async function benchMlpGrad(sizes: readonly number[], batch: number): Promise<void> {
-  console.log(`\neager valueAndGrad of an MLP ${sizes.join("-")}, batch ${batch} (ReLU, softmax cross-entropy)`);
+  heading(`\neager valueAndGrad of an MLP ${sizes.join("-")}, batch ${batch} (ReLU, softmax cross-entropy)`);
   const results: Record<string, number> = {};
   for (const c of contenders) {
     const ms = await safely(c.name, async () => {
@@ -84,6 +97,13 @@ async function benchMlpGrad(sizes: readonly number[], batch: number): Promise<vo
     });
     if (ms !== undefined) results[c.name] = ms;
   }
+  const jitted = await safely("jax-js wasm jit", async () => {
+    const { run, done } = await jaxjsJitMlp(sizes, batch);
+    const t = await medianMs(run, { warmup: 3, reps: 9 });
+    done();
+    return t;
+  });
+  if (jitted !== undefined) results["jax-js wasm jit"] = jitted;
   report(results, "ms/step", false);
 }
 
@@ -95,7 +115,7 @@ async function benchEach(
   unit: string,
   reps = 9,
 ): Promise<void> {
-  console.log(`\n${title} (median of ${reps})`);
+  heading(`\n${title} (median of ${reps})`);
   const results: Record<string, number> = {};
   for (const c of contenders) {
     const v = await safely(c.name, async () => {
@@ -118,6 +138,33 @@ async function benchBatched(batch: number, n: number): Promise<void> {
     (ms) => ms,
     "ms",
   );
+}
+
+/** Cold start (import → first 256² matmul result) and peak RSS, each library in its own process. */
+async function benchCold(): Promise<void> {
+  const script = fileURLToPath(new URL("./cold.js", import.meta.url));
+  const cold: Record<string, number> = {};
+  const peak: Record<string, number> = {};
+  for (const [name, lib] of [
+    [webjaxCpu.name, "webjax"],
+    [tfjsCpu.name, "tfjs-cpu"],
+    [tfjsWasm.name, "tfjs-wasm"],
+    [jaxjsWasm.name, "jax-js"],
+  ] as const) {
+    await safely(name, async () => {
+      const out = execFileSync(process.execPath, [script, lib], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      const r = JSON.parse(out.trim().split("\n").pop() as string) as { coldMs: number; peakMB: number };
+      cold[name] = r.coldMs;
+      peak[name] = r.peakMB;
+    });
+  }
+  heading("\ncold start: a fresh process's import → first 256×256 matmul result");
+  report(cold, "ms", false);
+  heading("\npeak resident memory of that process after twenty 1024×1024 matmuls");
+  report(peak, "MB", false);
 }
 
 /** `pnpm bench` runs every section; `node dist/main.js routines matmul` only the named ones. */
@@ -165,9 +212,11 @@ const sections: Record<string, () => Promise<void>> = {
       "ms",
     );
   },
+  cold: () => benchCold(),
   routines: benchRoutines,
   vmap: benchPerExample,
 };
-const wanted = process.argv.slice(2);
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 console.log(`node ${process.version}, ${process.arch}`);
 for (const [name, run] of Object.entries(sections)) if (wanted.length === 0 || wanted.includes(name)) await run();
+if (json) process.stdout.write(`${JSON.stringify({ node: process.version, arch: process.arch, rows }, null, 2)}\n`);
