@@ -11,7 +11,7 @@ import { binary, constant, type Expr, index, load, select } from "../ir/expr.js"
 import type { IntExpr } from "../ir/kernel.js";
 import { sizeOf } from "../shape.js";
 import type { DotPlan, LoadsKernel, LoweringInput } from "./types.js";
-import { type ConvParams, windowPosition } from "./window.js";
+import { type ConvParams, convWindowGather } from "./window.js";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const i32 = (v: number): Expr => constant(v, "int32");
@@ -30,22 +30,8 @@ interface PatchLoops {
 }
 
 function patchesKernel(l: LoweringInput, p: ConvParams, loops: PatchLoops, out: Aval): LoadsKernel {
-  const s = p.windowStrides.length;
-  const [lb, lf, ...ls] = p.dimensionNumbers.lhs as [number, number, ...number[]];
-  const conds: Expr[] = [];
-  const gather = range(s).map((i) => {
-    const w = windowPosition(
-      loops.os[i] as number,
-      loops.ks[i] as number,
-      p.windowStrides[i] as number,
-      p.rhsDilation[i] as number,
-      p.padding[i] as [number, number],
-      p.lhsDilation[i] as number,
-      l.shape[ls[i] as number] as Expr,
-    );
-    conds.push(...w.conds);
-    return { index: w.at, stride: l.strides[ls[i] as number] as IntExpr };
-  });
+  const [lb, lf] = p.dimensionNumbers.lhs as [number, number];
+  const { conds, gather } = convWindowGather(l, p, loops.os, loops.ks);
   if (loops.g !== undefined) {
     const perGroup = binary("div", l.shape[lf] as Expr, i32(p.featureGroupCount));
     gather.push({ index: binary("mul", index(loops.g), perGroup), stride: l.strides[lf] as IntExpr });

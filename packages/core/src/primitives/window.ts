@@ -98,7 +98,7 @@ const all = (conds: readonly Expr[]): Expr | undefined =>
  * output size keeps every window inside [−lo, dilated n + hi)). Returns the conditions and the
  * input index, clamped into [0, n) so the load stays in the buffer when the condition is false.
  */
-export function windowPosition(
+function windowPosition(
   outLoop: number,
   winLoop: number,
   stride: number,
@@ -119,6 +119,34 @@ export function windowPosition(
   if (lo > 0) at = binary("max", at, i32(0));
   if (hi > 0) at = binary("min", at, binary("sub", n, i32(1)));
   return { conds, at };
+}
+
+/**
+ * The lhs reads of a convolution window: per spatial dim i, the input position of output loop
+ * `outLoops[i]` and kernel loop `winLoops[i]` as a gather term, and its bounds conditions.
+ */
+export function convWindowGather(
+  l: LoweringInput,
+  p: ConvParams,
+  outLoops: readonly number[],
+  winLoops: readonly number[],
+): { conds: Expr[]; gather: { index: Expr; stride: IntExpr }[] } {
+  const ls = p.dimensionNumbers.lhs.slice(2);
+  const conds: Expr[] = [];
+  const gather = ls.map((d, i) => {
+    const w = windowPosition(
+      outLoops[i] as number,
+      winLoops[i] as number,
+      p.windowStrides[i] as number,
+      p.rhsDilation[i] as number,
+      p.padding[i] as [number, number],
+      p.lhsDilation[i] as number,
+      l.shape[d] as Expr,
+    );
+    conds.push(...w.conds);
+    return { index: w.at, stride: l.strides[d] as IntExpr };
+  });
+  return { conds, gather };
 }
 
 function reduceWindowShape(x: Aval, p: ReduceWindowParams): number[] {
@@ -300,24 +328,16 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
         const nl = r + s + 1;
         const cLoop = r + s;
         const dn = p.dimensionNumbers;
-        const [lb, lf, ...ls] = dn.lhs as [number, number, ...number[]];
+        const [lb, lf] = dn.lhs as [number, number];
         const [ro, ri, ...rs] = dn.rhs as [number, number, ...number[]];
         const [ob, of, ...os] = dn.out as [number, number, ...number[]];
         const zeros = (): IntExpr[] => range(nl).map(() => 0);
-        const conds: Expr[] = [];
-        const gather = range(s).map((i) => {
-          const w = windowPosition(
-            os[i] as number,
-            r + i,
-            p.windowStrides[i] as number,
-            p.rhsDilation[i] as number,
-            p.padding[i] as [number, number],
-            p.lhsDilation[i] as number,
-            l.shape[ls[i] as number] as Expr,
-          );
-          conds.push(...w.conds);
-          return { index: w.at, stride: l.strides[ls[i] as number] as IntExpr };
-        });
+        const { conds, gather } = convWindowGather(
+          l,
+          p,
+          os,
+          range(s).map((i) => r + i),
+        );
         if (p.featureGroupCount > 1) {
           const perGroup = binary("div", k.shape[ro] as Expr, i32(p.featureGroupCount));
           const group = binary("div", index(of), perGroup);

@@ -130,7 +130,11 @@ export function fusedModule(
     });
     b.raw(0x0c, 0, 0x0b, 0x0b);
   };
-  const vectorLoop = (d: number) => {
+  /**
+   * Loop d four lanes at a time while four remain and every load's lane stride is 0 or 1:
+   * `body` stores one v128 at the output pointer; the scalar loop (init = false) does the rest.
+   */
+  const fourLanes = (d: number, body: () => void) => {
     const i = g.loopVar[d] as Local;
     b.i32(0).set(i);
     loads.forEach((_, j) => {
@@ -146,11 +150,7 @@ export function fusedModule(
         .i32(4)
         .op("i32.lt_s")
         .raw(0x0d, 1);
-      const em = vectorEmitter(g, d, (j) => broadcast[j] as Local | boolean);
-      em.count(expr);
-      b.get(g.o);
-      em.emit(expr);
-      b.mem("v128.store");
+      body();
       b.addTo(g.o, 16);
       b.addTo(i, 4);
       loads.forEach((_, j) => {
@@ -165,6 +165,14 @@ export function fusedModule(
       b.raw(0x0c, 0, 0x0b, 0x0b);
     });
   };
+  const vectorLoop = (d: number) =>
+    fourLanes(d, () => {
+      const em = vectorEmitter(g, d, (j) => broadcast[j] as Local | boolean);
+      em.count(expr);
+      b.get(g.o);
+      em.emit(expr);
+      b.mem("v128.store");
+    });
 
   if (!k.reduce) {
     const nest = (d: number): void => {
@@ -261,24 +269,10 @@ export function fusedModule(
     /** Four outputs at a time along loop r − 1, each lane reducing in the scalar loop's order. */
     const vectorReduceLoop = () => {
       const d = r - 1;
-      const i = g.loopVar[d] as Local;
-      b.i32(0).set(i);
-      loads.forEach((_, j) => {
-        const ptrs = g.ptr[j] as Local[];
-        b.get(ptrs[d] as Local).set(ptrs[d + 1] as Local);
-      });
       const accV = b.local("v128");
       const lo = wide ? b.local("v128") : null;
       const hi = wide ? b.local("v128") : null;
-      b.get(vecOk as Local);
-      b.ifElse(() => {
-        b.raw(0x02, 0x40, 0x03, 0x40);
-        b.get(g.loopSize[d] as Local)
-          .get(i)
-          .op("i32.sub")
-          .i32(4)
-          .op("i32.lt_s")
-          .raw(0x0d, 1);
+      fourLanes(d, () => {
         if (lo && hi) {
           b.f64(init).op("f64x2.splat").tee(lo).set(hi);
         } else if (accT === "f32") b.f32(init).op("f32x4.splat").set(accV);
@@ -331,18 +325,6 @@ export function fusedModule(
         b.get(g.o);
         em.emit(fin);
         b.mem("v128.store");
-        b.addTo(g.o, 16);
-        b.addTo(i, 4);
-        loads.forEach((_, j) => {
-          const p = (g.ptr[j] as Local[])[d + 1] as Local;
-          b.get(p)
-            .get((g.stride[j] as Local[])[d] as Local)
-            .i32(2)
-            .op("i32.shl")
-            .op("i32.add")
-            .set(p);
-        });
-        b.raw(0x0c, 0, 0x0b, 0x0b);
       });
     };
     const nest = (d: number): void => {
