@@ -1,5 +1,6 @@
 /** Internals for backend packages and tests: the IR, the registry and the eager executor. */
 
+export { generateFused } from "./backend/cpu/codegen.js";
 export { CpuBackend } from "./backend/cpu/cpu-backend.js";
 export { Heap } from "./backend/cpu/heap.js";
 export { existingBackend } from "./backend/registry.js";
@@ -10,10 +11,12 @@ export { EAGER_CACHE_CAPACITY, eagerCache } from "./core/eager.js";
 export { abstractEval, bind, bind1, Trace, Tracer } from "./core/trace.js";
 export * from "./float16.js";
 export * from "./ir/expr.js";
+export { ExprTable, exprKey, hashCons, kernelKey } from "./ir/hashcons.js";
 export * from "./ir/kernel.js";
 export { EXPANDED_UNARY, expandMath, hasTranscendental } from "./ir/math.js";
 export * from "./ir/routine.js";
 export * from "./ir/view.js";
 export { LruCache } from "./lru.js";
+export { KernelLoads } from "./primitives/lowering-input.js";
 export { registry } from "./primitives/registry.js";
 export type { Lowering, Params, Primitive, PrimitiveDef } from "./primitives/types.js";

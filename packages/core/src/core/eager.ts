@@ -6,6 +6,7 @@ import type { RoutineKernel } from "../ir/routine.js";
 import { contiguousView, isContiguous, reshapeView, transposeView, type View } from "../ir/view.js";
 import { LruCache } from "../lru.js";
 import { freeDims } from "../primitives/dot.js";
+import { KernelLoads } from "../primitives/lowering-input.js";
 import { registry } from "../primitives/registry.js";
 import type {
   DotDims,
@@ -382,18 +383,22 @@ function runLoadsKernel(
   const key = `${label}|${paramKey}|${inputs.map((x) => `${x.dtype}${x.ndim}`).join(",")}|${r}`;
   const exe = compiled(backend, key, (): FusedKernel => {
     let at = r;
-    const lin: LoweringInput[] = inputs.map((x) => {
+    const reads = new KernelLoads();
+    const lin: LoweringInput[] = inputs.map((x, i) => {
       const base = at;
       at += 1 + 2 * x.ndim;
-      return {
-        aval: x.aval,
-        offset: P(base),
-        strides: range(x.ndim).map((d) => P(base + 1 + d)),
-        shape: range(x.ndim).map((d) => param(base + 1 + x.ndim + d)),
-        dims: range(x.ndim).map((d) => P(base + 1 + x.ndim + d)),
-      };
+      const layout = { offset: P(base), strides: range(x.ndim).map((d) => P(base + 1 + d)) };
+      const shape = range(x.ndim).map((d) => param(base + 1 + x.ndim + d));
+      return reads.input(
+        i,
+        x.aval,
+        layout,
+        shape,
+        range(x.ndim).map((d) => P(base + 1 + x.ndim + d)),
+      );
     });
-    const { loads, expr, reduce, post } = kernel(lin);
+    const { expr, reduce, post } = kernel(lin);
+    const loads = reads.finish(r + (reduce?.sizes.length ?? 0));
     return {
       kind: "fused",
       label,

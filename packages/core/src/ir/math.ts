@@ -11,6 +11,7 @@ import {
   type UnaryOp,
   unary,
 } from "./expr.js";
+import { ExprTable } from "./hashcons.js";
 
 /**
  * The one math library (DESIGN, decision 9): float32 transcendentals written once as IR-level
@@ -451,10 +452,10 @@ function inFloat32(d: DType, args: readonly Expr[], fn: (...xs: Expr[]) => Expr)
 
 /**
  * Rewrites every transcendental of `e` on float32/float16 into primitive ops, keeping the
- * DAG's sharing (a node reached twice is rewritten once). Nodes without transcendentals below
- * them are returned as they are.
+ * DAG's sharing (a node reached twice is rewritten once), then hash-conses the result, so
+ * structurally equal sub-expressions (the user's or the expansions') become one node.
  */
-export function expandMath(e: Expr, memo: Map<Expr, Expr> = new Map()): Expr {
+export function expandMath(e: Expr, memo: Map<Expr, Expr> = new Map(), table: ExprTable = new ExprTable()): Expr {
   const visit = (n: Expr): Expr => {
     const seen = memo.get(n);
     if (seen) return seen;
@@ -495,7 +496,8 @@ export function expandMath(e: Expr, memo: Map<Expr, Expr> = new Map()): Expr {
     memo.set(n, out);
     return out;
   };
-  return visit(e);
+  // Hash-consed, so each generator's per-node memo computes a repeated sub-expression once.
+  return table.intern(visit(e));
 }
 
 /** Whether `e` still holds an op this library expands (generators assert they were given none). */

@@ -7,11 +7,10 @@
  * [G, KS…, C/G, N, OS…] and the result [O, N, OS…] is a transposed view.
  */
 import type { Aval } from "../core/aval.js";
-import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
-import type { IntExpr } from "../ir/kernel.js";
+import { binary, constant, type Expr, index, select } from "../ir/expr.js";
 import { sizeOf } from "../shape.js";
 import type { DotPlan, LoadsKernel, LoweringInput } from "./types.js";
-import { type ConvParams, convWindowGather } from "./window.js";
+import { type ConvParams, convWindowIndex } from "./window.js";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const i32 = (v: number): Expr => constant(v, "int32");
@@ -31,20 +30,21 @@ interface PatchLoops {
 
 function patchesKernel(l: LoweringInput, p: ConvParams, loops: PatchLoops, out: Aval): LoadsKernel {
   const [lb, lf] = p.dimensionNumbers.lhs as [number, number];
-  const { conds, gather } = convWindowGather(l, p, loops.os, loops.ks);
+  const { conds, at } = convWindowIndex(l, p, loops.os, loops.ks);
+  let feature: Expr = index(loops.c);
   if (loops.g !== undefined) {
     const perGroup = binary("div", l.shape[lf] as Expr, i32(p.featureGroupCount));
-    gather.push({ index: binary("mul", index(loops.g), perGroup), stride: l.strides[lf] as IntExpr });
+    feature = binary("add", feature, binary("mul", index(loops.g), perGroup));
   }
-  const strides: IntExpr[] = range(loops.rank).map(() => 0);
-  strides[loops.n] = l.strides[lb] as IntExpr;
-  strides[loops.c] = l.strides[lf] as IntExpr;
+  const idx = range(p.dimensionNumbers.lhs.length).map((): Expr => i32(0));
+  idx[lb] = index(loops.n);
+  idx[lf] = feature;
+  p.dimensionNumbers.lhs.slice(2).forEach((d, i) => {
+    idx[d] = at[i] as Expr;
+  });
   const inBounds = conds.length === 0 ? undefined : conds.reduce((a, b) => binary("and", a, b));
-  const x = load(0, out.dtype);
-  return {
-    loads: [{ input: 0, offset: l.offset, strides, gather }],
-    expr: inBounds ? select(inBounds, x, constant(0, out.dtype)) : x,
-  };
+  const x = l.at(idx);
+  return { expr: inBounds ? select(inBounds, x, constant(0, out.dtype)) : x };
 }
 
 /**

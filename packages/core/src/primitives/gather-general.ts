@@ -2,8 +2,7 @@ import type { Array as ArrayT } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
-import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
-import type { IntExpr, Load } from "../ir/kernel.js";
+import { binary, constant, type Expr, index, select } from "../ir/expr.js";
 import type { ScatterDims } from "../ir/routine.js";
 import { array, onBackendOf } from "../numpy/creation.js";
 import { add, clip, less, where } from "../numpy/elementwise.js";
@@ -98,40 +97,28 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
         const ob = p.operandBatchingDims ?? [];
         const kept = range(xr).filter((d) => !p.collapsedSliceDims.includes(d) && !ob.includes(d));
         const batchLoops = range(r).filter((d) => !p.offsetDims.includes(d));
-        const last = ii.aval.shape.length - 1;
-        // Loads 1…: the index vector's entry k at this output's batch position.
-        const idxLoads: Load[] = p.startIndexMap.map((_, k) => ({
-          input: 1,
-          offset: ii.offset,
-          strides: range(r).map((l) => (batchLoops.includes(l) ? (ii.strides[batchLoops.indexOf(l)] as IntExpr) : 0)),
-          gather: [{ index: int(k), stride: ii.strides[last] as IntExpr }],
-        }));
-        // The operand: offset dims walk the kept dims; each mapped dim adds its (clamped) start.
-        const strides = range(r).map((l) => {
-          const o = p.offsetDims.indexOf(l);
-          return o < 0 ? 0 : (xi.strides[kept[o] as number] as IntExpr);
-        });
+        // The index vector's entry k at this output's batch position.
+        const entry = (k: number) => ii.at([...batchLoops.map((l) => index(l)), int(k)]);
         const starts = p.startIndexMap.map((d, k) => {
           const hi = binary("sub", xi.shape[d] as Expr, int(p.sliceSizes[d] as number));
-          const v = load(k + 1, "int32");
+          const v = entry(k);
           const raw = p.wrapNegative ? select(binary("lt", v, int(0)), binary("add", v, xi.shape[d] as Expr), v) : v;
           return { d, raw, clamped: clamp(raw, int(0), hi) };
         });
-        // A batching dim starts at the output's coordinate along its paired index batch dim.
-        const batched = ob.map((d, i) => ({
-          index: index(batchLoops[(p.startIndicesBatchingDims ?? [])[i] as number] as number),
-          stride: xi.strides[d] as IntExpr,
-        }));
-        const loads: Load[] = [
-          {
-            input: 0,
-            offset: xi.offset,
-            strides,
-            gather: [...starts.map((s) => ({ index: s.clamped, stride: xi.strides[s.d] as IntExpr })), ...batched],
-          },
-          ...idxLoads,
-        ];
-        let expr: Expr = load(0, out.dtype);
+        // The operand at dim d: the offset loop walking a kept dim, plus the (clamped) start of a
+        // mapped dim, plus, for a batching dim, the output's coordinate along its paired index
+        // batch dim.
+        const at = range(xr).map((d) => {
+          const parts: Expr[] = [];
+          const o = kept.indexOf(d);
+          if (o >= 0) parts.push(index(p.offsetDims[o] as number));
+          const s = starts.find((t) => t.d === d);
+          if (s) parts.push(s.clamped);
+          const b = ob.indexOf(d);
+          if (b >= 0) parts.push(index(batchLoops[(p.startIndicesBatchingDims ?? [])[b] as number] as number));
+          return parts.length ? parts.reduce((x, y) => binary("add", x, y)) : int(0);
+        });
+        let expr: Expr = xi.at(at);
         if (p.mode === "fill") {
           // Out of bounds (the window would not fit) → the fill value.
           const inBounds = starts.reduce<Expr>(
@@ -140,7 +127,7 @@ export const generalGatherPrimitives: PrimitiveTable<"gather" | "scatter_general
           );
           expr = select(inBounds, expr, constant(p.fillValue ?? Number.NaN, out.dtype));
         }
-        return { loads, expr };
+        return { expr };
       },
     },
     // Linear in the operand; out-of-bounds slices have tangent 0 (JAX's fill_value=0 for the tangent).

@@ -2,8 +2,7 @@ import type { Array as ArrayT } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
-import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
-import type { Load } from "../ir/kernel.js";
+import { binary, constant, type Expr, index, select } from "../ir/expr.js";
 import { add, clip, less, where } from "../numpy/elementwise.js";
 import { avalOf, isLinearInput, known, linearJvp } from "./ad-util.js";
 import { alignBatched, front, shiftAxis } from "./batch-util.js";
@@ -49,24 +48,20 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
       kind: "loads",
       kernel(inputs, { dimension: axis }, out) {
         // Input j covers [start_j, start_j + n_j) of the output axis; it is read at (i - start_j).
-        const loads: Load[] = [];
+        const r = out.shape.length;
         const starts: Expr[] = [];
         let start: Expr = constant(0, "int32");
-        inputs.forEach((x, j) => {
+        const reads = inputs.map((x, j) => {
           starts.push(start);
-          loads.push({
-            input: j,
-            offset: x.offset,
-            strides: x.strides.map((s, d) => (d === axis ? 0 : s)),
-            gather: [{ index: binary("sub", index(axis), start), stride: x.strides[axis] ?? 0 }],
-          });
+          const at = j === 0 ? index(axis) : binary("sub", index(axis), start);
           start = binary("add", start, x.shape[axis] as Expr);
+          return x.at(range(r).map((d) => (d === axis ? at : index(d))));
         });
-        let expr: Expr = load(inputs.length - 1, out.dtype);
+        let expr = reads[reads.length - 1] as Expr;
         for (let j = inputs.length - 2; j >= 0; j--) {
-          expr = select(binary("lt", index(axis), starts[j + 1] as Expr), load(j, out.dtype), expr);
+          expr = select(binary("lt", index(axis), starts[j + 1] as Expr), reads[j] as Expr, expr);
         }
-        return { loads, expr };
+        return { expr };
       },
     },
     jvp: linearJvp("concatenate"),
@@ -135,31 +130,15 @@ export const gatherPrimitives: PrimitiveTable<LoadPrimitive> = {
         const xi = x as LoweringInput;
         const ii = idx as LoweringInput;
         const k = ii.aval.shape.length;
-        // Output dims: x[:axis], idx dims, x[axis+1:]. Indices are clamped into [0, n) (JAX's "clip").
-        const outRank = xi.aval.shape.length - 1 + k;
-        const xs = range(outRank).map((d) =>
-          d < axis ? (xi.strides[d] ?? 0) : d < axis + k ? 0 : (xi.strides[d - k + 1] ?? 0),
+        // Output dims: x[:axis], idx dims, x[axis+1:]. Negative indices count from the end (as
+        // numpy and JAX), then clamp into [0, n) (JAX's "clip").
+        const raw = ii.at(range(k).map((j) => index(axis + j)));
+        const n = xi.shape[axis] as Expr;
+        const position = select(binary("lt", raw, constant(0, "int32")), binary("add", raw, n), raw);
+        const at = range(xi.aval.shape.length).map((d) =>
+          d < axis ? index(d) : d === axis ? clamp(position, n) : index(d + k - 1),
         );
-        const is = range(outRank).map((d) => (d >= axis && d < axis + k ? (ii.strides[d - axis] ?? 0) : 0));
-        // Negative indices count from the end (as numpy and JAX), then clamp into range ("clip").
-        const raw = load(1, "int32");
-        const position = select(
-          binary("lt", raw, constant(0, "int32")),
-          binary("add", raw, xi.shape[axis] as Expr),
-          raw,
-        );
-        return {
-          loads: [
-            {
-              input: 0,
-              offset: xi.offset,
-              strides: xs,
-              gather: [{ index: clamp(position, xi.shape[axis] as Expr), stride: xi.strides[axis] ?? 0 }],
-            },
-            { input: 1, offset: ii.offset, strides: is },
-          ],
-          expr: load(0, xi.aval.dtype),
-        };
+        return { expr: xi.at(at) };
       },
     },
     jvp: linearJvp("take", [0]),

@@ -2,8 +2,7 @@ import type { Array as ArrayT } from "../array.js";
 import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
-import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
-import type { IntExpr, Load } from "../ir/kernel.js";
+import { binary, constant, type Expr, index, select } from "../ir/expr.js";
 import { backendOf, scalar } from "../numpy/convert.js";
 import { avalOf, isLinearInput, known, linearJvp } from "./ad-util.js";
 import { clampIndex, front } from "./batch-util.js";
@@ -26,11 +25,6 @@ function checkStarts(op: string, x: Aval, starts: readonly Aval[]): void {
       throw new DTypeError(`${op}: start indices must be int32 scalars, got ${fmtAval(s)}`);
     }
   }
-}
-
-/** Loads of the scalar start operands (inputs `first`…), which no loop moves. */
-function startLoads(inputs: readonly LoweringInput[], first: number, rank: number): Load[] {
-  return inputs.slice(first).map((s, j) => ({ input: first + j, offset: s.offset, strides: range(rank).map(() => 0) }));
 }
 
 export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gather" | "scatter_general">> = {
@@ -75,18 +69,11 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
       kernel(inputs, { sizes }) {
         const x = inputs[0] as LoweringInput;
         const r = sizes.length;
-        // Loads: 0 = x, 1…r = the starts, clamped as XLA does so the window fits: clamp(s, 0, n − size).
-        const starts = x.shape.map((n, d) => clamp(load(d + 1, "int32"), int(0), sub(n, int(sizes[d] as number))));
-        const loads: Load[] = [
-          {
-            input: 0,
-            offset: x.offset,
-            strides: x.strides,
-            gather: starts.map((s, d) => ({ index: s, stride: x.strides[d] as IntExpr })),
-          },
-          ...startLoads(inputs, 1, r),
-        ];
-        return { loads, expr: load(0, x.aval.dtype) };
+        // The starts (inputs 1…r), clamped as XLA does so the window fits: clamp(s, 0, n − size).
+        const starts = x.shape.map((n, d) =>
+          clamp((inputs[d + 1] as LoweringInput).at([]), int(0), sub(n, int(sizes[d] as number))),
+        );
+        return { expr: x.at(range(r).map((d) => add(index(d), starts[d] as Expr))) };
       },
     },
     jvp: linearJvp("dynamic_slice", [0]),
@@ -134,29 +121,20 @@ export const indexingPrimitives: PrimitiveTable<Exclude<IndexingPrimitive, "gath
     },
     lowering: {
       kind: "loads",
-      kernel(inputs, _params, out) {
+      kernel(inputs) {
         const [x, u] = inputs as [LoweringInput, LoweringInput];
         const r = x.aval.shape.length;
-        // Loads: 0 = x, 1 = update, 2… = starts.
-        const starts = x.shape.map((n, d) => clamp(load(d + 2, "int32"), int(0), sub(n, u.shape[d] as Expr)));
+        // The starts (inputs 2…), clamped so the update fits.
+        const starts = x.shape.map((n, d) =>
+          clamp((inputs[d + 2] as LoweringInput).at([]), int(0), sub(n, u.shape[d] as Expr)),
+        );
         const inside = starts.reduce<Expr>(
           (acc, s, d) => and(acc, and(binary("ge", index(d), s), binary("lt", index(d), add(s, u.shape[d] as Expr)))),
           constant(1, "bool"),
         );
-        const loads: Load[] = [
-          { input: 0, offset: x.offset, strides: x.strides },
-          {
-            input: 1,
-            offset: u.offset,
-            strides: range(r).map(() => 0),
-            gather: starts.map((s, d) => ({
-              index: clamp(sub(index(d), s), int(0), sub(u.shape[d] as Expr, int(1))),
-              stride: u.strides[d] as IntExpr,
-            })),
-          },
-          ...startLoads(inputs, 2, r),
-        ];
-        return { loads, expr: select(inside, load(1, out.dtype), load(0, out.dtype)) };
+        const update = u.at(starts.map((s, d) => clamp(sub(index(d), s), int(0), sub(u.shape[d] as Expr, int(1)))));
+        const operand = x.at(range(r).map((d) => index(d)));
+        return { expr: select(inside, update, operand) };
       },
     },
     jvp: linearJvp("dynamic_update_slice", [0, 1]),

@@ -1,8 +1,7 @@
 import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind1 } from "../core/trace.js";
 import { DTypeError, ShapeError } from "../errors.js";
-import { binary, constant, type Expr, index, load, select } from "../ir/expr.js";
-import type { Load } from "../ir/kernel.js";
+import { binary, constant, type Expr, index, select } from "../ir/expr.js";
 import { shapesEqual } from "../shape.js";
 import { zeroJvp } from "./ad-util.js";
 import { alignBatched } from "./batch-util.js";
@@ -86,8 +85,8 @@ export const randomPrimitives: PrimitiveTable<"threefry2x32"> = {
       kernel(inputs, { rounds }) {
         // Loops: the operands' dims, then the word axis (size 2), which every load walks with stride 0.
         const r = inputs[0]?.aval.shape.length ?? 0;
-        const loads: Load[] = inputs.map((x, j) => ({ input: j, offset: x.offset, strides: [...x.strides, 0] }));
-        const [k0, k1, x0, x1] = [0, 1, 2, 3].map((j) => load(j, "uint32")) as [Expr, Expr, Expr, Expr];
+        const at = [...Array(r).keys()].map((d) => index(d));
+        const [k0, k1, x0, x1] = inputs.map((x) => x.at(at)) as [Expr, Expr, Expr, Expr];
         const [from, to] = rounds;
         const [y0, y1] = threefryRounds(k0, k1, x0, x1, from, to);
         let expr = select(binary("eq", index(r), constant(0, "int32")), y0, y1);
@@ -95,7 +94,7 @@ export const randomPrimitives: PrimitiveTable<"threefry2x32"> = {
         // layout drops bindings a shader never reads; so read both key words (x | (k0 & k1 & 0)).
         const injects = from === 0 || [...Array(to - from).keys()].some((i) => (from + i) % 4 === 3);
         if (!injects) expr = binary("or", expr, binary("and", binary("and", k0, k1), u32(0)));
-        return { loads, expr };
+        return { expr };
       },
     },
   },

@@ -13,7 +13,7 @@ import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { bind, bind1 } from "../core/trace.js";
 import { isFloat } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
-import { binary, constant, type Expr, load, select } from "../ir/expr.js";
+import { binary, constant, type Expr, index, select } from "../ir/expr.js";
 import { zerosLike } from "../numpy/creation.js";
 import {
   add,
@@ -35,6 +35,7 @@ import { ALL, aroundAxis, checkArity, checkAxis, checkDTypeIn } from "./checks.j
 import { takeAlongAxisTranspose } from "./sort-ad.js";
 import type { LoweringInput, PrimitiveTable, SortPrimitive } from "./types.js";
 
+const range = (n: number) => globalThis.Array.from({ length: n }, (_, i) => i);
 const int = (v: number) => constant(v, "int32");
 const clamp = (v: Expr, n: Expr) => binary("max", binary("min", v, binary("sub", n, int(1))), int(0));
 
@@ -141,20 +142,10 @@ export const sortPrimitives: PrimitiveTable<SortPrimitive> = {
         const ii = idx as LoweringInput;
         const n = xi.shape[axis] as Expr;
         // Negative indices count from the end (numpy); the rest is clamped into [0, n) (JAX's "clip").
-        const i = load(1, "int32");
+        const r = xi.aval.shape.length;
+        const i = ii.at(range(r).map((d) => index(d)));
         const at = clamp(select(binary("lt", i, int(0)), binary("add", i, n), i), n);
-        return {
-          loads: [
-            {
-              input: 0,
-              offset: xi.offset,
-              strides: xi.strides.map((s, d) => (d === axis ? 0 : s)),
-              gather: [{ index: at, stride: xi.strides[axis] ?? 0 }],
-            },
-            { input: 1, offset: ii.offset, strides: ii.strides },
-          ],
-          expr: load(0, xi.aval.dtype),
-        };
+        return { expr: xi.at(range(r).map((d) => (d === axis ? at : index(d)))) };
       },
     },
   },

@@ -2,7 +2,7 @@ import type { Array } from "../array.js";
 import type { Aval } from "../core/aval.js";
 import type { DType } from "../dtype.js";
 import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
-import type { IntExpr, Load, ReduceOp } from "../ir/kernel.js";
+import type { IntExpr, ReduceOp } from "../ir/kernel.js";
 import type { RoutineSpec } from "../ir/routine.js";
 import type { View } from "../ir/view.js";
 import type { ConvParams, ReduceWindowParams, WindowPrimitive } from "./window.js";
@@ -158,16 +158,22 @@ export class UndefinedPrimal {
 export type TransposeInput = Array | UndefinedPrimal;
 
 /**
- * An input as a kernel sees it in a `loads` lowering: its shape as int32 expressions, and the
- * offset and strides of its (strided) view. Eager kernels get these as params; jit as constants.
+ * An input as a kernel sees it in a `loads` lowering (DESIGN decision 7): its shape as int32
+ * expressions and one accessor, `at`, for its element at a logical index; its layout (the
+ * view's offset and strides) stays hidden. Eager kernels get sizes and layout as params, jit
+ * as constants. See primitives/lowering-input.ts.
  */
 export interface LoweringInput {
   readonly aval: Aval;
   readonly shape: readonly Expr[];
   /** The same sizes as loop extents. */
   readonly dims: readonly IntExpr[];
-  readonly offset: IntExpr;
-  readonly strides: readonly IntExpr[];
+  /**
+   * The element at `idx` (one int32 expression per dim, over the kernel's loop indices, params
+   * and other inputs' elements), as an expression of the input's dtype. The caller keeps each
+   * index inside [0, size): a lowering clamps or masks data-dependent ones.
+   */
+  at(idx: readonly Expr[]): Expr;
 }
 
 /**
@@ -220,9 +226,8 @@ export type Lowering<P extends Primitive> =
       ): DotPlan | undefined;
     };
 
-/** What a `loads` lowering's kernel computes. */
+/** What a `loads` lowering's kernel computes; its loads are the `at` reads of its inputs. */
 export interface LoadsKernel {
-  readonly loads: Load[];
   readonly expr: Expr;
   readonly reduce?: { op: ReduceOp; sizes: readonly IntExpr[] };
   readonly post?: Expr;

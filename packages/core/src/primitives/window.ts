@@ -6,8 +6,8 @@
  */
 import { type Aval, aval, fmtAval } from "../core/aval.js";
 import { DTypeError, ShapeError } from "../errors.js";
-import { acc, binary, constant, type Expr, index, load, select } from "../ir/expr.js";
-import type { IntExpr, Load } from "../ir/kernel.js";
+import { acc, binary, constant, type Expr, index, select } from "../ir/expr.js";
+import type { IntExpr } from "../ir/kernel.js";
 import { checkArity, checkDTypeIn, NUMERIC } from "./checks.js";
 import { convAsDot } from "./conv-dot.js";
 import type { LoweringInput, PrimitiveTable } from "./types.js";
@@ -122,18 +122,19 @@ function windowPosition(
 }
 
 /**
- * The lhs reads of a convolution window: per spatial dim i, the input position of output loop
- * `outLoops[i]` and kernel loop `winLoops[i]` as a gather term, and its bounds conditions.
+ * The lhs positions of a convolution window: per spatial dim i, the input index of output
+ * loop `outLoops[i]` and kernel loop `winLoops[i]` (clamped into range), and the conditions
+ * under which the position is inside the input.
  */
-export function convWindowGather(
+export function convWindowIndex(
   l: LoweringInput,
   p: ConvParams,
   outLoops: readonly number[],
   winLoops: readonly number[],
-): { conds: Expr[]; gather: { index: Expr; stride: IntExpr }[] } {
+): { conds: Expr[]; at: Expr[] } {
   const ls = p.dimensionNumbers.lhs.slice(2);
   const conds: Expr[] = [];
-  const gather = ls.map((d, i) => {
+  const at = ls.map((d, i) => {
     const w = windowPosition(
       outLoops[i] as number,
       winLoops[i] as number,
@@ -144,9 +145,9 @@ export function convWindowGather(
       l.shape[d] as Expr,
     );
     conds.push(...w.conds);
-    return { index: w.at, stride: l.strides[d] as IntExpr };
+    return w.at;
   });
-  return { conds, gather };
+  return { conds, at };
 }
 
 function reduceWindowShape(x: Aval, p: ReduceWindowParams): number[] {
@@ -259,20 +260,16 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
         const xi = x as LoweringInput;
         const r = xi.aval.shape.length;
         const dtype = xi.aval.dtype;
-        const strides: IntExpr[] = range(2 * r).map(() => 0);
         const conds: Expr[] = [];
-        // A dim the window does not touch (size 1, stride 1, no padding or dilation) is a plain
-        // strided loop: no gather term, so the kernel can run lanes along it.
+        // A dim the window does not touch (size 1, stride 1, no padding or dilation) is read at
+        // its output loop: a plain strided loop, so the kernel can run lanes along it.
         const plain = (d: number) =>
           p.windowDimensions[d] === 1 &&
           p.windowStrides[d] === 1 &&
           p.baseDilation[d] === 1 &&
           (p.padding[d] as [number, number]).every((x) => x === 0);
-        const gather = range(r).flatMap((d) => {
-          if (plain(d)) {
-            strides[d] = xi.strides[d] as IntExpr;
-            return [];
-          }
+        const at = range(r).map((d) => {
+          if (plain(d)) return index(d);
           const w = windowPosition(
             d,
             r + d,
@@ -283,17 +280,12 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
             xi.shape[d] as Expr,
           );
           conds.push(...w.conds);
-          return [{ index: w.at, stride: xi.strides[d] as IntExpr }];
+          return w.at;
         });
-        const loads: Load[] = [
-          { input: 0, offset: xi.offset, strides, ...(gather.length ? { gather } : {}) },
-          { input: 1, offset: (init as LoweringInput).offset, strides: range(2 * r).map(() => 0) },
-        ];
         const inBounds = all(conds);
-        const value = load(0, dtype);
-        const fill = load(1, dtype);
+        const value = xi.at(at);
+        const fill = (init as LoweringInput).at([]);
         return {
-          loads,
           expr: inBounds ? select(inBounds, value, fill) : value,
           reduce: { op: p.op, sizes: p.windowDimensions },
           post: binary(p.op === "sum" ? "add" : p.op, acc(dtype), fill),
@@ -325,42 +317,41 @@ export const windowPrimitives: PrimitiveTable<WindowPrimitive> = {
         const k = rhs as LoweringInput;
         const s = p.windowStrides.length;
         const r = s + 2;
-        const nl = r + s + 1;
         const cLoop = r + s;
         const dn = p.dimensionNumbers;
         const [lb, lf] = dn.lhs as [number, number];
         const [ro, ri, ...rs] = dn.rhs as [number, number, ...number[]];
         const [ob, of, ...os] = dn.out as [number, number, ...number[]];
-        const zeros = (): IntExpr[] => range(nl).map(() => 0);
-        const { conds, gather } = convWindowGather(
+        const { conds, at } = convWindowIndex(
           l,
           p,
           os,
           range(s).map((i) => r + i),
         );
+        // The input feature: c of this output feature's group, g·C_g + c.
+        let feature: Expr = index(cLoop);
         if (p.featureGroupCount > 1) {
           const perGroup = binary("div", k.shape[ro] as Expr, i32(p.featureGroupCount));
           const group = binary("div", index(of), perGroup);
-          gather.push({ index: binary("mul", group, k.shape[ri] as Expr), stride: l.strides[lf] as IntExpr });
+          feature = binary("add", feature, binary("mul", group, k.shape[ri] as Expr));
         }
-        const lhsStrides = zeros();
-        lhsStrides[ob] = l.strides[lb] as IntExpr;
-        lhsStrides[cLoop] = l.strides[lf] as IntExpr;
-        const rhsStrides = zeros();
-        rhsStrides[of] = k.strides[ro] as IntExpr;
-        rhsStrides[cLoop] = k.strides[ri] as IntExpr;
+        const lhsAt = range(r).map((): Expr => i32(0));
+        lhsAt[lb] = index(ob);
+        lhsAt[lf] = feature;
+        dn.lhs.slice(2).forEach((d, i) => {
+          lhsAt[d] = at[i] as Expr;
+        });
+        const rhsAt = range(r).map((): Expr => i32(0));
+        rhsAt[ro] = index(of);
+        rhsAt[ri] = index(cLoop);
         rs.forEach((d, i) => {
-          rhsStrides[r + i] = k.strides[d] as IntExpr;
+          rhsAt[d] = index(r + i);
         });
         const dtype = out.dtype;
         const inBounds = all(conds);
-        const x = inBounds ? select(inBounds, load(0, dtype), constant(0, dtype)) : load(0, dtype);
+        const x = l.at(lhsAt);
         return {
-          loads: [
-            { input: 0, offset: l.offset, strides: lhsStrides, gather },
-            { input: 1, offset: k.offset, strides: rhsStrides },
-          ],
-          expr: binary("mul", x, load(1, dtype)),
+          expr: binary("mul", inBounds ? select(inBounds, x, constant(0, dtype)) : x, k.at(rhsAt)),
           reduce: { op: "sum", sizes: [...rs.map((d) => k.dims[d] as IntExpr), k.dims[ri] as IntExpr] },
         };
       },
