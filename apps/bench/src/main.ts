@@ -167,6 +167,42 @@ async function benchCold(): Promise<void> {
   report(peak, "MB", false);
 }
 
+/** The CPU backend on one and two threads, with relaxed SIMD off and on: one process each. */
+async function benchConfigs(): Promise<void> {
+  const script = fileURLToPath(new URL("./configs.js", import.meta.url));
+  const configs = [
+    { name: "1 thread", threads: 1, relaxed: "off", flags: [] as string[] },
+    { name: "2 threads", threads: 2, relaxed: "off", flags: [] as string[] },
+    { name: "1 thread, relaxed", threads: 1, relaxed: "auto", flags: ["--experimental-wasm-relaxed-simd"] },
+    { name: "2 threads, relaxed", threads: 2, relaxed: "auto", flags: ["--experimental-wasm-relaxed-simd"] },
+  ];
+  const byRow: Record<string, Record<string, number>> = {};
+  for (const c of configs) {
+    await safely(c.name, async () => {
+      const out = execFileSync(process.execPath, [...c.flags, script, String(c.threads), c.relaxed], {
+        encoding: "utf8",
+      });
+      const r = JSON.parse(out.trim().split("\n").pop() as string) as {
+        threads: number;
+        fma: boolean;
+        rows: Record<string, number>;
+      };
+      const label = `${r.threads} thread${r.threads > 1 ? "s" : ""}${r.fma ? ", relaxed madd" : ""}`;
+      for (const [row, v] of Object.entries(r.rows)) (byRow[row] ??= {})[label] = v;
+    });
+  }
+  for (const [row, results] of Object.entries(byRow)) {
+    const unit = row.endsWith("GFLOP/s") ? "GFLOP/s" : "ms";
+    heading(`\nwebjax cpu configurations: ${row.replace(/ (GFLOP\/s|ms)$/, "")}`);
+    rows.push({ title: current, unit, results });
+    const base = results["1 thread"];
+    for (const [name, v] of Object.entries(results)) {
+      const speedup = base === undefined ? "" : `  speedup ${(unit === "ms" ? base / v : v / base).toFixed(2)}×`;
+      console.log(`  ${name.padEnd(26)} ${v.toFixed(2).padStart(9)} ${unit}${speedup}`);
+    }
+  }
+}
+
 /** `pnpm bench` runs every section; `node dist/main.js routines matmul` only the named ones. */
 const sections: Record<string, () => Promise<void>> = {
   mlp: () => benchMlpGrad([784, 512, 512, 10], 128),
@@ -213,6 +249,7 @@ const sections: Record<string, () => Promise<void>> = {
     );
   },
   cold: () => benchCold(),
+  configs: () => benchConfigs(),
   routines: benchRoutines,
   vmap: benchPerExample,
 };

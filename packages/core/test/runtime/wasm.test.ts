@@ -180,4 +180,45 @@ describe.runIf(wasmDefault)("the worker pool", () => {
       expect(Math.abs(((c3 as Float32Array)[i * 150 + j] as number) - ref)).toBeLessThan(1e-4);
     }
   });
+
+  test("large fused kernels split their rows over the pool; every result is bit-identical to one thread", async () => {
+    const cpu = getBackend("cpu") as CpuBackend;
+    registerBackend("cpu-three-fused", () => new CpuBackend({ ...cpu.options, threads: 3 }, "cpu-three-fused"));
+    registerBackend("cpu-one-fused", () => new CpuBackend({ ...cpu.options, threads: 1 }, "cpu-one-fused"));
+    const three = getBackend("cpu-three-fused") as CpuBackend;
+    const next = rng(5);
+    const dx = Float32Array.from({ length: 601 * 517 }, () => next() * 6 - 3);
+    const dy = Float32Array.from({ length: 517 }, () => next() * 2 - 1);
+    const results = async (backend: string) => {
+      using x = np.array(dx, { shape: [601, 517], backend });
+      using y = np.array(dy, { shape: [517], backend });
+      // An elementwise chain with a broadcast and a transposed read, reductions along each
+      // axis (one of them four outputs at a time), argmax, and a kernel that reads its loop
+      // index (concatenate along the split axis).
+      using chain = np.tanh(x.mul(y).add(x.T.T.exp().mul(0.25)));
+      using rowSums = x.exp().sum(1);
+      using colMax = x.T.max(1);
+      using arg = x.argmax(1);
+      using cat = np.concatenate([x, x.mul(2)], 0);
+      const out = [chain, rowSums, colMax, arg, cat];
+      return await Promise.all(out.map(async (a) => Buffer.from(((await a.data()) as Float32Array).buffer)));
+    };
+    const before = three.wasm?.pool?.jobsRun() ?? [];
+    const r3 = await results("cpu-three-fused");
+    const r1 = await results("cpu-one-fused");
+    r3.forEach((b, i) => expect(b.equals(r1[i] as Buffer), `result ${i}`).toBe(true));
+    const ran = three.wasm?.pool?.jobsRun() ?? [];
+    expect(ran.length).toBe(2);
+    // Both workers ran a share of each of the five kernels (and of the two exps they read).
+    ran.forEach((n, i) => expect(n - (before[i] ?? 0)).toBeGreaterThanOrEqual(5));
+    // And the values are right (a float64 reference at a few rows, both halves of the split).
+    const chain = new Float32Array((r3[0] as Buffer).buffer.slice(0));
+    for (const i of [0, 250, 600]) {
+      for (const j of [0, 516]) {
+        const v = dx[i * 517 + j] as number;
+        const ref = Math.tanh(v * (dy[j] as number) + Math.exp(v) * 0.25);
+        expect(Math.abs((chain[i * 517 + j] as number) - ref)).toBeLessThan(1e-5);
+      }
+    }
+  });
 });

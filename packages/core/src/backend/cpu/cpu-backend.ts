@@ -156,7 +156,8 @@ export class CpuBackend implements Backend {
     if (wasm) {
       const why = wasmFusedUnsupported(kernel);
       if (why === null) {
-        const run = wasmFusedRunner(kernel, this.heap.memory, { shared: this.heap.shared, maxPages: MAX_PAGES });
+        const memory = { shared: this.heap.shared, maxPages: MAX_PAGES };
+        const run = wasmFusedRunner(kernel, this.heap.memory, memory, wasm.pool);
         return new CpuExecutable(kernel, run as unknown as CpuRun, null);
       }
       this.counters.wasmFallbacks++;

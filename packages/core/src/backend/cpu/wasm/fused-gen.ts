@@ -10,6 +10,9 @@ export class Gen {
   readonly out: Local;
   readonly ins: Local[];
   readonly prm: Local[];
+  /** The rows [rowBegin, rowEnd) of the outermost output loop this call computes (a worker's share). */
+  readonly rowBegin: Local;
+  readonly rowEnd: Local;
   readonly loopSize: Local[] = [];
   readonly loopVar: Local[] = [];
   /** Byte strides per load per loop, and pointers per load per depth (-1: the load's base). */
@@ -33,10 +36,14 @@ export class Gen {
       "i32",
       ...k.inputs.map(() => "i32" as const),
       ...new Array(nParams).fill("i32"),
+      "i32",
+      "i32",
     ]);
     this.out = this.b.params[0] as Local;
     this.ins = this.b.params.slice(1, 1 + nIn);
-    this.prm = this.b.params.slice(1 + nIn);
+    this.prm = this.b.params.slice(1 + nIn, 1 + nIn + nParams);
+    this.rowBegin = this.b.params[1 + nIn + nParams] as Local;
+    this.rowEnd = this.b.params[2 + nIn + nParams] as Local;
     this.o = this.b.local("i32");
     this.limit = this.b.local("i32");
   }

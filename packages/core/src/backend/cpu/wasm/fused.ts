@@ -1,6 +1,6 @@
 import type { DType } from "../../../dtype.js";
 import { acc, binary, type Expr } from "../../../ir/expr.js";
-import type { FusedKernel, IntExpr } from "../../../ir/kernel.js";
+import { type FusedKernel, type IntExpr, resolveInt } from "../../../ir/kernel.js";
 import { expandMath } from "../../../ir/math.js";
 import { kindOf, reduceInit } from "../scalar.js";
 import { assemble, type Local, type MemoryImport, type Op } from "./asm.js";
@@ -8,6 +8,7 @@ import { Gen, type JsFn } from "./fused-gen.js";
 import { round16, scalarEmitter, storeValue } from "./fused-scalar.js";
 import { bytesOf, paramCount, valType, vectorizable, vectorReducible } from "./fused-support.js";
 import { vectorEmitter } from "./fused-vector.js";
+import { MAX_FUSED_ARGS, type WorkerPool } from "./pool.js";
 
 export { wasmFusedUnsupported } from "./fused-support.js";
 
@@ -64,6 +65,13 @@ export function fusedModule(
     g.ptr.push([base, ...l.strides.map(() => b.local("i32"))]);
   });
   b.get(g.out).set(g.o);
+  if (r > 0) {
+    // This call's rows of loop 0: it ends at rowEnd, and the output starts rowBegin rows in.
+    b.get(g.rowEnd).set(g.loopSize[0] as Local);
+    b.get(g.rowBegin);
+    for (let d = 1; d < r; d++) b.get(g.loopSize[d] as Local).op("i32.mul");
+    b.i32(bytesOf(outType)).op("i32.mul").get(g.o).op("i32.add").set(g.o);
+  }
   b.raw(0x3f, 0x00).i32(16).op("i32.shl").i32(8).op("i32.sub").set(g.limit);
 
   const vector = vectorizable(k, expr);
@@ -106,15 +114,26 @@ export function fusedModule(
     b.addTo(g.o, bytesOf(outType));
   };
   /** for (i_d = 0 or continue; i_d < n_d; i_d++, ptr += stride) body(). */
+  /** i_d = 0 (loop 0 of an output: rowBegin) and each load's pointer at that row. */
+  const loopStart = (d: number) => {
+    const i = g.loopVar[d] as Local;
+    const rows = d === 0 && r > 0;
+    if (rows) b.get(g.rowBegin).set(i);
+    else b.i32(0).set(i);
+    loads.forEach((_, j) => {
+      const ptrs = g.ptr[j] as Local[];
+      b.get(ptrs[d] as Local);
+      if (rows)
+        b.get(i)
+          .get((g.stride[j] as Local[])[d] as Local)
+          .op("i32.mul")
+          .op("i32.add");
+      b.set(ptrs[d + 1] as Local);
+    });
+  };
   const loopAt = (d: number, body: () => void, init = true) => {
     const i = g.loopVar[d] as Local;
-    if (init) {
-      b.i32(0).set(i);
-      loads.forEach((_, j) => {
-        const ptrs = g.ptr[j] as Local[];
-        b.get(ptrs[d] as Local).set(ptrs[d + 1] as Local);
-      });
-    }
+    if (init) loopStart(d);
     b.raw(0x02, 0x40, 0x03, 0x40);
     b.get(i)
       .get(g.loopSize[d] as Local)
@@ -136,11 +155,7 @@ export function fusedModule(
    */
   const fourLanes = (d: number, body: () => void) => {
     const i = g.loopVar[d] as Local;
-    b.i32(0).set(i);
-    loads.forEach((_, j) => {
-      const ptrs = g.ptr[j] as Local[];
-      b.get(ptrs[d] as Local).set(ptrs[d + 1] as Local);
-    });
+    loopStart(d);
     b.get(vecOk as Local);
     b.ifElse(() => {
       b.raw(0x02, 0x40, 0x03, 0x40);
@@ -353,18 +368,54 @@ export type WasmRun = ((
   readonly wasm: true;
 };
 
-/** Compiles a fused kernel to Wasm against the heap's memory; the runner passes byte addresses and params, allocating nothing. */
-export function wasmFusedRunner(k: FusedKernel, mem: WebAssembly.Memory, memory: MemoryImport): WasmRun {
+/** Work (loop iterations) from which a kernel's rows are split over the worker pool. */
+export const PARALLEL_WORK = 1 << 17;
+
+/**
+ * Compiles a fused kernel to Wasm against the heap's memory; the runner passes byte addresses
+ * and params, allocating nothing. With a pool, a kernel of at least PARALLEL_WORK iterations
+ * whose outermost output loop has a row per thread runs its rows split over the threads (the
+ * module must import nothing but the memory; the argument block must fit a worker's words).
+ */
+export function wasmFusedRunner(
+  k: FusedKernel,
+  mem: WebAssembly.Memory,
+  memory: MemoryImport,
+  pool: WorkerPool | null = null,
+): WasmRun {
   const { bytes, nParams, imports } = fusedModule(k, memory);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem, ...imports } });
+  const module = new WebAssembly.Module(bytes);
+  const instance = new WebAssembly.Instance(module, { env: { mem, ...imports } });
   const run = instance.exports.run as (...args: number[]) => void;
   const nIn = k.inputs.length;
-  const args = new Array<number>(1 + nIn + nParams).fill(0);
+  const n = 1 + nIn + nParams + 2;
+  const args = new Array<number>(n).fill(0);
+  const rowsLoop = k.outRank > 0 ? (k.loops[0] as IntExpr) : 0;
+  const split =
+    pool !== null && pool.threads > 1 && k.outRank > 0 && Object.keys(imports).length === 0 && n <= MAX_FUSED_ARGS
+      ? pool
+      : null;
+  let moduleId = 0;
+  const own = (a: number[]) => run.apply(null, a);
   const f = (ins: readonly { byteOffset: number }[], outs: readonly { byteOffset: number }[], p: Int32Array) => {
     args[0] = (outs[0] as { byteOffset: number }).byteOffset;
     for (let i = 0; i < nIn; i++) args[1 + i] = (ins[i] as { byteOffset: number }).byteOffset;
     for (let i = 0; i < nParams; i++) args[1 + nIn + i] = p[i] as number;
+    const rows = resolveInt(rowsLoop, p);
+    args[n - 2] = 0;
+    args[n - 1] = rows;
+    if (split && rows >= split.threads && work(k, p) >= PARALLEL_WORK) {
+      if (moduleId === 0) moduleId = split.addModule(module, f);
+      split.runRows(moduleId, args, rows, own);
+      return;
+    }
     run.apply(null, args);
   };
   return Object.assign(f, { wasm: true as const });
+}
+
+function work(k: FusedKernel, p: Int32Array): number {
+  let w = 1;
+  for (const l of k.loops) w *= resolveInt(l, p);
+  return w;
 }

@@ -8,7 +8,7 @@
  */
 
 /** Int32 words of control per worker: [seq, done, failed, job, jobs run, args…]. */
-const WORDS = 32;
+const WORDS = 64;
 const SEQ = 0;
 const DONE = 1;
 const FAILED = 2;
@@ -20,7 +20,12 @@ const ARGS = 5;
 export const JOBS = {
   /** pack_a + kernel over row blocks: [a, rs, cs, rows, kb, ap, bp, c, ldc, nc, accumulate, tile, mc]. */
   gemmRows: 1,
+  /** A fused kernel's rows: [module id, argument count, run's arguments…] (the module arrives on the worker's port). */
+  fused: 2,
 } as const;
+
+/** The most arguments a fused kernel's `run` may take to be split over the pool. */
+export const MAX_FUSED_ARGS = WORDS - ARGS - 2;
 
 /** What every worker runs; also run in-thread by the main thread for its own share. */
 export function gemmRows(
@@ -55,12 +60,23 @@ type Thirteen = [
 ];
 
 const WORKER_SOURCE = `
-const { workerData } = require("node:worker_threads");
-const { memory, bytes, control, slot } = workerData;
+const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+const { memory, bytes, control, slot, port } = workerData;
 const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } }).exports;
 const ctl = new Int32Array(control);
 const base = slot * ${WORDS};
 const gemmRows = ${gemmRows.toString()};
+const kernels = new Map();
+function fused(a) {
+  for (let m; (m = receiveMessageOnPort(port)); ) {
+    const msg = m.message;
+    if (msg.drop !== undefined) kernels.delete(msg.drop);
+    else kernels.set(msg.id, new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports.run);
+  }
+  const run = kernels.get(a[0]);
+  if (!run) throw new Error("no kernel " + a[0]);
+  run.apply(null, Array.from(a.subarray(2, 2 + a[1])));
+}
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, base + ${SEQ}, seen);
@@ -70,6 +86,7 @@ for (;;) {
     const job = ctl[base + ${JOB}];
     const args = ctl.subarray(base + ${ARGS}, base + ${WORDS});
     if (job === ${JOBS.gemmRows}) gemmRows(ex, args);
+    else if (job === ${JOBS.fused}) fused(args);
     else throw new Error("unknown job " + job);
     Atomics.add(ctl, base + ${RAN}, 1);
   } catch (e) {
@@ -88,8 +105,23 @@ interface NodeWorker {
 
 type WorkerCtor = new (
   code: string,
-  opts: { eval: true; workerData: unknown; stdout?: boolean; stderr?: boolean },
+  opts: { eval: true; workerData: unknown; transferList?: unknown[]; stdout?: boolean; stderr?: boolean },
 ) => NodeWorker;
+
+interface NodePort {
+  postMessage(message: unknown): void;
+  close(): void;
+}
+
+interface WorkerThreads {
+  Worker?: WorkerCtor;
+  MessageChannel?: new () => { port1: NodePort; port2: NodePort };
+}
+
+function workerThreads(): WorkerThreads | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process;
+  return proc?.getBuiltinModule?.("node:worker_threads") as WorkerThreads | undefined;
+}
 
 /** Node's Worker constructor, when this is Node with `process.getBuiltinModule` (20.16+). */
 function nodeWorker(): WorkerCtor | string {
@@ -113,7 +145,13 @@ export function poolUnavailable(threads: number): string | null {
 export class WorkerPool {
   private readonly ctl: Int32Array;
   private readonly workers: NodeWorker[] = [];
+  /** Per worker, the port on which fused kernels' modules (and their drops) reach it. */
+  private readonly ports: NodePort[] = [];
   private seq = 0;
+  private nextModule = 1;
+  private readonly dropped = new FinalizationRegistry<number>((id) => {
+    for (const p of this.ports) p.postMessage({ drop: id });
+  });
 
   constructor(
     memory: WebAssembly.Memory,
@@ -124,7 +162,13 @@ export class WorkerPool {
     const control = new SharedArrayBuffer(WORDS * 4 * (threads - 1));
     this.ctl = new Int32Array(control);
     for (let slot = 0; slot < threads - 1; slot++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, bytes, control, slot } });
+      const { port1, port2 } = new (workerThreads()?.MessageChannel as NonNullable<WorkerThreads["MessageChannel"]>)();
+      this.ports.push(port1);
+      const w = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { memory, bytes, control, slot, port: port2 },
+        transferList: [port2],
+      });
       w.unref();
       const failed = () => {
         Atomics.store(this.ctl, slot * WORDS + FAILED, 1);
@@ -169,6 +213,37 @@ export class WorkerPool {
     if (error) throw error;
   }
 
+  /**
+   * Makes a fused kernel's module (one that imports only the heap's memory) runnable on every
+   * worker; returns its id. The workers drop it once `owner` (its runner) is collected.
+   */
+  addModule(module: WebAssembly.Module, owner: object): number {
+    const id = this.nextModule++;
+    for (const p of this.ports) p.postMessage({ id, module });
+    this.dropped.register(owner, id);
+    return id;
+  }
+
+  /**
+   * Runs a fused kernel's rows [0, rows) split into one contiguous block per thread (a fixed
+   * split: every row is computed by the same code as on one thread). `args` are its `run`
+   * arguments, the last two being the row range; `own(args)` runs this thread's block.
+   */
+  runRows(id: number, args: number[], rows: number, own: (args: number[]) => void): void {
+    const n = args.length;
+    const chunk = Math.ceil(rows / this.threads);
+    const jobs: number[][] = [];
+    for (let t = 1; t < this.threads && t * chunk < rows; t++) {
+      const job = [id, n, ...args];
+      job[n] = t * chunk;
+      job[n + 1] = Math.min(rows, (t + 1) * chunk);
+      jobs.push(job);
+    }
+    args[n - 2] = 0;
+    args[n - 1] = Math.min(rows, chunk);
+    this.run(JOBS.fused, jobs, () => own(args));
+  }
+
   /** Jobs each worker has finished (for tests and profiling). */
   jobsRun(): number[] {
     return this.workers.map((_, i) => Atomics.load(this.ctl, i * WORDS + RAN));
@@ -181,6 +256,8 @@ export class WorkerPool {
       Atomics.notify(this.ctl, i * WORDS + SEQ);
     }
     for (const w of this.workers) void w.terminate();
+    for (const p of this.ports) p.close();
     this.workers.length = 0;
+    this.ports.length = 0;
   }
 }
