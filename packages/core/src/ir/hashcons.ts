@@ -88,7 +88,8 @@ export function hashCons(e: Expr, table: ExprTable = new ExprTable()): Expr {
   return table.intern(e);
 }
 
-const intKey = (e: IntExpr): string => (typeof e === "number" ? String(e) : `p${e.param}`);
+/** An IntExpr's part of a key. */
+export const intKey = (e: IntExpr): string => (typeof e === "number" ? String(e) : `p${e.param}`);
 
 /**
  * A structural key of expressions: nodes numbered in first-visit order, each listed once, so

@@ -9,7 +9,7 @@
 import type { Aval } from "../core/aval.js";
 import { BackendError } from "../errors.js";
 import { binary, type Expr, load } from "../ir/expr.js";
-import { ExprTable } from "../ir/hashcons.js";
+import { ExprTable, intKey } from "../ir/hashcons.js";
 import type { IntExpr, Load } from "../ir/kernel.js";
 import type { LoweringInput } from "./types.js";
 
@@ -25,8 +25,6 @@ interface PendingLoad {
   readonly affine: ReadonlyMap<number, IntExpr>;
   readonly gather: readonly { readonly index: Expr; readonly stride: IntExpr }[];
 }
-
-const intKey = (e: IntExpr): string => (typeof e === "number" ? String(e) : `p${e.param}`);
 
 /** c·s as an IntExpr: exact for a numeric stride, the stride itself for c = 1. */
 function scaled(c: number, s: IntExpr): IntExpr | undefined {

@@ -113,7 +113,6 @@ export function fusedModule(
     storeValue(g, outType);
     b.addTo(g.o, bytesOf(outType));
   };
-  /** for (i_d = 0 or continue; i_d < n_d; i_d++, ptr += stride) body(). */
   /** i_d = 0 (loop 0 of an output: rowBegin) and each load's pointer at that row. */
   const loopStart = (d: number) => {
     const i = g.loopVar[d] as Local;
@@ -131,6 +130,7 @@ export function fusedModule(
       b.set(ptrs[d + 1] as Local);
     });
   };
+  /** for (i_d = start or continue; i_d < n_d; i_d++, ptr += stride) body(). */
   const loopAt = (d: number, body: () => void, init = true) => {
     const i = g.loopVar[d] as Local;
     if (init) loopStart(d);

@@ -118,27 +118,22 @@ interface WorkerThreads {
   MessageChannel?: new () => { port1: NodePort; port2: NodePort };
 }
 
-function workerThreads(): WorkerThreads | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process;
-  return proc?.getBuiltinModule?.("node:worker_threads") as WorkerThreads | undefined;
-}
-
-/** Node's Worker constructor, when this is Node with `process.getBuiltinModule` (20.16+). */
-function nodeWorker(): WorkerCtor | string {
+/** node:worker_threads, when this is Node with `process.getBuiltinModule` (20.16+); else why not. */
+function workerThreads(): Required<WorkerThreads> | string {
   const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (m: string) => unknown } })
     .process;
   if (!proc?.versions?.node) return "worker threads run in Node only for now (browsers get one thread)";
   if (typeof proc.getBuiltinModule !== "function") return "this Node has no process.getBuiltinModule (Node 20.16+)";
-  const wt = proc.getBuiltinModule("node:worker_threads") as { Worker?: WorkerCtor } | undefined;
-  return wt?.Worker ?? "node:worker_threads is unavailable";
+  const wt = proc.getBuiltinModule("node:worker_threads") as WorkerThreads | undefined;
+  return wt?.Worker && wt.MessageChannel ? (wt as Required<WorkerThreads>) : "node:worker_threads is unavailable";
 }
 
 /** Why a pool of `threads` cannot run here, or null when it can. */
 export function poolUnavailable(threads: number): string | null {
   if (threads <= 1) return "one thread requested";
   if (typeof SharedArrayBuffer === "undefined") return "SharedArrayBuffer is unavailable (not cross-origin isolated)";
-  const w = nodeWorker();
-  return typeof w === "string" ? w : null;
+  const wt = workerThreads();
+  return typeof wt === "string" ? wt : null;
 }
 
 /** N − 1 workers plus the calling thread. */
@@ -158,11 +153,11 @@ export class WorkerPool {
     bytes: Uint8Array,
     readonly threads: number,
   ) {
-    const Worker = nodeWorker() as WorkerCtor;
+    const { Worker, MessageChannel } = workerThreads() as Required<WorkerThreads>;
     const control = new SharedArrayBuffer(WORDS * 4 * (threads - 1));
     this.ctl = new Int32Array(control);
     for (let slot = 0; slot < threads - 1; slot++) {
-      const { port1, port2 } = new (workerThreads()?.MessageChannel as NonNullable<WorkerThreads["MessageChannel"]>)();
+      const { port1, port2 } = new MessageChannel();
       this.ports.push(port1);
       const w = new Worker(WORKER_SOURCE, {
         eval: true,
