@@ -188,7 +188,10 @@ async function benchConfigs(): Promise<void> {
         rows: Record<string, number>;
       };
       const label = `${r.threads} thread${r.threads > 1 ? "s" : ""}${r.fma ? ", relaxed madd" : ""}`;
-      for (const [row, v] of Object.entries(r.rows)) (byRow[row] ??= {})[label] = v;
+      for (const [row, v] of Object.entries(r.rows)) {
+        byRow[row] ??= {};
+        byRow[row][label] = v;
+      }
     });
   }
   for (const [row, results] of Object.entries(byRow)) {
