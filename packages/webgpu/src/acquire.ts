@@ -9,8 +9,6 @@ export interface GpuProvider {
   readonly where: string;
   /** The GPU entry point, or an error saying what is missing and how to get it. */
   gpu(): Promise<GPU>;
-  /** Drops references that keep the process alive (Node). */
-  release?(): void;
 }
 
 export interface InitOptions extends WebGPUBackendOptions {
@@ -158,7 +156,6 @@ export function shutdown(): void {
   active = null;
   resetBackend("webgpu");
   if (currentBackend() === "webgpu") setBackend("cpu");
-  provider?.release?.();
 }
 
 /** The active WebGPU backend (for tests and diagnostics), or null. */

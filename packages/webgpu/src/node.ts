@@ -7,7 +7,14 @@ import { type GpuProvider, installProvider } from "./acquire.js";
 
 let gpu: GPU | null = null;
 
-/** Dawn through the `webgpu` package, loaded on first use. */
+/**
+ * Dawn through the `webgpu` package, loaded on first use. The instance lives as long as the
+ * process. Dropping it after `shutdown()` let the garbage collector free Dawn's instance while
+ * the binding could still have an event tick scheduled on it: a test fork once hung in Dawn's
+ * `InstanceBase::ProcessEvents` on a mutex no thread owned, and one aborted in glibc's mutex
+ * code as a file ended. A script still exits by itself after `shutdown()`: the instance alone
+ * keeps nothing on the event loop (test/fixtures/exit-after-shutdown.mjs).
+ */
 export const nodeProvider: GpuProvider = {
   where: "node",
   async gpu() {
@@ -23,9 +30,6 @@ export const nodeProvider: GpuProvider = {
     }
     gpu = mod.create([]);
     return gpu;
-  },
-  release() {
-    gpu = null;
   },
 };
 
