@@ -86,6 +86,10 @@ export default defineConfig({
         ? [
             {
               resolve,
+              // Cross-origin isolated, as a page must be for SharedArrayBuffer: the CPU backend's worker pool.
+              server: {
+                headers: { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" },
+              },
               test: {
                 name: "webgpu-browser",
                 include: ["packages/webgpu/test-browser/**/*.test.ts"],

@@ -15,10 +15,12 @@ import {
   memoryStats,
   np,
   random,
+  registerBackend,
   setBackend,
   valueAndGrad,
   vmap,
 } from "@webjax/core";
+import { CpuBackend } from "@webjax/core/internal";
 import { activeBackend, init, shutdown } from "@webjax/webgpu";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
@@ -109,6 +111,43 @@ describe("WebGPU in the browser", () => {
       setBackend("webgpu");
     }
   });
+  test("the cpu backend's worker pool: Web Workers over the shared heap, bit-identical to one thread", async () => {
+    // The test server sends COOP/COEP, so the page may share memory with workers.
+    expect(globalThis.crossOriginIsolated).toBe(true);
+    const { options } = getBackend("cpu") as CpuBackend;
+    registerBackend("cpu-two", () => new CpuBackend({ ...options, threads: 2 }, "cpu-two"));
+    registerBackend("cpu-one", () => new CpuBackend({ ...options, threads: 1 }, "cpu-one"));
+    const two = getBackend("cpu-two") as CpuBackend;
+    expect([two.threads, two.threadsReason]).toEqual([2, null]);
+    const pool = two.wasm?.pool;
+    expect(pool).toBeTruthy();
+    // Workers start asynchronously in a browser; until then kernels run whole on this thread.
+    expect(await pool?.whenReady()).toBe(2);
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    const da = Float32Array.from({ length: 190 * 300 }, next);
+    const db = Float32Array.from({ length: 300 * 170 }, next);
+    const dx = Float32Array.from({ length: 512 * 400 }, next);
+    const run = async (backend: string) => {
+      using a = np.array(da, { shape: [190, 300], backend });
+      using b = np.array(db, { shape: [300, 170], backend });
+      using x = np.array(dx, { shape: [512, 400], backend });
+      using c = a.matmul(b);
+      using t = np.tanh(x.mul(0.5)).exp().sum(1);
+      return [new Uint8Array((await c.data()).buffer), new Uint8Array((await t.data()).buffer)];
+    };
+    const before = pool?.jobsRun()[0] ?? 0;
+    const [c2, t2] = await run("cpu-two");
+    expect((pool?.jobsRun()[0] ?? 0) - before).toBeGreaterThanOrEqual(2); // the GEMM's and the fused kernel's shares
+    const [c1, t1] = await run("cpu-one");
+    expect(c2).toEqual(c1);
+    expect(t2).toEqual(t1);
+    const c = new Float32Array((c2 as Uint8Array).buffer);
+    let ref = 0;
+    for (let k = 0; k < 300; k++) ref += (da[189 * 300 + k] as number) * (db[k * 170 + 169] as number);
+    expect(Math.abs((c[189 * 170 + 169] as number) - ref)).toBeLessThan(1e-4);
+  });
+
   test("grad and valueAndGrad run on the GPU: an MLP layer's gradients by hand", async () => {
     // loss = Σ tanh(x·w)²; ∂/∂w = xᵀ·(2·tanh(z)·(1 − tanh(z)²))
     using x = np.array([

@@ -162,4 +162,51 @@ describe("kernel IR: pinned semantics", () => {
     const bias2 = Float32Array.from([3, 10]);
     expect(await run(k, [A, B, bias2], 4)).toEqual([1, 11, 1, 11]);
   });
+
+  test("a batched matmul's epilogue with param sizes: tanh(acc/2 + bias[n]) + resid[b, m, n] against float64", async () => {
+    const [nb, M, N, K] = [2, 33, 47, 19];
+    let seed = 3;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    const A = Float32Array.from({ length: nb * M * K }, next);
+    const B = Float32Array.from({ length: nb * K * N }, next);
+    const bias = Float32Array.from({ length: N }, next);
+    const resid = Float32Array.from({ length: nb * M * N }, next);
+    const P = (param: number) => ({ param });
+    const k: MatmulKernel = {
+      kind: "matmul",
+      label: "batched dense",
+      dtype: "float32",
+      inputs: ["float32", "float32", "float32", "float32"],
+      outputs: ["float32"],
+      batch: [nb],
+      m: P(0),
+      n: P(1),
+      k: P(2),
+      lhs: { offset: 0, batchStrides: [P(3)], rowStride: P(2), colStride: 1 },
+      rhs: { offset: 0, batchStrides: [P(4)], rowStride: P(1), colStride: 1 },
+      epilogue: {
+        loads: [
+          { input: 2, offset: 0, strides: [0, 0, 1] },
+          { input: 3, offset: 0, strides: [P(5), P(1), 1] },
+        ],
+        expr: binary(
+          "add",
+          unary("tanh", binary("add", binary("mul", acc("float32"), constant(0.5, "float32")), load(0, "float32"))),
+          load(1, "float32"),
+        ),
+      },
+    };
+    const got = await run(k, [A, B, bias, resid], nb * M * N, [M, N, K, M * K, K * N, M * N]);
+    let worst = 0;
+    for (let b = 0; b < nb; b++)
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < N; j++) {
+          let dot = 0;
+          for (let t = 0; t < K; t++) dot += (A[(b * M + i) * K + t] as number) * (B[(b * K + t) * N + j] as number);
+          const o = (b * M + i) * N + j;
+          const want = Math.tanh(dot / 2 + (bias[j] as number)) + (resid[o] as number);
+          worst = Math.max(worst, Math.abs((got[o] as number) - want));
+        }
+    expect(worst).toBeLessThan(2e-6);
+  });
 });

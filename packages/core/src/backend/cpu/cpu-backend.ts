@@ -29,10 +29,14 @@ export interface CpuOptions {
   relaxedSimd: "auto" | "off";
   /**
    * Threads for large kernels ("auto": the machine's parallelism, at most 8). More than one
-   * needs a shared heap: Node 20.16+ always; elsewhere one thread (see `threadsReason`).
+   * needs a shared heap and workers: Node 20.16+ always, a browser page when it is cross-origin
+   * isolated; elsewhere one thread (see `threadsReason`, also logged once with console.debug).
    */
   threads: number | "auto";
 }
+
+/** Whether a backend has said (once per process) why it runs on one thread. */
+let loggedOneThread = false;
 
 /** A block of the backend's heap (or nothing, for an empty array). */
 class CpuSlot implements Slot {
@@ -105,6 +109,10 @@ export class CpuBackend implements Backend {
     const why = options.wasm === "off" ? "wasm is off" : poolUnavailable(want);
     this.threads = why === null ? want : 1;
     this.threadsReason = why === null || why === "one thread requested" ? null : why;
+    if (this.threadsReason && why !== "wasm is off" && !loggedOneThread) {
+      loggedOneThread = true;
+      console.debug(`webjax cpu: one thread instead of ${want}: ${this.threadsReason}`);
+    }
     this.heap = new Heap(1 << 20, { shared: this.threads > 1 });
   }
 
@@ -150,7 +158,10 @@ export class CpuBackend implements Backend {
 
   compile(kernel: Kernel): CpuExecutable {
     this.counters.compiles++;
-    if (kernel.kind === "matmul") return new CpuExecutable(kernel, matmulRunner(kernel, this.wasm), null);
+    if (kernel.kind === "matmul") {
+      const fallback = (why: string) => this.fellBack(`${why} (in a matmul epilogue)`);
+      return new CpuExecutable(kernel, matmulRunner(kernel, this.wasm, fallback), null);
+    }
     if (kernel.kind === "routine") return new CpuExecutable(kernel, routineRunner(kernel.routine), null);
     const wasm = this.wasm;
     if (wasm) {
@@ -160,14 +171,19 @@ export class CpuBackend implements Backend {
         const run = wasmFusedRunner(kernel, this.heap.memory, memory, wasm.pool);
         return new CpuExecutable(kernel, run as unknown as CpuRun, null);
       }
-      this.counters.wasmFallbacks++;
-      this.wasmFallbackReasons.set(why, (this.wasmFallbackReasons.get(why) ?? 0) + 1);
+      this.fellBack(why);
     }
     if (this.usesCodegen) {
       const { source, run } = generateFused(kernel);
       return new CpuExecutable(kernel, run, source);
     }
     return new CpuExecutable(kernel, interpretFused(kernel), null);
+  }
+
+  /** Counts a fused kernel that Wasm could not take, with the reason. */
+  private fellBack(why: string): void {
+    this.counters.wasmFallbacks++;
+    this.wasmFallbackReasons.set(why, (this.wasmFallbackReasons.get(why) ?? 0) + 1);
   }
 
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {

@@ -6,6 +6,7 @@ import type { Heap } from "./heap.js";
 import { compileExpr, type InterpState, nextGeneration } from "./interpret.js";
 import { storeFn } from "./scalar.js";
 import { GEMM, type GemmExports, gemmF32, gemmScratch } from "./wasm/gemm.js";
+import { compiledEpilogue, type EpilogueRun } from "./wasm/epilogue.js";
 import type { WorkerPool } from "./wasm/pool.js";
 
 /** Cache blocking: a KC×NC panel of B and an MC×KC panel of A stay in cache while reused. */
@@ -184,8 +185,15 @@ export interface WasmKernels {
   readonly pool: WorkerPool | null;
 }
 
-/** Builds the CPU runner of a (batched) matmul kernel, with its epilogue if any. */
-export function matmulRunner(k: MatmulKernel, wasm: WasmKernels | null): CpuRun {
+/**
+ * Builds the CPU runner of a (batched) matmul kernel, with its epilogue if any: compiled to
+ * Wasm beside the Wasm GEMM, else mapped in JS (`fallback` hears why when Wasm could not take it).
+ */
+export function matmulRunner(
+  k: MatmulKernel,
+  wasm: WasmKernels | null,
+  fallback: (why: string) => void = () => {},
+): CpuRun {
   const epilogue = k.epilogue;
   const epiExpr = epilogue ? compileExpr(epilogue.expr, epilogue.loads, k.inputs) : undefined;
   const float = isFloat(k.dtype);
@@ -193,7 +201,13 @@ export function matmulRunner(k: MatmulKernel, wasm: WasmKernels | null): CpuRun 
   const store = storeFn(k.outputs[0]) ?? ((v: number) => v);
   if (wasm && k.dtype === "float32" && k.inputs[0] === "float32" && k.inputs[1] === "float32") {
     return Object.assign(
-      wasmRunner(k, wasm, epilogue && epiExpr ? { loads: epilogue.loads, expr: epiExpr } : null, store),
+      wasmRunner(
+        k,
+        wasm,
+        epilogue && epiExpr ? { loads: epilogue.loads, expr: epiExpr } : null,
+        epilogue ? compiledEpilogue(k, wasm.heap, wasm.pool, fallback) : null,
+        store,
+      ),
       {
         wasm: true,
       },
@@ -238,6 +252,7 @@ function wasmRunner(
   k: MatmulKernel,
   wasm: WasmKernels,
   epi: { loads: readonly Load[]; expr: (s: InterpState) => number } | null,
+  compiled: ((nParams: number) => EpilogueRun | null) | null,
   store: (v: number) => number,
 ): CpuRun {
   const { heap, gemm, pool } = wasm;
@@ -281,7 +296,9 @@ function wasmRunner(
           );
         }
       });
-      if (epi) {
+      const run = compiled?.(p.length);
+      if (run) run(acc, ins, outs[0] as { byteOffset: number }, p, batch, M * N);
+      else if (epi) {
         const fresh = (i: number, d: DType) => {
           const [at, n] = where[i] as readonly [number, number];
           return heap.view(d, at, n);

@@ -404,8 +404,8 @@ export function wasmFusedRunner(
     const rows = resolveInt(rowsLoop, p);
     args[n - 2] = 0;
     args[n - 1] = rows;
-    if (split && rows >= split.threads && work(k, p) >= PARALLEL_WORK) {
-      if (moduleId === 0) moduleId = split.addModule(module, f);
+    if (split && rows >= split.threads && work(k, p) >= PARALLEL_WORK && split.active > 1) {
+      if (moduleId === 0) moduleId = split.addModule(bytes, f);
       split.runRows(moduleId, args, rows, own);
       return;
     }

@@ -309,7 +309,7 @@ export function gemmF32(
   const { kc: KC, mc: MC, nc: NC, mr: MR } = g;
   const bp = scratch;
   const own = (t: number) => bp + packedB(g) + t * perThread(g);
-  const threads = pool && M >= 2 * MR && M * N * K >= THREADED_MACS ? pool.threads : 1;
+  const threads = pool && M >= 2 * MR && M * N * K >= THREADED_MACS ? pool.active : 1;
   const chunk = Math.ceil(M / threads / MR) * MR;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);

@@ -1,178 +1,196 @@
 /**
- * Worker threads over the shared heap (Node's `worker_threads`). Each worker instantiates the
- * same Wasm module against the backend's shared `WebAssembly.Memory` and waits on its own
- * control words (`Atomics.wait`); the main thread writes a job's arguments, bumps the job's
- * sequence number and notifies, does its own share, then waits for every worker's done word.
- * Jobs name exported functions and pass i32 arguments, so a worker runs exactly the code the
- * main thread would: results do not depend on the number of threads.
+ * Worker threads over the shared heap: Node's `worker_threads`, or Web Workers in a browser page
+ * that is cross-origin isolated. Each worker instantiates the same Wasm modules against the
+ * backend's shared `WebAssembly.Memory` and waits on its own control words (pool-worker.ts); the
+ * calling thread writes a job's arguments, bumps the job's sequence number and notifies, does its
+ * own share, then waits for every worker's done word: `Atomics.wait` where the thread may block
+ * (Node, a browser worker), a bounded spin on a browser's main thread, which may not. Jobs name
+ * exported functions and pass i32 arguments, so a worker runs exactly the code the calling thread
+ * would: results do not depend on the number of threads.
+ *
+ * Browsers start workers asynchronously, so the pool splits nothing until every worker has marked
+ * itself ready (a spin on a worker that has not started could never end); until then kernels run
+ * whole on the calling thread, which gives the same bits.
  */
+import {
+  ARGS,
+  BROWSER_WORKER_SOURCE,
+  DONE,
+  FAILED,
+  FUSED_HEADER,
+  GEN,
+  JOB,
+  JOBS,
+  NODE_WORKER_SOURCE,
+  RAN,
+  READY,
+  SEQ,
+  WORDS,
+} from "./pool-worker.js";
 
-/** Int32 words of control per worker: [seq, done, failed, job, jobs run, args…]. */
-const WORDS = 64;
-const SEQ = 0;
-const DONE = 1;
-const FAILED = 2;
-const JOB = 3;
-const RAN = 4;
-const ARGS = 5;
+export { gemmRows, JOBS, MAX_FUSED_ARGS } from "./pool-worker.js";
 
-/** Jobs a worker runs, by number. */
-export const JOBS = {
-  /** pack_a + kernel over row blocks: [a, rs, cs, rows, kb, ap, bp, c, ldc, nc, accumulate, tile, mc]. */
-  gemmRows: 1,
-  /** A fused kernel's rows: [module id, argument count, run's arguments…] (the module arrives on the worker's port). */
-  fused: 2,
-} as const;
+/** How long Node waits at first use for its workers to start before it runs on one thread. */
+const START_MS = 10_000;
+/** How long a spinning main thread waits for a worker's share beyond its own before it gives up. */
+const SPIN_MS = 30_000;
 
-/** The most arguments a fused kernel's `run` may take to be split over the pool. */
-export const MAX_FUSED_ARGS = WORDS - ARGS - 2;
-
-/** What every worker runs; also run in-thread by the main thread for its own share. */
-export function gemmRows(
-  ex: {
-    pack_a(src: number, rs: number, cs: number, mc: number, kb: number, dst: number): void;
-    kernel(...a: number[]): void;
-  },
-  a: ArrayLike<number>,
-): void {
-  const [src, rs, cs, rows, kb, ap, bp, c, ldc, nc, accumulate, tile, mc] = Array.from(a) as Thirteen;
-  for (let r = 0; r < rows; r += mc) {
-    const m = Math.min(mc, rows - r);
-    ex.pack_a(src + r * rs, rs, cs, m, kb, ap);
-    ex.kernel(ap, bp, c + r * ldc, ldc, m, nc, kb, accumulate, tile);
-  }
+interface AnyWorker {
+  terminate(): unknown;
 }
 
-type Thirteen = [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-];
-
-const WORKER_SOURCE = `
-const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { memory, bytes, control, slot, port } = workerData;
-const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } }).exports;
-const ctl = new Int32Array(control);
-const base = slot * ${WORDS};
-const gemmRows = ${gemmRows.toString()};
-const kernels = new Map();
-function fused(a) {
-  for (let m; (m = receiveMessageOnPort(port)); ) {
-    const msg = m.message;
-    if (msg.drop !== undefined) kernels.delete(msg.drop);
-    else kernels.set(msg.id, new WebAssembly.Instance(msg.module, { env: { mem: memory } }).exports.run);
-  }
-  const run = kernels.get(a[0]);
-  if (!run) throw new Error("no kernel " + a[0]);
-  run.apply(null, Array.from(a.subarray(2, 2 + a[1])));
-}
-let seen = 0;
-for (;;) {
-  Atomics.wait(ctl, base + ${SEQ}, seen);
-  seen = Atomics.load(ctl, base + ${SEQ});
-  if (seen < 0) break;
-  try {
-    const job = ctl[base + ${JOB}];
-    const args = ctl.subarray(base + ${ARGS}, base + ${WORDS});
-    if (job === ${JOBS.gemmRows}) gemmRows(ex, args);
-    else if (job === ${JOBS.fused}) fused(args);
-    else throw new Error("unknown job " + job);
-    Atomics.add(ctl, base + ${RAN}, 1);
-  } catch (e) {
-    Atomics.store(ctl, base + ${FAILED}, 1);
-  }
-  Atomics.store(ctl, base + ${DONE}, seen);
-  Atomics.notify(ctl, base + ${DONE});
-}
-`;
-
-interface NodeWorker {
+interface NodeWorker extends AnyWorker {
   unref(): void;
-  terminate(): Promise<number>;
   on(event: "error" | "exit", f: () => void): void;
 }
 
-type WorkerCtor = new (
-  code: string,
-  opts: { eval: true; workerData: unknown; transferList?: unknown[]; stdout?: boolean; stderr?: boolean },
-) => NodeWorker;
+type NodeWorkerCtor = new (code: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
 
-interface NodePort {
+interface BrowserWorker extends AnyWorker {
   postMessage(message: unknown): void;
-  close(): void;
+  onerror: ((e: unknown) => void) | null;
 }
 
-interface WorkerThreads {
-  Worker?: WorkerCtor;
-  MessageChannel?: new () => { port1: NodePort; port2: NodePort };
+type Spawn = (data: StartData, failed: () => void) => AnyWorker;
+
+interface StartData {
+  memory: WebAssembly.Memory;
+  mailbox: WebAssembly.Memory;
+  bytes: Uint8Array;
+  control: SharedArrayBuffer;
+  slot: number;
 }
 
-/** node:worker_threads, when this is Node with `process.getBuiltinModule` (20.16+); else why not. */
-function workerThreads(): Required<WorkerThreads> | string {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (m: string) => unknown } })
-    .process;
-  if (!proc?.versions?.node) return "worker threads run in Node only for now (browsers get one thread)";
-  if (typeof proc.getBuiltinModule !== "function") return "this Node has no process.getBuiltinModule (Node 20.16+)";
-  const wt = proc.getBuiltinModule("node:worker_threads") as WorkerThreads | undefined;
-  return wt?.Worker && wt.MessageChannel ? (wt as Required<WorkerThreads>) : "node:worker_threads is unavailable";
+interface Globals {
+  process?: { versions?: { node?: string }; getBuiltinModule?: (m: string) => unknown };
+  Worker?: new (url: string) => BrowserWorker;
+  Blob?: new (parts: string[], opts: { type: string }) => unknown;
+  URL?: { createObjectURL?(blob: unknown): string };
+  crossOriginIsolated?: boolean;
+}
+
+/** How this environment starts a worker, or why it cannot. */
+function spawner(): Spawn | string {
+  const g = globalThis as Globals;
+  const proc = g.process;
+  if (proc?.versions?.node) {
+    if (typeof proc.getBuiltinModule !== "function") return "this Node has no process.getBuiltinModule (Node 20.16+)";
+    const wt = proc.getBuiltinModule("node:worker_threads") as { Worker?: NodeWorkerCtor } | undefined;
+    const NodeWorkerClass = wt?.Worker;
+    if (!NodeWorkerClass) return "node:worker_threads is unavailable";
+    return (data, failed) => {
+      const w = new NodeWorkerClass(NODE_WORKER_SOURCE, { eval: true, workerData: data });
+      w.unref();
+      w.on("error", failed);
+      w.on("exit", failed);
+      return w;
+    };
+  }
+  const { Worker: WebWorker, Blob: BlobClass, URL: Url } = g;
+  if (!WebWorker || !BlobClass || !Url?.createObjectURL) return "this environment has no Web Workers";
+  if (g.crossOriginIsolated === false)
+    return "the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)";
+  let url: string | null = null;
+  return (data, failed) => {
+    url ??= (Url.createObjectURL as (b: unknown) => string)(
+      new BlobClass([BROWSER_WORKER_SOURCE], { type: "text/javascript" }),
+    );
+    const w = new WebWorker(url);
+    w.onerror = failed;
+    w.postMessage(data);
+    return w;
+  };
 }
 
 /** Why a pool of `threads` cannot run here, or null when it can. */
 export function poolUnavailable(threads: number): string | null {
   if (threads <= 1) return "one thread requested";
   if (typeof SharedArrayBuffer === "undefined") return "SharedArrayBuffer is unavailable (not cross-origin isolated)";
-  const wt = workerThreads();
-  return typeof wt === "string" ? wt : null;
+  const s = spawner();
+  return typeof s === "string" ? s : null;
 }
+
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function threadCanBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const now = () => (globalThis.performance ? performance.now() : Date.now());
 
 /** N − 1 workers plus the calling thread. */
 export class WorkerPool {
   private readonly ctl: Int32Array;
-  private readonly workers: NodeWorker[] = [];
-  /** Per worker, the port on which fused kernels' modules (and their drops) reach it. */
-  private readonly ports: NodePort[] = [];
+  private readonly workers: AnyWorker[] = [];
+  /** Where fused kernels' module bytes are put for workers that have not compiled them. */
+  private readonly mailbox = new WebAssembly.Memory({ initial: 1, maximum: 1024, shared: true });
+  /** Fused kernels' module bytes by id, while their runners live. */
+  private readonly modules = new Map<number, Uint8Array>();
+  /** Per worker, the modules it has compiled (as of generation `gens[i]`). */
+  private readonly has: Set<number>[] = [];
+  private readonly gens: number[] = [];
+  private readonly canBlock = threadCanBlock();
+  private started = false;
+  private broken: string | null = null;
   private seq = 0;
   private nextModule = 1;
-  private readonly dropped = new FinalizationRegistry<number>((id) => {
-    for (const p of this.ports) p.postMessage({ drop: id });
-  });
+  private readonly dropped = new FinalizationRegistry<number>((id) => this.modules.delete(id));
 
   constructor(
     memory: WebAssembly.Memory,
     bytes: Uint8Array,
     readonly threads: number,
   ) {
-    const { Worker, MessageChannel } = workerThreads() as Required<WorkerThreads>;
+    const spawn = spawner();
+    if (typeof spawn === "string") throw new Error(`cpu: no worker pool here: ${spawn}`);
     const control = new SharedArrayBuffer(WORDS * 4 * (threads - 1));
     this.ctl = new Int32Array(control);
     for (let slot = 0; slot < threads - 1; slot++) {
-      const { port1, port2 } = new MessageChannel();
-      this.ports.push(port1);
-      const w = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { memory, bytes, control, slot, port: port2 },
-        transferList: [port2],
-      });
-      w.unref();
       const failed = () => {
         Atomics.store(this.ctl, slot * WORDS + FAILED, 1);
         Atomics.notify(this.ctl, slot * WORDS + DONE);
       };
-      w.on("error", failed);
-      w.on("exit", failed);
-      this.workers.push(w);
+      this.workers.push(spawn({ memory, mailbox: this.mailbox, bytes, control, slot }, failed));
+      this.has.push(new Set());
+      this.gens.push(0);
     }
+  }
+
+  /**
+   * Threads a kernel may be split over now: all of them once every worker has started, else 1.
+   * Where this thread may block (Node), the first call waits for the workers to start.
+   */
+  get active(): number {
+    if (this.started) return this.threads;
+    if (this.broken) return 1;
+    const deadline = now() + START_MS;
+    for (let i = 0; i < this.workers.length; i++) {
+      const base = i * WORDS;
+      while (Atomics.load(this.ctl, base + READY) === 0) {
+        if (Atomics.load(this.ctl, base + FAILED) !== 0) this.broken = `cpu worker ${i + 1} failed to start`;
+        else if (!this.canBlock) return 1;
+        else if (now() > deadline) this.broken = `cpu worker ${i + 1} did not start within ${START_MS} ms`;
+        if (this.broken) return 1;
+        Atomics.wait(this.ctl, base + READY, 0, 50);
+      }
+    }
+    this.started = true;
+    return this.threads;
+  }
+
+  /** Resolves once every worker has started (or the pool gave up on one); for tests and warm-up. */
+  async whenReady(): Promise<number> {
+    while (!this.started && !this.broken) {
+      for (let i = 0; i < this.workers.length; i++)
+        if (Atomics.load(this.ctl, i * WORDS + FAILED) !== 0) this.broken = `cpu worker ${i + 1} failed to start`;
+      if (this.workers.every((_, i) => Atomics.load(this.ctl, i * WORDS + READY) !== 0)) this.started = true;
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    return this.active;
   }
 
   /**
@@ -191,17 +209,24 @@ export class WorkerPool {
       Atomics.notify(this.ctl, base + SEQ);
     });
     let error: unknown = null;
+    const t0 = now();
     try {
       own();
     } catch (e) {
       error = e;
     }
+    const deadline = now() + SPIN_MS + 4 * (now() - t0);
     for (let i = 0; i < jobs.length; i++) {
       const base = i * WORDS;
       for (;;) {
         const done = Atomics.load(this.ctl, base + DONE);
         if (done === this.seq || Atomics.load(this.ctl, base + FAILED) !== 0) break;
-        Atomics.wait(this.ctl, base + DONE, done, 1000);
+        if (this.canBlock) Atomics.wait(this.ctl, base + DONE, done, 1000);
+        else if (now() > deadline) {
+          this.broken = `cpu worker ${i + 1} did not finish a job`;
+          this.started = false;
+          throw new Error(`${this.broken} within ${SPIN_MS} ms; the pool runs on one thread from now on`);
+        }
       }
       if (Atomics.load(this.ctl, base + FAILED) !== 0) error ??= new Error(`cpu worker ${i + 1} failed its job`);
     }
@@ -209,12 +234,12 @@ export class WorkerPool {
   }
 
   /**
-   * Makes a fused kernel's module (one that imports only the heap's memory) runnable on every
-   * worker; returns its id. The workers drop it once `owner` (its runner) is collected.
+   * Makes a fused kernel's module (one that imports only the heap's memory) runnable on the
+   * workers; returns its id. Its bytes are kept until `owner` (its runner) is collected.
    */
-  addModule(module: WebAssembly.Module, owner: object): number {
+  addModule(bytes: Uint8Array, owner: object): number {
     const id = this.nextModule++;
-    for (const p of this.ports) p.postMessage({ id, module });
+    this.modules.set(id, bytes);
     this.dropped.register(owner, id);
     return id;
   }
@@ -228,10 +253,25 @@ export class WorkerPool {
     const n = args.length;
     const chunk = Math.ceil(rows / this.threads);
     const jobs: number[][] = [];
+    let sent = false;
     for (let t = 1; t < this.threads && t * chunk < rows; t++) {
-      const job = [id, n, ...args];
-      job[n] = t * chunk;
-      job[n + 1] = Math.min(rows, (t + 1) * chunk);
+      const w = t - 1;
+      const gen = Atomics.load(this.ctl, w * WORDS + GEN);
+      const has = this.has[w] as Set<number>;
+      if (gen !== this.gens[w]) {
+        has.clear();
+        this.gens[w] = gen;
+      }
+      let len = 0;
+      if (!has.has(id)) {
+        if (!sent) this.post(id);
+        sent = true;
+        len = (this.modules.get(id) as Uint8Array).length;
+        has.add(id);
+      }
+      const job = [id, len, n, ...args];
+      job[FUSED_HEADER + n - 2] = t * chunk;
+      job[FUSED_HEADER + n - 1] = Math.min(rows, (t + 1) * chunk);
       jobs.push(job);
     }
     args[n - 2] = 0;
@@ -239,9 +279,24 @@ export class WorkerPool {
     this.run(JOBS.fused, jobs, () => own(args));
   }
 
+  /** Puts module `id`'s bytes at the mailbox's start (growing it when they do not fit). */
+  private post(id: number): void {
+    const bytes = this.modules.get(id);
+    if (!bytes) throw new Error(`pool: fused kernel ${id} is gone`);
+    const pages = Math.ceil(bytes.length / 65536);
+    const have = this.mailbox.buffer.byteLength / 65536;
+    if (pages > have) this.mailbox.grow(pages - have);
+    new Uint8Array(this.mailbox.buffer, 0, bytes.length).set(bytes);
+  }
+
   /** Jobs each worker has finished (for tests and profiling). */
   jobsRun(): number[] {
     return this.workers.map((_, i) => Atomics.load(this.ctl, i * WORDS + RAN));
+  }
+
+  /** Why the pool runs on one thread (a worker failed to start or to answer), or null. */
+  get brokenReason(): string | null {
+    return this.broken;
   }
 
   /** Stops the workers (they hold the heap's memory). */
@@ -251,8 +306,6 @@ export class WorkerPool {
       Atomics.notify(this.ctl, i * WORDS + SEQ);
     }
     for (const w of this.workers) void w.terminate();
-    for (const p of this.ports) p.close();
     this.workers.length = 0;
-    this.ports.length = 0;
   }
 }
