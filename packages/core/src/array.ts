@@ -159,6 +159,10 @@ export abstract class Array {
   abstract dataSync(): ValueArray;
   /** The values as nested JS arrays. */
   abstract toArray(): Promise<NestedArray>;
+  /** numpy's spelling of `toArray()`: the values as nested JS arrays (a number for a 0-d array). */
+  tolist(): Promise<NestedArray> {
+    return this.toArray();
+  }
   /** The single value of a size-1 array. */
   abstract item(): Promise<number>;
   /** Waits until the value is computed, without reading it. */

@@ -68,6 +68,9 @@ export abstract class Tracer extends Array {
   toArray(): never {
     return this.concrete("toArray()");
   }
+  override tolist(): never {
+    return this.concrete("tolist()");
+  }
   item(): never {
     return this.concrete("item()");
   }

@@ -86,6 +86,22 @@ describe("the dtype of JS numbers (the sharp-bits table)", () => {
   });
 });
 
+describe("tolist, numpy's name for toArray", () => {
+  test("nested lists for any rank, a number for 0-d, and a concrete-value error under grad", async () => {
+    using x = np.array([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(await x.tolist()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    using s = x.sum();
+    expect(await s.tolist()).toBe(21);
+    expect(() => grad((v: JArray) => (v.tolist() as unknown as JArray).sum())(np.array(1))).toThrow(/tolist\(\)/);
+  });
+});
+
 describe("options are checked", () => {
   test("an unknown key names the valid keys and the nearest one", () => {
     using x = np.ones([3]);
