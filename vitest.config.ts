@@ -88,7 +88,10 @@ export default defineConfig({
               resolve,
               // Cross-origin isolated, as a page must be for SharedArrayBuffer: the CPU backend's worker pool.
               server: {
-                headers: { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" },
+                headers: {
+                  "Cross-Origin-Opener-Policy": "same-origin",
+                  "Cross-Origin-Embedder-Policy": "require-corp",
+                },
               },
               test: {
                 name: "webgpu-browser",

@@ -12,6 +12,8 @@ import { medianMs, randomData } from "./timing.js";
 const threads = Number(process.argv[2] ?? 1);
 const relaxedSimd = (process.argv[3] ?? "auto") as "auto" | "off";
 configureCpu({ threads, relaxedSimd });
+// Workers start in the background; time the pool, not its first kernels on one thread.
+await (getBackend("cpu") as CpuBackend).wasm?.pool?.whenReady();
 
 async function time(setup: Promise<{ run: () => Promise<void>; done: () => void }>, reps = 7): Promise<number> {
   const { run, done } = await setup;

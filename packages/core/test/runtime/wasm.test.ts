@@ -151,6 +151,8 @@ describe.runIf(wasmDefault)("the worker pool", () => {
     registerBackend("cpu-one", () => new CpuBackend({ ...cpu.options, threads: 1 }, "cpu-one"));
     const three = getBackend("cpu-three") as CpuBackend;
     expect(three.threads).toBe(3);
+    // Workers start in the background; until they have, kernels run whole on this thread.
+    expect(await three.wasm?.pool?.whenReady()).toBe(3);
     expect((getBackend("cpu-one") as CpuBackend).threads).toBe(1);
     const next = rng(11);
     const da = Float32Array.from({ length: 203 * 310 }, () => next() * 2 - 1);
@@ -186,6 +188,7 @@ describe.runIf(wasmDefault)("the worker pool", () => {
     registerBackend("cpu-three-fused", () => new CpuBackend({ ...cpu.options, threads: 3 }, "cpu-three-fused"));
     registerBackend("cpu-one-fused", () => new CpuBackend({ ...cpu.options, threads: 1 }, "cpu-one-fused"));
     const three = getBackend("cpu-three-fused") as CpuBackend;
+    expect(await three.wasm?.pool?.whenReady()).toBe(3);
     const next = rng(5);
     const dx = Float32Array.from({ length: 601 * 517 }, () => next() * 6 - 3);
     const dy = Float32Array.from({ length: 517 }, () => next() * 2 - 1);

@@ -5,8 +5,8 @@ import type { CpuRun } from "./codegen.js";
 import type { Heap } from "./heap.js";
 import { compileExpr, type InterpState, nextGeneration } from "./interpret.js";
 import { storeFn } from "./scalar.js";
-import { GEMM, type GemmExports, gemmF32, gemmScratch } from "./wasm/gemm.js";
 import { compiledEpilogue, type EpilogueRun } from "./wasm/epilogue.js";
+import { GEMM, type GemmExports, gemmF32, gemmScratch } from "./wasm/gemm.js";
 import type { WorkerPool } from "./wasm/pool.js";
 
 /** Cache blocking: a KC×NC panel of B and an MC×KC panel of A stay in cache while reused. */

@@ -8,9 +8,10 @@
  * exported functions and pass i32 arguments, so a worker runs exactly the code the calling thread
  * would: results do not depend on the number of threads.
  *
- * Browsers start workers asynchronously, so the pool splits nothing until every worker has marked
- * itself ready (a spin on a worker that has not started could never end); until then kernels run
- * whole on the calling thread, which gives the same bits.
+ * Workers start in the background (a browser's only once the main thread yields), so the pool
+ * splits nothing until every worker has marked itself ready (a spin on a worker that has not
+ * started could never end, and a process's first kernels should not wait ~100 ms for a worker's
+ * boot); until then kernels run whole on the calling thread, which gives the same bits.
  */
 import {
   ARGS,
@@ -30,7 +31,7 @@ import {
 
 export { gemmRows, JOBS, MAX_FUSED_ARGS } from "./pool-worker.js";
 
-/** How long Node waits at first use for its workers to start before it runs on one thread. */
+/** How long `whenReady()` waits for the workers to start. */
 const START_MS = 10_000;
 /** How long a spinning main thread waits for a worker's share beyond its own before it gives up. */
 const SPIN_MS = 30_000;
@@ -161,34 +162,27 @@ export class WorkerPool {
   }
 
   /**
-   * Threads a kernel may be split over now: all of them once every worker has started, else 1.
-   * Where this thread may block (Node), the first call waits for the workers to start.
+   * Threads a kernel may be split over now: all of them once every worker has started, else 1
+   * (workers start in the background, so the first kernels of a process never wait for them).
    */
   get active(): number {
     if (this.started) return this.threads;
     if (this.broken) return 1;
-    const deadline = now() + START_MS;
     for (let i = 0; i < this.workers.length; i++) {
       const base = i * WORDS;
-      while (Atomics.load(this.ctl, base + READY) === 0) {
-        if (Atomics.load(this.ctl, base + FAILED) !== 0) this.broken = `cpu worker ${i + 1} failed to start`;
-        else if (!this.canBlock) return 1;
-        else if (now() > deadline) this.broken = `cpu worker ${i + 1} did not start within ${START_MS} ms`;
-        if (this.broken) return 1;
-        Atomics.wait(this.ctl, base + READY, 0, 50);
-      }
+      if (Atomics.load(this.ctl, base + FAILED) !== 0) this.broken = `cpu worker ${i + 1} failed to start`;
+      if (Atomics.load(this.ctl, base + READY) === 0) return 1;
     }
     this.started = true;
     return this.threads;
   }
 
-  /** Resolves once every worker has started (or the pool gave up on one); for tests and warm-up. */
+  /** Resolves once every worker has started (or the pool gave up on one): for tests and warm-up. */
   async whenReady(): Promise<number> {
-    while (!this.started && !this.broken) {
-      for (let i = 0; i < this.workers.length; i++)
-        if (Atomics.load(this.ctl, i * WORDS + FAILED) !== 0) this.broken = `cpu worker ${i + 1} failed to start`;
-      if (this.workers.every((_, i) => Atomics.load(this.ctl, i * WORDS + READY) !== 0)) this.started = true;
-      else await new Promise((r) => setTimeout(r, 5));
+    const deadline = now() + START_MS;
+    while (this.active === 1 && !this.broken) {
+      if (now() > deadline) this.broken = `the cpu workers did not start within ${START_MS} ms`;
+      else await new Promise((r) => setTimeout(r, 2));
     }
     return this.active;
   }
