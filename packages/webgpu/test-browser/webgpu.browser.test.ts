@@ -124,7 +124,10 @@ describe("WebGPU in the browser", () => {
     // Workers start asynchronously in a browser; until then kernels run whole on this thread.
     expect(await pool?.whenReady()).toBe(2);
     let seed = 7;
-    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return (seed / 2 ** 31) * 2 - 1;
+    };
     const da = Float32Array.from({ length: 190 * 300 }, next);
     const db = Float32Array.from({ length: 300 * 170 }, next);
     const dx = Float32Array.from({ length: 512 * 400 }, next);

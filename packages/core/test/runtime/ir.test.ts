@@ -166,7 +166,10 @@ describe("kernel IR: pinned semantics", () => {
   test("a batched matmul's epilogue with param sizes: tanh(acc/2 + bias[n]) + resid[b, m, n] against float64", async () => {
     const [nb, M, N, K] = [2, 33, 47, 19];
     let seed = 3;
-    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return (seed / 2 ** 31) * 2 - 1;
+    };
     const A = Float32Array.from({ length: nb * M * K }, next);
     const B = Float32Array.from({ length: nb * K * N }, next);
     const bias = Float32Array.from({ length: N }, next);
