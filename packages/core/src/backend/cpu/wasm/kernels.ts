@@ -24,8 +24,13 @@ export function compileWasmKernels(
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: heap.memory } });
   let pool: WorkerPool | null = null;
   if (heap.shared && opts.threads > 1) {
-    pool = new WorkerPool(heap.memory, bytes, opts.threads);
-    pools.register(owner, pool);
+    try {
+      pool = new WorkerPool(heap.memory, bytes, opts.threads);
+      pools.register(owner, pool);
+    } catch (e) {
+      // A page's CSP may refuse blob: workers: the backend then runs on one thread, as it says.
+      console.debug(`webjax cpu: one thread instead of ${opts.threads}: no worker could start (${String(e)})`);
+    }
   }
   return { heap, gemm: instance.exports as unknown as GemmExports, fma, pool };
 }
