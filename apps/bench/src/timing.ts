@@ -1,6 +1,12 @@
 /** Timing helpers: medians over repeated runs after warm-ups. */
 
+/**
+ * The median of `reps` timed runs after `warmup` untimed ones. It first lets the process settle
+ * for 100 ms, so the previous library's background work (V8's concurrent GC of its garbage, its
+ * own threads winding down) does not land on the next library's timing, on a 2-core machine.
+ */
 export async function medianMs(run: () => Promise<void>, { warmup = 3, reps = 15 } = {}): Promise<number> {
+  await new Promise((r) => setTimeout(r, 100));
   for (let i = 0; i < warmup; i++) await run();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {

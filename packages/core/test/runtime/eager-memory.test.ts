@@ -87,12 +87,14 @@ afterEach(() => configureCollection({ mode: "auto" }));
 
 describe("eager memory without dispose", () => {
   if (testBackend === "webgpu") {
-    test("2,000 SGD steps of a 16-32-10 MLP on WebGPU stay flat", { timeout: 300_000 }, async () => {
-      expectBounded(await train([16, 32, 10], 16, 2000));
+    test("1,500 SGD steps of a 16-32-10 MLP on WebGPU stay flat", { timeout: 300_000 }, async () => {
+      expectBounded(await train([16, 32, 10], 16, 1500));
     });
   } else {
-    // The interpreter is the strict-CSP path (slower); it runs a shorter loop of the same shape.
-    const steps = cpuMode === "interpreter" ? 2000 : 10_000;
+    // The default path (Wasm kernels, the pool) runs the issue's 10,000 steps; the other CPU
+    // modes (deferred reads, generated JS, the strict-CSP interpreter) run a shorter loop of the
+    // same shape, which keeps the suite inside its time budget.
+    const steps = cpuMode === "normal" ? 10_000 : 2000;
     test(`${steps} SGD steps of a 784-64-10 MLP stay flat`, { timeout: 600_000 }, async () => {
       expectBounded(await train([784, 64, 10], 16, steps));
     });
