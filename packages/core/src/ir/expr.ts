@@ -124,3 +124,21 @@ export function children(e: Expr): Expr[] {
       return [];
   }
 }
+
+/** `e` over new children, in `children`' order (the same object when they already are its children). */
+export function withChildren(e: Expr, kids: readonly Expr[]): Expr {
+  switch (e.op) {
+    case "unary":
+    case "cast":
+    case "bitcast":
+      return kids[0] === e.x ? e : { ...e, x: kids[0] as Expr };
+    case "binary":
+      return kids[0] === e.x && kids[1] === e.y ? e : { ...e, x: kids[0] as Expr, y: kids[1] as Expr };
+    case "select":
+      return kids[0] === e.cond && kids[1] === e.x && kids[2] === e.y
+        ? e
+        : { ...e, cond: kids[0] as Expr, x: kids[1] as Expr, y: kids[2] as Expr };
+    default:
+      return e;
+  }
+}

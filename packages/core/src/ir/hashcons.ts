@@ -1,4 +1,4 @@
-import { children, type Expr } from "./expr.js";
+import { children, type Expr, withChildren } from "./expr.js";
 import type { FusedKernel, IntExpr, Load } from "./kernel.js";
 
 /**
@@ -23,7 +23,7 @@ export class ExprTable {
     );
     let node = this.byKey.get(key);
     if (!node) {
-      node = rebuild(e, kids);
+      node = withChildren(e, kids);
       this.byKey.set(key, node);
       this.ids.set(node, this.ids.size);
       this.canonical.set(node, node);
@@ -62,24 +62,6 @@ function nodeKey(e: Expr, kids: readonly number[]): string {
       return `K:${e.dtype}:${kids[0]}`;
     case "bitcast":
       return `T:${e.dtype}:${kids[0]}`;
-  }
-}
-
-/** `e` over canonical children (the same object when they already are its children). */
-function rebuild(e: Expr, kids: readonly Expr[]): Expr {
-  switch (e.op) {
-    case "unary":
-    case "cast":
-    case "bitcast":
-      return kids[0] === e.x ? e : { ...e, x: kids[0] as Expr };
-    case "binary":
-      return kids[0] === e.x && kids[1] === e.y ? e : { ...e, x: kids[0] as Expr, y: kids[1] as Expr };
-    case "select":
-      return kids[0] === e.cond && kids[1] === e.x && kids[2] === e.y
-        ? e
-        : { ...e, cond: kids[0] as Expr, x: kids[1] as Expr, y: kids[2] as Expr };
-    default:
-      return e;
   }
 }
 

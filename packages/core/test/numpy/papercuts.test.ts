@@ -5,6 +5,7 @@
  * arrays, the names reduceWindow accepts, np.round's decimals, and the messages that misled.
  */
 import {
+  configureCpu,
   DTypeError,
   grad,
   type Array as JArray,
@@ -119,6 +120,17 @@ describe("options are checked", () => {
     using x = np.ones([2, 3]);
     expect(() => (x.mean as (...a: unknown[]) => JArray)(0, true)).toThrow(/mean.*\{ keepdims: true \}|options object/);
     expect(() => (np.sum as (...a: unknown[]) => JArray)(x, 0, true)).toThrow(/options object/);
+  });
+
+  test("configureCpu names an unknown option and a bad value, and changes nothing", () => {
+    expect(() => configureCpu({ thread: 2 } as never)).toThrow(
+      /configureCpu: unknown option "thread" \(did you mean "threads"\?\)/,
+    );
+    expect(() => configureCpu({ threads: "two" } as never)).toThrow(
+      /configureCpu: threads must be "auto" or a positive integer, got "two"/,
+    );
+    expect(() => configureCpu({ threads: 1.5 })).toThrow(/threads must be "auto" or a positive integer, got 1.5/);
+    expect(() => configureCpu({ codegen: "wasm" } as never)).toThrow(/codegen must be "auto" or "js" or "interpreter"/);
   });
 
   test("x.at takes one index: a second one is an error, not silently dropped", () => {

@@ -298,16 +298,7 @@ function wasmRunner(
       });
       const run = compiled?.(p.length);
       // Addresses from `where`: an alloc above may have grown (and so detached) a non-shared heap.
-      const at = (i: number) => ({ byteOffset: (where[i] as readonly [number, number])[0] });
-      if (run)
-        run(
-          acc,
-          ins.map((_, i) => at(i)),
-          at(ins.length),
-          p,
-          batch,
-          M * N,
-        );
+      if (run) run(acc, where, p, batch, M * N);
       else if (epi) {
         const fresh = (i: number, d: DType) => {
           const [at, n] = where[i] as readonly [number, number];

@@ -5,7 +5,7 @@
  * epilogue's loads as inputs 1…, so it runs as SIMD code with no per-element closure, and splits
  * its rows over the worker pool like any large fused kernel.
  */
-import { cast, type Expr, load } from "../../../ir/expr.js";
+import { cast, children, type Expr, load, withChildren } from "../../../ir/expr.js";
 import type { FusedKernel, IntExpr, MatmulKernel } from "../../../ir/kernel.js";
 import { MAX_PAGES } from "../heap.js";
 import { wasmFusedRunner, wasmFusedUnsupported } from "./fused.js";
@@ -13,29 +13,17 @@ import type { WorkerPool } from "./pool.js";
 
 /** `e` with every `acc` replaced by `by` (shared subtrees stay shared). */
 export function replaceAcc(e: Expr, by: Expr, memo: Map<Expr, Expr> = new Map()): Expr {
-  const hit = memo.get(e);
-  if (hit) return hit;
-  const r = (x: Expr) => replaceAcc(x, by, memo);
-  let out: Expr;
-  switch (e.op) {
-    case "acc":
-      out = cast(by, e.dtype);
-      break;
-    case "unary":
-    case "cast":
-    case "bitcast":
-      out = { ...e, x: r(e.x) };
-      break;
-    case "binary":
-      out = { ...e, x: r(e.x), y: r(e.y) };
-      break;
-    case "select":
-      out = { ...e, cond: r(e.cond), x: r(e.x), y: r(e.y) };
-      break;
-    default:
-      out = e;
+  let out = memo.get(e);
+  if (out === undefined) {
+    out =
+      e.op === "acc"
+        ? cast(by, e.dtype)
+        : withChildren(
+            e,
+            children(e).map((c) => replaceAcc(c, by, memo)),
+          );
+    memo.set(e, out);
   }
-  memo.set(e, out);
   return out;
 }
 
@@ -66,9 +54,8 @@ export function epilogueKernel(k: MatmulKernel, nParams: number): FusedKernel {
   };
 }
 
-/** The matmul's params followed by the accumulator's batch strides (`batch` resolved, M·N a block). */
-export function epilogueParams(p: Int32Array, batch: readonly number[], mn: number): Int32Array {
-  const q = new Int32Array(p.length + batch.length);
+/** Writes the matmul's params `p` then the accumulator's batch strides (`batch` resolved, M·N a block) into `q`. */
+export function epilogueParams(q: Int32Array, p: Int32Array, batch: readonly number[], mn: number): Int32Array {
   q.set(p);
   let stride = mn;
   for (let d = batch.length - 1; d >= 0; d--) {
@@ -78,11 +65,13 @@ export function epilogueParams(p: Int32Array, batch: readonly number[], mn: numb
   return q;
 }
 
-/** Runs a compiled epilogue: accumulator and output at heap byte addresses, `ins` the matmul's inputs. */
+/**
+ * Runs a compiled epilogue: `where` holds [heap byte address, length] of the matmul's inputs and
+ * then its output, `accAt` is the accumulator's address. Allocates nothing.
+ */
 export type EpilogueRun = (
   accAt: number,
-  ins: readonly { byteOffset: number }[],
-  out: { byteOffset: number },
+  where: readonly (readonly [number, number])[],
   p: Int32Array,
   batch: readonly number[],
   mn: number,
@@ -107,8 +96,18 @@ export function compiledEpilogue(
     let run: EpilogueRun | null = null;
     if (why === null) {
       const fused = wasmFusedRunner(kernel, heap.memory, { shared: heap.shared, maxPages: MAX_PAGES }, pool);
-      run = (accAt, ins, out, p, batch, mn) =>
-        fused([{ byteOffset: accAt }, ...ins.slice(2)], [out], epilogueParams(p, batch, mn));
+      // The accumulator, then the epilogue's inputs (the matmul's 2…); reused by every run.
+      const ins = kernel.inputs.map(() => ({ byteOffset: 0 }));
+      const outs = [{ byteOffset: 0 }];
+      const q = new Int32Array(nParams + k.batch.length);
+      const addr = (where: readonly (readonly [number, number])[], i: number) =>
+        (where[i] as readonly [number, number])[0];
+      run = (accAt, where, p, batch, mn) => {
+        (ins[0] as { byteOffset: number }).byteOffset = accAt;
+        for (let i = 1; i < ins.length; i++) (ins[i] as { byteOffset: number }).byteOffset = addr(where, i + 1);
+        (outs[0] as { byteOffset: number }).byteOffset = addr(where, k.inputs.length);
+        fused(ins, outs, epilogueParams(q, p, batch, mn));
+      };
     } else fallback(why);
     runs.set(nParams, run);
     return run;
