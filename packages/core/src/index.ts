@@ -15,6 +15,7 @@ export {
   resetBackend,
   setBackend,
 } from "./backend/registry.js";
+export type { Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var } from "./core/jaxpr.js";
 export { DTYPES, type DType, promoteTypes, type ValueArray } from "./dtype.js";
 export { BackendError, DTypeError, ShapeError, TracerError, WebjaxError } from "./errors.js";
 export * as lax from "./lax.js";
@@ -53,6 +54,7 @@ export {
   jacrev,
 } from "./transforms/jacobians.js";
 export type { Cotangent } from "./transforms/leaves.js";
+export { evalShape, makeJaxpr, ShapeDtypeStruct, type ShapesOf } from "./transforms/staging.js";
 export { type AxisSpec, type VmapOptions, vmap } from "./transforms/vmap.js";
 export type { PyTree, TreeDef } from "./tree/index.js";
 export * as tree from "./tree/index.js";

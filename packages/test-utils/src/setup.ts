@@ -6,8 +6,11 @@
  * - "interpreter": never calls new Function and runs no Wasm (a strict-CSP page).
  */
 import { configureCpu } from "@webjax/core";
-import { type CpuBackend, existingBackend } from "@webjax/core/internal";
+import { type CpuBackend, existingBackend, setJaxprChecks } from "@webjax/core/internal";
 import { afterAll, expect } from "vitest";
+
+// Every program that linearize, staging and dead-code elimination make is type-checked.
+setJaxprChecks(true);
 
 const mode = process.env.WEBJAX_CPU ?? "normal";
 if (mode === "deferred") configureCpu({ deferred: true, threads: 1 });

@@ -7,20 +7,23 @@ import {
   collect,
   collectionStats,
   currentBackend,
+  evalShape,
   getBackend,
   grad,
   type Array as JArray,
   jacrev,
   lax,
+  makeJaxpr,
   memoryStats,
   np,
   random,
   registerBackend,
+  ShapeDtypeStruct,
   setBackend,
   valueAndGrad,
   vmap,
 } from "@webjax/core";
-import { CpuBackend } from "@webjax/core/internal";
+import { CpuBackend, evalJaxpr } from "@webjax/core/internal";
 import { activeBackend, init, shutdown } from "@webjax/webgpu";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
@@ -285,5 +288,24 @@ describe("WebGPU in the browser", () => {
     expect(jv[0]?.[0]).toBeCloseTo(1, 6);
     expect(jv[1]?.[1]).toBeCloseTo(Math.cos(1), 6);
     expect(jv[0]?.[1]).toBe(0);
+  });
+
+  test("makeJaxpr prints a staged gradient, evalShape allocates nothing, a staged program runs on the GPU", async () => {
+    const f = (x: JArray) => np.sin(x).mul(2).sum();
+    const j = makeJaxpr(grad(f))(new ShapeDtypeStruct([3]));
+    expect(String(j)).toContain("b:f32[3] = sin a");
+    expect(j.consts).toEqual([]);
+    const before = memoryStats().webgpu;
+    const out = evalShape((a: JArray, b: JArray) => a.matmul(b).add(np.eye(4)))(
+      new ShapeDtypeStruct([4, 8]),
+      new ShapeDtypeStruct([8, 4]),
+    );
+    expect(out.shape).toEqual([4, 4]);
+    expect(memoryStats().webgpu).toEqual(before);
+    using x = np.array([0, 1, 2]);
+    const [g] = evalJaxpr(j, [x]) as [JArray];
+    const gv = (await g.toArray()) as number[];
+    gv.forEach((v, i) => expect(v).toBeCloseTo(2 * Math.cos(i), 5));
+    g.dispose();
   });
 });

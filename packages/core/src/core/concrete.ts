@@ -34,6 +34,8 @@ export class ConcreteArray extends Array {
   readonly serial = nextSerial++;
   /** True for handles that no ownership scope records (see `retained`). */
   detached = false;
+  /** The value of a scalar made from a JS value (as stored): a program records it as a literal, not a constant. */
+  literal: number | undefined = undefined;
 
   constructor(
     readonly aval: Aval,

@@ -1,168 +1,158 @@
+/**
+ * The one program representation (DESIGN, decisions 2 and 3): a jaxpr is constvars, invars, a
+ * list of equations and outvars; atoms are variables or literals (JS numbers, compiled into
+ * kernels as constants); a ClosedJaxpr pairs a jaxpr with the values of its constvars. There
+ * are no nullable variables: symbolic zeros live in the jvp and transpose interpreters.
+ */
 import type { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
+import type { DType } from "../dtype.js";
 import { TracerError } from "../errors.js";
+import { scalar } from "../numpy/convert.js";
 import type { Params, Primitive } from "../primitives/types.js";
-import { type Aval, fmtAval } from "./aval.js";
+import { type Aval, aval, fmtAval } from "./aval.js";
 import { ConcreteArray } from "./concrete.js";
-import { abstractEval, bind, type CustomJvpCall, type CustomVjpCall, Trace, Tracer } from "./trace.js";
+import { bind, currentStager } from "./trace.js";
 
-/** A variable of a Jaxpr: one value, known by its abstract value. */
+/** A variable of a jaxpr: one value, known by its abstract value. */
 export class Var {
+  constructor(readonly aval: Aval) {}
+}
+
+/** A JS number (or boolean) in a program: a scalar whose value (as `dtype` stores it) is known when traced. */
+export class Literal {
+  readonly aval: Aval;
   constructor(
-    readonly aval: Aval,
-    readonly id: number,
-  ) {}
+    readonly value: number,
+    readonly dtype: DType,
+    readonly weakType: boolean,
+  ) {
+    this.aval = aval([], dtype, weakType);
+  }
 }
 
-/** A known value used by a Jaxpr (a constant, or a value of an enclosing transform). */
-export class Const {
-  constructor(readonly value: Array) {}
-}
+export type Atom = Var | Literal;
 
-export type Atom = Var | Const;
-
-/** One primitive application. */
-export interface Eqn {
-  readonly prim: Primitive;
+/** One primitive application, its params typed by the primitive. */
+export interface Eqn<P extends Primitive = Primitive> {
+  readonly prim: P;
   readonly inputs: readonly Atom[];
-  readonly params: unknown;
+  readonly params: Params[P];
   readonly outputs: readonly Var[];
 }
 
+/** A program: constvars (bound by a ClosedJaxpr's consts), invars, equations in order, outvars. */
+export interface Jaxpr {
+  readonly constvars: readonly Var[];
+  readonly invars: readonly Var[];
+  readonly eqns: readonly Eqn[];
+  readonly outvars: readonly Atom[];
+}
+
 /**
- * A traced program (JAX's jaxpr): inputs, equations in order, outputs. An output is null where it
- * is a symbolic zero. It owns its concrete constants: `dispose()` releases them.
+ * A jaxpr with the values of its constvars (concrete arrays it keeps alive, or — for a program
+ * that lives only inside one transform, such as linearize's — values of enclosing transforms).
+ * `dispose()` releases the concrete ones; otherwise the GC does.
  */
-export class Jaxpr {
+export class ClosedJaxpr {
   #disposed = false;
+  /** Eager arrays for the literals, made on first use and kept with the program. */
+  private readonly literalArrays = new Map<Literal, ConcreteArray>();
+
   constructor(
-    readonly invars: readonly (Var | null)[],
-    readonly eqns: readonly Eqn[],
-    readonly outvars: readonly (Atom | null)[],
-    private readonly owned: readonly ConcreteArray[],
-  ) {}
+    readonly jaxpr: Jaxpr,
+    readonly consts: readonly Array[],
+    /** The consts this program holds a handle on (released by dispose). */
+    private readonly owned: readonly ConcreteArray[] = [],
+    /** Where its literals are made when it runs eagerly (the backend its values came from). */
+    readonly backend: Backend | null = null,
+  ) {
+    if (consts.length !== jaxpr.constvars.length) {
+      throw new TracerError(`internal: ${jaxpr.constvars.length} constvars but ${consts.length} consts`);
+    }
+  }
 
   get disposed(): boolean {
     return this.#disposed;
+  }
+
+  /** Input and output types, in order. */
+  get inAvals(): Aval[] {
+    return this.jaxpr.invars.map((v) => v.aval);
+  }
+  get outAvals(): Aval[] {
+    return this.jaxpr.outvars.map((v) => v.aval);
+  }
+
+  /** Another program over (a subset of) these values: it holds its own handles on the concrete ones. */
+  derive(jaxpr: Jaxpr, consts: readonly Array[]): ClosedJaxpr {
+    const owned: ConcreteArray[] = [];
+    const kept = consts.map((c) => {
+      if (!(c instanceof ConcreteArray)) return c;
+      const r = c.retained();
+      owned.push(r);
+      return r;
+    });
+    return new ClosedJaxpr(jaxpr, kept, owned, this.backend);
+  }
+
+  /** The value of a literal as an array: a literal again under staging, else a cached eager scalar. */
+  literal(lit: Literal): Array {
+    if (currentStager()) return scalar(lit.value, lit.dtype, lit.weakType);
+    const cached = this.literalArrays.get(lit);
+    if (cached && !cached.disposed && (!this.backend || cached.backend === this.backend)) return cached;
+    const made = scalar(lit.value, lit.dtype, lit.weakType, this.backend ?? undefined);
+    const kept = (made as ConcreteArray).retained();
+    made.dispose();
+    this.literalArrays.set(lit, kept);
+    return kept;
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     for (const c of this.owned) c.dispose();
+    for (const c of this.literalArrays.values()) c.dispose();
+    this.literalArrays.clear();
+  }
+
+  toString(): string {
+    return printer(this);
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 }
 
-/** A value being recorded into a Jaxpr. */
-export class JaxprTracer extends Tracer {
-  constructor(
-    readonly trace: JaxprTrace,
-    readonly v: Var,
-  ) {
-    super();
-  }
-  get aval(): Aval {
-    return this.v.aval;
-  }
-  override backendHint(): Backend | null {
-    return this.trace.backend;
-  }
-  override toString(): string {
-    return `Traced<${fmtAval(this.aval)}>`;
-  }
+let printer: (c: ClosedJaxpr) => string = () => "ClosedJaxpr";
+/** Installed by jaxpr-print.ts (kept apart so this file stays the data model). */
+export function setPrinter(p: (c: ClosedJaxpr) => string): void {
+  printer = p;
 }
 
 /**
- * Records every primitive applied to its tracers (Autodidax's JaxprTrace). Operands that are not
- * its tracers are constants of the program; concrete ones are retained, so the program keeps them
- * alive however long it lives.
+ * Runs a closed jaxpr on `args` by binding each equation in order, so it runs eagerly, or under
+ * whatever transforms are tracing its inputs (a jaxpr evaluated under grad is differentiated).
  */
-export class JaxprTrace extends Trace {
-  private nextId = 0;
-  private readonly eqns: Eqn[] = [];
-  private readonly consts = new Map<Array, Const>();
-  private readonly owned: ConcreteArray[] = [];
-  backend: Backend | null = null;
-
-  newArg(aval: Aval): JaxprTracer {
-    return new JaxprTracer(this, new Var(aval, this.nextId++));
+export function evalJaxpr(closed: ClosedJaxpr, args: readonly Array[]): Array[] {
+  if (closed.disposed) throw new TracerError("this function's saved values were disposed; it can no longer be called");
+  const { jaxpr } = closed;
+  if (args.length !== jaxpr.invars.length) {
+    throw new TracerError(`internal: a jaxpr of ${jaxpr.invars.length} inputs called with ${args.length}`);
   }
-
-  atom(x: Array): Atom {
-    if (x instanceof JaxprTracer && x.trace === this) return x.v;
-    let c = this.consts.get(x);
-    if (!c) {
-      if (x instanceof ConcreteArray) {
-        const r = x.retained();
-        this.owned.push(r);
-        this.backend ??= r.backend;
-        c = new Const(r);
-      } else {
-        c = new Const(x);
-      }
-      this.consts.set(x, c);
-    }
-    return c;
-  }
-
-  processPrimitive<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array[] {
-    const outAvals = abstractEval(
-      prim,
-      inputs.map((x) => x.aval),
-      params,
-    );
-    const atoms = inputs.map((x) => this.atom(x));
-    const outs = outAvals.map((a) => this.newArg(a));
-    this.eqns.push({ prim, inputs: atoms, params, outputs: outs.map((o) => o.v) });
-    return outs;
-  }
-
-  /**
-   * linearize's recording sees custom functions only on values it records (tangents), which
-   * the JVP trace above has already differentiated with the rule: the function itself runs.
-   */
-  processCustomJvp(call: CustomJvpCall, args: readonly Array[]): Array[] {
-    return call.fn(args);
-  }
-  processCustomVjp(call: CustomVjpCall, args: readonly Array[]): Array[] {
-    return call.fn(args);
-  }
-
-  /** Releases the retained constants of a recording that will not become a Jaxpr (it failed). */
-  discard(): void {
-    for (const c of this.owned) c.dispose();
-    this.owned.length = 0;
-  }
-
-  /** The recorded program from `inputs` (null: an input that is not traced) to `outputs` (null: zero). */
-  finish(inputs: readonly (JaxprTracer | null)[], outputs: readonly (Array | null)[]): Jaxpr {
-    const outvars = outputs.map((o) => (o === null ? null : this.atom(o)));
-    return new Jaxpr(
-      inputs.map((x) => x?.v ?? null),
-      this.eqns.slice(),
-      outvars,
-      this.owned.slice(),
-    );
-  }
-}
-
-/** Runs a Jaxpr on `args` (null: a zero input, allowed only where the input is unused or absent). */
-export function evalJaxpr(jaxpr: Jaxpr, args: readonly (Array | null)[]): (Array | null)[] {
-  if (jaxpr.disposed) throw new TracerError("this function's saved values were disposed; it can no longer be called");
   const env = new Map<Var, Array>();
-  jaxpr.invars.forEach((v, i) => {
-    const a = args[i];
-    if (v && a) env.set(v, a);
-  });
+  jaxpr.constvars.forEach((v, i) => env.set(v, closed.consts[i] as Array));
+  jaxpr.invars.forEach((v, i) => env.set(v, args[i] as Array));
   const read = (a: Atom): Array => {
-    if (a instanceof Const) return a.value;
+    if (a instanceof Literal) return closed.literal(a);
     const x = env.get(a);
-    if (!x) throw new TracerError(`internal: jaxpr variable v${a.id} (${fmtAval(a.aval)}) has no value`);
+    if (!x) throw new TracerError(`internal: jaxpr variable of type ${fmtAval(a.aval)} has no value`);
     return x;
   };
   for (const e of jaxpr.eqns) {
     const outs = bind(e.prim, e.inputs.map(read), e.params as Params[typeof e.prim]);
     e.outputs.forEach((v, i) => env.set(v, outs[i] as Array));
   }
-  return jaxpr.outvars.map((o) => (o === null ? null : read(o)));
+  return jaxpr.outvars.map(read);
 }

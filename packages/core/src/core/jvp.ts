@@ -2,6 +2,7 @@ import type { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
 import { isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
+import { installCustomRules } from "../primitives/custom-call.js";
 import { registry } from "../primitives/registry.js";
 import type { Params, Primitive, Tangent } from "../primitives/types.js";
 import type { Aval } from "./aval.js";
@@ -62,23 +63,13 @@ export class JVPTrace extends Trace {
     const pairs = args.map((x) => this.unwrap(x));
     const primals = pairs.map(([p]) => p);
     if (pairs.every(([, t]) => t === null)) return call.fn(primals);
-    const tangents = pairs.map(([p, t]) => t ?? zerosFor(p));
-    const [outs, outTangents] = call.jvp(primals, tangents);
+    const [outs, outTangents] = jvpOfCustomJvp(
+      call,
+      primals,
+      pairs.map(([, t]) => t),
+    );
     this.checkNotClosedOver(call.name, "jvp rule", [...outs, ...outTangents]);
-    if (outTangents.length !== outs.length) {
-      throw new TracerError(
-        `${call.name}: the custom jvp rule returned ${outs.length} primal output(s) but ${outTangents.length} tangent(s)`,
-      );
-    }
-    return outs.map((o, i) => {
-      const t = outTangents[i] ?? null;
-      if (t !== null && (t.dtype !== o.dtype || t.shape.join() !== o.shape.join())) {
-        throw new TracerError(
-          `${call.name}: the custom jvp rule's tangent ${i} is ${t.dtype}[${t.shape}], but its primal output is ${o.dtype}[${o.shape}]; they must match`,
-        );
-      }
-      return this.wrap(o, t);
-    });
+    return outs.map((o, i) => this.wrap(o, outTangents[i] ?? null));
   }
 
   /**
@@ -99,15 +90,65 @@ export class JVPTrace extends Trace {
     const pairs = args.map((x) => this.unwrap(x));
     const primals = pairs.map(([p]) => p);
     if (pairs.every(([, t]) => t === null)) return call.fn(primals);
-    const [outs, residuals] = call.fwd(primals);
-    this.checkNotClosedOver(call.name, "fwd", [...outs, ...residuals]);
-    const linear = pairs.map(([p, t]) => t ?? zerosFor(p));
-    const outTangents = bind("custom_lin", [...residuals, ...linear], {
-      name: call.name,
-      numResiduals: residuals.length,
-      outAvals: outs.map((o) => ({ ...o.aval, weakType: false })),
-      bwd: call.bwd,
-    });
+    const [outs, outTangents] = jvpOfCustomVjp(
+      call,
+      primals,
+      pairs.map(([, t]) => t),
+      (xs) => this.checkNotClosedOver(call.name, "fwd", xs),
+    );
     return outs.map((o, i) => this.wrap(o, outTangents[i] ?? null));
   }
 }
+
+/**
+ * A customJvp function's outputs and tangents by its rule (tangents: null for zero; at least
+ * one is not), with the rule's results checked against the outputs.
+ */
+export function jvpOfCustomJvp(
+  call: CustomJvpCall,
+  primals: readonly Array[],
+  tangents: readonly Tangent[],
+): [Array[], Tangent[]] {
+  const [outs, outTangents] = call.jvp(
+    primals,
+    primals.map((p, i) => tangents[i] ?? zerosFor(p)),
+  );
+  if (outTangents.length !== outs.length) {
+    throw new TracerError(
+      `${call.name}: the custom jvp rule returned ${outs.length} primal output(s) but ${outTangents.length} tangent(s)`,
+    );
+  }
+  outs.forEach((o, i) => {
+    const t = outTangents[i] ?? null;
+    if (t !== null && (t.dtype !== o.dtype || t.shape.join() !== o.shape.join())) {
+      throw new TracerError(
+        `${call.name}: the custom jvp rule's tangent ${i} is ${t.dtype}[${t.shape}], but its primal output is ${o.dtype}[${o.shape}]; they must match`,
+      );
+    }
+  });
+  return [outs, outTangents.map((t) => t ?? null)];
+}
+
+/**
+ * A customVjp function's outputs (from fwd) and their tangents: a custom_lin of the residuals
+ * and the input tangents, whose transpose is the user's bwd. `checkFwd` sees fwd's results.
+ */
+export function jvpOfCustomVjp(
+  call: CustomVjpCall,
+  primals: readonly Array[],
+  tangents: readonly Tangent[],
+  checkFwd: (xs: readonly Array[]) => void = () => {},
+): [Array[], Tangent[]] {
+  const [outs, residuals] = call.fwd(primals);
+  checkFwd([...outs, ...residuals]);
+  const linear = primals.map((p, i) => tangents[i] ?? zerosFor(p));
+  const outTangents = bind("custom_lin", [...residuals, ...linear], {
+    name: call.name,
+    numResiduals: residuals.length,
+    outAvals: outs.map((o) => ({ ...o.aval, weakType: false })),
+    bwd: call.bwd,
+  });
+  return [outs, outTangents];
+}
+
+installCustomRules({ jvpOfCustomJvp, jvpOfCustomVjp });

@@ -1,4 +1,5 @@
 import { Array } from "../array.js";
+import type { DType } from "../dtype.js";
 import { BackendError, TracerError } from "../errors.js";
 import { registry } from "../primitives/registry.js";
 import type { Params, Primitive } from "../primitives/types.js";
@@ -105,6 +106,36 @@ class EvalTrace extends Trace {
 
 const traceStack: Trace[] = [new EvalTrace(0, "eval")];
 
+/**
+ * What a staging trace offers the creation functions: a JS value as a literal of the program
+ * (no buffer) and a host-made array as a constant of it.
+ */
+export interface Stager {
+  literal(value: number | boolean, dtype: DType, weakType: boolean): Array;
+}
+
+/**
+ * The dynamic trace (JAX's omnistaging): while a staged function runs, every bind whose operands
+ * no higher trace claims is recorded by it, even on values made inside the function.
+ */
+let dynamic: (Trace & Stager) | null = null;
+
+/** The staging trace recording the current function, if any. */
+export function currentStager(): Stager | null {
+  return dynamic;
+}
+
+/** Runs `f` with `t` as the dynamic trace (the previous one comes back however `f` ends). */
+export function withDynamic<R>(t: Trace & Stager, f: () => R): R {
+  const prev = dynamic;
+  dynamic = t;
+  try {
+    return f();
+  } finally {
+    dynamic = prev;
+  }
+}
+
 /** Pushes a transform's trace (used by transforms). */
 export function pushTrace<T extends Trace>(make: (level: number) => T): T {
   const t = make(traceStack.length);
@@ -128,9 +159,12 @@ export function withTrace<T extends Trace, R>(make: (level: number) => T, f: (t:
   }
 }
 
-/** The innermost trace among the operands' traces (the eval trace when none is traced). */
+/**
+ * The innermost trace among the operands' traces; the dynamic trace when it is higher (it lifts
+ * the tracers of enclosing transforms to inputs), else the eval trace when none is traced.
+ */
 export function topTrace(op: string, inputs: readonly Array[]): Trace {
-  let top: Trace = traceStack[0] as Trace;
+  let top: Trace = dynamic ?? (traceStack[0] as Trace);
   for (const x of inputs) {
     if (x instanceof Tracer && x.trace.level > top.level) top = x.trace;
   }

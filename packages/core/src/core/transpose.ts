@@ -9,18 +9,24 @@ import {
   UndefinedPrimal,
 } from "../primitives/types.js";
 import { shapesEqual } from "../shape.js";
+import type { Linear } from "./ad.js";
 import { fmtAval } from "./aval.js";
-import { Const, type Jaxpr, Var } from "./jaxpr.js";
+import { type Atom, type Eqn, Literal, Var } from "./jaxpr.js";
 import { bind1 } from "./trace.js";
 
 /**
- * Runs a linear Jaxpr backwards (JAX's backward_pass): from the cotangents of its outputs to
+ * Runs a linear program backwards (JAX's backward_pass): from the cotangents of its outputs to
  * those of its inputs, applying each equation's transpose rule in reverse order. Every variable
- * of a linear Jaxpr is linear in the inputs; its constants are the known operands. Zero
- * cotangents stay symbolic (null) and skip the equations that only they reach.
+ * of a linear program is linear in the inputs; its consts and literals are the known operands.
+ * Zero cotangents stay symbolic (null) and skip the equations that only they reach. `cts` has
+ * one entry per output of the linearized function; the result one per primal.
  */
-export function backwardPass(jaxpr: Jaxpr, cts: readonly Tangent[]): Tangent[] {
-  if (jaxpr.disposed) throw new TracerError("this vjp function's residuals were disposed; it can no longer be called");
+export function backwardPass(lin: Linear, cts: readonly Tangent[]): Tangent[] {
+  const { closed } = lin;
+  if (closed.disposed) throw new TracerError("this vjp function's residuals were disposed; it can no longer be called");
+  const { jaxpr } = closed;
+  const known = new Map<Var, Array>();
+  jaxpr.constvars.forEach((v, i) => known.set(v, closed.consts[i] as Array));
   const acc = new Map<Var, Array>();
   const add = (v: Var, ct: Tangent) => {
     if (ct === null) return;
@@ -30,24 +36,30 @@ export function backwardPass(jaxpr: Jaxpr, cts: readonly Tangent[]): Tangent[] {
     const prev = acc.get(v);
     acc.set(v, prev ? bind1("add", [prev, ct], {}) : ct);
   };
-  jaxpr.outvars.forEach((o, i) => {
-    if (o instanceof Var) add(o, cts[i] ?? null);
+  let k = 0;
+  lin.outputs.forEach((nz, i) => {
+    if (!nz) return;
+    const o = jaxpr.outvars[k++];
+    if (o instanceof Var && !known.has(o)) add(o, cts[i] ?? null);
   });
-  for (let k = jaxpr.eqns.length - 1; k >= 0; k--) {
-    const e = jaxpr.eqns[k];
-    if (!e) continue;
-    const outCts = e.outputs.map((v) => acc.get(v) ?? null);
-    for (const v of e.outputs) acc.delete(v);
+  const input = (a: Atom): TransposeInput => {
+    if (a instanceof Literal) return closed.literal(a);
+    return known.get(a) ?? new UndefinedPrimal(a.aval);
+  };
+  for (let e = jaxpr.eqns.length - 1; e >= 0; e--) {
+    const eqn = jaxpr.eqns[e] as Eqn;
+    const outCts = eqn.outputs.map((v) => acc.get(v) ?? null);
+    for (const v of eqn.outputs) acc.delete(v);
     if (outCts.every((c) => c === null)) continue;
-    const def = registry[e.prim] as PrimitiveDef<typeof e.prim>;
+    const def = registry[eqn.prim] as PrimitiveDef<typeof eqn.prim>;
     if (!def.transpose) {
-      throw new TracerError(`internal: ${e.prim} is not linear but appeared in a linear program`);
+      throw new TracerError(`internal: ${eqn.prim} is not linear but appeared in a linear program`);
     }
-    const inputs: TransposeInput[] = e.inputs.map((a) => (a instanceof Const ? a.value : new UndefinedPrimal(a.aval)));
-    const inCts = def.transpose(outCts, inputs, e.params as Params[typeof e.prim]);
-    e.inputs.forEach((a, i) => {
-      if (a instanceof Var) add(a, inCts[i] ?? null);
+    const inCts = def.transpose(outCts, eqn.inputs.map(input), eqn.params as Params[typeof eqn.prim]);
+    eqn.inputs.forEach((a, i) => {
+      if (a instanceof Var && !known.has(a)) add(a, inCts[i] ?? null);
     });
   }
-  return jaxpr.invars.map((v) => (v ? (acc.get(v) ?? null) : null));
+  let j = 0;
+  return lin.inputs.map((has) => (has ? (acc.get(jaxpr.invars[j++] as Var) ?? null) : null));
 }

@@ -3,10 +3,10 @@ import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { aval } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
-import { bind1 } from "../core/trace.js";
+import { bind1, currentStager } from "../core/trace.js";
 import { allocHost, type DType, promoteTypes, type TypeRef } from "../dtype.js";
 import { DTypeError } from "../errors.js";
-import { hostStore } from "../host.js";
+import { hostStore, hostValue } from "../host.js";
 import { broadcastShapes, shapesEqual } from "../shape.js";
 import { array, type NestedInput } from "./creation.js";
 
@@ -62,9 +62,13 @@ export function backendOf(xs: readonly ArrayLike[]): Backend {
 
 /** A scalar array holding `value` (weakly typed when it came from a bare JS number). */
 export function scalar(value: number | boolean, dtype: DType, weak: boolean, backend: Backend = getBackend()): Array {
+  const stager = currentStager();
+  if (stager) return stager.literal(value, dtype, weak);
   const data = allocHost(dtype, 1);
   data[0] = hostStore(dtype)(Number(value));
-  return ConcreteArray.fromHost(backend, aval([], dtype, weak), data, "scalar");
+  const a = ConcreteArray.fromHost(backend, aval([], dtype, weak), data, "scalar");
+  a.literal = hostValue(dtype, Number(value));
+  return a;
 }
 
 /** Converts an array to `dtype` (no-op when it already is); `weak` is the result's weakness. */

@@ -3,12 +3,12 @@ import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { aval } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
-import { bind1 } from "../core/trace.js";
+import { bind1, currentStager } from "../core/trace.js";
 import { allocHost, checkDType, type DataArray, type DType } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { hostStore } from "../host.js";
 import { checkShape, sizeOf } from "../shape.js";
-import { convert, typeOf } from "./convert.js";
+import { convert, scalar, typeOf } from "./convert.js";
 import { checkOptions } from "./options.js";
 
 /** Stores JS numbers as `dtype` with the IR's cast semantics (bool: nonzero; ints: truncate and saturate). */
@@ -76,9 +76,38 @@ function filled(
   label: string,
 ): Array {
   const s = checkShape(shape, label);
+  if (currentStager()) return filledStaged(s, dtype, value);
   const data = allocHost(dtype, sizeOf(s));
   if (value !== 0) data.fill(hostStore(dtype)(value));
   return fromHost(data, s, dtype, opts, label);
+}
+
+// Staged creation (DESIGN decision 3): under a staging trace these functions record a
+// broadcast literal or an iota instead of making (and capturing) a host array.
+
+/** `value` broadcast to `shape` (the literal itself for a scalar). */
+function filledStaged(shape: readonly number[], dtype: DType, value: number): Array {
+  const lit = scalar(value, dtype, false);
+  return shape.length === 0 ? lit : bind1("broadcast_in_dim", [lit], { shape, broadcastDimensions: [] });
+}
+
+function iota(dtype: DType, shape: readonly number[], dimension: number): Array {
+  return bind1("iota", [], { dtype, shape, dimension });
+}
+
+function binaryStaged(op: "add" | "mul" | "eq", x: Array, value: number): Array {
+  return bind1(op, [x, filledStaged(x.shape, x.dtype, value)], {});
+}
+
+const toDtype = (x: Array, dtype: DType): Array =>
+  x.dtype === dtype ? x : bind1("convert_element_type", [x], { newDtype: dtype, weakType: false });
+
+/** start + i·step for i < n, computed in `via` (int32, or float32), then cast to dtype. */
+function rampStaged(n: number, start: number, step: number, via: DType, dtype: DType): Array {
+  let r = iota(via, [n], 0);
+  if (step !== 1) r = binaryStaged("mul", r, step);
+  if (start !== 0) r = binaryStaged("add", r, start);
+  return toDtype(r, dtype);
 }
 
 /** Infers the shape of nested JS arrays; ragged input names the position. */
@@ -229,6 +258,11 @@ export function arange(start: number, stop?: number, step = 1, options?: CreateO
   if (step === 0) throw new ShapeError("arange: step must be nonzero");
   const dtype = checkDType(opts?.dtype ?? ([a, b, step].every(Number.isInteger) ? "int32" : "float32"), "arange");
   const n = Math.max(0, Math.ceil((b - a) / step));
+  // Staged: exact in int32 for integer arguments (JAX's iota path); other float ramps are a
+  // constant, as JAX's arange makes them.
+  const exactInt =
+    Number.isInteger(a) && Number.isInteger(step) && Math.max(Math.abs(a), Math.abs(a + n * step)) < 2 ** 24;
+  if (currentStager() && exactInt) return rampStaged(n, a, step, "int32", dtype);
   const data = allocHost(dtype, n);
   const put = hostStore(dtype);
   for (let i = 0; i < n; i++) data[i] = put(a + i * step);
@@ -249,6 +283,14 @@ export function linspace(
   const endpoint = opts?.endpoint ?? true;
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;
+  if (currentStager()) {
+    // Staged in float32 (as JAX's linspace, within an ulp of the host's float64 ramp); the
+    // endpoint is exact.
+    const ramp = rampStaged(num, start, step, "float32", "float32");
+    if (!(endpoint && num > 1)) return toDtype(ramp, dtype);
+    const last = binaryStaged("eq", iota("int32", [num], 0), num - 1);
+    return toDtype(bind1("select", [last, filledStaged([num], "float32", stop), ramp], {}), dtype);
+  }
   const data = allocHost(dtype, num);
   const put = hostStore(dtype);
   for (let i = 0; i < num; i++) data[i] = put(start + i * step);
@@ -264,6 +306,11 @@ export function eye(n: number, m?: number, options?: (CreateOptions & { k?: numb
   const k = opts?.k ?? 0;
   if (!Number.isInteger(k)) throw new ShapeError(`eye: k must be an integer, got ${k}`);
   const dtype = checkDType(opts?.dtype ?? "float32", "eye");
+  if (currentStager()) {
+    const rows = iota("int32", shape, 0);
+    const diag = bind1("eq", [k === 0 ? rows : binaryStaged("add", rows, k), iota("int32", shape, 1)], {});
+    return toDtype(diag, dtype);
+  }
   const data = allocHost(dtype, n * cols);
   for (let i = 0; i < n; i++) {
     const j = i + k;

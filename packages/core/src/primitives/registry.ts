@@ -1,4 +1,6 @@
+import { creationPrimitives } from "./creation.js";
 import { customPrimitives } from "./custom.js";
+import { customCallPrimitives } from "./custom-call.js";
 import { dotPrimitives } from "./dot.js";
 import { binaryPrimitives, otherElementwise, unaryPrimitives } from "./elementwise.js";
 import { gatherPrimitives } from "./gather.js";
@@ -31,4 +33,6 @@ export const registry: PrimitiveTable<Primitive> = {
   ...sortPrimitives,
   ...windowPrimitives,
   ...customPrimitives,
+  ...customCallPrimitives,
+  ...creationPrimitives,
 };

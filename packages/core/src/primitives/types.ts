@@ -1,5 +1,7 @@
 import type { Array } from "../array.js";
 import type { Aval } from "../core/aval.js";
+import type { ClosedJaxpr } from "../core/jaxpr.js";
+import type { CustomJvpCall, CustomVjpCall } from "../core/trace.js";
 import type { DType } from "../dtype.js";
 import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
 import type { IntExpr, ReduceOp } from "../ir/kernel.js";
@@ -41,7 +43,10 @@ export type Primitive =
   | SortPrimitive
   | "threefry2x32"
   | "stop_gradient"
-  | "custom_lin";
+  | "iota"
+  | "custom_lin"
+  | "custom_jvp_call"
+  | "custom_vjp_call";
 
 type NoParams = Record<string, never>;
 
@@ -135,6 +140,27 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
    * its transpose is the user's backward function (see transforms/custom.ts).
    */
   custom_lin: CustomLinParams;
+  /** Integers 0, 1, … along `dimension` of `shape`, as `dtype` (staged creation functions). */
+  iota: { readonly dtype: DType; readonly shape: readonly number[]; readonly dimension: number };
+  /**
+   * A customJvp function as a program (higher-order: DESIGN decision 12): its operands are the
+   * `numConsts` values its program closes over, then its arguments; `jvp` is the user's rule
+   * on the arguments.
+   */
+  custom_jvp_call: {
+    readonly name: string;
+    readonly call: ClosedJaxpr;
+    readonly numConsts: number;
+    readonly jvp: CustomJvpCall["jvp"];
+  };
+  /** A customVjp function as a program, with the user's fwd and bwd on the arguments. */
+  custom_vjp_call: {
+    readonly name: string;
+    readonly call: ClosedJaxpr;
+    readonly numConsts: number;
+    readonly fwd: CustomVjpCall["fwd"];
+    readonly bwd: CustomVjpCall["bwd"];
+  };
 };
 
 /** custom_lin's parameters: how to call the user's backward function. */

@@ -4,10 +4,9 @@
  * program backwards (its transpose). Inputs and outputs are pytrees.
  */
 import { Array } from "../array.js";
-import { jvpFlat, linearizeFlat } from "../core/ad.js";
+import { evalLinear, jvpFlat, keepOutputs, type Linear, linearizeFlat } from "../core/ad.js";
 import type { Aval } from "../core/aval.js";
 import { nextArraySerial } from "../core/concrete.js";
-import { evalJaxpr, type Jaxpr } from "../core/jaxpr.js";
 import { transformScope } from "../core/scope.js";
 import { backwardPass } from "../core/transpose.js";
 import { isFloat } from "../dtype.js";
@@ -108,7 +107,7 @@ export function linearize<F extends AnyFn>(
   primals: Parameters<F>,
 ): [ReturnType<F>, ((...tangents: Parameters<F>) => Cotangent<ReturnType<F>>) & SavedFunction] {
   checkArgList("linearize", "primals", primals, "linearize(f, [x])");
-  let jaxpr: Jaxpr | undefined;
+  let linear: Linear | undefined;
   let inDef: TreeDef | undefined;
   let outDef: TreeDef | undefined;
   let primalLeaves: Array[] = [];
@@ -120,15 +119,15 @@ export function linearize<F extends AnyFn>(
       primalLeaves = leaves;
       inDef = def;
       const box: { out?: TreeDef } = {};
-      const [outs, jp] = linearizeFlat("linearize", flatFn("linearize", f, def, box), leaves);
-      jaxpr = jp;
+      const [outs, lp] = linearizeFlat("linearize", flatFn("linearize", f, def, box), leaves);
+      linear = lp;
       outDef = box.out as TreeDef;
       outZeros = outs.map(zeroSpec);
       return outDef.unflatten(owned(outs, mark)) as ReturnType<F>;
     },
     (o) => arrayLeavesOf(o),
   );
-  const lin = jaxpr as Jaxpr;
+  const lin = linear as Linear;
   const shapes = avals(primalLeaves);
   const fJvp = (...tangents: Parameters<F>) =>
     transformScope(
@@ -137,7 +136,7 @@ export function linearize<F extends AnyFn>(
         const ts = leavesLike("linearize", "tangents differ from primals", inDef as TreeDef, tangents);
         checkLike("linearize", "tangent", "its primal", shapes, ts);
         // An output whose tangent is a symbolic zero (a constant or integer output) gets zeros.
-        const res = evalJaxpr(lin, ts).map((r, i) => orZeros(r, outZeros[i] as ZeroSpec));
+        const res = evalLinear(lin, ts).map((r, i) => orZeros(r, outZeros[i] as ZeroSpec));
         return (outDef as TreeDef).unflatten(owned(res, mark)) as Cotangent<ReturnType<F>>;
       },
       (o) => arrayLeavesOf(o),
@@ -145,10 +144,10 @@ export function linearize<F extends AnyFn>(
   return [out, withDispose(fJvp, lin)];
 }
 
-function withDispose<G extends AnyFn>(g: G, jaxpr: Jaxpr): G & SavedFunction {
+function withDispose<G extends AnyFn>(g: G, lin: Linear): G & SavedFunction {
   const h = g as G & SavedFunction;
-  h.dispose = () => jaxpr.dispose();
-  h[Symbol.dispose] = () => jaxpr.dispose();
+  h.dispose = () => lin.closed.dispose();
+  h[Symbol.dispose] = () => lin.closed.dispose();
   return h;
 }
 
@@ -186,7 +185,7 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
   checkArgList("vjp", "primals", primals, "vjp(f, [x])");
   checkOptions("vjp", opts, ["hasAux"], "vjp(f, [primals…], { hasAux })");
   const hasAux = opts?.hasAux ?? false;
-  let jaxpr: Jaxpr | undefined;
+  let linear: Linear | undefined;
   let inDef: TreeDef | undefined;
   let outDef: TreeDef | undefined;
   let primalLeaves: Array[] = [];
@@ -211,8 +210,9 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
         nOut = o.leaves.length;
         return [...o.leaves, ...a.leaves];
       };
-      const [outs, jp] = linearizeFlat("vjp", flat, leaves);
-      jaxpr = jp;
+      const [outs, lp] = linearizeFlat("vjp", flat, leaves);
+      // aux is not differentiated: its tangent code is dead.
+      linear = hasAux ? keepOutputs(lp, nOut) : lp;
       const mine = owned(outs, mark);
       outLeaves = mine.slice(0, nOut);
       const out = (outDef as TreeDef).unflatten(outLeaves);
@@ -220,7 +220,7 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
     },
     (r) => r.flatMap(arrayLeavesOf),
   );
-  const lin = jaxpr as Jaxpr;
+  const lin = linear as Linear;
   const outAvals = avals(outLeaves);
   const zeros = primalLeaves.map(zeroSpec);
   const vjpFn = (ct: unknown) =>
@@ -231,7 +231,7 @@ export function vjp<F extends AnyFn, const O extends VjpOptions = Record<string,
         checkLike("vjp", "cotangent", "the output", outAvals, cts);
         const flatCts = [
           ...cts.map((c, i) => (isFloat((outAvals[i] ?? c.aval).dtype) ? c : null)),
-          ...lin.outvars.slice(cts.length).map(() => null),
+          ...lin.outputs.slice(cts.length).map(() => null),
         ];
         const inCts = backwardPass(lin, flatCts);
         const res = inCts.map((c, i) => orZeros(c, zeros[i] as ZeroSpec));

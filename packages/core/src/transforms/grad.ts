@@ -1,6 +1,6 @@
 /** grad and valueAndGrad: reverse mode for scalar functions, over the arguments named by argnums. */
 import type { Array } from "../array.js";
-import { linearizeFlat } from "../core/ad.js";
+import { keepOutputs, linearizeFlat } from "../core/ad.js";
 import { nextArraySerial } from "../core/concrete.js";
 import { transformScope } from "../core/scope.js";
 import { backwardPass } from "../core/transpose.js";
@@ -91,9 +91,11 @@ function valueAndGradImpl(
         auxDef = a.def;
         return [loss, ...a.leaves];
       };
-      const [outs, jaxpr] = linearizeFlat(op, flat, leaves);
+      const [outs, all] = linearizeFlat(op, flat, leaves);
+      // Only the loss is pulled back: the aux outputs' tangent code is dead.
+      const lin = keepOutputs(all, 1);
       try {
-        const cts = backwardPass(jaxpr, [onesLike(outs[0] as Array), ...outs.slice(1).map(() => null)]);
+        const cts = backwardPass(lin, [onesLike(outs[0] as Array), ...outs.slice(1).map(() => null)]);
         const grads = cts.map((c, i) => orZeros(c, zeroSpec(leaves[i] as Array)));
         // Owned before the Jaxpr (which may hold some of them as residuals) is released. grad
         // does not return the loss: the scope releases it if the function made it.
@@ -104,7 +106,7 @@ function valueAndGradImpl(
         const aux = hasAux ? (auxDef as TreeDef).unflatten(auxLeaves) : undefined;
         return [keepLoss ? kept[0] : undefined, aux, gradOut] as [unknown, unknown, unknown];
       } finally {
-        jaxpr.dispose();
+        lin.closed.dispose();
       }
     },
     ([loss, aux, g]) =>
