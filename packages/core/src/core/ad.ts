@@ -84,7 +84,6 @@ export function evalLinear(lin: Linear, tangents: readonly Tangent[]): Tangent[]
  */
 export function keepOutputs(lin: Linear, n: number): Linear {
   const keepVar = lin.outputs.flatMap((nz, i) => (nz ? [i < n] : []));
-  const closed = dce(lin.closed, keepVar);
-  lin.closed.dispose();
+  const closed = dce(lin.closed, keepVar, { consume: true });
   return { closed, inputs: lin.inputs, outputs: lin.outputs.map((nz, i) => nz && i < n) };
 }

@@ -91,9 +91,9 @@ export function checkJaxpr(closed: ClosedJaxpr, what = "jaxpr"): void {
 /**
  * Dead-code elimination: drops equations whose outputs nothing reads (every primitive is pure),
  * and constvars nothing reads; keeps the inputs (and their order). `keep` selects outputs to
- * keep (default all).
+ * keep (default all). With `consume`, `closed` hands its handles over and is disposed.
  */
-export function dce(closed: ClosedJaxpr, keep?: readonly boolean[]): ClosedJaxpr {
+export function dce(closed: ClosedJaxpr, keep?: readonly boolean[], opts: { consume?: boolean } = {}): ClosedJaxpr {
   const { jaxpr } = closed;
   const outvars = keep ? jaxpr.outvars.filter((_, i) => keep[i]) : jaxpr.outvars;
   const live = new Set<Var>();
@@ -113,10 +113,7 @@ export function dce(closed: ClosedJaxpr, keep?: readonly boolean[]): ClosedJaxpr
     eqns,
     outvars,
   };
-  const out = closed.derive(
-    pruned,
-    closed.consts.filter((_, i) => kept[i]),
-  );
+  const out = closed.derive(pruned, kept, opts.consume ?? false);
   checkIfEnabled(out, "a program after dead-code elimination");
   return out;
 }

@@ -63,7 +63,7 @@ export class ClosedJaxpr {
     readonly jaxpr: Jaxpr,
     readonly consts: readonly Array[],
     /** The consts this program holds a handle on (released by dispose). */
-    private readonly owned: readonly ConcreteArray[] = [],
+    private owned: readonly ConcreteArray[] = [],
     /** Where its literals are made when it runs eagerly (the backend its values came from). */
     readonly backend: Backend | null = null,
   ) {
@@ -84,16 +84,37 @@ export class ClosedJaxpr {
     return this.jaxpr.outvars.map((v) => v.aval);
   }
 
-  /** Another program over (a subset of) these values: it holds its own handles on the concrete ones. */
-  derive(jaxpr: Jaxpr, consts: readonly Array[]): ClosedJaxpr {
-    const owned: ConcreteArray[] = [];
-    const kept = consts.map((c) => {
-      if (!(c instanceof ConcreteArray)) return c;
-      const r = c.retained();
-      owned.push(r);
-      return r;
-    });
-    return new ClosedJaxpr(jaxpr, kept, owned, this.backend);
+  /**
+   * Another program over the consts selected by `keep`. It holds its own handles on the
+   * concrete ones; with `consume`, this program's handles (and literal scalars) move to it
+   * instead and this one is disposed (no new handles: the cheap path of transforms).
+   */
+  derive(jaxpr: Jaxpr, keep: readonly boolean[], consume = false): ClosedJaxpr {
+    const consts = this.consts.filter((_, i) => keep[i]);
+    if (!consume) {
+      const owned: ConcreteArray[] = [];
+      const kept = consts.map((c) => {
+        if (!(c instanceof ConcreteArray)) return c;
+        const r = c.retained();
+        owned.push(r);
+        return r;
+      });
+      return new ClosedJaxpr(jaxpr, kept, owned, this.backend);
+    }
+    const keptSet = new Set<Array>(consts);
+    const owned = this.owned.filter((c) => keptSet.has(c));
+    for (const c of this.owned) if (!keptSet.has(c)) c.dispose();
+    const out = new ClosedJaxpr(jaxpr, consts, owned, this.backend);
+    for (const [lit, arr] of this.literalArrays) out.literalArrays.set(lit, arr);
+    this.literalArrays.clear();
+    this.owned = [];
+    this.#disposed = true;
+    return out;
+  }
+
+  /** Takes a handle on `arr` as the eager value of `lit` (linearize keeps the scalar it recorded). */
+  keepLiteral(lit: Literal, arr: ConcreteArray): void {
+    this.literalArrays.set(lit, arr);
   }
 
   /** The value of a literal as an array: a literal again under staging, else a cached eager scalar. */

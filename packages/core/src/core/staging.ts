@@ -52,6 +52,8 @@ export class JaxprTrace extends Trace implements Stager {
   private readonly constvars = new Map<Array, Var>();
   private readonly consts: Array[] = [];
   private readonly owned: ConcreteArray[] = [];
+  /** Scalars made from JS values, recorded as literals (linearize reuses them when it runs). */
+  private readonly literals = new Map<ConcreteArray, Literal>();
   /** Staging only: tracers of enclosing transforms, lifted to inputs. */
   private readonly lifted = new Map<Array, Var>();
   backend: Backend | null = null;
@@ -77,7 +79,12 @@ export class JaxprTrace extends Trace implements Stager {
   atom(x: Array): Atom {
     if (x instanceof JaxprTracer && x.trace === this) return x.atom;
     if (x instanceof ConcreteArray && x.literal !== undefined && x.shape.length === 0) {
-      return new Literal(x.literal, x.dtype, x.weakType);
+      let lit = this.literals.get(x);
+      if (!lit) {
+        lit = new Literal(x.literal, x.dtype, x.weakType);
+        this.literals.set(x, lit);
+      }
+      return lit;
     }
     if (this.staging && x instanceof Tracer) {
       let v = this.lifted.get(x);
@@ -172,7 +179,10 @@ export class JaxprTrace extends Trace implements Stager {
       eqns: this.eqns.slice(),
       outvars,
     };
-    return { closed: new ClosedJaxpr(jaxpr, this.consts.slice(), this.owned.slice(), this.backend), lifted };
+    const closed = new ClosedJaxpr(jaxpr, this.consts.slice(), this.owned.slice(), this.backend);
+    // A program that runs eagerly (linearize's) reuses the scalars it saw instead of making them again.
+    if (!this.staging) for (const [arr, lit] of this.literals) closed.keepLiteral(lit, arr.retained());
+    return { closed, lifted };
   }
 }
 
