@@ -15,7 +15,7 @@ export {
   resetBackend,
   setBackend,
 } from "./backend/registry.js";
-export type { Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var } from "./core/jaxpr.js";
+export type { Atom, ClosedJaxpr, Eqn, EqnOf, Jaxpr, Literal, Var } from "./core/jaxpr.js";
 export { DTYPES, type DType, promoteTypes, type ValueArray } from "./dtype.js";
 export { BackendError, DTypeError, ShapeError, TracerError, WebjaxError } from "./errors.js";
 export * as lax from "./lax.js";

@@ -33,13 +33,16 @@ export class Literal {
 
 export type Atom = Var | Literal;
 
-/** One primitive application, its params typed by the primitive. */
-export interface Eqn<P extends Primitive = Primitive> {
+/** One application of primitive P, its params typed by P. */
+export interface EqnOf<P extends Primitive> {
   readonly prim: P;
   readonly inputs: readonly Atom[];
   readonly params: Params[P];
   readonly outputs: readonly Var[];
 }
+
+/** An equation: a union discriminated by `prim`, so `e.prim === "reduce_sum"` types `e.params`. */
+export type Eqn = { [P in Primitive]: EqnOf<P> }[Primitive];
 
 /** A program: constvars (bound by a ClosedJaxpr's consts), invars, equations in order, outvars. */
 export interface Jaxpr {

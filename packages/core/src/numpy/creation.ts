@@ -171,6 +171,12 @@ export function array(
       throw new ShapeError(`array: shape [${shape}] needs ${sizeOf(shape)} elements, the typed array has ${x.length}`);
     return fromHost(storeAs(dtype, x as ArrayLike<number>), shape, dtype, opts, "array");
   }
+  if (typeof x === "number" || typeof x === "boolean") {
+    // A 0-d array of a JS value is a scalar that programs record as a literal.
+    if (opts?.shape) throw new DTypeError("array: `shape` applies to typed-array input only");
+    const dtype = opts?.dtype ? checkDType(opts.dtype, "array") : typeof x === "boolean" ? "bool" : "float32";
+    return scalar(x, dtype, false, backendFor(opts));
+  }
   const shape = nestedShape(x as NestedInput);
   const flat: (number | boolean)[] = [];
   const walk = (v: NestedInput): void => {

@@ -18,6 +18,7 @@ import { broadcastTo, expandDims, reshape, slice, squeeze, transpose } from "./s
 import { argsort, sort } from "./sorting.js";
 import { all, any, std, variance } from "./stats.js";
 
+export { e, eulerGamma, inf, nan, pi } from "./constants.js";
 export type { CreateOptions, NestedInput } from "./creation.js";
 export { arange, array, eye, full, fullLike, linspace, ones, onesLike, zeros, zerosLike } from "./creation.js";
 export {

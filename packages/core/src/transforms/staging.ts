@@ -60,7 +60,10 @@ export class ShapeDtypeStruct extends Array {
     return new TracerError(`a ShapeDtypeStruct (${fmtAval(this.aval)}) has no value to use as a JS number`);
   }
   override toString(): string {
-    return `ShapeDtypeStruct(shape=[${this.shape.join(", ")}], dtype=${this.dtype})`;
+    return `ShapeDtypeStruct(shape=[${this.shape.join(", ")}], dtype=${this.dtype}${this.weakType ? ", weak_type=True" : ""})`;
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 }
 

@@ -19,8 +19,12 @@ function corrupt(closed: ClosedJaxpr, k: number, change: (e: ClosedJaxpr["jaxpr"
 describe("checkJaxpr", () => {
   const good = makeJaxpr((x: JArray) => np.sin(x).add(x).sum())(f32(3));
 
-  test("accepts what staging makes", () => {
+  test("accepts what staging makes; equation params are typed by the primitive", () => {
     expect(() => checkJaxpr(good)).not.toThrow();
+    const sum = good.jaxpr.eqns[2];
+    // `prim` discriminates the union: params.axes type-checks only for reductions.
+    if (sum?.prim !== "reduce_sum") throw new Error("expected a reduce_sum");
+    expect(sum.params.axes).toEqual([0]);
   });
 
   test("an output declared with the wrong type names the equation", () => {

@@ -34,6 +34,14 @@ describe("what staging records", () => {
     expect(lits.map((l) => (l as { value: number }).value)).toEqual([2, 1]);
   });
 
+  test("a 0-d np.array of a number and a JS index are literals too; np's constants are JS numbers", () => {
+    const j = makeJaxpr((x: JArray) => x.at(1).set(np.array(7)).mul(np.pi))(f32(3));
+    expect(j.consts).toEqual([]);
+    expect(String(j)).toContain("scatter[axis=0 mode=set] a 1:i32[] 7.0:f32[]");
+    expect([np.pi, np.e, np.inf, np.eulerGamma]).toEqual([Math.PI, Math.E, Number.POSITIVE_INFINITY, 0.5772156649015329]);
+    expect(np.nan).toBeNaN();
+  });
+
   test("np.eye(1024) is equations, not a 4 MB const; ones and arange too", () => {
     const j = makeJaxpr((x: JArray) =>
       x
