@@ -38,7 +38,12 @@ describe("what staging records", () => {
     const j = makeJaxpr((x: JArray) => x.at(1).set(np.array(7)).mul(np.pi))(f32(3));
     expect(j.consts).toEqual([]);
     expect(String(j)).toContain("scatter[axis=0 mode=set] a 1:i32[] 7.0:f32[]");
-    expect([np.pi, np.e, np.inf, np.eulerGamma]).toEqual([Math.PI, Math.E, Number.POSITIVE_INFINITY, 0.5772156649015329]);
+    expect([np.pi, np.e, np.inf, np.eulerGamma]).toEqual([
+      Math.PI,
+      Math.E,
+      Number.POSITIVE_INFINITY,
+      0.5772156649015329,
+    ]);
     expect(np.nan).toBeNaN();
   });
 
