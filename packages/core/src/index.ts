@@ -53,6 +53,7 @@ export {
   jacfwd,
   jacrev,
 } from "./transforms/jacobians.js";
+export { type CompileEvent, clearCaches, configureJit, type JitOptions, type Jitted, jit } from "./transforms/jit.js";
 export type { Cotangent } from "./transforms/leaves.js";
 export { evalShape, makeJaxpr, ShapeDtypeStruct, type ShapesOf } from "./transforms/staging.js";
 export { type AxisSpec, type VmapOptions, vmap } from "./transforms/vmap.js";

@@ -10,7 +10,11 @@ export class LruCache<K, V> {
 
   private cap: number;
 
-  constructor(capacity: number) {
+  constructor(
+    capacity: number,
+    /** Called with each entry dropped to stay within capacity, or by clear() (to release what it holds). */
+    private readonly onEvict?: (value: V) => void,
+  ) {
     this.cap = checkCapacity(capacity);
   }
 
@@ -44,8 +48,10 @@ export class LruCache<K, V> {
 
   private trim(): void {
     while (this.map.size > this.cap) {
-      this.map.delete(this.map.keys().next().value as K);
+      const [k, v] = this.map.entries().next().value as [K, V];
+      this.map.delete(k);
       this.evictions++;
+      this.onEvict?.(v);
     }
   }
 
@@ -54,7 +60,13 @@ export class LruCache<K, V> {
   }
 
   clear(): void {
+    const values = [...this.map.values()];
     this.map.clear();
+    if (this.onEvict) for (const v of values) this.onEvict(v);
+  }
+
+  values(): IterableIterator<V> {
+    return this.map.values();
   }
 }
 

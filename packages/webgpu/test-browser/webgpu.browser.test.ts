@@ -12,6 +12,7 @@ import {
   grad,
   type Array as JArray,
   jacrev,
+  jit,
   lax,
   makeJaxpr,
   memoryStats,
@@ -307,5 +308,23 @@ describe("WebGPU in the browser", () => {
     const gv = (await g.toArray()) as number[];
     gv.forEach((v, i) => expect(v).toBeCloseTo(2 * Math.cos(i), 5));
     g.dispose();
+  });
+
+  test("jit on the GPU: a donated SGD step equals eager, and traces once", async () => {
+    const loss = (w: JArray, xs: JArray) => np.tanh(xs.matmul(w)).square().sum();
+    const step = jit((w: JArray, xs: JArray, lr: number) => w.sub(grad(loss)(w, xs).mul(lr)), { donateArgnums: 0 });
+    using xs = np.array([
+      [1, 2],
+      [3, -1],
+    ]);
+    using w0 = np.array([[0.1], [-0.2]]);
+    using want = w0.sub(grad(loss)(w0, xs).mul(0.5));
+    let w = step(np.array([[0.1], [-0.2]]), xs, 0.5);
+    const got = (await w.toArray()) as number[][];
+    const exp = (await want.toArray()) as number[][];
+    got.forEach((r, i) => expect(r[0]).toBeCloseTo(exp[i]?.[0] as number, 5));
+    w = step(w, xs, 0.25);
+    expect(step.traceCount).toBe(1);
+    w.dispose();
   });
 });

@@ -27,6 +27,11 @@ export class DeviceBuffer {
     return this.refs > 0;
   }
 
+  /** How many holders it has (arrays, views, queued kernels). */
+  get refCount(): number {
+    return this.refs;
+  }
+
   retain(): void {
     this.refs++;
   }

@@ -34,6 +34,8 @@ export class ConcreteArray extends Array {
   readonly serial = nextSerial++;
   /** True for handles that no ownership scope records (see `retained`). */
   detached = false;
+  /** The jitted function this array was donated to (set when donation releases it). */
+  donatedTo: string | undefined = undefined;
   /** The value of a scalar made from a JS value (as stored): a program records it as a literal, not a constant. */
   literal: number | undefined = undefined;
 
@@ -86,6 +88,12 @@ export class ConcreteArray extends Array {
   /** The buffer; a clear error after dispose(). */
   get buffer(): DeviceBuffer {
     if (!this.#buffer) {
+      if (this.donatedTo) {
+        throw new WebjaxError(
+          `Array(${this.dtype}${fmtShape(this.shape)}) was donated to ${this.donatedTo} (donateArgnums) and can no longer be used; ` +
+            "use the function's output instead, or leave the argument out of donateArgnums",
+        );
+      }
       throw new WebjaxError(
         `Array(${this.dtype}${fmtShape(this.shape)}) was used after dispose(); keep it alive, or compute it again`,
       );

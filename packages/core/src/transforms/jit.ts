@@ -1,0 +1,313 @@
+/**
+ * jit: trace a function once per signature into a program and run the program on later calls
+ * without re-entering the user's JS (so JS side effects happen at trace time only).
+ *
+ * The signature is the arguments' tree structure, each array leaf's shape, dtype, weak type and
+ * backend, the values of static leaves (booleans, strings: `{ train: true }` and `{ train:
+ * false }` are two programs) and of `staticArgnums` arguments. JS numbers are weak float32
+ * scalars traced as inputs, so a changing learning rate or step counter does not recompile.
+ * Under another transform (grad, vmap) the cached program is evaluated under that transform's
+ * trace; inside a staged function (another jit, makeJaxpr) jit inlines.
+ */
+import { Array } from "../array.js";
+import type { Backend } from "../backend/backend.js";
+import { getBackend } from "../backend/registry.js";
+import { type Aval, aval } from "../core/aval.js";
+import { ConcreteArray, nextArraySerial } from "../core/concrete.js";
+import { type ClosedJaxpr, evalJaxpr } from "../core/jaxpr.js";
+import { checkIfEnabled } from "../core/jaxpr-check.js";
+import { fmtType } from "../core/jaxpr-print.js";
+import { Program } from "../core/program.js";
+import { stage } from "../core/staging.js";
+import { currentStager, Tracer } from "../core/trace.js";
+import { TracerError, WebjaxError } from "../errors.js";
+import { LruCache } from "../lru.js";
+import { scalar } from "../numpy/convert.js";
+import { checkOptions } from "../numpy/options.js";
+import { flattenWithPathAs } from "../tree/flatten.js";
+import type { TreeDef } from "../tree/treedef.js";
+import type { AnyFn } from "./autodiff.js";
+import { arrayLeaves, checkSync, owned } from "./leaves.js";
+
+export interface JitOptions {
+  /** Arguments that are part of the signature by value (a new value compiles a new program). */
+  staticArgnums?: number | readonly number[];
+  /** Arguments whose buffers the call may consume: the passed arrays can no longer be used after it. */
+  donateArgnums?: number | readonly number[];
+  /** Programs kept per function (least recently used dropped past it); default 64. */
+  cacheSize?: number;
+}
+
+/** One (re)compile: which function, why, and how long tracing took. */
+export interface CompileEvent {
+  readonly fn: string;
+  readonly reason: string;
+  readonly ms: number;
+}
+
+let logCompiles: boolean | ((e: CompileEvent) => void) = false;
+
+/** jit's settings: `logCompiles` prints every (re)compile with its reason (or calls your function with it). */
+export function configureJit(o: { logCompiles?: boolean | ((e: CompileEvent) => void) }): void {
+  checkOptions("configureJit", o, ["logCompiles"]);
+  if (o.logCompiles !== undefined) logCompiles = o.logCompiles;
+}
+
+const caches = new Set<WeakRef<LruCache<string, Entry>>>();
+
+/** Drops every jitted function's compiled programs (they recompile on their next call). */
+export function clearCaches(): void {
+  for (const ref of caches) {
+    const c = ref.deref();
+    if (c) c.clear();
+    else caches.delete(ref);
+  }
+}
+
+/** A jitted function: f's signature, plus its cache. */
+export type Jitted<F extends AnyFn> = F & {
+  /** Drops this function's compiled programs. */
+  clearCache(): void;
+  /** Programs cached now. */
+  readonly cacheSize: number;
+  /** Times f has been traced (once per new signature). */
+  readonly traceCount: number;
+};
+
+interface Entry {
+  readonly closed: ClosedJaxpr;
+  readonly program: Program;
+  readonly outDef: TreeDef;
+}
+
+/** What a call looks like: the pieces of its cache key, kept to explain the next recompile. */
+interface Signature {
+  readonly key: string;
+  readonly def: TreeDef;
+  /** Per leaf: its argument's index, its path inside it, and its description. */
+  readonly leaves: readonly { arg: number; path: string; desc: string }[];
+  readonly statics: readonly { arg: number; key: string }[];
+}
+
+const argnums = (op: string, what: string, v: number | readonly number[] | undefined): number[] => {
+  const list = v === undefined ? [] : typeof v === "number" ? [v] : [...v];
+  for (const n of list) {
+    if (!Number.isInteger(n)) throw new TracerError(`${op}: ${what} must be integers, got ${n}`);
+  }
+  return list;
+};
+
+let nextObjectId = 0;
+const objectIds = new WeakMap<object, number>();
+
+/** A static argument's part of the key: plain data by value, functions and class instances by identity. */
+function staticKey(v: unknown): string {
+  if (v === null || v === undefined || typeof v !== "object") {
+    if (typeof v === "function") return `f${idOf(v)}`;
+    return `${typeof v}:${String(v)}`;
+  }
+  if (globalThis.Array.isArray(v)) return `[${v.map(staticKey).join(",")}]`;
+  if (Object.getPrototypeOf(v) === Object.prototype) {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${staticKey((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return `o${idOf(v)}`;
+}
+
+function idOf(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) {
+    id = nextObjectId++;
+    objectIds.set(o, id);
+  }
+  return id;
+}
+
+function fmtStatic(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : typeof v === "function" ? "a function" : String(v);
+}
+
+const leafDesc = (x: unknown, backend: Backend | null): string => {
+  if (x instanceof Array)
+    return `${fmtType(x.aval)}${x.weakType ? "(weak)" : ""}@${x.backendHint()?.name ?? backend?.name}`;
+  if (typeof x === "number") return "a JS number";
+  return `${typeof x} ${fmtStatic(x)}`;
+};
+
+/** Why `now` missed the cache, given the previous call's signature. */
+function reasonFor(now: Signature, prev: Signature | undefined): string {
+  if (!prev) return "first call";
+  for (const s of now.statics) {
+    const p = prev.statics.find((q) => q.arg === s.arg);
+    if (!p || p.key !== s.key) return `new value for static argument ${s.arg}`;
+  }
+  if (!now.def.equals(prev.def)) return `new tree structure of the arguments: ${now.def} (was ${prev.def})`;
+  for (let i = 0; i < now.leaves.length; i++) {
+    const a = now.leaves[i] as Signature["leaves"][number];
+    const b = prev.leaves[i];
+    if (b && a.desc !== b.desc) {
+      const where = `argument ${a.arg}${a.path ? ` at ${a.path}` : ""}`;
+      const [ta, tb] = [a.desc.split("@")[0] as string, b.desc.split("@")[0] as string];
+      const kind =
+        a.desc.startsWith("boolean") || a.desc.startsWith("string")
+          ? "value"
+          : ta.split("[")[0] !== tb.split("[")[0]
+            ? "dtype"
+            : ta !== tb
+              ? "shape"
+              : "backend";
+      return `new ${kind} for ${where}: ${a.desc.replace(/@.*$/, "")} (was ${b.desc.replace(/@.*$/, "")})`;
+    }
+  }
+  return "the cached program was evicted";
+}
+
+/**
+ * `f` compiled (jax.jit): traced once per signature, then run as its program. Options:
+ * `staticArgnums` (arguments keyed by value, e.g. an activation name), `donateArgnums`
+ * (arguments whose buffers the call may reuse; the passed arrays are poisoned), `cacheSize`.
+ *
+ * @example
+ * const step = jit((params, x, y, lr) => tree.map((p, g) => p.sub(g.mul(lr)), params, grad(loss)(params, x, y)),
+ *   { donateArgnums: 0 });
+ */
+export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
+  if (typeof f !== "function") throw new TracerError(`jit: expected a function, got ${typeof f}`);
+  checkOptions(
+    "jit",
+    opts,
+    ["staticArgnums", "donateArgnums", "cacheSize"],
+    "jit(f, { staticArgnums, donateArgnums })",
+  );
+  const name = `jit(${f.name || "fn"})`;
+  const staticNums = argnums("jit", "staticArgnums", opts.staticArgnums);
+  const donateNums = argnums("jit", "donateArgnums", opts.donateArgnums);
+  const cache = new LruCache<string, Entry>(opts.cacheSize ?? 64, (e) => e.closed.dispose());
+  caches.add(new WeakRef(cache));
+  let prev: Signature | undefined;
+  let traces = 0;
+  let warned = false;
+
+  const call = (...args: unknown[]): unknown => {
+    // Inside a staged function jit inlines: the enclosing program records f's operations.
+    if (currentStager()) return f(...args);
+    const n = args.length;
+    const norm = (i: number) => (i < 0 ? i + n : i);
+    const statics = new Set(staticNums.map(norm));
+    const donated = new Set(donateNums.map(norm));
+    for (const i of donated) {
+      if (statics.has(i)) throw new TracerError(`${name}: argument ${i} is both static and donated`);
+    }
+    const traced: number[] = [];
+    for (let i = 0; i < n; i++) if (!statics.has(i)) traced.push(i);
+    const [withPath, def] = flattenWithPathAs(
+      name,
+      traced.map((i) => args[i]),
+    );
+    const arrays = withPath.map(([, x]) => x).filter((x): x is Array => x instanceof Array);
+    const backend = arrays.map((x) => x.backendHint()).find((b) => b) ?? getBackend();
+    const leaves = withPath.map(([path, x]) => {
+      const [head, ...rest] = path.split("/");
+      return { arg: traced[Number(head)] as number, path: rest.join("/"), desc: leafDesc(x, backend), x };
+    });
+    const staticParts = [...statics].sort((a, b) => a - b).map((i) => ({ arg: i, key: staticKey(args[i]) }));
+    const key = `${def}|${leaves.map((l) => l.desc).join(";")}|${staticParts.map((s) => `${s.arg}=${s.key}`).join(";")}`;
+    const sig: Signature = { key, def, leaves, statics: staticParts };
+    const dynamic = leaves.filter((l) => l.x instanceof Array || typeof l.x === "number");
+
+    let entry = cache.get(key);
+    let lifted: Array[] = [];
+    if (!entry) {
+      const t0 = performance.now();
+      const avals: Aval[] = dynamic.map((l) => (l.x instanceof Array ? l.x.aval : aval([], "float32", true)));
+      let outDef: TreeDef | undefined;
+      let staged: { closed: ClosedJaxpr; lifted: Array[] };
+      try {
+        staged = stage(
+          name,
+          (xs) => {
+            let k = 0;
+            const leafVals = leaves.map((l) => (l.x instanceof Array || typeof l.x === "number" ? xs[k++] : l.x));
+            const tracedArgs = def.unflatten(leafVals) as unknown[];
+            const full = args.slice();
+            traced.forEach((i, j) => {
+              full[i] = tracedArgs[j];
+            });
+            const out = f(...full);
+            checkSync(name, out);
+            const o = arrayLeaves(name, "the function's output", out);
+            outDef = o.def;
+            return o.leaves;
+          },
+          avals,
+          backend,
+        );
+      } catch (e) {
+        if (e instanceof WebjaxError && !e.message.startsWith(name)) e.message = `${name}: ${e.message}`;
+        throw e;
+      }
+      traces++;
+      checkIfEnabled(staged.closed, `${name}'s program`);
+      const donatedMask = dynamic.map((l) => donated.has(l.arg));
+      entry = { closed: staged.closed, program: new Program(staged.closed, donatedMask), outDef: outDef as TreeDef };
+      lifted = staged.lifted;
+      // A program that reads an enclosing transform's values is that transform's alone: not cached.
+      if (lifted.length === 0) cache.set(key, entry);
+      const event = { fn: name, reason: reasonFor(sig, prev), ms: performance.now() - t0 };
+      if (typeof logCompiles === "function") logCompiles(event);
+      else if (logCompiles) console.info(`${name}: compiled in ${event.ms.toFixed(1)} ms (${event.reason})`);
+    }
+    prev = sig;
+
+    const mark = nextArraySerial();
+    const made: ConcreteArray[] = [];
+    const inputs = dynamic.map((l) => {
+      if (l.x instanceof Array) return l.x;
+      const s = scalar(l.x as number, "float32", true, backend);
+      if (s instanceof ConcreteArray) made.push(s);
+      return s;
+    });
+    if (lifted.length > 0 || inputs.some((x) => x instanceof Tracer)) {
+      // Under an enclosing transform: the program is evaluated under its trace (grad(jit(f))
+      // differentiates the program, vmap(jit(f)) batches it); donation does not apply.
+      const outs = evalJaxpr(entry.closed, [...lifted, ...inputs]);
+      if (lifted.length > 0) entry.closed.dispose();
+      return entry.outDef.unflatten(owned(outs, mark));
+    }
+    // A donated buffer that another array also holds cannot be reused (checked before anything
+    // runs: kernels queued by this call hold references of their own).
+    dynamic.forEach((l, i) => {
+      const x = inputs[i];
+      if (!warned && donated.has(l.arg) && x instanceof ConcreteArray && x.buffer.refCount > 1) {
+        warned = true;
+        console.warn(
+          `${name}: donated argument ${l.arg} shares its buffer with another array, so it cannot be reused; ` +
+            "donate arrays nothing else holds",
+        );
+      }
+    });
+    const donate = (x: ConcreteArray) => {
+      x.donatedTo = name;
+      x.dispose();
+    };
+    const outs = entry.program.run(inputs, donate);
+    const result = owned(outs, mark);
+    // Donated inputs the program kept to the end (returned, or never read) are released now:
+    // an output that was one holds its own handle on the buffer.
+    dynamic.forEach((l, i) => {
+      const x = inputs[i];
+      if (donated.has(l.arg) && x instanceof ConcreteArray && !x.disposed) donate(x);
+    });
+    for (const s of made) if (!result.includes(s)) s.dispose();
+    return entry.outDef.unflatten(result);
+  };
+  const jitted = call as Jitted<F>;
+  Object.defineProperties(jitted, {
+    clearCache: { value: () => cache.clear() },
+    cacheSize: { get: () => cache.size },
+    traceCount: { get: () => traces },
+  });
+  return jitted;
+}
