@@ -2,6 +2,7 @@ import type { Backend, Slot } from "../backend/backend.js";
 import type { HeapStats } from "../backend/cpu/heap.js";
 import { existingBackend } from "../backend/registry.js";
 import { type DType, itemSize } from "../dtype.js";
+import { recorder } from "./recording.js";
 
 /**
  * A reference-counted backend buffer. Every array (and every view of it) holds one reference,
@@ -21,6 +22,7 @@ export class DeviceBuffer {
   ) {
     this.bytes = size * itemSize(dtype);
     track(this);
+    recorder()?.alloc(slot, dtype, size, label);
   }
 
   get alive(): boolean {
@@ -39,6 +41,7 @@ export class DeviceBuffer {
   release(): void {
     if (this.refs <= 0) return;
     if (--this.refs === 0) {
+      recorder()?.free(this.slot);
       this.backend.free(this.slot);
       untrack(this);
     }

@@ -9,6 +9,7 @@ import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
 import { beforeRead } from "./collector.js";
 import { formatArray } from "./format.js";
+import { recorder } from "./recording.js";
 import { noteCreated, untracked } from "./scope.js";
 
 /** Safety net: an array that became unreachable without dispose() releases its buffer when collected. */
@@ -54,6 +55,7 @@ export class ConcreteArray extends Array {
   static fromHost(backend: Backend, aval: Aval, data: DataArray, label: string): ConcreteArray {
     const size = sizeOf(aval.shape);
     const slot = backend.alloc(aval.dtype, size);
+    recorder()?.write();
     backend.write(slot, data);
     return new ConcreteArray(aval, new DeviceBuffer(backend, slot, aval.dtype, size, label));
   }

@@ -22,6 +22,7 @@ import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
 import { ConcreteArray, setMaterialize } from "./concrete.js";
+import { recorder } from "./recording.js";
 import { checkSameBackend } from "./trace.js";
 
 /**
@@ -112,13 +113,12 @@ function dispatchNew(
   const size = sizeOf(out.shape);
   const slot = backend.alloc(out.dtype, size);
   const result = new ConcreteArray(out, new DeviceBuffer(backend, slot, out.dtype, size, label));
-  if (size > 0)
-    backend.dispatch(
-      exe,
-      inputs.map((x) => x.buffer.slot),
-      [slot],
-      Int32Array.from(params),
-    );
+  if (size > 0) {
+    const ins = inputs.map((x) => x.buffer.slot);
+    const ps = Int32Array.from(params);
+    recorder()?.dispatch(exe, ins, [slot], ps);
+    backend.dispatch(exe, ins, [slot], ps);
+  }
   return result;
 }
 
@@ -468,18 +468,17 @@ function runRoutine<K extends Primitive>(
     });
     if (results.some((r) => r.size > 0)) {
       try {
-        backend.dispatch(
-          exe,
-          prepared.map((x) => x.buffer.slot),
-          results.map((r) => r.buffer.slot),
-          Int32Array.from([
-            ...call.params,
-            ...views.flatMap((i) => {
-              const v = (prepared[i] as ConcreteArray).view;
-              return [v.offset, ...v.strides];
-            }),
-          ]),
-        );
+        const ins = prepared.map((x) => x.buffer.slot);
+        const outSlots = results.map((r) => r.buffer.slot);
+        const ps = Int32Array.from([
+          ...call.params,
+          ...views.flatMap((i) => {
+            const v = (prepared[i] as ConcreteArray).view;
+            return [v.offset, ...v.strides];
+          }),
+        ]);
+        recorder()?.dispatch(exe, ins, outSlots, ps);
+        backend.dispatch(exe, ins, outSlots, ps);
       } catch (e) {
         for (const r of results) r.dispose();
         throw e;

@@ -1,14 +1,18 @@
 /**
- * A jitted function's compiled form, as far as it goes today: the staged program with its
- * variables numbered and each value's last use precomputed, so a call runs the equations in
- * order and releases every intermediate (and every donated input) right after its last use.
- * Each equation still runs as its eager one-op kernel; the step list with planned kernels that
- * `Backend.run` executes (DESIGN decision 5) replaces this loop in the program-model work.
+ * A jitted function's compiled form: the staged program with its variables numbered and each
+ * value's last use precomputed. The first call per input layout runs the equations as eager
+ * one-op kernels, releasing every intermediate (and donated input) right after its last use,
+ * and records the backend calls that makes (core/plan.ts); later calls replay the recording:
+ * no bind, no abstract evaluation, no kernel-cache lookup. (DESIGN decision 5's `Backend.run`
+ * of a whole step list, with fused kernels, builds on these plans.)
  */
 import type { Array } from "../array.js";
+import { getBackend } from "../backend/registry.js";
 import type { Params } from "../primitives/types.js";
 import { ConcreteArray } from "./concrete.js";
 import { type Atom, type ClosedJaxpr, type Eqn, Literal, type Var } from "./jaxpr.js";
+import { layoutKey, Plan } from "./plan.js";
+import { withRecorder } from "./recording.js";
 import { bind } from "./trace.js";
 
 /** Where an atom's value comes from: an environment slot, or a literal. */
@@ -30,6 +34,10 @@ export class Program {
   private readonly outRefs: Ref[];
   /** Inputs read by no equation and returned by no output: released at once where donated. */
   private readonly unusedInputs: number[];
+  /** The literals the program reads (their cached eager scalars are fixed buffers of its plans). */
+  private readonly literals: Literal[];
+  /** Recorded plans by input layout (or the number of failed recordings). */
+  private readonly plans = new Map<string, Plan | number>();
 
   constructor(
     readonly closed: ClosedJaxpr,
@@ -51,6 +59,10 @@ export class Program {
     this.inSlots = jaxpr.invars.map(slotOf);
     const steps = jaxpr.eqns.map((eqn) => ({ eqn, inputs: eqn.inputs.map(ref), outputs: eqn.outputs.map(slotOf) }));
     this.outRefs = jaxpr.outvars.map(ref);
+    const lits = new Set<Literal>();
+    for (const st of steps) for (const r of st.inputs) if (r instanceof Literal) lits.add(r);
+    for (const r of this.outRefs) if (r instanceof Literal) lits.add(r);
+    this.literals = [...lits];
     this.nSlots = slot.size;
     // Last use of each slot; outputs live past the end, consts belong to the program.
     const last = new globalThis.Array<number>(this.nSlots).fill(-1);
@@ -77,6 +89,33 @@ export class Program {
    * returned as that array: the caller makes its own handle).
    */
   run(inputs: readonly Array[], release: (x: ConcreteArray, i: number) => void): Array[] {
+    const fixed: Array[] = [...inputs, ...this.closed.consts, ...this.literals.map((l) => this.closed.literal(l))];
+    const concrete = fixed.every((x) => x instanceof ConcreteArray);
+    const backend = concrete ? ((fixed[0] as ConcreteArray | undefined)?.backend ?? getBackend()) : null;
+    if (!backend || !fixed.every((x) => (x as ConcreteArray).backend === backend))
+      return this.runEager(inputs, release);
+    const key = layoutKey(fixed);
+    const known = this.plans.get(key);
+    const onDonate = (i: number) => release(inputs[i] as ConcreteArray, i);
+    if (known instanceof Plan && known.backend === backend) return known.run(fixed as ConcreteArray[], onDonate);
+    if (typeof known === "number" && known >= 2) return this.runEager(inputs, release);
+    const { outs, plan } = Plan.record(
+      backend,
+      fixed as ConcreteArray[],
+      (donated: (i: number) => void) =>
+        this.runEager(inputs, (x, i) => {
+          donated(i);
+          release(x, i);
+        }),
+      withRecorder,
+    );
+    // A run that cannot be replayed (it uploaded, say, a sub-program's literal) is tried once more.
+    this.plans.set(key, plan ?? (typeof known === "number" ? known + 1 : 1));
+    return outs;
+  }
+
+  /** Runs the equations one by one as eager kernels (and records them, under a recorder). */
+  private runEager(inputs: readonly Array[], release: (x: ConcreteArray, i: number) => void): Array[] {
     const env = new globalThis.Array<Array | undefined>(this.nSlots);
     const { consts } = this.closed;
     this.constSlots.forEach((s, i) => {

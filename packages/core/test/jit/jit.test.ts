@@ -7,6 +7,7 @@ import {
   clearCaches,
   configureJit,
   customVjp,
+  getBackend,
   grad,
   type Array as JArray,
   jit,
@@ -18,6 +19,7 @@ import {
   valueAndGrad,
   vmap,
 } from "@webjax/core";
+import { eagerCache, registry } from "@webjax/core/internal";
 import { expectClose, testBackend } from "@webjax/test-utils";
 import { afterEach, describe, expect, test, vi } from "vitest";
 
@@ -138,6 +140,23 @@ describe("composition with grad, vmap and custom rules", () => {
     await expectClose(grad(jit(f))(x), want, { rtol: 1e-5 });
     await expectClose(jit(grad(f))(x), want, { rtol: 1e-5 });
     await expectClose(vmap(grad(jit(f)))(x), want, { rtol: 1e-5 });
+  });
+});
+
+describe("no replay", () => {
+  test("after the first call per layout: no abstract evaluation, no kernel-cache lookup, the same values", async () => {
+    const f = jit((a: JArray, b: JArray) => np.tanh(a.matmul(b)).sum(0).add(np.cumsum(a, 1).max()));
+    const b = np.ones([3, 4]);
+    const first = f(x, b);
+    const spies = Object.values(registry).map((def) => vi.spyOn(def, "abstractEval"));
+    const cache = eagerCache(getBackend());
+    const lookups = cache ? vi.spyOn(cache, "get") : undefined;
+    const second = f(x, b);
+    expect(spies.reduce((n, s) => n + s.mock.calls.length, 0)).toBe(0);
+    expect(lookups?.mock.calls.length ?? 0).toBe(0);
+    for (const s of spies) s.mockRestore();
+    lookups?.mockRestore();
+    expect(Array.from(await second.data())).toEqual(Array.from(await first.data()));
   });
 });
 

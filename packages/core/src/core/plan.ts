@@ -1,0 +1,189 @@
+/**
+ * A program's backend calls, recorded from one eager run and replayed: allocations, dispatches
+ * of the already-compiled kernels with their params, frees, and the release of donated inputs.
+ * A replay does no binding, no abstract evaluation and no kernel-cache lookup. It is valid for
+ * the backend instance, the input layouts (views) and the input aliasing it was recorded with;
+ * the Program keys plans by those.
+ */
+import type { Array } from "../array.js";
+import type { Backend, Executable, Slot } from "../backend/backend.js";
+import type { DType } from "../dtype.js";
+import { isContiguous, type View } from "../ir/view.js";
+import type { Aval } from "./aval.js";
+import { DeviceBuffer } from "./buffer.js";
+import { ConcreteArray } from "./concrete.js";
+import type { Recorder } from "./recording.js";
+
+type PlanStep =
+  | { readonly op: "alloc"; readonly id: number; readonly dtype: DType; readonly size: number }
+  | {
+      readonly op: "dispatch";
+      readonly exe: Executable;
+      readonly ins: readonly number[];
+      readonly outs: readonly number[];
+      readonly params: Int32Array;
+    }
+  | { readonly op: "free"; readonly id: number }
+  | { readonly op: "donate"; readonly input: number };
+
+/**
+ * A program output: a fixed array (an input, const or literal) itself, a new view of one's
+ * buffer, or a view of a buffer the plan made.
+ */
+type PlanOutput =
+  | { readonly kind: "fixed"; readonly index: number }
+  | { readonly kind: "fixedView"; readonly index: number; readonly aval: Aval; readonly view: View }
+  | {
+      readonly kind: "made";
+      readonly id: number;
+      readonly aval: Aval;
+      readonly view: View;
+      readonly label: string;
+    };
+
+/** The key of the input layouts a plan is valid for: each input's view, and which inputs share a buffer. */
+export function layoutKey(fixed: readonly Array[]): string {
+  let key = "";
+  const seen = new Map<unknown, number>();
+  for (let i = 0; i < fixed.length; i++) {
+    const x = fixed[i];
+    if (!(x instanceof ConcreteArray)) return "";
+    const v = x.view;
+    key += v.offset === 0 && isContiguous(v) ? "c" : `${v.offset}/${v.strides.join(",")}`;
+    const b = x.buffer;
+    const first = seen.get(b);
+    if (first === undefined) seen.set(b, i);
+    else key += `=${first}`;
+    key += ";";
+  }
+  return key;
+}
+
+export class Plan {
+  private constructor(
+    readonly backend: Backend,
+    private readonly nIds: number,
+    private readonly steps: readonly PlanStep[],
+    private readonly outputs: readonly PlanOutput[],
+    private readonly sizes: ReadonlyMap<number, { dtype: DType; size: number }>,
+  ) {}
+
+  /**
+   * Records `run` (one eager run of the program over `fixed`: the inputs, then its consts and
+   * literals). Returns the run's outputs, and the plan (null, with the reason, where the run did
+   * something a replay cannot repeat).
+   */
+  static record(
+    backend: Backend,
+    fixed: readonly ConcreteArray[],
+    run: (onDonate: (input: number) => void) => Array[],
+    withRecorder: <T>(r: Recorder, f: () => T) => T,
+  ): { outs: Array[]; plan: Plan | null; why?: string } {
+    const ids = new Map<Slot, number>();
+    fixed.forEach((x, i) => {
+      if (!ids.has(x.buffer.slot)) ids.set(x.buffer.slot, i);
+    });
+    const nFixed = fixed.length;
+    let next = nFixed;
+    const steps: PlanStep[] = [];
+    const sizes = new Map<number, { dtype: DType; size: number; label: string }>();
+    let broken: string | undefined;
+    const idOf = (s: Slot): number => {
+      const id = ids.get(s);
+      if (id === undefined) {
+        broken ??= "a kernel used a buffer the program does not know";
+        return -1;
+      }
+      return id;
+    };
+    const rec: Recorder = {
+      alloc(slot, dtype, size, label) {
+        const id = next++;
+        ids.set(slot, id);
+        sizes.set(id, { dtype, size, label });
+        steps.push({ op: "alloc", id, dtype, size });
+      },
+      dispatch(exe, ins, outs, params) {
+        steps.push({ op: "dispatch", exe, ins: ins.map(idOf), outs: outs.map(idOf), params: params.slice() });
+      },
+      free(slot) {
+        const id = ids.get(slot);
+        // Buffers from outside the program (collected elsewhere) and the inputs' own buffers
+        // (released through their handles: donation) are not the plan's.
+        if (id === undefined || id < nFixed) return;
+        ids.delete(slot);
+        steps.push({ op: "free", id });
+      },
+      write() {
+        broken ??= "it uploads host data while running";
+      },
+    };
+    const outs = withRecorder(rec, () => run((input) => steps.push({ op: "donate", input })));
+    const outputs: PlanOutput[] = outs.map((o) => {
+      const k = fixed.indexOf(o as ConcreteArray);
+      if (k >= 0) return { kind: "fixed", index: k };
+      if (!(o instanceof ConcreteArray)) {
+        broken ??= "an output is not a concrete array";
+        return { kind: "fixed", index: -1 };
+      }
+      const id = ids.get(o.buffer.slot);
+      if (id === undefined) {
+        broken ??= "an output's buffer was made outside the program";
+        return { kind: "fixed", index: -1 };
+      }
+      if (id < nFixed) return { kind: "fixedView", index: id, aval: o.aval, view: o.view };
+      const s = sizes.get(id) as { label: string };
+      return { kind: "made", id, aval: o.aval, view: o.view, label: s.label };
+    });
+    if (broken) return { outs, plan: null, why: broken };
+    return { outs, plan: new Plan(backend, next, steps, outputs, sizes) };
+  }
+
+  /** Replays the plan over `fixed` (same layouts as recorded); `donate(i)` releases input i. */
+  run(fixed: readonly ConcreteArray[], donate: (input: number) => void): Array[] {
+    const backend = this.backend;
+    const slots = new globalThis.Array<Slot>(this.nIds);
+    for (let i = 0; i < fixed.length; i++) slots[i] = (fixed[i] as ConcreteArray).buffer.slot;
+    // Views of inputs take their handles first: a donated input may be released on the way.
+    const early = this.outputs.map((o) => {
+      if (o.kind !== "fixedView") return null;
+      const b = (fixed[o.index] as ConcreteArray).buffer;
+      b.retain();
+      return new ConcreteArray(o.aval, b, o.view);
+    });
+    for (const s of this.steps) {
+      switch (s.op) {
+        case "alloc":
+          slots[s.id] = backend.alloc(s.dtype, s.size);
+          break;
+        case "dispatch":
+          backend.dispatch(
+            s.exe,
+            s.ins.map((i) => slots[i] as Slot),
+            s.outs.map((i) => slots[i] as Slot),
+            s.params,
+          );
+          break;
+        case "free":
+          backend.free(slots[s.id] as Slot);
+          break;
+        case "donate":
+          donate(s.input);
+          break;
+      }
+    }
+    const buffers = new Map<number, DeviceBuffer>();
+    return this.outputs.map((o, k) => {
+      if (o.kind === "fixed") return fixed[o.index] as ConcreteArray;
+      if (o.kind === "fixedView") return early[k] as ConcreteArray;
+      let b = buffers.get(o.id);
+      if (b) b.retain();
+      else {
+        const { dtype, size } = this.sizes.get(o.id) as { dtype: DType; size: number };
+        b = new DeviceBuffer(backend, slots[o.id] as Slot, dtype, size, o.label);
+        buffers.set(o.id, b);
+      }
+      return new ConcreteArray(o.aval, b, o.view);
+    });
+  }
+}

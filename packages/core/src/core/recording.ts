@@ -1,0 +1,32 @@
+/**
+ * Recording what a program's eager run asks of the backend (allocations, dispatches, frees), so
+ * later calls replay that list without binding, abstract evaluation or kernel-cache lookups.
+ * The eager executor and the buffer layer report here while a recorder is installed.
+ */
+import type { Executable, Slot } from "../backend/backend.js";
+import type { DType } from "../dtype.js";
+
+export interface Recorder {
+  alloc(slot: Slot, dtype: DType, size: number, label: string): void;
+  dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void;
+  free(slot: Slot): void;
+  /** Host data written into a new buffer: a program that does this cannot be replayed. */
+  write(): void;
+}
+
+let active: Recorder | null = null;
+
+export function recorder(): Recorder | null {
+  return active;
+}
+
+/** Runs `f` with `r` receiving the backend calls it makes. */
+export function withRecorder<T>(r: Recorder, f: () => T): T {
+  const prev = active;
+  active = r;
+  try {
+    return f();
+  } finally {
+    active = prev;
+  }
+}
