@@ -305,6 +305,8 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
   };
   const jitted = call as Jitted<F>;
   Object.defineProperties(jitted, {
+    name: { value: name },
+    toString: { value: () => `${name} (a jitted function)` },
     clearCache: { value: () => cache.clear() },
     cacheSize: { get: () => cache.size },
     traceCount: { get: () => traces },

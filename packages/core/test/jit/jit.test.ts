@@ -301,4 +301,15 @@ describe("trace-time errors name the function", () => {
     expect(() => jit((a: JArray) => a.dataSync())(x)).toThrow(/dataSync\(\) was called on a traced value/);
     expect(() => jit((a: JArray) => a, { donateArgnums: 0, staticArgnums: 0 })(x)).toThrow(/both static and donated/);
   });
+
+  test("a data-dependent shape names size; boolean-mask updates work (they keep the shape)", async () => {
+    const v = np.array([1, -2, 3, -4]);
+    expect(() => jit((a: JArray) => np.nonzero(a.greater(0))[0])(v)).toThrow(/nonzero: .*pass \{ size \}/);
+    await expectClose(jit((a: JArray) => np.nonzero(a.greater(0), { size: 3 })[0] as JArray)(v), [0, 2, 0]);
+    await expectClose(jit((a: JArray) => a.at(a.less(0)).set(0))(v), [1, 0, 3, 0]);
+    const named = jit(function relu(a: JArray) {
+      return np.maximum(a, 0);
+    });
+    expect(named.name).toBe("jit(relu)");
+  });
 });
