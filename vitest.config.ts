@@ -61,7 +61,8 @@ export default defineConfig({
         ssr,
         test: {
           name: `core-cpu-${mode}`,
-          include: ["packages/core/test/**/*.test.ts"],
+          // optax's tests run on the default CPU path and on WebGPU (they use only the public API).
+          include: ["packages/core/test/**/*.test.ts", ...(mode === "normal" ? ["packages/optax/test/**/*.test.ts"] : [])],
           setupFiles: [setup],
           env: { WEBJAX_CPU: mode, WEBJAX_BACKEND: "cpu" },
         },
@@ -73,7 +74,11 @@ export default defineConfig({
               ssr,
               test: {
                 name: "webgpu-node",
-                include: ["packages/core/test/**/*.test.ts", "packages/webgpu/test/**/*.test.ts"],
+                include: [
+                  "packages/core/test/**/*.test.ts",
+                  "packages/webgpu/test/**/*.test.ts",
+                  "packages/optax/test/**/*.test.ts",
+                ],
                 setupFiles: [setup, "packages/webgpu/test/setup.ts"],
                 env: { WEBJAX_BACKEND: "webgpu", WEBJAX_PROP_RUNS: "12", ...vulkanEnv },
                 testTimeout: 60_000,

@@ -25,6 +25,7 @@ import {
   vmap,
 } from "@webjax/core";
 import { CpuBackend, evalJaxpr } from "@webjax/core/internal";
+import { adam, applyUpdates } from "@webjax/optax";
 import { activeBackend, init, shutdown } from "@webjax/webgpu";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
@@ -326,5 +327,24 @@ describe("WebGPU in the browser", () => {
     w = step(w, xs, 0.25);
     expect(step.traceCount).toBe(1);
     w.dispose();
+  });
+
+  test("optax: a jitted, donated Adam step on the GPU equals its first-step value", async () => {
+    const tx = adam(0.1);
+    let params = { w: np.array([1, -2, 3]) };
+    let state = tx.init(params);
+    const step = jit(
+      (p: { w: JArray }, s: unknown) => {
+        const [u, s2] = tx.update(grad((q: { w: JArray }) => np.square(q.w).sum())(p), s, p);
+        return [applyUpdates(p, u), s2] as const;
+      },
+      { donateArgnums: [0, 1] },
+    );
+    [params, state] = step(params, state);
+    // Adam's first step is −lr·sign(g) (m̂ = g, v̂ = g²): 1 − 0.1, −2 + 0.1, 3 − 0.1.
+    const w = (await params.w.toArray()) as number[];
+    [0.9, -1.9, 2.9].forEach((v, i) => expect(w[i]).toBeCloseTo(v, 5));
+    [params, state] = step(params, state);
+    expect(step.traceCount).toBe(1);
   });
 });

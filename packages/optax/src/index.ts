@@ -1,0 +1,11 @@
+/**
+ * @webjax/optax: DeepMind's optax in TypeScript — gradient transformations you compose
+ * (`chain(clipByGlobalNorm(1), adam(1e-3))`), their aliases, combinators and schedules, over
+ * webjax pytrees, jit-compatible (states are pytrees of arrays; schedules are traced).
+ */
+export * from "./aliases.js";
+export * from "./base.js";
+export * from "./clipping.js";
+export * from "./masking.js";
+export * from "./schedules.js";
+export * from "./transforms.js";
