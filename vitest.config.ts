@@ -62,7 +62,10 @@ export default defineConfig({
         test: {
           name: `core-cpu-${mode}`,
           // optax's tests run on the default CPU path and on WebGPU (they use only the public API).
-          include: ["packages/core/test/**/*.test.ts", ...(mode === "normal" ? ["packages/optax/test/**/*.test.ts"] : [])],
+          include: [
+            "packages/core/test/**/*.test.ts",
+            ...(mode === "normal" ? ["packages/optax/test/**/*.test.ts"] : []),
+          ],
           setupFiles: [setup],
           env: { WEBJAX_CPU: mode, WEBJAX_BACKEND: "cpu" },
         },
