@@ -8,7 +8,7 @@ import type { GradientTransformation, OptState, Params, Updates } from "./base.j
 import { setToZero } from "./base.js";
 
 /** A mask: a pytree of booleans matching the params (or a prefix of them), or a function of the params giving one. */
-export type Mask = PyTree | ((params: Params) => PyTree);
+export type Mask = PyTree | ((params: never) => PyTree);
 
 /** One boolean per leaf of `params`: a prefix mask's boolean covers its whole subtree. */
 function fullMask(op: string, mask: Mask, params: Params): boolean[] {
@@ -74,7 +74,7 @@ export interface MultiTransformState {
  */
 export function multiTransform(
   transforms: Record<string, GradientTransformation>,
-  labels: PyTree | ((params: Params) => PyTree),
+  labels: PyTree | ((params: never) => PyTree),
 ): GradientTransformation<MultiTransformState> {
   const names = Object.keys(transforms);
   const labelsOf = (params: Params): string[] => {
