@@ -9,3 +9,4 @@ export * from "./clipping.js";
 export * from "./masking.js";
 export * from "./schedules.js";
 export * from "./transforms.js";
+export * from "./wrappers.js";
