@@ -2,7 +2,12 @@
  * optax's aliases: each a chain of building blocks ending in scaleByLearningRate (which flips
  * the sign: these return descent steps to add with applyUpdates). Defaults are optax's.
  */
-import { chain, type GradientTransformation, identity, type ScalarOrSchedule } from "./base.js";
+import type { Array } from "@webjax/core";
+import { chain, type GradientTransformation, type Hyper, identity, type ScalarOrSchedule } from "./base.js";
+
+/** A learning rate: a number, a schedule, or (under injectHyperparams) a scalar array. */
+export type LearningRate = ScalarOrSchedule | Array;
+
 import type { Mask } from "./masking.js";
 import {
   type AdamOptions,
@@ -22,7 +27,7 @@ import {
  * (Polyak 1964) m ← g + μ·m, θ ← θ − η·m; with `nesterov` Nesterov's accelerated gradient in
  * Sutskever et al.'s form (see `trace`).
  */
-export function sgd(learningRate: ScalarOrSchedule, opts: { momentum?: number; nesterov?: boolean } = {}) {
+export function sgd(learningRate: LearningRate, opts: { momentum?: Hyper; nesterov?: boolean } = {}) {
   return chain(
     opts.momentum === undefined ? identity() : trace({ decay: opts.momentum, nesterov: opts.nesterov ?? false }),
     scaleByLearningRate(learningRate),
@@ -30,7 +35,7 @@ export function sgd(learningRate: ScalarOrSchedule, opts: { momentum?: number; n
 }
 
 /** Momentum optimisation: `sgd(learningRate, { momentum })` (default momentum 0.9). */
-export function momentum(learningRate: ScalarOrSchedule, opts: { momentum?: number } = {}) {
+export function momentum(learningRate: LearningRate, opts: { momentum?: Hyper } = {}) {
   return sgd(learningRate, { momentum: opts.momentum ?? 0.9 });
 }
 
@@ -41,12 +46,12 @@ export function momentum(learningRate: ScalarOrSchedule, opts: { momentum?: numb
  * update becomes m ← μ·m + g(φ), φ ← φ − η·(g(φ) + μ·m): the gradient is taken at the current
  * iterate, which is the form optax (and Keras, PyTorch) implement.
  */
-export function nesterov(learningRate: ScalarOrSchedule, opts: { momentum?: number } = {}) {
+export function nesterov(learningRate: LearningRate, opts: { momentum?: Hyper } = {}) {
   return sgd(learningRate, { momentum: opts.momentum ?? 0.9, nesterov: true });
 }
 
 /** AdaGrad (Duchi et al. 2011; optax.adagrad): θ ← θ − η·g/√(Σg² + ε). */
-export function adagrad(learningRate: ScalarOrSchedule, opts: { initialAccumulatorValue?: number; eps?: number } = {}) {
+export function adagrad(learningRate: LearningRate, opts: { initialAccumulatorValue?: number; eps?: number } = {}) {
   return chain(scaleByRss(opts), scaleByLearningRate(learningRate));
 }
 
@@ -57,7 +62,7 @@ export interface RmspropOptions {
   epsInSqrt?: boolean;
   /** Centred RMSProp (Graves 2013): divide by the standard deviation, not the RMS. */
   centered?: boolean;
-  momentum?: number;
+  momentum?: Hyper;
   nesterov?: boolean;
   biasCorrection?: boolean;
 }
@@ -66,7 +71,7 @@ export interface RmspropOptions {
  * RMSProp (Hinton's lecture 6e; optax.rmsprop): v ← ρ·v + (1−ρ)·g², θ ← θ − η·g/√(v + ε);
  * `centered` divides by √(v − m² + ε); `momentum` adds a trace after the scaling.
  */
-export function rmsprop(learningRate: ScalarOrSchedule, opts: RmspropOptions = {}) {
+export function rmsprop(learningRate: LearningRate, opts: RmspropOptions = {}) {
   const scaling = opts.centered ? scaleByStddev(opts) : scaleByRms(opts);
   return chain(
     scaling,
@@ -76,7 +81,7 @@ export function rmsprop(learningRate: ScalarOrSchedule, opts: RmspropOptions = {
 }
 
 /** Adam (Kingma & Ba 2015; optax.adam): see scaleByAdam. Defaults b1 0.9, b2 0.999, ε 1e-8. */
-export function adam(learningRate: ScalarOrSchedule, opts: AdamOptions = {}) {
+export function adam(learningRate: LearningRate, opts: AdamOptions = {}) {
   return chain(scaleByAdam(opts), scaleByLearningRate(learningRate));
 }
 
@@ -84,7 +89,7 @@ export function adam(learningRate: ScalarOrSchedule, opts: AdamOptions = {}) {
  * AdamW (Loshchilov & Hutter 2019; optax.adamw): Adam's direction plus decoupled weight decay
  * λ·θ, both scaled by η. Default λ = 1e-4; `mask` limits the decay.
  */
-export function adamw(learningRate: ScalarOrSchedule, opts: AdamOptions & { weightDecay?: number; mask?: Mask } = {}) {
+export function adamw(learningRate: LearningRate, opts: AdamOptions & { weightDecay?: Hyper; mask?: Mask } = {}) {
   return chain(
     scaleByAdam(opts),
     addDecayedWeights(opts.weightDecay ?? 1e-4, opts.mask === undefined ? {} : { mask: opts.mask }),
@@ -97,27 +102,27 @@ export function adamw(learningRate: ScalarOrSchedule, opts: AdamOptions & { weig
  * also applies a momentum schedule μ_t = b1·(1 − 0.5·0.96^(t/250)) (Dozat's warm-up), so the two
  * agree only approximately in the first thousand steps.
  */
-export function nadam(learningRate: ScalarOrSchedule, opts: Omit<AdamOptions, "nesterov"> = {}) {
+export function nadam(learningRate: LearningRate, opts: Omit<AdamOptions, "nesterov"> = {}) {
   return adam(learningRate, { ...opts, nesterov: true });
 }
 
 /** NAdamW: AdamW with Nesterov momentum (optax.nadamw). */
 export function nadamw(
-  learningRate: ScalarOrSchedule,
-  opts: Omit<AdamOptions, "nesterov"> & { weightDecay?: number; mask?: Mask } = {},
+  learningRate: LearningRate,
+  opts: Omit<AdamOptions, "nesterov"> & { weightDecay?: Hyper; mask?: Mask } = {},
 ) {
   return adamw(learningRate, { ...opts, nesterov: true });
 }
 
 /** AdaMax (Kingma & Ba 2015, §7; optax.adamax): Adam with the infinity norm; see scaleByAdamax. */
-export function adamax(learningRate: ScalarOrSchedule, opts: { b1?: number; b2?: number; eps?: number } = {}) {
+export function adamax(learningRate: LearningRate, opts: { b1?: Hyper; b2?: Hyper; eps?: Hyper } = {}) {
   return chain(scaleByAdamax(opts), scaleByLearningRate(learningRate));
 }
 
 /** AdaMaxW: AdaMax with decoupled weight decay (optax.adamaxw; default λ = 1e-4). */
 export function adamaxw(
-  learningRate: ScalarOrSchedule,
-  opts: { b1?: number; b2?: number; eps?: number; weightDecay?: number; mask?: Mask } = {},
+  learningRate: LearningRate,
+  opts: { b1?: Hyper; b2?: Hyper; eps?: Hyper; weightDecay?: Hyper; mask?: Mask } = {},
 ) {
   return chain(
     scaleByAdamax(opts),
@@ -127,6 +132,6 @@ export function adamaxw(
 }
 
 /** signSGD (Bernstein et al. 2018; optax.sign_sgd): θ ← θ − η·sign(g). */
-export function signSgd(learningRate: ScalarOrSchedule): GradientTransformation {
+export function signSgd(learningRate: LearningRate): GradientTransformation {
   return chain(scaleBySign(), scaleByLearningRate(learningRate));
 }

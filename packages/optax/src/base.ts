@@ -26,6 +26,22 @@ export type Schedule = (count: number | Array) => number | Array;
 /** A hyperparameter given as a number or a schedule. */
 export type ScalarOrSchedule = number | Schedule;
 
+/**
+ * A hyperparameter's value inside a transformation: a JS number, or a scalar array (what
+ * injectHyperparams passes, so the value can change between jitted steps without a recompile).
+ */
+export type Hyper = number | Array;
+
+/** `h` ready to meet `like`: a number stays (weak), an array takes like's dtype. */
+export function hyper(h: Hyper, like: Array): number | Array {
+  return typeof h === "number" ? h : h.dtype === like.dtype ? h : h.astype(like.dtype);
+}
+
+/** 1 − h (computed in float64 for a number). */
+export function oneMinus(h: Hyper, like: Array): number | Array {
+  return typeof h === "number" ? 1 - h : np.subtract(1, hyper(h, like));
+}
+
 /** A new int32 step counter at zero, on the backend of the params' first leaf. */
 export function zeroCount(params?: Params): Array {
   const leaf = params === undefined ? undefined : (tree.leaves(params)[0] as unknown);

@@ -6,6 +6,7 @@
 export * from "./aliases.js";
 export * from "./base.js";
 export * from "./clipping.js";
+export * from "./inject.js";
 export * from "./masking.js";
 export * from "./schedules.js";
 export * from "./transforms.js";

@@ -7,7 +7,10 @@ import { type Array, np, WebjaxError } from "@webjax/core";
 import {
   castLike,
   type GradientTransformation,
+  type Hyper,
+  hyper,
   type OptState,
+  oneMinus,
   type Params,
   type ScalarOrSchedule,
   type Schedule,
@@ -24,20 +27,20 @@ function valueAt(s: Schedule, count: Array): Array {
 }
 
 /** m · (1 − decay) … the moment update (1 − decay)·g^order + decay·m (optax.tree.update_moment[_per_elem_norm]). */
-function moment(g: Array, m: Array, decay: number, order: 1 | 2): Array {
+function moment(g: Array, m: Array, decay: Hyper, order: 1 | 2): Array {
   const gp = order === 1 ? g : g.square();
-  return gp.mul(1 - decay).add(m.mul(decay));
+  return gp.mul(oneMinus(decay, g)).add(m.mul(hyper(decay, m)));
 }
 
 /** moment / (1 − decay^t) (optax.tree.bias_correction), t an int32 count. */
-function biasCorrection(m: Array, decay: number, count: Array): Array {
+function biasCorrection(m: Array, decay: Hyper, count: Array): Array {
   const t = count.astype(m.dtype);
-  return m.div(np.subtract(1, np.power(decay, t)));
+  return m.div(np.subtract(1, np.power(hyper(decay, m), t)));
 }
 
 /** updates · step (optax.scale). */
-export function scale(step: number): GradientTransformation<null> {
-  return { init: () => null, update: (updates, state) => [treeMap((g) => g.mul(step), updates), state] };
+export function scale(step: Hyper): GradientTransformation<null> {
+  return { init: () => null, update: (updates, state) => [treeMap((g) => g.mul(hyper(step, g)), updates), state] };
 }
 
 /** State of transformations that only count steps. */
@@ -61,7 +64,7 @@ export function scaleBySchedule(stepSize: Schedule): GradientTransformation<Coun
  * last link of every alias, turning a direction into a descent step.
  */
 export function scaleByLearningRate(
-  learningRate: ScalarOrSchedule,
+  learningRate: ScalarOrSchedule | Array,
   opts: { flipSign?: boolean } = {},
 ): GradientTransformation<CountState | null> {
   const m = (opts.flipSign ?? true) ? -1 : 1;
@@ -71,7 +74,8 @@ export function scaleByLearningRate(
       return typeof v === "number" ? m * v : v.mul(m);
     }) as GradientTransformation<CountState | null>;
   }
-  return scale(m * learningRate) as GradientTransformation<CountState | null>;
+  const step = typeof learningRate === "number" ? m * learningRate : learningRate.mul(m);
+  return scale(step) as GradientTransformation<CountState | null>;
 }
 
 /** State of trace: the momentum buffer. */
@@ -85,13 +89,13 @@ export interface TraceState {
  * look-ahead point θ + decay·m is approximated by the current one, which makes the step
  * g + decay·(g + decay·m_prev)).
  */
-export function trace(opts: { decay: number; nesterov?: boolean }): GradientTransformation<TraceState> {
+export function trace(opts: { decay: Hyper; nesterov?: boolean }): GradientTransformation<TraceState> {
   const { decay } = opts;
   const nesterov = opts.nesterov ?? false;
   return {
     init: (params) => ({ trace: treeMap((p) => np.zerosLike(p), params) }),
     update: (updates, state) => {
-      const f = (g: Array, t: Array) => g.add(t.mul(decay));
+      const f = (g: Array, t: Array) => g.add(t.mul(hyper(decay, t)));
       const next = treeMap(f, updates, state.trace);
       const out = nesterov ? treeMap(f, updates, next) : next;
       return [out, { trace: next }];
@@ -108,13 +112,13 @@ export interface ScaleByAdamState {
 
 export interface AdamOptions {
   /** Decay of the first moment (default 0.9). */
-  b1?: number;
+  b1?: Hyper;
   /** Decay of the second moment (default 0.999). */
-  b2?: number;
+  b2?: Hyper;
   /** Added to the denominator outside the square root (default 1e-8). */
-  eps?: number;
+  eps?: Hyper;
   /** Added inside the square root (default 0; > 0 when differentiating through the update). */
-  epsRoot?: number;
+  epsRoot?: Hyper;
   /** Nesterov momentum in the first moment (Dozat 2016's NAdam). */
   nesterov?: boolean;
 }
@@ -144,14 +148,15 @@ export function scaleByAdam(opts: AdamOptions = {}): GradientTransformation<Scal
         ? treeMap(
             (m, g) =>
               biasCorrection(m, b1, safeIncrement(count))
-                .mul(b1)
-                .add(biasCorrection(g, b1, count).mul(1 - b1)),
+                .mul(hyper(b1, m))
+                .add(biasCorrection(g, b1, count).mul(oneMinus(b1, g))),
             mu,
             updates,
           )
         : treeMap((m) => biasCorrection(m, b1, count), mu);
       const out = treeMap(
-        (m, v, g) => castLike(m.div(np.sqrt(biasCorrection(v, b2, count).add(epsRoot)).add(eps)), g),
+        (m, v, g) =>
+          castLike(m.div(np.sqrt(biasCorrection(v, b2, count).add(hyper(epsRoot, v))).add(hyper(eps, v))), g),
         muHat,
         nu,
         updates,
@@ -166,7 +171,7 @@ export function scaleByAdam(opts: AdamOptions = {}): GradientTransformation<Scal
  * u ← max(b2·u, |g| + ε), update (m/(1−b1^t)) / u.
  */
 export function scaleByAdamax(
-  opts: { b1?: number; b2?: number; eps?: number } = {},
+  opts: { b1?: Hyper; b2?: Hyper; eps?: Hyper } = {},
 ): GradientTransformation<ScaleByAdamState> {
   const b1 = opts.b1 ?? 0.9;
   const b2 = opts.b2 ?? 0.999;
@@ -180,7 +185,7 @@ export function scaleByAdamax(
     update: (updates, state) => {
       const count = safeIncrement(state.count);
       const mu = treeMap((g, m) => moment(g, m, b1, 1), updates, state.mu);
-      const nu = treeMap((g, u) => np.maximum(u.mul(b2), np.abs(g).add(eps)), updates, state.nu);
+      const nu = treeMap((g, u) => np.maximum(u.mul(hyper(b2, u)), np.abs(g).add(hyper(eps, g))), updates, state.nu);
       const out = treeMap((m, u) => biasCorrection(m, b1, count).div(u), mu, nu);
       return [out, { count, mu, nu }];
     },
@@ -195,9 +200,9 @@ export interface ScaleByRmsState {
 
 export interface RmsOptions {
   /** Decay of the moving average (default 0.9). */
-  decay?: number;
+  decay?: Hyper;
   /** Default 1e-8. */
-  eps?: number;
+  eps?: Hyper;
   /** The second moment's initial value (default 0; Keras and PyTorch use 1 and 0). */
   initialScale?: number;
   /** ε inside the square root (default true), else added to it. */
@@ -216,7 +221,8 @@ export function scaleByRms(opts: RmsOptions = {}): GradientTransformation<ScaleB
   const init = opts.initialScale ?? 0;
   const inSqrt = opts.epsInSqrt ?? true;
   const bc = opts.biasCorrection ?? false;
-  const scaling = (v: Array) => (inSqrt ? np.rsqrt(v.add(eps)) : np.reciprocal(np.sqrt(v).add(eps)));
+  const scaling = (v: Array) =>
+    inSqrt ? np.rsqrt(v.add(hyper(eps, v))) : np.reciprocal(np.sqrt(v).add(hyper(eps, v)));
   return {
     init: (params) => ({
       nu: treeMap((p) => np.fullLike(p, init), params),
@@ -263,7 +269,8 @@ export function scaleByStddev(opts: RmsOptions = {}): GradientTransformation<Sca
           const mh = count ? biasCorrection(m, decay, count) : m;
           const vh = count ? biasCorrection(v, decay, count) : v;
           const spread = vh.sub(mh.square());
-          return (inSqrt ? np.rsqrt(spread.add(eps)) : np.reciprocal(np.sqrt(spread).add(eps))).mul(g);
+          const e = hyper(eps, spread);
+          return (inSqrt ? np.rsqrt(spread.add(e)) : np.reciprocal(np.sqrt(spread).add(e))).mul(g);
         },
         updates,
         mu,
@@ -308,14 +315,14 @@ export function scaleBySign(): GradientTransformation<null> {
  * (Loshchilov & Hutter 2019) when placed before the learning rate; `mask` (a pytree of booleans
  * or a function of the params) limits it, e.g. to kernels and not biases.
  */
-export function addDecayedWeights(weightDecay = 0, opts: { mask?: Mask } = {}): GradientTransformation {
+export function addDecayedWeights(weightDecay: Hyper = 0, opts: { mask?: Mask } = {}): GradientTransformation {
   const inner: GradientTransformation<null> = {
     init: () => null,
     update: (updates, state, params) => {
       if (params === undefined) {
         throw new WebjaxError("addDecayedWeights: update needs the params (pass them as update's third argument)");
       }
-      return [treeMap((g, p) => g.add(p.mul(weightDecay)), updates, params), state];
+      return [treeMap((g, p) => g.add(p.mul(hyper(weightDecay, p))), updates, params), state];
     },
   };
   return opts.mask === undefined ? inner : masked(inner, opts.mask as Mask);

@@ -1,0 +1,80 @@
+/**
+ * Hyperparameters in the optimiser state (optax.inject_hyperparams): numbers become scalar
+ * arrays the state holds (change them between steps — under jit, without a recompile);
+ * schedules are evaluated at the step count on every update. The lectures' 1cycle schedules
+ * the learning rate and the momentum together this way.
+ */
+import type { Array } from "@webjax/core";
+import {
+  type GradientTransformation,
+  type Hyper,
+  type OptState,
+  type Schedule,
+  safeIncrement,
+  zeroCount,
+} from "./base.js";
+import { piecewiseInterpolateSchedule } from "./schedules.js";
+
+/** State of injectHyperparams: the step count, each hyperparameter's current value, the inner state. */
+export interface InjectHyperparamsState<K extends string = string> {
+  readonly count: Array;
+  readonly hyperparams: { readonly [P in K]: Array };
+  readonly innerState: OptState;
+}
+
+/**
+ * `injectHyperparams((h) => adam(h.learningRate, { b1: h.b1 }))({ learningRate: schedule, b1: 0.9 })`:
+ * the transformation `factory` builds from the hyperparameters' current values (scalar float32
+ * arrays), with those values in the state (`state.hyperparams`).
+ */
+export function injectHyperparams<K extends string>(
+  factory: (h: { readonly [P in K]: Array }) => GradientTransformation,
+) {
+  return (hyperparams: { readonly [P in K]: Hyper | Schedule }): GradientTransformation<InjectHyperparamsState<K>> => {
+    const names = Object.keys(hyperparams) as K[];
+    const valuesAt = (count: Array, stored: Partial<Record<K, Array>>) => {
+      const out = {} as Record<K, Array>;
+      for (const k of names) {
+        const h = hyperparams[k];
+        if (typeof h === "function") {
+          const v = (h as Schedule)(count);
+          out[k] = (typeof v === "number" ? count.astype("float32").mul(0).add(v) : v.astype("float32")) as Array;
+        } else {
+          out[k] =
+            stored[k] ??
+            (typeof h === "number" ? count.astype("float32").mul(0).add(h) : (h as Array).astype("float32"));
+        }
+      }
+      return out;
+    };
+    return {
+      init: (params) => {
+        const count = zeroCount(params);
+        const h = valuesAt(count, {});
+        return { count, hyperparams: h, innerState: factory(h).init(params) };
+      },
+      update: (updates, state, params, extra) => {
+        const h = valuesAt(state.count, state.hyperparams);
+        const [u, innerState] = factory(h).update(updates, state.innerState, params, extra);
+        return [u, { count: safeIncrement(state.count), hyperparams: h, innerState }];
+      },
+    };
+  };
+}
+
+/**
+ * The momentum half of Smith's 1cycle (Smith 2018): momentum falls from max to min while the
+ * learning rate rises (to pctStart·T), rises back while it falls (to pctFinal·T; `cosine`: to T),
+ * then stays at max — to pass as b1 or momentum through injectHyperparams, beside
+ * linearOnecycleSchedule / cosineOnecycleSchedule with the same T and pctStart.
+ */
+export function cycleMomentum(
+  transitionSteps: number,
+  opts: { maxMomentum?: number; minMomentum?: number; pctStart?: number; pctFinal?: number; cosine?: boolean } = {},
+): Schedule {
+  const hi = opts.maxMomentum ?? 0.95;
+  const lo = opts.minMomentum ?? 0.85;
+  const up = Math.trunc((opts.pctStart ?? 0.3) * transitionSteps);
+  const back = opts.cosine ? transitionSteps : Math.trunc((opts.pctFinal ?? 0.85) * transitionSteps);
+  return piecewiseInterpolateSchedule(opts.cosine ? "cosine" : "linear", hi, { [up]: lo / hi, [back]: hi / lo });
+}
