@@ -3,6 +3,8 @@
  * (`chain(clipByGlobalNorm(1), adam(1e-3))`), their aliases, combinators and schedules, over
  * webjax pytrees, jit-compatible (states are pytrees of arrays; schedules are traced).
  */
+
+export * from "./adaptive.js";
 export * from "./aliases.js";
 export * from "./base.js";
 export * from "./clipping.js";

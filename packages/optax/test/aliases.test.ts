@@ -8,22 +8,31 @@ import { grad, type Array as JArray, jit, np, tree } from "@webjax/core";
 import { testBackend } from "@webjax/test-utils";
 import { describe, expect, test } from "vitest";
 import {
+  adabelief,
   adagrad,
   adam,
   adamax,
   adamaxw,
   adamw,
+  amsgrad,
   applyUpdates,
   type GradientTransformation,
+  lion,
   momentum,
   nadam,
   nadamw,
   nesterov,
+  radam,
   rmsprop,
   sgd,
+  yogi,
 } from "../src/index.js";
 
-/** Each alias with a learning rate that suits both problems (as alias_test.py picks them). */
+/**
+ * Each alias with a learning rate that suits both problems (as alias_test.py picks them).
+ * AdaDelta is checked against optax's numbers only: its unit-free step does not settle into
+ * Rosenbrock's valley within the bound at any learning rate we tried (10 to 3000).
+ */
 const ALIASES: [string, () => GradientTransformation][] = [
   ["sgd", () => sgd(1e-3)],
   ["momentum", () => momentum(1e-3)],
@@ -37,6 +46,11 @@ const ALIASES: [string, () => GradientTransformation][] = [
   ["nadamw", () => nadamw(1e-2, { weightDecay: 1e-5 })],
   ["adamax", () => adamax(1e-2)],
   ["adamaxw", () => adamaxw(1e-2, { weightDecay: 1e-5 })],
+  ["amsgrad", () => amsgrad(0.5)],
+  ["lion", () => lion(1e-3, { weightDecay: 0 })],
+  ["adabelief", () => adabelief(1e-2)],
+  ["yogi", () => yogi(5e-2)],
+  ["radam", () => radam(3e-3)],
 ];
 
 const parabola = (p: { x: JArray }) => np.square(p.x.sub([1, -2])).sum();

@@ -8,11 +8,14 @@ import { readFileSync } from "node:fs";
 import { type Array as JArray, jit, np } from "@webjax/core";
 import { describe, expect, test } from "vitest";
 import {
+  adabelief,
+  adadelta,
   adagrad,
   adam,
   adamax,
   adamaxw,
   adamw,
+  amsgrad,
   applyUpdates,
   chain,
   clip,
@@ -25,6 +28,7 @@ import {
   joinSchedules,
   linearOnecycleSchedule,
   linearSchedule,
+  lion,
   masked,
   multiTransform,
   nadam,
@@ -32,12 +36,14 @@ import {
   piecewiseConstantSchedule,
   piecewiseInterpolateSchedule,
   polynomialSchedule,
+  radam,
   rmsprop,
   type Schedule,
   setToZero,
   sgd,
   signSgd,
   warmupCosineDecaySchedule,
+  yogi,
 } from "../src/index.js";
 
 interface Tree {
@@ -75,6 +81,16 @@ const OPTIMISERS: Record<string, () => GradientTransformation> = {
   adamw_masked: () => adamw(1e-2, { weightDecay: 0.1, mask: { w: true, b: false } }),
   multi_transform: () => multiTransform({ a: adam(1e-2), f: setToZero() }, { w: "a", b: "f" }),
   masked_sgd_momentum: () => masked(sgd(0.1, { momentum: 0.9 }), { w: false, b: true }),
+  amsgrad: () => amsgrad(1e-2),
+  lion: () => lion(1e-2),
+  adadelta: () => adadelta(),
+  adadelta_lr_decay: () => adadelta(1.0, { weightDecay: 0.1 }),
+  adabelief: () => adabelief(1e-2),
+  adabelief_nesterov: () => adabelief(1e-2, { nesterov: true }),
+  yogi: () => yogi(1e-2),
+  radam: () => radam(1e-2),
+  radam_threshold: () => radam(1e-2, { threshold: 4.5 }),
+  radam_nesterov_threshold: () => radam(1e-2, { threshold: 4.5, nesterov: true }),
 };
 
 const toArrays = (t: Tree) => ({ w: np.array(t.w), b: np.array(t.b) });
