@@ -238,3 +238,80 @@ export function cosineOnecycleSchedule(
     [transitionSteps]: 1 / (div0 * (opts.finalDivFactor ?? 1e4)),
   });
 }
+
+/** Linear warm-up from init to peak over warmupSteps, then peak (optax.warmup_constant_schedule). */
+export function warmupConstantSchedule(initValue: number, peakValue: number, warmupSteps: number): Schedule {
+  return linearSchedule(initValue, peakValue, warmupSteps);
+}
+
+/** Linear warm-up to peak, then exponentialDecay from peak (optax.warmup_exponential_decay_schedule). */
+export function warmupExponentialDecaySchedule(
+  initValue: number,
+  peakValue: number,
+  warmupSteps: number,
+  transitionSteps: number,
+  decayRate: number,
+  opts: { transitionBegin?: number; staircase?: boolean; endValue?: number } = {},
+): Schedule {
+  return joinSchedules(
+    [linearSchedule(initValue, peakValue, warmupSteps), exponentialDecay(peakValue, transitionSteps, decayRate, opts)],
+    [warmupSteps],
+  );
+}
+
+/** One cycle of SGDR: warmupCosineDecaySchedule's arguments. */
+export interface CosineCycle {
+  initValue: number;
+  peakValue: number;
+  warmupSteps: number;
+  decaySteps: number;
+  endValue?: number;
+  exponent?: number;
+}
+
+/**
+ * SGDR, warm restarts (Loshchilov & Hutter 2017; optax.sgdr_schedule): warm-up-and-cosine cycles
+ * one after another, each restarting at its own decaySteps.
+ */
+export function sgdrSchedule(cycles: readonly CosineCycle[]): Schedule {
+  const schedules: Schedule[] = [];
+  const boundaries: number[] = [];
+  let step = 0;
+  for (const c of cycles) {
+    const o: { endValue?: number; exponent?: number } = {};
+    if (c.endValue !== undefined) o.endValue = c.endValue;
+    if (c.exponent !== undefined) o.exponent = c.exponent;
+    schedules.push(warmupCosineDecaySchedule(c.initValue, c.peakValue, c.warmupSteps, c.decaySteps, o));
+    step += c.decaySteps;
+    boundaries.push(step);
+  }
+  return joinSchedules(schedules, boundaries.slice(0, -1));
+}
+
+/**
+ * Cyclical learning rates (Smith 2017, "Cyclical learning rates for training neural networks"):
+ * a triangle between base and max with a half-period of `stepSize` steps. `triangular2` halves
+ * the amplitude every cycle; `expRange` scales it by gamma^t. Not in optax; defined by the
+ * paper's formulas: cycle = ⌊1 + t/(2s)⌋, x = |t/s − 2·cycle + 1|,
+ * lr = base + (max − base)·max(0, 1 − x)·scale.
+ */
+export function cyclicalSchedule(
+  baseValue: number,
+  maxValue: number,
+  stepSize: number,
+  opts: { mode?: "triangular" | "triangular2" | "expRange"; gamma?: number } = {},
+): Schedule {
+  if (!(stepSize > 0)) throw new WebjaxError(`cyclicalSchedule: stepSize must be positive, got ${stepSize}`);
+  const mode = opts.mode ?? "triangular";
+  const gamma = opts.gamma ?? 1;
+  return (count) => {
+    const cycle = floor(add(1, div(count, 2 * stepSize)));
+    const t = div(count, stepSize);
+    const x0 = sub(t, sub(mul(2, cycle), 1));
+    const x = isNum(x0) ? Math.abs(x0) : np.abs(x0);
+    let scale: Num = 1;
+    if (mode === "triangular2") scale = div(1, pow(2, sub(cycle, 1)));
+    else if (mode === "expRange") scale = pow(gamma, count);
+    return add(baseValue, mul(mul(maxValue - baseValue, maximum(0, sub(1, x))), scale));
+  };
+}

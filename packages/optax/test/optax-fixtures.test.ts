@@ -41,8 +41,11 @@ import {
   type Schedule,
   setToZero,
   sgd,
+  sgdrSchedule,
   signSgd,
+  warmupConstantSchedule,
   warmupCosineDecaySchedule,
+  warmupExponentialDecaySchedule,
   yogi,
 } from "../src/index.js";
 
@@ -153,6 +156,12 @@ const SCHEDULES: Record<string, Schedule> = {
   cosine_onecycle: cosineOnecycleSchedule(100, 1.0, { pctStart: 0.25 }),
   piecewise_interpolate_linear: piecewiseInterpolateSchedule("linear", 1.0, { 10: 2.0, 20: 0.5 }),
   piecewise_interpolate_cosine: piecewiseInterpolateSchedule("cosine", 1.0, { 10: 2.0, 20: 0.5 }),
+  warmup_constant: warmupConstantSchedule(0.0, 1.0, 10),
+  warmup_exponential_decay: warmupExponentialDecaySchedule(0.0, 1.0, 10, 20, 0.5, { endValue: 0.1 }),
+  sgdr: sgdrSchedule([
+    { initValue: 0.0, peakValue: 1.0, warmupSteps: 5, decaySteps: 30 },
+    { initValue: 0.1, peakValue: 0.5, warmupSteps: 5, decaySteps: 50, endValue: 0.01 },
+  ]),
 };
 
 describe("schedules against optax", () => {
