@@ -9,6 +9,7 @@ export * from "./aliases.js";
 export * from "./base.js";
 export * from "./clipping.js";
 export * from "./inject.js";
+export * from "./lr-range.js";
 export * from "./masking.js";
 export * from "./schedules.js";
 export * from "./transforms.js";
