@@ -13,4 +13,5 @@ export * from "./lr-range.js";
 export * from "./masking.js";
 export * from "./schedules.js";
 export * from "./transforms.js";
+export * from "./trust.js";
 export * from "./wrappers.js";

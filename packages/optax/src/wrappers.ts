@@ -239,3 +239,47 @@ export function maxNorm(r: number, opts: { axis?: number | number[] } = {}): Gra
     },
   };
 }
+
+/** State of ema. */
+export interface EmaState {
+  readonly count: Array;
+  readonly ema: OptState;
+}
+
+/**
+ * The exponential moving average of the updates (optax.ema): e ← decay·e + (1−decay)·g, returned
+ * bias-corrected (e/(1 − decay^t)) with `debias` (default true).
+ */
+export function ema(decay: number, opts: { debias?: boolean } = {}): GradientTransformation<EmaState> {
+  const debias = opts.debias ?? true;
+  return {
+    init: (params) => ({ count: zeroCount(params), ema: treeMap((p) => np.zerosLike(p), params) }),
+    update: (updates, state) => {
+      const e = treeMap((g, m) => g.mul(1 - decay).add(m.mul(decay)), updates, state.ema);
+      const count = safeIncrement(state.count);
+      const out = debias ? treeMap((m) => m.div(np.subtract(1, np.power(decay, count.astype(m.dtype)))), e) : e;
+      return [out, { count, ema: e }];
+    },
+  };
+}
+
+/** State of zeroNans: whether each leaf held a NaN at the last update. */
+export interface ZeroNansState {
+  readonly foundNan: OptState;
+}
+
+/** NaNs in the updates replaced by zeros, each leaf's "found a NaN" kept in the state (optax.zero_nans). */
+export function zeroNans(): GradientTransformation<ZeroNansState> {
+  return {
+    init: (params) => ({ foundNan: treeMap((p) => np.array(false, backendOf(p)), params) }),
+    update: (updates) => [
+      treeMap((g) => np.where(np.isnan(g), np.zerosLike(g), g), updates),
+      { foundNan: treeMap((g) => np.any(np.isnan(g)), updates) },
+    ],
+  };
+}
+
+const backendOf = (x: Array): { backend?: string } => {
+  const b = x.backendHint()?.name;
+  return b ? { backend: b } : {};
+};

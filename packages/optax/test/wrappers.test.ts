@@ -3,7 +3,7 @@
  * and jitted; multiSteps(k = 4) equals one step on the mean gradient; maxNorm by hand.
  */
 import { readFileSync } from "node:fs";
-import { type Array as JArray, jit, np } from "@webjax/core";
+import { grad, type Array as JArray, jit, np, vmap } from "@webjax/core";
 import { expectClose } from "@webjax/test-utils";
 import { describe, expect, test } from "vitest";
 import {
@@ -13,6 +13,7 @@ import {
   type GradientTransformation,
   maxNorm,
   multiSteps,
+  perExampleGlobalNormClip,
   reduceOnPlateau,
   sgd,
 } from "../src/index.js";
@@ -33,6 +34,7 @@ const fx = JSON.parse(readFileSync(new URL("fixtures/optax.json", import.meta.ur
   multi_steps: Step[];
   plateau_values: number[];
   plateau: Record<string, number[]>;
+  per_example: unknown;
 };
 const toArrays = (t: Tree) => ({ w: np.array(t.w), b: np.array(t.b) });
 
@@ -147,6 +149,41 @@ describe("wrappers against optax", () => {
       expect(scales, name).toEqual((fx.plateau[name] as number[]).map((x) => Math.fround(x)));
     }
     expect(() => reduceOnPlateau().update({}, reduceOnPlateau().init({}))).toThrow(/pass the monitored value/);
+  });
+});
+
+describe("perExampleGlobalNormClip (DP-SGD)", () => {
+  test("clips each example's gradient to the norm and sums them, as optax; works on vmap(grad) output", async () => {
+    const pe = fx.per_example as {
+      grads: { w: number[][]; b: number[][] };
+      sum: { w: number[]; b: number[] };
+      clipped: number;
+    };
+    const [sum, n] = perExampleGlobalNormClip({ w: np.array(pe.grads.w), b: np.array(pe.grads.b) }, 1.5);
+    const s = sum as { w: JArray; b: JArray };
+    await expectClose(s.w, pe.sum.w, { rtol: 1e-5 });
+    await expectClose(s.b, pe.sum.b, { rtol: 1e-5 });
+    expect(await n.item()).toBe(pe.clipped);
+    // Per-example gradients of a least-squares loss, from vmap(grad).
+    const xs = np.array([
+      [1, 2],
+      [3, -1],
+      [0.5, 0.5],
+    ]);
+    const ys = np.array([1, -2, 0]);
+    const w = np.array([0.1, 0.2]);
+    const per = vmap((x: JArray, y: JArray) => grad((v: JArray) => np.square(x.dot(v).sub(y)))(w))(xs, ys);
+    const [clipped] = perExampleGlobalNormClip(per, 1);
+    const rows = (await per.toArray()) as number[][];
+    const want = rows.reduce(
+      (acc, r) => {
+        const norm = Math.hypot(...r);
+        const m = Math.min(1 / norm, 1);
+        return acc.map((a, i) => a + m * (r[i] as number));
+      },
+      [0, 0],
+    );
+    await expectClose(clipped as JArray, want, { rtol: 1e-5 });
   });
 });
 
