@@ -11,6 +11,7 @@ export * from "./clipping.js";
 export * from "./inject.js";
 export * from "./lr-range.js";
 export * from "./masking.js";
+export * from "./more.js";
 export * from "./schedules.js";
 export * from "./transforms.js";
 export * from "./trust.js";

@@ -15,6 +15,7 @@ import {
   adamax,
   adamaxw,
   adamw,
+  adan,
   adaptiveGradClip,
   amsgrad,
   applyUpdates,
@@ -40,16 +41,21 @@ import {
   nadam,
   nadamw,
   novograd,
+  optimisticAdam,
+  optimisticGradientDescent,
   piecewiseConstantSchedule,
   piecewiseInterpolateSchedule,
+  polyakSgd,
   polynomialSchedule,
   radam,
   rmsprop,
+  rprop,
   type Schedule,
   setToZero,
   sgd,
   sgdrSchedule,
   signSgd,
+  signum,
   warmupConstantSchedule,
   warmupCosineDecaySchedule,
   warmupExponentialDecaySchedule,
@@ -111,6 +117,13 @@ const OPTIMISERS: Record<string, () => GradientTransformation> = {
   adaptive_clip_sgd: () => chain(adaptiveGradClip(0.1), sgd(0.1)),
   ema_sgd: () => chain(ema(0.9), sgd(0.1)),
   zero_nans_sgd: () => chain(zeroNans(), sgd(0.1)),
+  signum: () => signum(0.1),
+  optimistic_gd: () => optimisticGradientDescent(0.1),
+  optimistic_adam: () => optimisticAdam(1e-2),
+  rprop: () => rprop(0.01),
+  adan: () => adan(1e-2),
+  adan_decay: () => adan(1e-2, { weightDecay: 0.02 }),
+  polyak_sgd: () => polyakSgd({ maxLearningRate: 0.5, scaling: 1, fMin: 0.1 }),
 };
 
 const toArrays = (t: Tree) => ({ w: np.array(t.w), b: np.array(t.b) });
@@ -137,13 +150,14 @@ describe("optimisers against optax", () => {
         const tx = make();
         let params = toArrays(fx.params0);
         let state = tx.init(params);
-        const step = (p: typeof params, s: unknown, g: typeof params) => {
-          const [u, s2] = tx.update(g, s, p);
+        // The monitored value (for Polyak's step) is 1 + t, as in the fixture script.
+        const step = (p: typeof params, s: unknown, g: typeof params, value: number) => {
+          const [u, s2] = tx.update(g, s, p, { value });
           return [u, applyUpdates(p, u), s2] as const;
         };
         const run = mode === "jit" ? jit(step, { donateArgnums: [1] }) : step;
         for (let t = 0; t < 5; t++) {
-          const [u, p, s] = run(params, state, toArrays(fx.grads[t] as Tree));
+          const [u, p, s] = run(params, state, toArrays(fx.grads[t] as Tree), 1 + t);
           await expectTree(u, (want[t] as { updates: Tree }).updates, `${mode} step ${t} updates`);
           await expectTree(p, (want[t] as { params: Tree }).params, `${mode} step ${t} params`);
           params = p;
