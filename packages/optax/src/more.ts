@@ -2,7 +2,7 @@
  * The rest of optax's first-order aliases: Signum, optimistic gradient descent (and optax's
  * optimistic Adam), Rprop, Polyak's step size (SPS) and Adan, as optax 0.2.8 defines them.
  */
-import { type Array, np, tree, WebjaxError } from "@webjax/core";
+import { type Array, np, random, tree, WebjaxError } from "@webjax/core";
 import { type LearningRate, sgd } from "./aliases.js";
 import {
   chain,
@@ -233,4 +233,69 @@ export function adan(
     addDecayedWeights(opts.weightDecay ?? 0, opts.mask === undefined ? {} : { mask: opts.mask }),
     scaleByLearningRate(learningRate),
   );
+}
+
+/** State of addNoise: the count and the random key. */
+export interface AddNoiseState {
+  readonly count: Array;
+  readonly rngKey: Array;
+}
+
+/**
+ * Gradient noise (Neelakantan et al. 2015; optax.add_noise): g + √(η/t^γ)·N(0, 1), the noise
+ * drawn with JAX's key handling (split the state's key, then one subkey per leaf), so the
+ * numbers are optax's for the same key.
+ */
+export function addNoise(eta: number, gamma: number, key: Array | number = 0): GradientTransformation<AddNoiseState> {
+  return {
+    init: (params) => ({ count: zeroCount(params), rngKey: typeof key === "number" ? random.key(key) : key }),
+    update: (updates, state) => {
+      const count = safeIncrement(state.count);
+      const std = np.sqrt(np.divide(eta, np.power(count.astype("float32"), gamma)));
+      const [next, sample] = random.split(state.rngKey) as Iterable<Array> as [Array, Array];
+      const leaves = tree.leaves(updates) as Array[];
+      const keys = [...(random.split(sample, leaves.length) as Iterable<Array>)];
+      const noisy = leaves.map((g, i) =>
+        g.add(random.normal(keys[i] as Array, g.shape, { dtype: g.dtype as "float32" }).mul(std.astype(g.dtype))),
+      );
+      return [tree.unflatten(tree.structure(updates), noisy) as typeof updates, { count, rngKey: next }];
+    },
+  };
+}
+
+/** Noisy SGD (optax.noisy_sgd): gradient noise with η = 0.01, γ = 0.55, then −η·g. */
+export function noisySgd(
+  learningRate: LearningRate,
+  opts: { eta?: number; gamma?: number; key?: Array | number } = {},
+) {
+  return chain(addNoise(opts.eta ?? 0.01, opts.gamma ?? 0.55, opts.key ?? 0), scaleByLearningRate(learningRate));
+}
+
+/**
+ * `inner` on the params flattened into one vector (optax.flatten): fewer, larger kernels for
+ * transformations with many small leaves; updates come back in the params' structure.
+ */
+export function flatten(inner: GradientTransformation): GradientTransformation {
+  const flat = (t: unknown): Array => {
+    const leaves = tree.leaves(t) as Array[];
+    return np.concatenate(leaves.map((x) => x.reshape([-1])));
+  };
+  const unflat = <U>(like: U, v: Array): U => {
+    const [leaves, def] = tree.flatten(like);
+    let at = 0;
+    const parts = (leaves as Array[]).map((x) => {
+      const n = x.size;
+      const part = v.slice([at, at + n]).reshape(x.shape);
+      at += n;
+      return part;
+    });
+    return def.unflatten(parts) as U;
+  };
+  return {
+    init: (params) => inner.init(flat(params)),
+    update: (updates, state, params, extra) => {
+      const [u, s] = inner.update(flat(updates), state, params === undefined ? undefined : flat(params), extra);
+      return [unflat(updates, u as Array), s];
+    },
+  };
 }

@@ -5,7 +5,7 @@
  * counts (traced float32). Tolerances: 2e-5 relative (float32, a different operation order).
  */
 import { readFileSync } from "node:fs";
-import { type Array as JArray, jit, np } from "@webjax/core";
+import { type Array as JArray, jit, np, random } from "@webjax/core";
 import { describe, expect, test } from "vitest";
 import {
   adabelief,
@@ -28,6 +28,7 @@ import {
   cosineOnecycleSchedule,
   ema,
   exponentialDecay,
+  flatten,
   fromage,
   type GradientTransformation,
   joinSchedules,
@@ -40,6 +41,7 @@ import {
   multiTransform,
   nadam,
   nadamw,
+  noisySgd,
   novograd,
   optimisticAdam,
   optimisticGradientDescent,
@@ -124,6 +126,8 @@ const OPTIMISERS: Record<string, () => GradientTransformation> = {
   adan: () => adan(1e-2),
   adan_decay: () => adan(1e-2, { weightDecay: 0.02 }),
   polyak_sgd: () => polyakSgd({ maxLearningRate: 0.5, scaling: 1, fMin: 0.1 }),
+  noisy_sgd: () => noisySgd(0.1, { key: random.key(3) }),
+  flatten_adam: () => flatten(adam(1e-2)),
 };
 
 const toArrays = (t: Tree) => ({ w: np.array(t.w), b: np.array(t.b) });
