@@ -59,6 +59,32 @@ export function layoutKey(fixed: readonly Array[]): string {
   return key;
 }
 
+/**
+ * Moves each donated input's release after the last dispatch that reads its buffer. The eager
+ * run releases the input's handle at its last use in the program, but views made from it (an
+ * intermediate reshape, say) keep its buffer alive for later kernels; a replay has no such
+ * views, so releasing at the same point would free a buffer later dispatches still read.
+ */
+function afterLastRead(steps: readonly PlanStep[], canon: readonly number[]): PlanStep[] {
+  const lastRead = new Map<number, number>();
+  steps.forEach((s, i) => {
+    if (s.op === "dispatch") for (const id of s.ins) lastRead.set(id, i);
+  });
+  const out: PlanStep[] = [];
+  const pending = new Map<number, PlanStep[]>();
+  steps.forEach((s, i) => {
+    if (s.op === "donate") {
+      const at = Math.max(i, lastRead.get(canon[s.input] ?? s.input) ?? -1);
+      if (at === i) out.push(s);
+      else pending.set(at, [...(pending.get(at) ?? []), s]);
+      return;
+    }
+    out.push(s);
+    for (const d of pending.get(i) ?? []) out.push(d);
+  });
+  return out;
+}
+
 export class Plan {
   private constructor(
     readonly backend: Backend,
@@ -83,6 +109,8 @@ export class Plan {
     fixed.forEach((x, i) => {
       if (!ids.has(x.buffer.slot)) ids.set(x.buffer.slot, i);
     });
+    // Inputs sharing a buffer are one id (the first): dispatches name that one.
+    const canon = fixed.map((x) => ids.get(x.buffer.slot) as number);
     const nFixed = fixed.length;
     let next = nFixed;
     const steps: PlanStep[] = [];
@@ -136,7 +164,7 @@ export class Plan {
       return { kind: "made", id, aval: o.aval, view: o.view, label: s.label };
     });
     if (broken) return { outs, plan: null, why: broken };
-    return { outs, plan: new Plan(backend, next, steps, outputs, sizes) };
+    return { outs, plan: new Plan(backend, next, afterLastRead(steps, canon), outputs, sizes) };
   }
 
   /** Replays the plan over `fixed` (same layouts as recorded); `donate(i)` releases input i. */
