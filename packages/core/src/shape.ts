@@ -8,10 +8,17 @@ export function checkShape(shape: unknown, op: string): number[] {
   if (!Array.isArray(shape)) {
     throw new ShapeError(`${op}: shape must be an array of non-negative integers, got ${String(shape)}`);
   }
+  const show = (v: unknown) => (typeof v === "object" && v !== null ? String(v) : JSON.stringify(v));
   for (const [i, d] of shape.entries()) {
+    if (typeof d === "object" && d !== null) {
+      throw new ShapeError(
+        `${op}: size ${i} of the shape is an array (${String(d)}), not a JS integer. Shapes are known while tracing: ` +
+          "a traced value cannot set one; pass it as a static argument (jit's staticArgnums) or compute the size from shapes",
+      );
+    }
     if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) {
       throw new ShapeError(
-        `${op}: shape ${JSON.stringify(shape)} has an invalid size ${String(d)} at position ${i}; sizes must be non-negative integers`,
+        `${op}: shape [${shape.map(show).join(", ")}] has an invalid size ${String(d)} at position ${i}; sizes must be non-negative integers`,
       );
     }
   }

@@ -4,7 +4,7 @@
  * schedules are evaluated at the step count on every update. The lectures' 1cycle schedules
  * the learning rate and the momentum together this way.
  */
-import type { Array } from "@webjax/core";
+import { type Array, np } from "@webjax/core";
 import {
   type GradientTransformation,
   type Hyper,
@@ -38,11 +38,18 @@ export function injectHyperparams<K extends string>(
         const h = hyperparams[k];
         if (typeof h === "function") {
           const v = (h as Schedule)(count);
-          out[k] = (typeof v === "number" ? count.astype("float32").mul(0).add(v) : v.astype("float32")) as Array;
+          // (astype of a float32 array would be a view sharing its buffer: a donated state must own its leaves)
+          out[k] =
+            typeof v === "number"
+              ? count.astype("float32").mul(0).add(v)
+              : v.dtype === "float32"
+                ? v
+                : v.astype("float32");
         } else {
           out[k] =
             stored[k] ??
-            (typeof h === "number" ? count.astype("float32").mul(0).add(h) : (h as Array).astype("float32"));
+            // A user's array is copied: the state (donated, perhaps) must not hold the caller's array.
+            (typeof h === "number" ? count.astype("float32").mul(0).add(h) : np.array(h as Array, "float32"));
         }
       }
       return out;

@@ -3,7 +3,7 @@
  * centred RMS, AdaGrad), weight decay. Names, defaults and formulas follow optax 0.2.8; g is
  * the incoming update, t the step (1 at the first update).
  */
-import { type Array, np, WebjaxError } from "@webjax/core";
+import { Array, np, WebjaxError } from "@webjax/core";
 import {
   castLike,
   type GradientTransformation,
@@ -67,6 +67,12 @@ export function scaleByLearningRate(
   learningRate: ScalarOrSchedule | Array,
   opts: { flipSign?: boolean } = {},
 ): GradientTransformation<CountState | null> {
+  if (!(typeof learningRate === "number" || typeof learningRate === "function" || learningRate instanceof Array)) {
+    throw new WebjaxError(
+      `scaleByLearningRate: the learning rate must be a number, a schedule or a scalar array, got ${learningRate === undefined ? "nothing" : typeof learningRate}` +
+        " (an alias needs its learning rate: adam(1e-3); with injectHyperparams, build the optimiser from the hyperparameters: injectHyperparams((h) => adam(h.learningRate))({ learningRate: 1e-3 }))",
+    );
+  }
   const m = (opts.flipSign ?? true) ? -1 : 1;
   if (typeof learningRate === "function") {
     return scaleBySchedule((c) => {

@@ -164,15 +164,15 @@ export function reduceOnPlateau(opts: ReduceOnPlateauOptions = {}): GradientTran
   }
   return {
     init: (params) => {
-      const c = zeroCount(params);
-      const f = c.astype("float32");
+      // Every leaf its own array: a state is donated leaf by leaf.
+      const f = () => zeroCount(params).astype("float32");
       return {
-        bestValue: f.add(Number.POSITIVE_INFINITY),
-        plateauCount: c,
-        scale: f.add(1),
-        cooldownCount: c,
-        count: c,
-        avgValue: f,
+        bestValue: f().add(Number.POSITIVE_INFINITY),
+        plateauCount: zeroCount(params),
+        scale: f().add(1),
+        cooldownCount: zeroCount(params),
+        count: zeroCount(params),
+        avgValue: f(),
       };
     },
     update: (updates, state, _params, extra?: Extra) => {

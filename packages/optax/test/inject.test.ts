@@ -4,16 +4,18 @@
  */
 import { grad, type Array as JArray, jit, np } from "@webjax/core";
 import { expectClose } from "@webjax/test-utils";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import {
   adam,
   applyUpdates,
+  chain,
   cosineOnecycleSchedule,
   cycleMomentum,
   exponentialDecay,
   type GradientTransformation,
   type InjectHyperparamsState,
   injectHyperparams,
+  reduceOnPlateau,
   sgd,
 } from "../src/index.js";
 
@@ -78,6 +80,36 @@ describe("injectHyperparams", () => {
     // The values used by the 7th update, at count 6.
     await expectClose(st.hyperparams.lr, lr(6) as number, { rtol: 1e-6 });
     await expectClose(st.hyperparams.b1, mom(6) as number, { rtol: 1e-6 });
+  });
+});
+
+describe("donated states", () => {
+  test("reduceOnPlateau's and a scheduled injectHyperparams' states donate cleanly; a missing learning rate is named", () => {
+    const warn = vi.spyOn(console, "warn");
+    const txs: GradientTransformation[] = [
+      injectHyperparams((h: { learningRate: JArray }) => adam(h.learningRate))({
+        learningRate: exponentialDecay(0.1, 10, 0.5),
+      }),
+      chain(adam(0.5), reduceOnPlateau({ patience: 3 })),
+    ];
+    for (const tx of txs) {
+      let p = { w: np.ones([3]) };
+      let s = tx.init(p);
+      const step = jit(
+        (q: typeof p, st: unknown) => {
+          const [u, s2] = tx.update(grad(loss)(q), st, q, { value: loss(q) });
+          return [applyUpdates(q, u), s2] as const;
+        },
+        { donateArgnums: [0, 1] },
+      );
+      for (let i = 0; i < 3; i++) [p, s] = step(p, s);
+    }
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+    // optax's injectHyperparams(adam) spelling: adam would get the hyperparameter object.
+    const wrong = injectHyperparams(adam as never)({ learningRate: 0.1 });
+    expect(() => wrong.init({ w: np.ones([2]) })).toThrow(/injectHyperparams\(\(h\) => adam\(h.learningRate\)\)/);
+    expect(() => (adam as unknown as () => unknown)()).toThrow(/an alias needs its learning rate/);
   });
 });
 

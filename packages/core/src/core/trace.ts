@@ -82,6 +82,10 @@ export abstract class Tracer extends Array {
   get disposed(): boolean {
     return false;
   }
+  /** Node's console.log shows what the tracer stands for, not its trace's internals. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
 }
 
 /** Runs primitives eagerly on concrete arrays. */

@@ -4,8 +4,9 @@
  *
  * The signature is the arguments' tree structure, each array leaf's shape, dtype, weak type and
  * backend, the values of static leaves (booleans, strings: `{ train: true }` and `{ train:
- * false }` are two programs) and of `staticArgnums` arguments. JS numbers are weak float32
- * scalars traced as inputs, so a changing learning rate or step counter does not recompile.
+ * false }` are two programs) and of `staticArgnums` arguments. JS numbers are weak scalars
+ * traced as inputs — int32 for integers, float32 otherwise, as eager ops type them — so a
+ * changing learning rate or step counter does not recompile.
  * Under another transform (grad, vmap) the cached program is evaluated under that transform's
  * trace; inside a staged function (another jit, makeJaxpr) jit inlines.
  */
@@ -129,10 +130,14 @@ function fmtStatic(v: unknown): string {
   return typeof v === "string" ? JSON.stringify(v) : typeof v === "function" ? "a function" : String(v);
 }
 
+/** JS numbers as eager ops see them: an integer in int32's range is a weak int32, else a weak float32. */
+const isInt32 = (x: number) => Number.isInteger(x) && x >= -2147483648 && x <= 2147483647;
+const numberDtype = (x: number) => (isInt32(x) ? "int32" : "float32");
+
 const leafDesc = (x: unknown, backend: Backend | null): string => {
   if (x instanceof Array)
     return `${fmtType(x.aval)}${x.weakType ? "(weak)" : ""}@${x.backendHint()?.name ?? backend?.name}`;
-  if (typeof x === "number") return "a JS number";
+  if (typeof x === "number") return isInt32(x) ? "a JS integer" : "a JS number";
   return `${typeof x} ${fmtStatic(x)}`;
 };
 
@@ -221,7 +226,9 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
     let lifted: Array[] = [];
     if (!entry) {
       const t0 = performance.now();
-      const avals: Aval[] = dynamic.map((l) => (l.x instanceof Array ? l.x.aval : aval([], "float32", true)));
+      const avals: Aval[] = dynamic.map((l) =>
+        l.x instanceof Array ? l.x.aval : aval([], numberDtype(l.x as number), true),
+      );
       let outDef: TreeDef | undefined;
       let staged: { closed: ClosedJaxpr; lifted: Array[] };
       try {
@@ -265,7 +272,7 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
     const made: ConcreteArray[] = [];
     const inputs = dynamic.map((l) => {
       if (l.x instanceof Array) return l.x;
-      const s = scalar(l.x as number, "float32", true, backend);
+      const s = scalar(l.x as number, numberDtype(l.x as number), true, backend);
       if (s instanceof ConcreteArray) made.push(s);
       return s;
     });
@@ -276,6 +283,20 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
       if (lifted.length > 0) entry.closed.dispose();
       return entry.outDef.unflatten(owned(outs, mark));
     }
+    // The same array twice where one is donated would free it under the other.
+    const seen = new Map<Array, number>();
+    dynamic.forEach((l, i) => {
+      const x = inputs[i];
+      if (!(x instanceof ConcreteArray)) return;
+      const j = seen.get(x);
+      if (j !== undefined && (donated.has(l.arg) || donated.has((dynamic[j] as { arg: number }).arg))) {
+        const at = (k: number) => `argument ${dynamic[k]?.arg}${dynamic[k]?.path ? ` at ${dynamic[k]?.path}` : ""}`;
+        throw new TracerError(
+          `${name}: the same array is passed twice (${at(j)} and ${at(i)}) and donated; donate distinct arrays (copy one with np.array(x))`,
+        );
+      }
+      seen.set(x, i);
+    });
     // A donated buffer that another array also holds cannot be reused (checked before anything
     // runs: kernels queued by this call hold references of their own).
     dynamic.forEach((l, i) => {

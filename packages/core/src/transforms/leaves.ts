@@ -53,6 +53,9 @@ function describe(x: unknown): string {
 /** Rejects Promise-returning functions (a traced function must be synchronous). */
 export function checkSync(op: string, out: unknown): void {
   if (out !== null && typeof out === "object" && typeof (out as { then?: unknown }).then === "function") {
+    // The async function keeps running and will fail on the tracer it holds: its rejection is
+    // this error's business, not an unhandled one that ends the process.
+    (out as Promise<unknown>).catch?.(() => {});
     throw new TracerError(
       `${op}: the function returned a Promise. Transforms trace synchronous functions: ` +
         "await data outside the transformed function and pass the arrays in",

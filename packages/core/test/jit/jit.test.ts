@@ -322,6 +322,36 @@ describe("trace-time errors name the function", () => {
     expect(() => jit((a: JArray) => a, { donateArgnums: 0, staticArgnums: 0 })(x)).toThrow(/both static and donated/);
   });
 
+  test("JS numbers are typed as eager ops type them: integers int32 (a step for foldIn), others float32", async () => {
+    const xi = np.array([1, 2], "int32");
+    const f = jit((a: JArray, i: number) => a.mul(i));
+    expect(f(xi, 3).dtype).toBe(xi.mul(3).dtype);
+    expect(f(xi, 3).dtype).toBe("int32");
+    expect(f(x, 0.5).dtype).toBe("float32");
+    const k = random.key(0);
+    const keyed = jit((key: JArray, step: number) => random.normal(random.foldIn(key, step), [2]));
+    await expectClose(keyed(k, 7), await random.normal(random.foldIn(k, 7), [2]).toArray(), { rtol: 1e-6 });
+  });
+
+  test("the same array passed twice and donated is an error naming both places", () => {
+    const f = jit((a: JArray, b: JArray) => a.add(b), { donateArgnums: 0 });
+    const a = np.ones([2]);
+    expect(() => f(a, a)).toThrow(/the same array is passed twice \(argument 0 and argument 1\) and donated/);
+  });
+
+  test("a traced value as a shape names staticArgnums; an async function's error stays the caller's", async () => {
+    expect(() => jit((a: JArray, n: number) => a.reshape([n as number, -1]))(np.ones([6]), 2)).toThrow(
+      /size 0 of the shape is an array \(Traced<int32\[\]\(weak\)>\), not a JS integer.*staticArgnums/,
+    );
+    expect(() =>
+      jit(async (a: JArray) => {
+        await a.sum().item();
+        return a;
+      })(np.ones([3])),
+    ).toThrow(/returned a Promise/);
+    await new Promise((r) => setTimeout(r, 10)); // the async body's own failure is not unhandled
+  });
+
   test("a data-dependent shape names size; boolean-mask updates work (they keep the shape)", async () => {
     const v = np.array([1, -2, 3, -4]);
     expect(() => jit((a: JArray) => np.nonzero(a.greater(0))[0])(v)).toThrow(/nonzero: .*pass \{ size \}/);
