@@ -4,7 +4,7 @@
  * to `maxLr`, record the loss (exponentially smoothed, bias-corrected), and stop once it
  * diverges (the smoothed loss passes `divergeFactor` × the best so far, or is not finite).
  */
-import { type Array, jit, np, tree, valueAndGrad, WebjaxError } from "@webjax/core";
+import { Array, jit, np, tree, valueAndGrad, WebjaxError } from "@webjax/core";
 import { sgd } from "./aliases.js";
 import { applyUpdates, type GradientTransformation, type Params, treeMap } from "./base.js";
 
@@ -60,7 +60,9 @@ export async function lrRangeTest<P extends Params, B>(
   const factor = (maxLr / minLr) ** (1 / (steps - 1));
   const make = opts.optimizer ?? ((lr: Array) => sgd(lr));
   let p = treeMap((x) => np.array(x), params) as P;
-  let state = make(np.array(minLr)).init(p);
+  const lr0 = np.array(minLr);
+  let state = make(lr0).init(p);
+  lr0.dispose();
   // The learning rate is a traced argument (a JS number): one program for the whole ramp.
   const step = jit(
     (q: P, s: unknown, batch: B, lr: number) => {
@@ -94,7 +96,9 @@ export async function lrRangeTest<P extends Params, B>(
     }
     best = Math.min(best, smooth);
   }
-  for (const x of tree.leaves(p) as Array[]) x.dispose();
+  for (const x of [...(tree.leaves(p) as unknown[]), ...(tree.leaves(state) as unknown[])]) {
+    if (x instanceof Array) x.dispose();
+  }
   let k = 0;
   losses.forEach((v, i) => {
     if (v < (losses[k] as number)) k = i;

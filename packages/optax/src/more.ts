@@ -53,7 +53,9 @@ export function scaleByOptimisticGradient(
         updates,
         state.previousGradient,
       );
-      return [out, { isInitialStep: np.logicalAnd(state.isInitialStep, false), previousGradient: updates }];
+      // The state keeps its own copy: the caller may release its gradients after the update.
+      const previousGradient = treeMap((g) => np.array(g), updates);
+      return [out, { isInitialStep: np.logicalAnd(state.isInitialStep, false), previousGradient }];
     },
   };
 }
@@ -218,7 +220,7 @@ export function scaleByAdan(
         v,
         n,
       );
-      return [out, { m, v, n, g: updates, t }];
+      return [out, { m, v, n, g: treeMap((g) => np.array(g), updates), t }];
     },
   };
 }

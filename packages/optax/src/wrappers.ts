@@ -40,7 +40,7 @@ export function applyIfFinite(
   return {
     init: (params) => ({
       notfiniteCount: zeroCount(params),
-      lastFinite: np.array(true),
+      lastFinite: zeroCount(params).equal(0),
       totalNotfinite: zeroCount(params),
       innerState: inner.init(params),
     }),

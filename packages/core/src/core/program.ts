@@ -9,8 +9,8 @@
 import type { Array } from "../array.js";
 import { getBackend } from "../backend/registry.js";
 import type { Params } from "../primitives/types.js";
-import { ConcreteArray } from "./concrete.js";
-import { type Atom, type ClosedJaxpr, type Eqn, Literal, type Var } from "./jaxpr.js";
+import { ConcreteArray, nextArraySerial } from "./concrete.js";
+import { type Atom, type ClosedJaxpr, type Eqn, evalJaxpr, Literal, type Var } from "./jaxpr.js";
 import { layoutKey, Plan } from "./plan.js";
 import { withRecorder } from "./recording.js";
 import { bind } from "./trace.js";
@@ -115,7 +115,7 @@ export class Program {
   }
 
   /** Runs the equations one by one as eager kernels (and records them, under a recorder). */
-  private runEager(inputs: readonly Array[], release: (x: ConcreteArray, i: number) => void): Array[] {
+  runEager(inputs: readonly Array[], release: (x: ConcreteArray, i: number) => void): Array[] {
     const env = new globalThis.Array<Array | undefined>(this.nSlots);
     const { consts } = this.closed;
     this.constSlots.forEach((s, i) => {
@@ -136,15 +136,36 @@ export class Program {
     const read = (r: Ref): Array => (typeof r === "number" ? (env[r] as Array) : this.closed.literal(r));
     for (const step of this.steps) {
       const args = step.inputs.map(read);
+      const mark = nextArraySerial();
       const outs = bind(step.eqn.prim, args, step.eqn.params as Params[typeof step.eqn.prim]);
       step.outputs.forEach((s, k) => {
         const o = outs[k] as Array;
-        // A rule may hand an operand back as is (an identity custom function): the slot gets its
-        // own handle, so releasing one slot never frees another's value.
-        env[s] = o instanceof ConcreteArray && args.includes(o) ? o.alias() : o;
+        // A rule may hand back an array it did not make (an operand, a custom function's
+        // closed-over const): the slot gets its own handle, so releasing it frees nothing else's.
+        env[s] = o instanceof ConcreteArray && (o.serial < mark || o.detached || args.includes(o)) ? o.alias() : o;
       });
       for (const s of step.frees) free(s);
     }
     return this.outRefs.map(read);
   }
+}
+
+const subPrograms = new WeakMap<ClosedJaxpr, Program>();
+
+/**
+ * Evaluates a closed jaxpr eagerly, releasing each intermediate at its last use (a
+ * higher-order primitive's body: a custom function inside a jitted program). Under a
+ * transform it binds equation by equation instead (evalJaxpr).
+ */
+export function evalReleasing(closed: ClosedJaxpr, inputs: readonly Array[]): Array[] {
+  if (!inputs.every((x) => x instanceof ConcreteArray)) return evalJaxpr(closed, inputs);
+  let p = subPrograms.get(closed);
+  if (!p) {
+    p = new Program(
+      closed,
+      inputs.map(() => false),
+    );
+    subPrograms.set(closed, p);
+  }
+  return p.runEager(inputs, () => {});
 }

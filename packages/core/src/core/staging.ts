@@ -15,7 +15,7 @@ import { TracerError } from "../errors.js";
 import { hostValue } from "../host.js";
 import type { Params, Primitive } from "../primitives/types.js";
 import { type Aval, fmtAval } from "./aval.js";
-import { ConcreteArray } from "./concrete.js";
+import { ConcreteArray, nextArraySerial } from "./concrete.js";
 import { type Atom, ClosedJaxpr, type Eqn, Literal, Var } from "./jaxpr.js";
 import {
   abstractEval,
@@ -52,6 +52,10 @@ export class JaxprTrace extends Trace implements Stager {
   private readonly constvars = new Map<Array, Var>();
   private readonly consts: Array[] = [];
   private readonly owned: ConcreteArray[] = [];
+  /** Where creation order stood when staging began: consts made after it were made by f. */
+  private readonly mark = nextArraySerial();
+  /** Arrays f made (host data: np.array inside f) that the program holds its own handles on. */
+  readonly madeInside: ConcreteArray[] = [];
   /** Scalars made from JS values, recorded as literals (linearize reuses them when it runs). */
   private readonly literals = new Map<ConcreteArray, Literal>();
   /** Staging only: tracers of enclosing transforms, lifted to inputs. */
@@ -103,6 +107,7 @@ export class JaxprTrace extends Trace implements Stager {
         this.owned.push(r);
         this.backend ??= r.backend;
         this.consts.push(r);
+        if (this.staging && x.serial >= this.mark && !x.detached) this.madeInside.push(x);
       } else {
         this.consts.push(x);
       }
@@ -203,11 +208,14 @@ export function stage(
       t.backend = backend;
       const ins = avals.map((a) => t.newArg(a));
       try {
-        return withDynamic(t, () => {
+        const done = withDynamic(t, () => {
           const outs = f(ins);
           if (!globalThis.Array.isArray(outs)) throw new TracerError(`internal: ${name} returned no list`);
           return t.finish(ins, outs);
         });
+        // f's own handles on what it made are released: the program keeps its own.
+        for (const x of t.madeInside) x.dispose();
+        return done;
       } catch (e) {
         t.discard();
         throw e;

@@ -9,6 +9,7 @@
 import type { Array } from "../array.js";
 import { type Aval, fmtAval } from "../core/aval.js";
 import { evalJaxpr } from "../core/jaxpr.js";
+import { evalReleasing } from "../core/program.js";
 import { type CustomJvpCall, type CustomVjpCall, topTrace } from "../core/trace.js";
 import { TracerError } from "../errors.js";
 import { shapesEqual } from "../shape.js";
@@ -82,7 +83,7 @@ function vjpCallOf(p: Params["custom_vjp_call"]): CustomVjpCall {
 export const customCallPrimitives: PrimitiveTable<"custom_jvp_call" | "custom_vjp_call"> = {
   custom_jvp_call: {
     abstractEval: checkOperands,
-    lowering: { kind: "impl", impl: (inputs, p) => evalJaxpr(p.call, inputs) },
+    lowering: { kind: "impl", impl: (inputs, p) => evalReleasing(p.call, inputs) },
     jvp: (primals, tangents, p) => {
       noConstTangents(p, tangents);
       return rule("jvpOfCustomJvp")(jvpCallOf(p), primals, tangents);
@@ -98,7 +99,7 @@ export const customCallPrimitives: PrimitiveTable<"custom_jvp_call" | "custom_vj
   },
   custom_vjp_call: {
     abstractEval: checkOperands,
-    lowering: { kind: "impl", impl: (inputs, p) => evalJaxpr(p.call, inputs) },
+    lowering: { kind: "impl", impl: (inputs, p) => evalReleasing(p.call, inputs) },
     jvp: (primals, tangents, p) => {
       noConstTangents(p, tangents);
       return rule("jvpOfCustomVjp")(vjpCallOf(p), primals, tangents);

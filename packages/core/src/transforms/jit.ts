@@ -105,6 +105,8 @@ const objectIds = new WeakMap<object, number>();
 function staticKey(v: unknown): string {
   if (v === null || v === undefined || typeof v !== "object") {
     if (typeof v === "function") return `f${idOf(v)}`;
+    if (typeof v === "string") return `s${JSON.stringify(v)}`;
+    if (typeof v === "number") return `n${Object.is(v, -0) ? "-0" : String(v)}`;
     return `${typeof v}:${String(v)}`;
   }
   if (globalThis.Array.isArray(v)) return `[${v.map(staticKey).join(",")}]`;
@@ -138,6 +140,7 @@ const leafDesc = (x: unknown, backend: Backend | null): string => {
   if (x instanceof Array)
     return `${fmtType(x.aval)}${x.weakType ? "(weak)" : ""}@${x.backendHint()?.name ?? backend?.name}`;
   if (typeof x === "number") return isInt32(x) ? "a JS integer" : "a JS number";
+  if (typeof x === "string") return `string ${JSON.stringify(x)}`;
   return `${typeof x} ${fmtStatic(x)}`;
 };
 
@@ -192,6 +195,16 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
   const cache = new LruCache<string, Entry>(opts.cacheSize ?? 64, (e) => e.closed.dispose());
   caches.add(new WeakRef(cache));
   let prev: Signature | undefined;
+  // Tree structures seen, by structural equality (a TreeDef's display string abbreviates).
+  const defs: TreeDef[] = [];
+  const defId = (d: TreeDef): number => {
+    let i = defs.findIndex((e) => e.equals(d));
+    if (i < 0) {
+      i = defs.length;
+      defs.push(d);
+    }
+    return i;
+  };
   let traces = 0;
   let warned = false;
 
@@ -218,7 +231,7 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
       return { arg: traced[Number(head)] as number, path: rest.join("/"), desc: leafDesc(x, backend), x };
     });
     const staticParts = [...statics].sort((a, b) => a - b).map((i) => ({ arg: i, key: staticKey(args[i]) }));
-    const key = `${def}|${leaves.map((l) => l.desc).join(";")}|${staticParts.map((s) => `${s.arg}=${s.key}`).join(";")}`;
+    const key = `${defId(def)}|${leaves.map((l) => l.desc).join(";")}|${staticParts.map((s) => `${s.arg}=${s.key}`).join(";")}|${idOf(backend)}`;
     const sig: Signature = { key, def, leaves, statics: staticParts };
     const dynamic = leaves.filter((l) => l.x instanceof Array || typeof l.x === "number");
 
@@ -279,9 +292,9 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
     if (lifted.length > 0 || inputs.some((x) => x instanceof Tracer)) {
       // Under an enclosing transform: the program is evaluated under its trace (grad(jit(f))
       // differentiates the program, vmap(jit(f)) batches it); donation does not apply.
-      const outs = evalJaxpr(entry.closed, [...lifted, ...inputs]);
+      const outs = owned(evalJaxpr(entry.closed, [...lifted, ...inputs]), mark);
       if (lifted.length > 0) entry.closed.dispose();
-      return entry.outDef.unflatten(owned(outs, mark));
+      return entry.outDef.unflatten(outs);
     }
     // The same array twice where one is donated would free it under the other.
     const seen = new Map<Array, number>();
@@ -319,7 +332,7 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
     // an output that was one holds its own handle on the buffer.
     dynamic.forEach((l, i) => {
       const x = inputs[i];
-      if (donated.has(l.arg) && x instanceof ConcreteArray && !x.disposed) donate(x);
+      if (donated.has(l.arg) && x instanceof ConcreteArray && !x.disposed && !made.includes(x)) donate(x);
     });
     for (const s of made) if (!result.includes(s)) s.dispose();
     return entry.outDef.unflatten(result);
