@@ -34,12 +34,11 @@ describe("jit review regressions", () => {
   test("a custom function returning a closed-over array, inside jit, survives later calls", async () => {
     const w = np.array([1, 2]);
     const g = customJvp(
-      (x: JArray) => [x.mul(2), w],
-      ([x], [t]) =>
-        [
-          [x.mul(2), w],
-          [t.mul(2), np.zerosLike(w)],
-        ] as const,
+      (x: JArray): JArray[] => [x.mul(2), w],
+      ([x], [t]): [JArray[], JArray[]] => [
+        [x.mul(2), w],
+        [t.mul(2), np.zerosLike(w)],
+      ],
     );
     const f = jit((x: JArray) => g(x));
     for (let i = 0; i < 3; i++) {
@@ -67,12 +66,12 @@ describe("jit review regressions", () => {
     await expectClose(two as JArray, 2);
   });
 
-  test("static strings are escaped in the cache key", () => {
+  test("static strings are escaped in the cache key", async () => {
     const f = jit((a: JArray, s: string[]) => a.add(s.length), { staticArgnums: 1 });
     const one = f(np.zeros([1]), ["a,string:b"]);
     const two = f(np.zeros([1]), ["a", "b"]);
-    expect(one.dataSync()[0]).toBe(1);
-    expect(two.dataSync()[0]).toBe(2);
+    expect(await one.toArray()).toEqual([1]);
+    expect(await two.toArray()).toEqual([2]);
   });
 
   test("arrays made inside a staged function are released with the program", async () => {
@@ -85,7 +84,7 @@ describe("jit review regressions", () => {
 
   test("a JS number inside a donated argument comes back as a usable output", async () => {
     const f = jit((s: { a: JArray; b: number }) => ({ a: s.a.add(1), b: s.b }), { donateArgnums: 0 });
-    const out = f({ a: np.zeros([2]), b: 0.5 }) as { a: JArray; b: JArray };
+    const out = f({ a: np.zeros([2]), b: 0.5 }) as unknown as { a: JArray; b: JArray };
     await expectClose(out.b, 0.5);
   });
 });
