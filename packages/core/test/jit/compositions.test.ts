@@ -8,7 +8,7 @@ import { rng } from "@webjax/test-utils";
 import fc from "fast-check";
 import { expect, test } from "vitest";
 
-const RUNS = Number(process.env.WEBJAX_PROP_RUNS) || 30;
+const RUNS = Number(process.env.WEBJAX_PROP_RUNS) || 20;
 
 const values = (seed: number, ...shape: number[]) => {
   const next = rng(seed);

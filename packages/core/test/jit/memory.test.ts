@@ -13,7 +13,7 @@ const liveBytes = () => memoryStats()[testBackend]?.liveBytes ?? 0;
 // The default CPU path runs 10,000 steps; the other CPU modes and WebGPU (a readback per step
 // on SwiftShader) run shorter loops of the same shape, which keeps the suite in its budget.
 const gpu = testBackend === "webgpu";
-const steps = gpu ? 500 : (({ normal: 10_000, deferred: 2000, js: 1000 } as Record<string, number>)[cpuMode] ?? 400);
+const steps = gpu ? 300 : (({ normal: 10_000, deferred: 2000, js: 600 } as Record<string, number>)[cpuMode] ?? 200);
 const sizes: [number, number, number] = gpu ? [16, 32, 10] : [784, 64, 10];
 
 test(`${steps} jitted, donated SGD steps of a ${sizes.join("-")} MLP keep live bytes flat`, {
