@@ -39,6 +39,11 @@ export class ConcreteArray extends Array {
   donatedTo: string | undefined = undefined;
   /** The value of a scalar made from a JS value (as stored): a program records it as a literal, not a constant. */
   literal: number | undefined = undefined;
+  /**
+   * True for a program's own literal (and views of it): a jitted program's kernels may compile
+   * its value in. An input that happens to be a literal scalar (a JS number argument) is not.
+   */
+  inlinable = false;
 
   constructor(
     readonly aval: Aval,

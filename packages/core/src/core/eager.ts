@@ -1,6 +1,6 @@
 import type { Backend, Executable } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
-import { load, param } from "../ir/expr.js";
+import { constant, load, param } from "../ir/expr.js";
 import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel } from "../ir/kernel.js";
 import type { RoutineKernel } from "../ir/routine.js";
 import { contiguousView, isContiguous, reshapeView, transposeView, type View } from "../ir/view.js";
@@ -155,27 +155,37 @@ function runElementwise<K extends Primitive>(
   out: Aval,
   backend: Backend,
 ): ConcreteArray {
+  // In a jitted program (its run is being recorded) a JS number is compiled into the kernel as
+  // a constant: no load, no binding. Eager kernels keep loading it, so a changing value (a
+  // learning rate) does not compile a kernel per value.
+  const inline = recorder() ? inputs.map((x) => (x.inlinable && x.dtype !== "float16" ? x.literal : undefined)) : [];
+  const read = inputs.filter((_, j) => inline[j] === undefined);
   const [shape, strides] = collapse(
     out.shape,
-    inputs.map((x) => [...x.view.strides]),
+    read.map((x) => [...x.view.strides]),
   );
   const r = shape.length;
-  const key = `${prim}|${paramsKey(params)}|${inputs.map((x) => x.dtype).join(",")}|${r}`;
+  const lits = inline.map((v, j) => (v === undefined ? "" : `${j}=${Object.is(v, -0) ? "-0" : v}`)).join(",");
+  const key = `${prim}|${paramsKey(params)}|${inputs.map((x) => x.dtype).join(",")}|${r}${lits.replace(/,/g, "") ? `|lit:${lits}` : ""}`;
   const exe = compiled(backend, key, (): FusedKernel => {
-    const loads: Load[] = inputs.map((_, j) => ({
+    const loads: Load[] = read.map((_, j) => ({
       input: j,
       offset: P(r + j * (r + 1)),
       strides: range(r).map((d) => P(r + j * (r + 1) + 1 + d)),
     }));
+    let k = 0;
     const expr = low.expr(
-      inputs.map((x, j) => load(j, x.dtype)),
+      inputs.map((x, j) => {
+        const v = inline[j];
+        return v === undefined ? load(k++, x.dtype) : constant(v, x.dtype);
+      }),
       params,
       out,
     );
     return {
       kind: "fused",
       label: prim,
-      inputs: inputs.map((x) => x.dtype),
+      inputs: read.map((x) => x.dtype),
       outputs: [out.dtype],
       outRank: r,
       loops: range(r).map(P),
@@ -184,8 +194,8 @@ function runElementwise<K extends Primitive>(
     };
   });
   const args = [...shape];
-  inputs.forEach((x, j) => args.push(x.view.offset, ...(strides[j] as number[])));
-  return dispatchNew(backend, exe, inputs, out, args, prim);
+  read.forEach((x, j) => args.push(x.view.offset, ...(strides[j] as number[])));
+  return dispatchNew(backend, exe, read, out, args, prim);
 }
 
 function runReduce<K extends Primitive>(
@@ -228,7 +238,13 @@ function runReduce<K extends Primitive>(
 /** A new array over `x`'s buffer with another view (no copy). */
 function viewOf(x: ConcreteArray, out: Aval, view: View): ConcreteArray {
   x.buffer.retain();
-  return new ConcreteArray(out, x.buffer, view);
+  const v = new ConcreteArray(out, x.buffer, view);
+  // Every element of a view of a literal scalar is that literal (a broadcast JS number).
+  if (x.literal !== undefined) {
+    v.literal = x.literal;
+    v.inlinable = x.inlinable;
+  }
+  return v;
 }
 
 /** A contiguous copy of any view. */

@@ -127,6 +127,8 @@ export class ClosedJaxpr {
     if (cached && !cached.disposed && (!this.backend || cached.backend === this.backend)) return cached;
     const made = scalar(lit.value, lit.dtype, lit.weakType, this.backend ?? undefined);
     const kept = (made as ConcreteArray).retained();
+    kept.literal = (made as ConcreteArray).literal;
+    kept.inlinable = true;
     made.dispose();
     this.literalArrays.set(lit, kept);
     return kept;

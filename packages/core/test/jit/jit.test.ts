@@ -160,6 +160,21 @@ describe("no replay", () => {
   });
 });
 
+describe("literals compiled in", () => {
+  test("a jitted x * 2 + 1 dispatches kernels that read only x (the numbers are constants in them)", async () => {
+    const f = jit((a: JArray) => a.mul(2).add(1));
+    const v = np.array([1, 2, 3]);
+    await expectClose(f(v), [3, 5, 7]);
+    const backend = getBackend();
+    const spy = vi.spyOn(backend, "dispatch");
+    const out = f(v);
+    const inputs = spy.mock.calls.map((c) => (c[1] as readonly unknown[]).length);
+    spy.mockRestore();
+    expect(inputs).toEqual([1, 1]);
+    await expectClose(out, [3, 5, 7]);
+  });
+});
+
 describe("the compile cache and its log", () => {
   test("a new batch size compiles once more, and says why", () => {
     const f = jit(function mlp(a: JArray) {
