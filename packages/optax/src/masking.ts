@@ -116,3 +116,6 @@ export function multiTransform(
     },
   };
 }
+
+/** optax.partition: multiTransform's other name. */
+export const partition = multiTransform;

@@ -120,6 +120,20 @@ describe("every alias", () => {
     });
   }
 
+  test("the state survives a no-op tree.map and keeps working", async () => {
+    for (const [name, make] of ALIASES) {
+      const tx = make();
+      const p = { w: np.array([0.5, -0.5]) };
+      const g = { w: np.array([0.1, 0.2]) };
+      const [u1, s1] = tx.update(g, tx.init(p), p);
+      const copied = tree.map((x: JArray) => x, s1 as never);
+      const [ua] = tx.update(g, s1, p);
+      const [ub] = tx.update(g, copied, p);
+      expect(Array.from(await ub.w.data()), name).toEqual(Array.from(await ua.w.data()));
+      expect(u1.w.dtype).toBe("float32");
+    }
+  });
+
   test("updates keep the gradients' dtype: float32 and float16", () => {
     for (const [, make] of ALIASES) {
       for (const dtype of ["float32", "float16"] as const) {
