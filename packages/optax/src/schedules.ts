@@ -27,6 +27,15 @@ const where = (cond: boolean | Array, a: Num, b: Num): Num =>
 const less = (a: Num, b: number): boolean | Array => (isNum(a) ? a < b : a.less(b));
 const lessEqual = (a: Num, b: number): boolean | Array => (isNum(a) ? a <= b : a.lessEqual(b));
 
+/** `{ boundary: scale }` as [boundary, scale] pairs in step order; scales must be non-negative. */
+function boundaryScales(op: string, boundariesAndScales: Record<number, number>): (readonly [number, number])[] {
+  const entries = Object.entries(boundariesAndScales)
+    .map(([b, s]) => [Number(b), s] as const)
+    .sort((a, b) => a[0] - b[0]);
+  if (entries.some(([, s]) => s < 0)) throw new WebjaxError(`${op}: scale factors must be non-negative`);
+  return entries;
+}
+
 /** The same value at every step (optax.constant_schedule). */
 export function constantSchedule(value: number): Schedule {
   return (count) => (isNum(count) ? value : np.fullLike(count, value, "float32"));
@@ -103,12 +112,7 @@ export function piecewiseConstantSchedule(
   initValue: number,
   boundariesAndScales: Record<number, number> = {},
 ): Schedule {
-  const entries = Object.entries(boundariesAndScales)
-    .map(([b, s]) => [Number(b), s] as const)
-    .sort((a, b) => a[0] - b[0]);
-  if (entries.some(([, s]) => s < 0)) {
-    throw new WebjaxError("piecewiseConstantSchedule: scale factors must be non-negative");
-  }
+  const entries = boundaryScales("piecewiseConstantSchedule", boundariesAndScales);
   return (count) => {
     let v: Num = initValue;
     // optax's indicator max(0, sign(b − t)): the scale applies from step b on.
@@ -180,12 +184,7 @@ export function piecewiseInterpolateSchedule(
   initValue: number,
   boundariesAndScales: Record<number, number> = {},
 ): Schedule {
-  const entries = Object.entries(boundariesAndScales)
-    .map(([b, s]) => [Number(b), s] as const)
-    .sort((a, b) => a[0] - b[0]);
-  if (entries.some(([, s]) => s < 0)) {
-    throw new WebjaxError("piecewiseInterpolateSchedule: scale factors must be non-negative");
-  }
+  const entries = boundaryScales("piecewiseInterpolateSchedule", boundariesAndScales);
   const bounds = [0, ...entries.map(([b]) => b)];
   const values = [initValue];
   for (const [, s] of entries) values.push((values[values.length - 1] as number) * s);
