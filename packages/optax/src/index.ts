@@ -8,6 +8,7 @@ export * from "./adaptive.js";
 export * from "./aliases.js";
 export * from "./base.js";
 export * from "./clipping.js";
+export * from "./factored.js";
 export * from "./inject.js";
 export * from "./lr-range.js";
 export * from "./masking.js";

@@ -4,7 +4,7 @@
  * schedules are evaluated at the step count on every update. The lectures' 1cycle schedules
  * the learning rate and the momentum together this way.
  */
-import { type Array, np } from "@webjax/core";
+import { Array, np, WebjaxError } from "@webjax/core";
 import {
   type GradientTransformation,
   type Hyper,
@@ -32,6 +32,15 @@ export function injectHyperparams<K extends string>(
 ) {
   return (hyperparams: { readonly [P in K]: Hyper | Schedule }): GradientTransformation<InjectHyperparamsState<K>> => {
     const names = Object.keys(hyperparams) as K[];
+    for (const k of names) {
+      const h = hyperparams[k] as unknown;
+      if (!(typeof h === "number" || typeof h === "function" || h instanceof Array)) {
+        throw new WebjaxError(
+          `injectHyperparams: hyperparameter "${k}" must be a number, a schedule or a scalar array, got ${h === null ? "null" : typeof h}`,
+        );
+      }
+    }
+    const build = (h: Record<K, Array>) => factory(checkedNames(h, names));
     const valuesAt = (count: Array, stored: Partial<Record<K, Array>>) => {
       const out = {} as Record<K, Array>;
       for (const k of names) {
@@ -58,15 +67,59 @@ export function injectHyperparams<K extends string>(
       init: (params) => {
         const count = zeroCount(params);
         const h = valuesAt(count, {});
-        return { count, hyperparams: h, innerState: factory(h).init(params) };
+        return { count, hyperparams: h, innerState: build(h).init(params) };
       },
       update: (updates, state, params, extra) => {
         const h = valuesAt(state.count, state.hyperparams);
-        const [u, innerState] = factory(h).update(updates, state.innerState, params, extra);
+        const [u, innerState] = build(h).update(updates, state.innerState, params, extra);
         return [u, { count: safeIncrement(state.count), hyperparams: h, innerState }];
       },
     };
   };
+}
+
+/** Levenshtein distance (for "did you mean"). */
+function distance(a: string, b: string): number {
+  let prev = globalThis.Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        (prev[j] as number) + 1,
+        (cur[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length] as number;
+}
+
+// Properties that code probing any object reads (await, JSON, printers): not hyperparameters.
+const PROBES = new Set(["then", "toJSON", "constructor", "asymmetricMatch", "nodeType", "$$typeof"]);
+
+/**
+ * The hyperparameters as the factory sees them: reading one that was not given is an error
+ * naming the given ones (a typo would otherwise build the optimiser with `undefined`).
+ */
+function checkedNames<K extends string>(h: Record<K, Array>, names: readonly K[]): Record<K, Array> {
+  return new Proxy(h, {
+    get(target, prop, receiver) {
+      if (typeof prop === "string" && !(prop in target) && !PROBES.has(prop)) {
+        const nearest = [...names].sort((a, b) => distance(prop, a) - distance(prop, b))[0];
+        const hint =
+          nearest !== undefined && distance(prop, nearest) <= Math.max(2, nearest.length / 2)
+            ? ` (did you mean "${nearest}"?)`
+            : "";
+        throw new WebjaxError(
+          `injectHyperparams: the factory read hyperparameter "${prop}", which was not given${hint}; ` +
+            `given: ${names.length ? names.map((n) => `"${n}"`).join(", ") : "none"} — pass it in the object, e.g. ` +
+            `injectHyperparams((h) => …)({ ${prop}: … })`,
+        );
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
 }
 
 /**

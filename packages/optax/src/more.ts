@@ -250,7 +250,19 @@ export interface AddNoiseState {
  */
 export function addNoise(eta: number, gamma: number, key: Array | number = 0): GradientTransformation<AddNoiseState> {
   return {
-    init: (params) => ({ count: zeroCount(params), rngKey: typeof key === "number" ? random.key(key) : key }),
+    init: (params) => {
+      const count = zeroCount(params);
+      const backend = count.backendHint()?.name;
+      if (typeof key === "number") return { count, rngKey: random.key(key, backend ? { backend } : {}) };
+      if (backend && key.backendHint()?.name !== backend) {
+        throw new WebjaxError(
+          `addNoise: the key lives on ${key.backendHint()?.name} and the params on ${backend}; ` +
+            "pass a seed (a number: the key is made beside the params) or move the key with devicePut",
+        );
+      }
+      // A copy: the state may be donated, and the caller's key must survive that.
+      return { count, rngKey: np.array(key) };
+    },
     update: (updates, state) => {
       const count = safeIncrement(state.count);
       const std = np.sqrt(np.divide(eta, np.power(count.astype("float32"), gamma)));

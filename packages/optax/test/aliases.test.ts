@@ -9,30 +9,52 @@ import { testBackend } from "@webjax/test-utils";
 import { describe, expect, test } from "vitest";
 import {
   adabelief,
+  adadelta,
+  adafactor,
   adagrad,
   adam,
   adamax,
   adamaxw,
   adamw,
+  adan,
   amsgrad,
   applyUpdates,
+  fromage,
   type GradientTransformation,
+  lamb,
+  lars,
   lion,
   momentum,
   nadam,
   nadamw,
   nesterov,
+  noisySgd,
+  novograd,
+  optimisticAdam,
+  optimisticGradientDescent,
+  polyakSgd,
   radam,
   rmsprop,
+  rprop,
   sgd,
+  signSgd,
+  signum,
+  sm3,
   yogi,
 } from "../src/index.js";
 
 /**
  * Each alias with a learning rate that suits both problems (as alias_test.py picks them).
- * AdaDelta is checked against optax's numbers only: its unit-free step does not settle into
- * Rosenbrock's valley within the bound at any learning rate we tried (10 to 3000).
+ * Three run the parabola only, each for a stated reason (they are checked against optax's
+ * numbers in optax-fixtures.test.ts):
+ * - AdaDelta's unit-free step does not settle into Rosenbrock's valley within the bound at any
+ *   learning rate we tried (10 to 3000);
+ * - signSgd's fixed-size sign steps zigzag down the curved valley: at 5e-4 it ends at
+ *   [0.81, 0.65] after 10,000 steps, and larger rates oscillate (signum, with momentum, passes);
+ * - optimisticGradientDescent's 2g_t − g_{t−1} step is gradient descent's speed at best: at 1e-3
+ *   it ends at [0.79, 0.57], and rates from 1.5e-3 oscillate across the valley.
  */
+const PARABOLA_ONLY = new Set(["adadelta", "signSgd", "optimisticGradientDescent"]);
 const ALIASES: [string, () => GradientTransformation][] = [
   ["sgd", () => sgd(1e-3)],
   ["momentum", () => momentum(1e-3)],
@@ -51,6 +73,21 @@ const ALIASES: [string, () => GradientTransformation][] = [
   ["adabelief", () => adabelief(1e-2)],
   ["yogi", () => yogi(5e-2)],
   ["radam", () => radam(3e-3)],
+  ["adadelta", () => adadelta(10)],
+  ["adafactor", () => adafactor(1e-2)],
+  ["adan", () => adan(1e-2)],
+  ["lamb", () => lamb(3e-3)],
+  ["lars", () => lars(0.1, { trustCoefficient: 1e-2 })],
+  ["novograd", () => novograd(1e-2)],
+  ["fromage", () => fromage(1e-2)],
+  ["noisySgd", () => noisySgd(1e-3, { key: 0 })],
+  ["signSgd", () => signSgd(5e-4)],
+  ["signum", () => signum(5e-4)],
+  ["rprop", () => rprop(1e-2)],
+  ["sm3", () => sm3(1)],
+  ["polyakSgd", () => polyakSgd({ maxLearningRate: 1 })],
+  ["optimisticGradientDescent", () => optimisticGradientDescent(1e-3)],
+  ["optimisticAdam", () => optimisticAdam(1e-2)],
 ];
 
 const parabola = (p: { x: JArray }) => np.square(p.x.sub([1, -2])).sum();
@@ -79,20 +116,30 @@ async function solve(
   let state = tx.init(params);
   const step = jit(
     (p: { x: JArray }, s: unknown) => {
-      const [u, s2] = tx.update(grad(f)(p), s, p);
+      // The loss goes along as `extra` (Polyak's step size reads it).
+      const [u, s2] = tx.update(grad(f)(p), s, p, { value: f(p) });
       return [applyUpdates(p, u), s2] as const;
     },
     { donateArgnums: [0, 1] },
   );
   const structure = String(tree.structure(state));
+  const dtypes = (tree.leaves(state) as JArray[]).map((l) => l.dtype);
   for (let i = 1; i <= cap; i++) {
     [params, state] = step(params, state);
     if (i % 100 === 0 || i === cap) {
       const x = Array.from(await params.x.data());
-      if (x.every((v, k) => Math.abs(v - (min[k] as number)) <= 3e-2)) return { steps: i, x, step, structure, state };
+      if (x.every((v, k) => Math.abs(v - (min[k] as number)) <= 3e-2))
+        return { steps: i, x, step, structure, dtypes, state };
     }
   }
-  return { steps: Number.POSITIVE_INFINITY, x: Array.from(await params.x.data()), step, structure, state };
+  return {
+    steps: Number.POSITIVE_INFINITY,
+    x: Array.from(await params.x.data()),
+    step,
+    structure,
+    dtypes,
+    state,
+  };
 }
 
 describe("every alias", () => {
@@ -101,6 +148,7 @@ describe("every alias", () => {
       timeout: 120_000,
     }, async () => {
       for (const prob of PROBLEMS) {
+        if (prob.name === "rosenbrock" && PARABOLA_ONLY.has(name)) continue;
         if (testBackend === "webgpu") {
           // 100 steps on the GPU equal the same 100 steps on the CPU backend (float32 on both;
           // transcendentals and reduction orders differ in the last bits).
@@ -115,7 +163,7 @@ describe("every alias", () => {
         expect(r.steps, `${name} on ${prob.name} ended at [${r.x}]`).toBeLessThanOrEqual(10_000);
         expect(r.step.traceCount).toBe(1);
         expect(String(tree.structure(r.state))).toBe(r.structure);
-        for (const leaf of tree.leaves(r.state) as JArray[]) expect(["float32", "int32"]).toContain(leaf.dtype);
+        expect((tree.leaves(r.state) as JArray[]).map((l) => l.dtype)).toEqual(r.dtypes);
       }
     });
   }
@@ -125,10 +173,10 @@ describe("every alias", () => {
       const tx = make();
       const p = { w: np.array([0.5, -0.5]) };
       const g = { w: np.array([0.1, 0.2]) };
-      const [u1, s1] = tx.update(g, tx.init(p), p);
+      const [u1, s1] = tx.update(g, tx.init(p), p, { value: 1 });
       const copied = tree.map((x: JArray) => x, s1 as never);
-      const [ua] = tx.update(g, s1, p);
-      const [ub] = tx.update(g, copied, p);
+      const [ua] = tx.update(g, s1, p, { value: 1 });
+      const [ub] = tx.update(g, copied, p, { value: 1 });
       expect(Array.from(await ub.w.data()), name).toEqual(Array.from(await ua.w.data()));
       expect(u1.w.dtype).toBe("float32");
     }
@@ -139,7 +187,7 @@ describe("every alias", () => {
       for (const dtype of ["float32", "float16"] as const) {
         const tx = make();
         const p = { w: np.ones([3], dtype) };
-        const [u] = tx.update({ w: np.full([3], 0.5, dtype) }, tx.init(p), p);
+        const [u] = tx.update({ w: np.full([3], 0.5, dtype) }, tx.init(p), p, { value: 1 });
         expect(u.w.dtype).toBe(dtype);
         expect(applyUpdates(p, u).w.dtype).toBe(dtype);
       }

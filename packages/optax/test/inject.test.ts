@@ -111,6 +111,28 @@ describe("donated states", () => {
     expect(() => wrong.init({ w: np.ones([2]) })).toThrow(/injectHyperparams\(\(h\) => adam\(h.learningRate\)\)/);
     expect(() => (adam as unknown as () => unknown)()).toThrow(/an alias needs its learning rate/);
   });
+
+  test("names are checked: a hyperparameter read but not given, and a value that is not a hyperparameter", () => {
+    const typo = injectHyperparams((h: { learningRate: JArray }) => adam(h.learningRate))({
+      learningrate: 1e-3,
+    } as never);
+    expect(() => typo.init({ w: np.ones([2]) })).toThrow(
+      'injectHyperparams: the factory read hyperparameter "learningRate", which was not given (did you mean "learningrate"?); given: "learningrate"',
+    );
+    const bad = injectHyperparams((h: { lr: JArray }) => adam(h.lr));
+    expect(() => bad({ lr: "fast" } as never)).toThrow(
+      'injectHyperparams: hyperparameter "lr" must be a number, a schedule or a scalar array, got string',
+    );
+    // Reading the given ones, spreading them, and code that probes objects all still work.
+    const ok = injectHyperparams((h: { lr: JArray; b1: JArray }) => {
+      expect(Object.keys({ ...h }).sort()).toEqual(["b1", "lr"]);
+      expect((h as unknown as { then?: unknown }).then).toBeUndefined();
+      return adam(h.lr, { b1: h.b1 });
+    })({ lr: 1e-3, b1: 0.9 });
+    const p = { w: np.ones([2]) };
+    const [u] = ok.update({ w: np.ones([2]) }, ok.init(p), p);
+    expect(u.w.shape).toEqual([2]);
+  });
 });
 
 describe("cycleMomentum", () => {

@@ -10,6 +10,7 @@ import { describe, expect, test } from "vitest";
 import {
   adabelief,
   adadelta,
+  adafactor,
   adagrad,
   adam,
   adamax,
@@ -53,11 +54,15 @@ import {
   rmsprop,
   rprop,
   type Schedule,
+  scale,
+  scaleByParamBlockNorm,
+  scaleBySm3,
   setToZero,
   sgd,
   sgdrSchedule,
   signSgd,
   signum,
+  sm3,
   warmupConstantSchedule,
   warmupCosineDecaySchedule,
   warmupExponentialDecaySchedule,
@@ -128,6 +133,21 @@ const OPTIMISERS: Record<string, () => GradientTransformation> = {
   polyak_sgd: () => polyakSgd({ maxLearningRate: 0.5, scaling: 1, fMin: 0.1 }),
   noisy_sgd: () => noisySgd(0.1, { key: random.key(3) }),
   flatten_adam: () => flatten(adam(1e-2)),
+  adafactor: () => adafactor(),
+  adafactor_lr: () => adafactor(1e-2),
+  adafactor_factored: () => adafactor(1e-2, { minDimSizeToFactor: 2 }),
+  adafactor_factored_momentum_decay: () =>
+    adafactor(0.05, {
+      minDimSizeToFactor: 2,
+      momentum: 0.9,
+      weightDecayRate: 0.01,
+      clippingThreshold: null,
+      multiplyByParameterScale: false,
+      decayRate: 0.6,
+    }),
+  sm3: () => sm3(0.1),
+  scale_by_sm3_b2: () => chain(scaleBySm3({ b1: 0.5, b2: 0.9 }), scale(-0.1)),
+  param_block_norm: () => chain(scaleByParamBlockNorm(), scale(-0.1)),
 };
 
 const toArrays = (t: Tree) => ({ w: np.array(t.w), b: np.array(t.b) });

@@ -512,6 +512,20 @@ function runRoutine<K extends Primitive>(
   }
 }
 
+/** The backend of the jitted program being run: where its operand-free equations (iota) run. */
+let programBackend: Backend | null = null;
+
+/** Runs `f` with operand-free primitives placed on `backend` (a program's, not the default). */
+export function withProgramBackend<T>(backend: Backend | null, f: () => T): T {
+  const prev = programBackend;
+  programBackend = backend;
+  try {
+    return f();
+  } finally {
+    programBackend = prev;
+  }
+}
+
 /** Evaluates one primitive on concrete arrays (the EvalTrace's rule). */
 export function evalPrimitive<K extends Primitive>(
   prim: K,
@@ -525,7 +539,7 @@ export function evalPrimitive<K extends Primitive>(
   );
   checkSameBackend(prim, inputs);
   const out = outs[0] as Aval;
-  const backend = inputs[0]?.backend ?? getBackend();
+  const backend = inputs[0]?.backend ?? programBackend ?? getBackend();
   const low = def.lowering;
   switch (low.kind) {
     case "routine":

@@ -10,6 +10,7 @@ import type { Array } from "../array.js";
 import { getBackend } from "../backend/registry.js";
 import type { Params } from "../primitives/types.js";
 import { ConcreteArray, nextArraySerial } from "./concrete.js";
+import { withProgramBackend } from "./eager.js";
 import { type Atom, type ClosedJaxpr, type Eqn, evalJaxpr, Literal, type Var } from "./jaxpr.js";
 import { layoutKey, Plan } from "./plan.js";
 import { withRecorder } from "./recording.js";
@@ -32,6 +33,12 @@ export class Program {
   private readonly constSlots: number[];
   private readonly inSlots: number[];
   private readonly outRefs: Ref[];
+  /**
+   * Per output: computed into a buffer of its own by a copy, because it repeats an earlier
+   * output or is a literal (a cached scalar). Every output then owns its buffer, as JAX's do, so
+   * an output can be donated to the next call (a state leaf that is also an update: LARS' trace).
+   */
+  private readonly copyOut: boolean[];
   /** Inputs read by no equation and returned by no output: released at once where donated. */
   private readonly unusedInputs: number[];
   /** The literals the program reads (their cached eager scalars are fixed buffers of its plans). */
@@ -59,6 +66,7 @@ export class Program {
     this.inSlots = jaxpr.invars.map(slotOf);
     const steps = jaxpr.eqns.map((eqn) => ({ eqn, inputs: eqn.inputs.map(ref), outputs: eqn.outputs.map(slotOf) }));
     this.outRefs = jaxpr.outvars.map(ref);
+    this.copyOut = this.outRefs.map((r, k) => r instanceof Literal || this.outRefs.indexOf(r) < k);
     const lits = new Set<Literal>();
     for (const st of steps) for (const r of st.inputs) if (r instanceof Literal) lits.add(r);
     for (const r of this.outRefs) if (r instanceof Literal) lits.add(r);
@@ -116,6 +124,14 @@ export class Program {
 
   /** Runs the equations one by one as eager kernels (and records them, under a recorder). */
   runEager(inputs: readonly Array[], release: (x: ConcreteArray, i: number) => void): Array[] {
+    // Operand-free equations (iota) run beside the inputs, not on the default backend.
+    const first = [...inputs, ...this.closed.consts].find((x) => x instanceof ConcreteArray) as
+      | ConcreteArray
+      | undefined;
+    return withProgramBackend(first?.backend ?? null, () => this.runSteps(inputs, release));
+  }
+
+  private runSteps(inputs: readonly Array[], release: (x: ConcreteArray, i: number) => void): Array[] {
     const env = new globalThis.Array<Array | undefined>(this.nSlots);
     const { consts } = this.closed;
     this.constSlots.forEach((s, i) => {
@@ -146,7 +162,18 @@ export class Program {
       });
       for (const s of step.frees) free(s);
     }
-    return this.outRefs.map(read);
+    // An output over a const's or a literal's buffer (the const itself, or a view: a broadcast
+    // literal) would share it with the program: it is copied too.
+    const fixedBuffers = new Set(
+      [...consts, ...this.literals.map((l) => this.closed.literal(l))]
+        .filter((x): x is ConcreteArray => x instanceof ConcreteArray && !x.disposed)
+        .map((x) => x.buffer),
+    );
+    return this.outRefs.map((r, k) => {
+      const x = read(r);
+      const shared = this.copyOut[k] || (x instanceof ConcreteArray && fixedBuffers.has(x.buffer));
+      return shared ? (bind("copy", [x], {})[0] as Array) : x;
+    });
   }
 }
 

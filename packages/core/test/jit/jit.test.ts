@@ -19,7 +19,7 @@ import {
   valueAndGrad,
   vmap,
 } from "@webjax/core";
-import { eagerCache, registry } from "@webjax/core/internal";
+import { ConcreteArray, eagerCache, registry } from "@webjax/core/internal";
 import { expectClose, testBackend } from "@webjax/test-utils";
 import { afterEach, describe, expect, test, vi } from "vitest";
 
@@ -284,6 +284,46 @@ describe("donation", () => {
     f(base.reshape([2, 2]));
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0]?.[0])).toMatch(/donated argument 0 shares its buffer/);
+    warn.mockRestore();
+  });
+
+  test("operand-free equations (iota) run on the inputs' backend, not the default one", async () => {
+    // On the webgpu project the default backend is WebGPU: the program's iota must still be CPU.
+    const x = np.ones([3], { backend: "cpu" });
+    const f = jit((a: JArray) => a.add(np.arange(3)).mul(np.eye(3).sum(0)));
+    for (let i = 0; i < 2; i++) {
+      const y = f(x);
+      expect(y.backendHint()?.name).toBe("cpu");
+      await expectClose(y, [1, 2, 3]);
+    }
+  });
+
+  test("every output owns its buffer: a repeated output, a literal, a broadcast literal and a const are copies", async () => {
+    // A state leaf that is also returned as the update (LARS' trace), and placeholders that
+    // are broadcast literals (Adafactor's), must be donatable to the next call without a copy.
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const c = np.array([1, 2]);
+    const f = jit(
+      (s: { m: JArray; z: JArray; one: JArray; c: JArray }, g: JArray) => {
+        const m = s.m.mul(0.5).add(g);
+        return [m, { m, z: np.zeros([3]), one: np.array(1), c }] as const;
+      },
+      { donateArgnums: 0 },
+    );
+    let state = { m: np.zeros([2]), z: np.zeros([3]), one: np.array(1), c: np.zeros([2]) };
+    for (let i = 0; i < 4; i++) {
+      const [u, s] = f(state, np.array([1, 2]));
+      const want = (1 - 0.5 ** (i + 1)) / 0.5;
+      await expectClose(u, [want, 2 * want], { rtol: 1e-6 });
+      const buf = (x: JArray) => (x as ConcreteArray).buffer;
+      for (const leaf of [s.m, s.z, s.one, s.c]) expect(buf(leaf).refCount).toBe(1);
+      expect(buf(s.m)).not.toBe(buf(u));
+      state = s;
+      u.dispose();
+    }
+    await expectClose(state.c, [1, 2]);
+    await expectClose(c, [1, 2]);
+    expect(warn).not.toHaveBeenCalled();
     warn.mockRestore();
   });
 
