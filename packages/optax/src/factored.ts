@@ -292,9 +292,12 @@ export function scaleBySm3(
   };
 }
 
-/** SM3 (optax.sm3): scaleBySm3 with b1 = momentum (default 0.9), then −learningRate (a number). */
-export function sm3(learningRate: number, opts: { momentum?: Hyper } = {}) {
-  return chain(scaleBySm3({ b1: opts.momentum ?? 0.9 }), scale(-learningRate));
+/** SM3 (optax.sm3): scaleBySm3 with b1 = momentum (default 0.9), then −learningRate (not a schedule, as in optax). */
+export function sm3(learningRate: Hyper, opts: { momentum?: Hyper } = {}) {
+  return chain(
+    scaleBySm3({ b1: opts.momentum ?? 0.9 }),
+    scale(typeof learningRate === "number" ? -learningRate : np.negative(learningRate)),
+  );
 }
 
 const backendOf = (x: Array): { backend?: string } => {

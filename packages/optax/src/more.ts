@@ -94,7 +94,7 @@ export interface ScaleByRpropState {
  */
 export function scaleByRprop(
   learningRate: number,
-  opts: { etaMinus?: number; etaPlus?: number; minStepSize?: number; maxStepSize?: number } = {},
+  opts: { etaMinus?: Hyper; etaPlus?: Hyper; minStepSize?: number; maxStepSize?: number } = {},
 ): GradientTransformation<ScaleByRpropState> {
   const { etaMinus = 0.5, etaPlus = 1.2, minStepSize = 1e-6, maxStepSize = 50 } = opts;
   return {
@@ -109,7 +109,7 @@ export function scaleByRprop(
           np.where(
             s.equal(0),
             st,
-            np.clip(st.mul(np.where(s.greater(0), etaPlus, etaMinus)), minStepSize, maxStepSize),
+            np.clip(st.mul(np.where(s.greater(0), hyper(etaPlus, st), hyper(etaMinus, st))), minStepSize, maxStepSize),
           ),
         sign,
         state.stepSizes,
@@ -131,7 +131,7 @@ export function scaleByRprop(
 /** Rprop (optax.rprop): the scaling, then −1. */
 export function rprop(
   learningRate: number,
-  opts: { etaMinus?: number; etaPlus?: number; minStepSize?: number; maxStepSize?: number } = {},
+  opts: { etaMinus?: Hyper; etaPlus?: Hyper; minStepSize?: number; maxStepSize?: number } = {},
 ) {
   return chain(scaleByRprop(learningRate, opts), scale(-1));
 }

@@ -94,12 +94,13 @@ export function lars(
  * Fromage (optax.fromage): the trust ratio (with minNorm), then η/√(1+η²) as the step and
  * 1/√(1+η²) − 1 as weight decay, which keeps the weights' norms from growing.
  */
-export function fromage(learningRate: number, opts: { minNorm?: number } = {}) {
-  const mult = 1 / Math.sqrt(1 + learningRate ** 2);
+export function fromage(learningRate: Hyper, opts: { minNorm?: number } = {}) {
+  const lr = learningRate;
+  const mult = typeof lr === "number" ? 1 / Math.sqrt(1 + lr ** 2) : np.rsqrt(lr.square().add(1));
   return chain(
     scaleByTrustRatio({ minNorm: opts.minNorm ?? 1e-6 }),
-    scaleByLearningRate(learningRate * mult),
-    addDecayedWeights(mult - 1),
+    scaleByLearningRate(typeof lr === "number" ? lr * (mult as number) : lr.mul(mult)),
+    addDecayedWeights(typeof mult === "number" ? mult - 1 : mult.sub(1)),
   );
 }
 

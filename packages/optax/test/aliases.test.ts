@@ -21,10 +21,12 @@ import {
   applyUpdates,
   fromage,
   type GradientTransformation,
+  injectHyperparams,
   lamb,
   lars,
   lion,
   momentum,
+  multiSteps,
   nadam,
   nadamw,
   nesterov,
@@ -89,6 +91,47 @@ const ALIASES: [string, () => GradientTransformation][] = [
   ["optimisticGradientDescent", () => optimisticGradientDescent(1e-3)],
   ["optimisticAdam", () => optimisticAdam(1e-2)],
 ];
+
+/**
+ * Each alias again with a hyperparameter injected (injectHyperparams): the learning rate where
+ * the alias takes an array for it; rprop's ηplus, optimisticAdam's b1 and polyakSgd's scaling
+ * where optax's learning rate is a plain float.
+ */
+type H = Record<string, JArray>;
+const INJECTED: Record<string, [Record<string, number>, (h: H) => GradientTransformation]> = {
+  sgd: [{ lr: 1e-3 }, (h) => sgd(h.lr as JArray)],
+  momentum: [{ lr: 1e-3, m: 0.9 }, (h) => momentum(h.lr as JArray, { momentum: h.m })],
+  nesterov: [{ lr: 1e-3 }, (h) => nesterov(h.lr as JArray)],
+  adagrad: [{ lr: 0.5 }, (h) => adagrad(h.lr as JArray)],
+  rmsprop: [{ lr: 1e-3 }, (h) => rmsprop(h.lr as JArray)],
+  "rmsprop centered": [{ lr: 1e-3 }, (h) => rmsprop(h.lr as JArray, { centered: true })],
+  adam: [{ lr: 1e-2, b1: 0.9 }, (h) => adam(h.lr as JArray, { b1: h.b1 })],
+  adamw: [{ lr: 1e-2, wd: 1e-5 }, (h) => adamw(h.lr as JArray, { weightDecay: h.wd })],
+  nadam: [{ lr: 1e-2 }, (h) => nadam(h.lr as JArray)],
+  nadamw: [{ lr: 1e-2 }, (h) => nadamw(h.lr as JArray, { weightDecay: 1e-5 })],
+  adamax: [{ lr: 1e-2 }, (h) => adamax(h.lr as JArray)],
+  adamaxw: [{ lr: 1e-2 }, (h) => adamaxw(h.lr as JArray, { weightDecay: 1e-5 })],
+  amsgrad: [{ lr: 0.5 }, (h) => amsgrad(h.lr as JArray)],
+  lion: [{ lr: 1e-3 }, (h) => lion(h.lr as JArray, { weightDecay: 0 })],
+  adabelief: [{ lr: 1e-2 }, (h) => adabelief(h.lr as JArray)],
+  yogi: [{ lr: 5e-2 }, (h) => yogi(h.lr as JArray)],
+  radam: [{ lr: 3e-3 }, (h) => radam(h.lr as JArray)],
+  adadelta: [{ lr: 10 }, (h) => adadelta(h.lr as JArray)],
+  adafactor: [{ lr: 1e-2 }, (h) => adafactor(h.lr as JArray)],
+  adan: [{ lr: 1e-2 }, (h) => adan(h.lr as JArray)],
+  lamb: [{ lr: 3e-3 }, (h) => lamb(h.lr as JArray)],
+  lars: [{ lr: 0.1 }, (h) => lars(h.lr as JArray, { trustCoefficient: 1e-2 })],
+  novograd: [{ lr: 1e-2 }, (h) => novograd(h.lr as JArray)],
+  fromage: [{ lr: 1e-2 }, (h) => fromage(h.lr as JArray)],
+  noisySgd: [{ lr: 1e-3 }, (h) => noisySgd(h.lr as JArray, { key: 0 })],
+  signSgd: [{ lr: 5e-4 }, (h) => signSgd(h.lr as JArray)],
+  signum: [{ lr: 5e-4 }, (h) => signum(h.lr as JArray)],
+  rprop: [{ etaPlus: 1.2 }, (h) => rprop(1e-2, { etaPlus: h.etaPlus })],
+  sm3: [{ lr: 1 }, (h) => sm3(h.lr as JArray)],
+  polyakSgd: [{ s: 1 }, (h) => polyakSgd({ maxLearningRate: 1, scaling: h.s })],
+  optimisticGradientDescent: [{ lr: 1e-3 }, (h) => optimisticGradientDescent(h.lr as JArray)],
+  optimisticAdam: [{ b1: 0.9 }, (h) => optimisticAdam(1e-2, { b1: h.b1 })],
+};
 
 const parabola = (p: { x: JArray }) => np.square(p.x.sub([1, -2])).sum();
 const rosenbrock = (p: { x: JArray }) => {
@@ -167,6 +210,44 @@ describe("every alias", () => {
       }
     });
   }
+
+  test("identical under injectHyperparams (to float32 rounding of 1 − b and the like), 20 jitted steps", async () => {
+    expect(Object.keys(INJECTED).sort()).toEqual(ALIASES.map(([n]) => n).sort());
+    for (const [name, make] of ALIASES) {
+      const [values, build] = INJECTED[name] as [Record<string, number>, (h: H) => GradientTransformation];
+      const plain = await solve(make(), rosenbrock, [-0.5, 1], [1, 1], 20);
+      const injected = await solve(injectHyperparams(build)(values), rosenbrock, [-0.5, 1], [1, 1], 20);
+      expect(injected.step.traceCount, name).toBe(1);
+      injected.x.forEach((v, k) =>
+        expect(Math.abs(v - (plain.x[k] as number)), `${name} x[${k}]: ${v} vs ${plain.x[k]}`).toBeLessThanOrEqual(
+          1e-5 * Math.abs(v) + 1e-6,
+        ),
+      );
+    }
+  });
+
+  test("inside multiSteps(4) the updates are exactly zero until the fourth step", async () => {
+    for (const [name, make] of ALIASES) {
+      const tx = multiSteps(make(), 4);
+      const p = { w: np.array([0.5, -0.5]) };
+      let s = tx.init(p);
+      for (let t = 1; t <= 4; t++) {
+        const [u, s2] = tx.update({ w: np.array([0.1 * t, 0.2]) }, s, p, { value: 1 });
+        const w = Array.from(await u.w.data());
+        if (t < 4)
+          expect(
+            w.every((v) => v === 0),
+            `${name} step ${t}: ${w}`,
+          ).toBe(true);
+        else if (name !== "rprop")
+          expect(
+            w.some((v) => v !== 0),
+            `${name} step 4: ${w}`,
+          ).toBe(true);
+        s = s2;
+      }
+    }
+  });
 
   test("the state survives a no-op tree.map and keeps working", async () => {
     for (const [name, make] of ALIASES) {

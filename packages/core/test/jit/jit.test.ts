@@ -19,7 +19,7 @@ import {
   valueAndGrad,
   vmap,
 } from "@webjax/core";
-import { ConcreteArray, eagerCache, registry } from "@webjax/core/internal";
+import { type ConcreteArray, eagerCache, registry } from "@webjax/core/internal";
 import { expectClose, testBackend } from "@webjax/test-utils";
 import { afterEach, describe, expect, test, vi } from "vitest";
 
