@@ -53,7 +53,22 @@ const f32 = (t: T): T => t.map((l) => Float64Array.from(new Float32Array(l)));
 /** An update rule: (gradient leaves, param leaves, step t from 1) → update leaves; state in the closure. */
 type Rule = (g: T, p: T, t: number) => T;
 const map = (t: T, f: (x: number, i: number, k: number) => number): T => t.map((l, k) => l.map((x, i) => f(x, i, k)));
-const zeros = (): T => SHAPES.map((s) => new Float64Array(size(s)));
+/** Per-leaf state of a reference rule: element i of leaf k. */
+class Grid {
+  private readonly leaves: Float64Array[];
+  constructor(fill: number) {
+    this.leaves = SHAPES.map((s) => new Float64Array(size(s)).fill(fill));
+  }
+  get(k: number, i: number): number {
+    return (this.leaves[k] as Float64Array)[i] as number;
+  }
+  /** Sets element i of leaf k to v, returning v. */
+  set(k: number, i: number, v: number): number {
+    (this.leaves[k] as Float64Array)[i] = v;
+    return v;
+  }
+}
+const zeros = (fill = 0) => new Grid(fill);
 const b1 = 0.9;
 const b2 = 0.999;
 
@@ -65,7 +80,7 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
     () => momentum(0.02),
     () => {
       const m = zeros();
-      return (g) => map(g, (x, i, k) => -0.02 * (m[k][i] = x + 0.9 * m[k][i]));
+      return (g) => map(g, (x, i, k) => -0.02 * m.set(k, i, x + 0.9 * m.get(k, i)));
     },
   ],
   // Sutskever's NAG: m ← g + μm, θ ← θ − η(g + μm)
@@ -75,8 +90,8 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
       const m = zeros();
       return (g) =>
         map(g, (x, i, k) => {
-          m[k][i] = x + 0.9 * m[k][i];
-          return -0.02 * (x + 0.9 * m[k][i]);
+          m.set(k, i, x + 0.9 * m.get(k, i));
+          return -0.02 * (x + 0.9 * m.get(k, i));
         });
     },
   ],
@@ -84,11 +99,11 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
   adagrad: [
     () => adagrad(0.1),
     () => {
-      const s = map(zeros(), () => 0.1);
+      const s = zeros(0.1);
       return (g) =>
         map(g, (x, i, k) => {
-          s[k][i] += x * x;
-          return (-0.1 * x) / Math.sqrt(s[k][i] + 1e-7);
+          s.set(k, i, s.get(k, i) + x * x);
+          return (-0.1 * x) / Math.sqrt(s.get(k, i) + 1e-7);
         });
     },
   ],
@@ -99,8 +114,8 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
       const v = zeros();
       return (g) =>
         map(g, (x, i, k) => {
-          v[k][i] = 0.9 * v[k][i] + 0.1 * x * x;
-          return (-0.01 * x) / Math.sqrt(v[k][i] + 1e-8);
+          v.set(k, i, 0.9 * v.get(k, i) + 0.1 * x * x);
+          return (-0.01 * x) / Math.sqrt(v.get(k, i) + 1e-8);
         });
     },
   ],
@@ -112,9 +127,9 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
       const m = zeros();
       return (g) =>
         map(g, (x, i, k) => {
-          m[k][i] = 0.9 * m[k][i] + 0.1 * x;
-          v[k][i] = 0.9 * v[k][i] + 0.1 * x * x;
-          return (-0.01 * x) / Math.sqrt(v[k][i] - m[k][i] ** 2 + 1e-8);
+          m.set(k, i, 0.9 * m.get(k, i) + 0.1 * x);
+          v.set(k, i, 0.9 * v.get(k, i) + 0.1 * x * x);
+          return (-0.01 * x) / Math.sqrt(v.get(k, i) - m.get(k, i) ** 2 + 1e-8);
         });
     },
   ],
@@ -132,9 +147,9 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
       const u = zeros();
       return (g, _p, t) =>
         map(g, (x, i, k) => {
-          m[k][i] = b1 * m[k][i] + (1 - b1) * x;
-          u[k][i] = Math.max(b2 * u[k][i], Math.abs(x) + 1e-8);
-          return (-0.01 * (m[k][i] / (1 - b1 ** t))) / u[k][i];
+          m.set(k, i, b1 * m.get(k, i) + (1 - b1) * x);
+          u.set(k, i, Math.max(b2 * u.get(k, i), Math.abs(x) + 1e-8));
+          return (-0.01 * (m.get(k, i) / (1 - b1 ** t))) / u.get(k, i);
         });
     },
   ],
@@ -147,10 +162,10 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
       const vmax = zeros();
       return (g, _p, t) =>
         map(g, (x, i, k) => {
-          m[k][i] = b1 * m[k][i] + (1 - b1) * x;
-          v[k][i] = b2 * v[k][i] + (1 - b2) * x * x;
-          vmax[k][i] = Math.max(vmax[k][i], v[k][i] / (1 - b2 ** t));
-          return (-0.01 * (m[k][i] / (1 - b1 ** t))) / (Math.sqrt(vmax[k][i]) + 1e-8);
+          m.set(k, i, b1 * m.get(k, i) + (1 - b1) * x);
+          v.set(k, i, b2 * v.get(k, i) + (1 - b2) * x * x);
+          vmax.set(k, i, Math.max(vmax.get(k, i), v.get(k, i) / (1 - b2 ** t)));
+          return (-0.01 * (m.get(k, i) / (1 - b1 ** t))) / (Math.sqrt(vmax.get(k, i)) + 1e-8);
         });
     },
   ],
@@ -162,9 +177,9 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
       const s = zeros();
       return (g, _p, t) =>
         map(g, (x, i, k) => {
-          m[k][i] = b1 * m[k][i] + (1 - b1) * x;
-          s[k][i] = b2 * s[k][i] + (1 - b2) * (x - m[k][i]) ** 2 + 1e-16;
-          return (-0.01 * (m[k][i] / (1 - b1 ** t))) / (Math.sqrt(s[k][i] / (1 - b2 ** t)) + 1e-16);
+          m.set(k, i, b1 * m.get(k, i) + (1 - b1) * x);
+          s.set(k, i, b2 * s.get(k, i) + (1 - b2) * (x - m.get(k, i)) ** 2 + 1e-16);
+          return (-0.01 * (m.get(k, i) / (1 - b1 ** t))) / (Math.sqrt(s.get(k, i) / (1 - b2 ** t)) + 1e-16);
         });
     },
   ],
@@ -175,9 +190,9 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
       const m = zeros();
       return (g, p) =>
         map(g, (x, i, k) => {
-          const c = 0.1 * x + 0.9 * m[k][i];
-          m[k][i] = 0.99 * m[k][i] + 0.01 * x;
-          return -0.003 * (Math.sign(c) + 1e-3 * p[k][i]);
+          const c = 0.1 * x + 0.9 * m.get(k, i);
+          m.set(k, i, 0.99 * m.get(k, i) + 0.01 * x);
+          return -0.003 * (Math.sign(c) + 1e-3 * ((p[k] as Float64Array)[i] as number));
         });
     },
   ],
@@ -186,7 +201,7 @@ const REFERENCES: Record<string, [() => GradientTransformation, () => Rule]> = {
     () => signum(0.01),
     () => {
       const e = zeros();
-      return (g) => map(g, (x, i, k) => -0.01 * Math.sign((e[k][i] = 0.9 * e[k][i] + 0.1 * x)));
+      return (g) => map(g, (x, i, k) => -0.01 * Math.sign(e.set(k, i, 0.9 * e.get(k, i) + 0.1 * x)));
     },
   ],
   // Pascanu et al.'s global-norm clipping: g ← g·min(1, c/‖g‖), then SGD
@@ -209,12 +224,14 @@ function adamRule(lr: number, wd: number, nesterovForm: boolean): () => Rule {
     const v = zeros();
     return (g, p, t) =>
       map(g, (x, i, k) => {
-        m[k][i] = b1 * m[k][i] + (1 - b1) * x;
-        v[k][i] = b2 * v[k][i] + (1 - b2) * x * x;
+        m.set(k, i, b1 * m.get(k, i) + (1 - b1) * x);
+        v.set(k, i, b2 * v.get(k, i) + (1 - b2) * x * x);
         const mh = nesterovForm
-          ? (b1 * m[k][i]) / (1 - b1 ** (t + 1)) + ((1 - b1) * x) / (1 - b1 ** t)
-          : m[k][i] / (1 - b1 ** t);
-        return -lr * (mh / (Math.sqrt(v[k][i] / (1 - b2 ** t)) + 1e-8) + wd * p[k][i]);
+          ? (b1 * m.get(k, i)) / (1 - b1 ** (t + 1)) + ((1 - b1) * x) / (1 - b1 ** t)
+          : m.get(k, i) / (1 - b1 ** t);
+        return (
+          -lr * (mh / (Math.sqrt(v.get(k, i) / (1 - b2 ** t)) + 1e-8) + wd * ((p[k] as Float64Array)[i] as number))
+        );
       });
   };
 }
@@ -228,6 +245,10 @@ function coords(i: number, shape: number[]): number[] {
   }
   return c;
 }
+/** a[j] += v. */
+const addAt = (a: Float64Array, j: number, v: number) => {
+  a[j] = (a[j] as number) + v;
+};
 /** Flat index of coordinates with axis `drop` removed (the reduced array's element). */
 function without(c: number[], shape: number[], drop: number): number {
   let f = 0;
@@ -260,8 +281,8 @@ function adafactorRule(): Rule {
         const cMean = new Float64Array(c.length);
         leaf.forEach((x, i) => {
           const cc = coords(i, shape);
-          rMean[without(cc, shape, d0)] += (x * x + eps) / n0;
-          cMean[without(cc, shape, d1)] += (x * x + eps) / n1;
+          addAt(rMean, without(cc, shape, d0), (x * x + eps) / n0);
+          addAt(cMean, without(cc, shape, d1), (x * x + eps) / n1);
         });
         r.forEach((_, j) => {
           r[j] = beta * (r[j] as number) + (1 - beta) * (rMean[j] as number);
@@ -274,7 +295,7 @@ function adafactorRule(): Rule {
         const rd1 = d1 > d0 ? d1 - 1 : d1;
         const rowMean = new Float64Array(r.length / (rShape[rd1] as number));
         r.forEach((x, j) => {
-          rowMean[without(coords(j, rShape), rShape, rd1)] += x / (rShape[rd1] as number);
+          addAt(rowMean, without(coords(j, rShape), rShape, rd1), x / (rShape[rd1] as number));
         });
         u = leaf.map((x, i) => {
           const cc = coords(i, shape);
@@ -285,7 +306,10 @@ function adafactorRule(): Rule {
       } else {
         full[k] ??= new Float64Array(leaf.length);
         const v = full[k] as Float64Array;
-        u = leaf.map((x, i) => x / Math.sqrt((v[i] = beta * (v[i] as number) + (1 - beta) * (x * x + eps))));
+        u = leaf.map((x, i) => {
+          v[i] = beta * (v[i] as number) + (1 - beta) * (x * x + eps);
+          return x / Math.sqrt(v[i] as number);
+        });
       }
       // clip to block RMS ≤ 1, × learning rate, × max(rms(θ), 1e-3), descent sign
       const rms = (a: Float64Array) => Math.sqrt(a.reduce((s, x) => s + x * x, 0) / a.length);
@@ -308,7 +332,7 @@ function sm3Rule(): Rule {
         return leaf.map((x, i) => {
           const nu = x * x + (a[i] as number);
           a[i] = nu;
-          return -0.1 * (mom[k][i] = 0.1 * (nu > 0 ? x / Math.sqrt(nu + 1e-8) : 0) + 0.9 * mom[k][i]);
+          return -0.1 * mom.set(k, i, 0.1 * (nu > 0 ? x / Math.sqrt(nu + 1e-8) : 0) + 0.9 * mom.get(k, i));
         });
       }
       acc[k] ??= shape.map((n) => new Float64Array(n));
@@ -327,7 +351,11 @@ function sm3Rule(): Rule {
       return leaf.map(
         (x, i) =>
           -0.1 *
-          (mom[k][i] = 0.1 * ((nu[i] as number) > 0 ? x / Math.sqrt((nu[i] as number) + 1e-8) : 0) + 0.9 * mom[k][i]),
+          mom.set(
+            k,
+            i,
+            0.1 * ((nu[i] as number) > 0 ? x / Math.sqrt((nu[i] as number) + 1e-8) : 0) + 0.9 * mom.get(k, i),
+          ),
       );
     });
 }
