@@ -51,6 +51,23 @@ const chromiumArgs = [
  */
 const cpuModes = ["normal", "deferred", "js", "interpreter"] as const;
 
+/**
+ * The op tests a second time through jit: `@webjax/core` resolves to a module whose `np`, `lax`
+ * and `random` functions each run as a jitted program (packages/test-utils/src/jit-core.ts).
+ */
+const jitCore = fileURLToPath(new URL("packages/test-utils/src/jit-core.ts", import.meta.url));
+/** Every import of `@webjax/core` but the wrapper's own resolves to the wrapper. */
+const jitPlugin = {
+  name: "webjax-jit-core",
+  enforce: "pre" as const,
+  resolveId(source: string, importer: string | undefined) {
+    return source === "@webjax/core" && importer && !importer.endsWith("jit-core.ts") ? jitCore : null;
+  },
+};
+const jitInclude = ["ops", "numpy", "routines", "indexing", "window", "random"].map(
+  (d) => `packages/core/test/${d}/**/*.test.ts`,
+);
+
 export default defineConfig({
   resolve,
   ssr,
@@ -70,6 +87,17 @@ export default defineConfig({
           env: { WEBJAX_CPU: mode, WEBJAX_BACKEND: "cpu" },
         },
       })),
+      {
+        resolve,
+        ssr,
+        plugins: [jitPlugin],
+        test: {
+          name: "core-cpu-jit",
+          include: jitInclude,
+          setupFiles: [setup],
+          env: { WEBJAX_CPU: "normal", WEBJAX_BACKEND: "cpu", WEBJAX_JIT_OPS: "1" },
+        },
+      },
       ...(withWebGPU
         ? [
             {

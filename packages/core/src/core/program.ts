@@ -164,16 +164,25 @@ export class Program {
     }
     // An output over a const's or a literal's buffer (the const itself, or a view: a broadcast
     // literal) would share it with the program: it is copied too.
+    const fixedArrays = [...inputs, ...consts, ...this.literals.map((l) => this.closed.literal(l))];
     const fixedBuffers = new Set(
-      [...consts, ...this.literals.map((l) => this.closed.literal(l))]
+      fixedArrays
+        .slice(inputs.length)
         .filter((x): x is ConcreteArray => x instanceof ConcreteArray && !x.disposed)
         .map((x) => x.buffer),
     );
-    return this.outRefs.map((r, k) => {
+    const fixed = new Set<Array>(fixedArrays);
+    const copied: Array[] = [];
+    const outs = this.outRefs.map((r, k) => {
       const x = read(r);
       const shared = this.copyOut[k] || (x instanceof ConcreteArray && fixedBuffers.has(x.buffer));
-      return shared ? (bind("copy", [x], {})[0] as Array) : x;
+      if (!shared) return x;
+      copied.push(x);
+      return bind("copy", [x], {})[0] as Array;
     });
+    // A value the program made and returns only as a copy (a view of a literal) is released.
+    for (const x of copied) if (!fixed.has(x) && !outs.includes(x) && x instanceof ConcreteArray) x.dispose();
+    return outs;
   }
 }
 
