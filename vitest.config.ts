@@ -116,6 +116,19 @@ export default defineConfig({
                 hookTimeout: 60_000,
               },
             },
+            {
+              resolve,
+              ssr,
+              plugins: [jitPlugin],
+              test: {
+                name: "webgpu-jit",
+                include: jitInclude,
+                setupFiles: [setup, "packages/webgpu/test/setup.ts"],
+                env: { WEBJAX_BACKEND: "webgpu", WEBJAX_JIT_OPS: "1", WEBJAX_PROP_RUNS: "12", ...vulkanEnv },
+                testTimeout: 60_000,
+                hookTimeout: 60_000,
+              },
+            },
           ]
         : []),
       ...(withBrowser

@@ -81,6 +81,7 @@ function wrap(name: string, fn: (...args: unknown[]) => unknown): (...args: unkn
       try {
         eager = fn(...args);
       } catch (eagerError) {
+        if (JIT_EAGER_ONLY.has(name)) throw eagerError;
         if (!(e instanceof Error && eagerError instanceof Error && e.message.includes(eagerError.message))) {
           throw new Error(
             `${name}: under jit the error was ${String(e)}, eagerly ${String(eagerError)} (they should agree)`,

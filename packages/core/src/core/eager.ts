@@ -147,6 +147,11 @@ function collapse(shape: readonly number[], strides: number[][]): [number[], num
   return [outShape, outStrides];
 }
 
+/** A literal that every code generator compiles exactly: a finite, non-zero number. */
+function safeConstant(v: number | undefined): boolean {
+  return v !== undefined && v !== 0 && Number.isFinite(v);
+}
+
 function runElementwise<K extends Primitive>(
   prim: K,
   low: Extract<Lowering<K>, { kind: "elementwise" }>,
@@ -158,7 +163,11 @@ function runElementwise<K extends Primitive>(
   // In a jitted program (its run is being recorded) a JS number is compiled into the kernel as
   // a constant: no load, no binding. Eager kernels keep loading it, so a changing value (a
   // learning rate) does not compile a kernel per value.
-  const inline = recorder() ? inputs.map((x) => (x.inlinable && x.dtype !== "float16" ? x.literal : undefined)) : [];
+  // Zeros and non-finite values stay loads: a shader compiler may fold x·0 to 0 (WGSL lets
+  // implementations assume finite values), where IEEE arithmetic gives NaN for x = ±Inf.
+  const inline = recorder()
+    ? inputs.map((x) => (x.inlinable && x.dtype !== "float16" && safeConstant(x.literal) ? x.literal : undefined))
+    : [];
   const read = inputs.filter((_, j) => inline[j] === undefined);
   const [shape, strides] = collapse(
     out.shape,

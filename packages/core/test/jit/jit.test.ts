@@ -173,6 +173,18 @@ describe("literals compiled in", () => {
     expect(inputs).toEqual([1, 1]);
     await expectClose(out, [3, 5, 7]);
   });
+
+  test("zeros and non-finite literals stay loads: Inf·0 is NaN under jit too, on every backend", async () => {
+    // A shader compiler may fold x·0 to 0 when 0 is a constant in the kernel.
+    const f = jit((a: JArray) => [a.mul(0), a.add(Number.POSITIVE_INFINITY), a.div(0)] as const);
+    const v = np.array([Number.POSITIVE_INFINITY, -1, 2]);
+    for (let i = 0; i < 2; i++) {
+      const [m, p, d] = f(v);
+      await expectClose(m, [Number.NaN, -0, 0]);
+      await expectClose(p, [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY]);
+      await expectClose(d, [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY]);
+    }
+  });
 });
 
 describe("the compile cache and its log", () => {
