@@ -67,6 +67,11 @@ const jitPlugin = {
 const jitInclude = ["ops", "numpy", "routines", "indexing", "window", "random"].map(
   (d) => `packages/core/test/${d}/**/*.test.ts`,
 );
+/** Left out of the jit runs: size-scaling and golden-vector files (their ops are covered by the others). */
+const jitExclude = [
+  "packages/core/test/routines/large.test.ts",
+  "packages/core/test/random/permutation-golden.test.ts",
+];
 
 export default defineConfig({
   resolve,
@@ -94,6 +99,7 @@ export default defineConfig({
         test: {
           name: "core-cpu-jit",
           include: jitInclude,
+          exclude: jitExclude,
           setupFiles: [setup],
           env: { WEBJAX_CPU: "normal", WEBJAX_BACKEND: "cpu", WEBJAX_JIT_OPS: "1" },
         },
@@ -123,6 +129,7 @@ export default defineConfig({
               test: {
                 name: "webgpu-jit",
                 include: jitInclude,
+                exclude: jitExclude,
                 setupFiles: [setup, "packages/webgpu/test/setup.ts"],
                 env: { WEBJAX_BACKEND: "webgpu", WEBJAX_JIT_OPS: "1", WEBJAX_PROP_RUNS: "12", ...vulkanEnv },
                 testTimeout: 60_000,
