@@ -5,7 +5,7 @@
 import "./backend/cpu/index.js";
 
 export { Array, type ArrayLike, type Axis, type NestedArray, type ReduceOptions, type SliceIndex } from "./array.js";
-export type { Backend, Executable, Slot } from "./backend/backend.js";
+export type { Backend, BackendProgram, Executable, ProgramStep, Slot } from "./backend/backend.js";
 export { type CpuOptions, configureCpu } from "./backend/cpu/index.js";
 export {
   backendNames,

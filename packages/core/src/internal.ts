@@ -4,6 +4,7 @@ export { generateFused } from "./backend/cpu/codegen.js";
 export { CpuBackend } from "./backend/cpu/cpu-backend.js";
 export { Heap } from "./backend/cpu/heap.js";
 export { existingBackend } from "./backend/registry.js";
+export { runSteps } from "./backend/run-steps.js";
 export type { Aval } from "./core/aval.js";
 export { DeviceBuffer, liveBuffers } from "./core/buffer.js";
 export { ConcreteArray } from "./core/concrete.js";

@@ -1,5 +1,12 @@
-import { type Backend, BackendError, type DType, type Executable, type Slot } from "@webjax/core";
-import { type FusedKernel, type Kernel, LruCache, type RoutineKernel, resolveInt } from "@webjax/core/internal";
+import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
+import {
+  type FusedKernel,
+  type Kernel,
+  LruCache,
+  type RoutineKernel,
+  resolveInt,
+  runSteps,
+} from "@webjax/core/internal";
 import { FUSED_WG, fusedSource, paramCount } from "./codegen/fused.js";
 import { MM_TILE, matmulSource } from "./codegen/matmul.js";
 import { grid, type WebGPULimits } from "./limits.js";
@@ -222,6 +229,14 @@ export class WebGPUBackend implements Backend {
     });
     this.batch = { encoder, pass: encoder.beginComputePass(), labels: [], dispatches: 0, settle, errors };
     return this.batch;
+  }
+
+  /**
+   * A jitted program's steps, in order, into the current batch's compute pass (one submit at
+   * the next flush; DESIGN decision 5: one call per program run).
+   */
+  run(program: BackendProgram, slots: Slot[]): void {
+    runSteps(this, program, slots);
   }
 
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {

@@ -12,6 +12,23 @@ export interface Executable {
   readonly kernel: Kernel;
 }
 
+/** One step of a planned program over slot ids: `alloc` stores a new slot at its id, `free` releases one. */
+export type ProgramStep =
+  | { readonly op: "alloc"; readonly id: number; readonly dtype: DType; readonly size: number }
+  | {
+      readonly op: "dispatch";
+      readonly exe: Executable;
+      readonly ins: readonly number[];
+      readonly outs: readonly number[];
+      readonly params: Int32Array;
+    }
+  | { readonly op: "free"; readonly id: number };
+
+/** A whole compiled program, as `Backend.run` executes it (DESIGN decision 5). */
+export interface BackendProgram {
+  readonly steps: readonly ProgramStep[];
+}
+
 /**
  * What a backend provides: an ordered queue over opaque buffer slots. It sees kernels, never
  * primitives. `dispatch`, `write` and `free` never block and run in queue order; `read` is async
@@ -39,6 +56,12 @@ export interface Backend {
    * every one of its outputs.
    */
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void;
+  /**
+   * Runs a whole program: `slots` holds the inputs' (and consts') slots at their ids, and each
+   * alloc stores its new slot there. A jitted call after the first is one `run`. Absent, the
+   * core runs the steps through alloc, dispatch and free (`runSteps`).
+   */
+  run?(program: BackendProgram, slots: Slot[]): void;
   /** Reads `size` elements from `offset` (in elements), after the queued work. */
   read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray>;
   readSync(slot: Slot, dtype: DType, offset: number, size: number): DataArray;

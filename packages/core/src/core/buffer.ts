@@ -10,6 +10,8 @@ import { recorder } from "./recording.js";
  */
 export class DeviceBuffer {
   private refs = 1;
+  /** Set when a program frees the slot itself (a donated input): the last release then does not. */
+  private handedOver = false;
   readonly bytes: number;
 
   constructor(
@@ -38,11 +40,18 @@ export class DeviceBuffer {
     this.refs++;
   }
 
+  /** The slot is now a running program's to free (a donated input its only holder gave up). */
+  handOver(): void {
+    this.handedOver = true;
+  }
+
   release(): void {
     if (this.refs <= 0) return;
     if (--this.refs === 0) {
-      recorder()?.free(this.slot);
-      this.backend.free(this.slot);
+      if (!this.handedOver) {
+        recorder()?.free(this.slot);
+        this.backend.free(this.slot);
+      }
       untrack(this);
     }
   }

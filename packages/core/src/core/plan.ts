@@ -6,7 +6,8 @@
  * the Program keys plans by those.
  */
 import type { Array } from "../array.js";
-import type { Backend, Executable, Slot } from "../backend/backend.js";
+import type { Backend, BackendProgram, Executable, ProgramStep, Slot } from "../backend/backend.js";
+import { runSteps } from "../backend/run-steps.js";
 import type { DType } from "../dtype.js";
 import { isContiguous, type View } from "../ir/view.js";
 import type { Aval } from "./aval.js";
@@ -86,13 +87,41 @@ function afterLastRead(steps: readonly PlanStep[], canon: readonly number[]): Pl
 }
 
 export class Plan {
+  /** The donated inputs, in the order the program gives them up. */
+  private readonly donations: number[];
+  /** The backend program per ownership of the donated inputs ("1": this call's only holder). */
+  private readonly programs = new Map<string, BackendProgram>();
+
   private constructor(
     readonly backend: Backend,
     private readonly nIds: number,
     private readonly steps: readonly PlanStep[],
     private readonly outputs: readonly PlanOutput[],
     private readonly sizes: ReadonlyMap<number, { dtype: DType; size: number }>,
-  ) {}
+    /** Per fixed array, the id its buffer goes by (the first fixed array holding it). */
+    private readonly canon: readonly number[],
+  ) {
+    this.donations = steps.flatMap((st) => (st.op === "donate" ? [st.input] : []));
+  }
+
+  /**
+   * The steps as one backend program: a donated input that this call owns alone is freed by the
+   * program where the recording released it (its memory is reused by later allocations); one
+   * that another array still holds is released afterwards, by its handle only.
+   */
+  private programFor(mask: string): BackendProgram {
+    let p = this.programs.get(mask);
+    if (p) return p;
+    let k = 0;
+    const steps: ProgramStep[] = [];
+    for (const st of this.steps) {
+      if (st.op !== "donate") steps.push(st);
+      else if (mask[k++] === "1") steps.push({ op: "free", id: this.canon[st.input] as number });
+    }
+    p = { steps };
+    this.programs.set(mask, p);
+    return p;
+  }
 
   /**
    * Records `run` (one eager run of the program over `fixed`: the inputs, then its consts and
@@ -164,7 +193,7 @@ export class Plan {
       return { kind: "made", id, aval: o.aval, view: o.view, label: s.label };
     });
     if (broken) return { outs, plan: null, why: broken };
-    return { outs, plan: new Plan(backend, next, afterLastRead(steps, canon), outputs, sizes) };
+    return { outs, plan: new Plan(backend, next, afterLastRead(steps, canon), outputs, sizes, canon) };
   }
 
   /** Replays the plan over `fixed` (same layouts as recorded); `donate(i)` releases input i. */
@@ -179,27 +208,16 @@ export class Plan {
       b.retain();
       return new ConcreteArray(o.aval, b, o.view);
     });
-    for (const s of this.steps) {
-      switch (s.op) {
-        case "alloc":
-          slots[s.id] = backend.alloc(s.dtype, s.size);
-          break;
-        case "dispatch":
-          backend.dispatch(
-            s.exe,
-            s.ins.map((i) => slots[i] as Slot),
-            s.outs.map((i) => slots[i] as Slot),
-            s.params,
-          );
-          break;
-        case "free":
-          backend.free(slots[s.id] as Slot);
-          break;
-        case "donate":
-          donate(s.input);
-          break;
-      }
-    }
+    let mask = "";
+    for (const i of this.donations) mask += (fixed[i] as ConcreteArray).buffer.refCount === 1 ? "1" : "0";
+    const program = this.programFor(mask);
+    this.donations.forEach((i, k) => {
+      if (mask[k] === "1") (fixed[i] as ConcreteArray).buffer.handOver();
+    });
+    if (backend.run) backend.run(program, slots);
+    else runSteps(backend, program, slots);
+    // The donated handles go now (a handed-over buffer's slot was freed by the program).
+    for (const i of this.donations) donate(i);
     const buffers = new Map<number, DeviceBuffer>();
     return this.outputs.map((o, k) => {
       if (o.kind === "fixed") return fixed[o.index] as ConcreteArray;

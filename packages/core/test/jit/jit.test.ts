@@ -144,17 +144,36 @@ describe("composition with grad, vmap and custom rules", () => {
 });
 
 describe("no replay", () => {
-  test("after the first call per layout: no abstract evaluation, no kernel-cache lookup, the same values", async () => {
+  test("after the first call per layout: no abstract evaluation, no kernel-cache lookup, one Backend.run, the same values", async () => {
     const f = jit((a: JArray, b: JArray) => np.tanh(a.matmul(b)).sum(0).add(np.cumsum(a, 1).max()));
     const b = np.ones([3, 4]);
     const first = f(x, b);
     const spies = Object.values(registry).map((def) => vi.spyOn(def, "abstractEval"));
-    const cache = eagerCache(getBackend());
+    const backend = getBackend();
+    const cache = eagerCache(backend);
     const lookups = cache ? vi.spyOn(cache, "get") : undefined;
+    // One Backend.run, and every dispatch inside it.
+    let inRun = 0;
+    const outside: string[] = [];
+    const run = vi.spyOn(backend, "run" as never).mockImplementation(((p: never, sl: never) => {
+      inRun++;
+      try {
+        (Object.getPrototypeOf(backend).run as (p: never, s: never) => void).call(backend, p, sl);
+      } finally {
+        inRun--;
+      }
+    }) as never);
+    const dispatch = vi.spyOn(backend, "dispatch").mockImplementation(((...a: Parameters<typeof backend.dispatch>) => {
+      if (inRun === 0) outside.push(a[0].kernel.label);
+      return Object.getPrototypeOf(backend).dispatch.apply(backend, a);
+    }) as never);
     const second = f(x, b);
     expect(spies.reduce((n, s) => n + s.mock.calls.length, 0)).toBe(0);
     expect(lookups?.mock.calls.length ?? 0).toBe(0);
-    for (const s of spies) s.mockRestore();
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(dispatch.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(outside).toEqual([]);
+    for (const s of [...spies, run, dispatch]) s.mockRestore();
     lookups?.mockRestore();
     expect(Array.from(await second.data())).toEqual(Array.from(await first.data()));
   });

@@ -2,7 +2,8 @@ import type { DataArray, DType } from "../../dtype.js";
 import { itemSize } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
 import type { Kernel } from "../../ir/kernel.js";
-import type { Backend, Executable, Slot } from "../backend.js";
+import type { Backend, BackendProgram, Executable, Slot } from "../backend.js";
+import { runSteps } from "../run-steps.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
 import { Heap, type HeapStats, MAX_PAGES } from "./heap.js";
 import { interpretFused } from "./interpret.js";
@@ -184,6 +185,11 @@ export class CpuBackend implements Backend {
   private fellBack(why: string): void {
     this.counters.wasmFallbacks++;
     this.wasmFallbackReasons.set(why, (this.wasmFallbackReasons.get(why) ?? 0) + 1);
+  }
+
+  /** A jitted program's steps, in order (DESIGN decision 5: one call per program run). */
+  run(program: BackendProgram, slots: Slot[]): void {
+    runSteps(this, program, slots);
   }
 
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {
