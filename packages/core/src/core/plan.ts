@@ -90,7 +90,7 @@ export class Plan {
   /** The donated inputs, in the order the program gives them up. */
   private readonly donations: number[];
   /** The backend program per ownership of the donated inputs ("1": this call's only holder). */
-  private readonly programs = new Map<string, BackendProgram>();
+  private readonly programs = new Map<string, { program: BackendProgram; aliases: readonly [number, number][] }>();
 
   private constructor(
     readonly backend: Backend,
@@ -100,25 +100,52 @@ export class Plan {
     private readonly sizes: ReadonlyMap<number, { dtype: DType; size: number }>,
     /** Per fixed array, the id its buffer goes by (the first fixed array holding it). */
     private readonly canon: readonly number[],
+    /** Per fixed array, its dtype and element count (a donated buffer's, where it is exactly its array). */
+    private readonly fixedSizes: readonly { dtype: DType; size: number }[],
   ) {
     this.donations = steps.flatMap((st) => (st.op === "donate" ? [st.input] : []));
   }
 
   /**
-   * The steps as one backend program: a donated input that this call owns alone is freed by the
-   * program where the recording released it (its memory is reused by later allocations); one
-   * that another array still holds is released afterwards, by its handle only.
+   * The steps as one backend program. A donated input that this call owns alone ("1" in the
+   * mask) is the program's: the first later allocation of its exact dtype and size ("2": its
+   * buffer is exactly its array) takes its slot instead — the donated buffer holds that output,
+   * and the step allocates nothing — or else the program frees it where the recording released
+   * it. One that another array still holds ("0") is released afterwards, by its handle only.
    */
-  private programFor(mask: string): BackendProgram {
+  private programFor(mask: string): { program: BackendProgram; aliases: readonly [number, number][] } {
     let p = this.programs.get(mask);
     if (p) return p;
     let k = 0;
-    const steps: ProgramStep[] = [];
+    const steps: (ProgramStep | null)[] = [];
+    const free: { id: number; dtype: DType; size: number; at: number }[] = [];
+    const remap = new Map<number, number>();
+    const id = (i: number) => remap.get(i) ?? i;
     for (const st of this.steps) {
-      if (st.op !== "donate") steps.push(st);
-      else if (mask[k++] === "1") steps.push({ op: "free", id: this.canon[st.input] as number });
+      if (st.op === "donate") {
+        const m = mask[k++];
+        if (m === "0") continue;
+        const input = this.canon[st.input] as number;
+        const { dtype, size } = this.fixedSizes[st.input] as { dtype: DType; size: number };
+        if (m === "2") free.push({ id: input, dtype, size, at: steps.length });
+        steps.push(m === "2" ? null : { op: "free", id: input });
+      } else if (st.op === "alloc") {
+        const j = free.findIndex((f) => f.dtype === st.dtype && f.size === st.size);
+        if (j < 0) steps.push(st);
+        else {
+          remap.set(st.id, (free[j] as { id: number }).id);
+          free.splice(j, 1);
+        }
+      } else if (st.op === "dispatch") {
+        steps.push(remap.size === 0 ? st : { ...st, ins: st.ins.map(id), outs: st.outs.map(id) });
+      } else steps.push({ op: "free", id: id(st.id) });
     }
-    p = { steps };
+    // Donated buffers no allocation took are freed where they were released.
+    for (const f of free) steps[f.at] = { op: "free", id: f.id };
+    p = {
+      program: { steps: steps.filter((x): x is ProgramStep => x !== null) },
+      aliases: [...remap],
+    };
     this.programs.set(mask, p);
     return p;
   }
@@ -193,7 +220,18 @@ export class Plan {
       return { kind: "made", id, aval: o.aval, view: o.view, label: s.label };
     });
     if (broken) return { outs, plan: null, why: broken };
-    return { outs, plan: new Plan(backend, next, afterLastRead(steps, canon), outputs, sizes, canon) };
+    return {
+      outs,
+      plan: new Plan(
+        backend,
+        next,
+        afterLastRead(steps, canon),
+        outputs,
+        sizes,
+        canon,
+        fixed.map((x) => ({ dtype: x.dtype, size: x.size })),
+      ),
+    };
   }
 
   /** Replays the plan over `fixed` (same layouts as recorded); `donate(i)` releases input i. */
@@ -209,13 +247,18 @@ export class Plan {
       return new ConcreteArray(o.aval, b, o.view);
     });
     let mask = "";
-    for (const i of this.donations) mask += (fixed[i] as ConcreteArray).buffer.refCount === 1 ? "1" : "0";
-    const program = this.programFor(mask);
+    for (const i of this.donations) {
+      const x = fixed[i] as ConcreteArray;
+      const b = x.buffer;
+      mask += b.refCount !== 1 ? "0" : b.size === x.size && b.dtype === x.dtype ? "2" : "1";
+    }
+    const { program, aliases } = this.programFor(mask);
     this.donations.forEach((i, k) => {
-      if (mask[k] === "1") (fixed[i] as ConcreteArray).buffer.handOver();
+      if (mask[k] !== "0") (fixed[i] as ConcreteArray).buffer.handOver();
     });
     if (backend.run) backend.run(program, slots);
     else runSteps(backend, program, slots);
+    for (const [made, input] of aliases) slots[made] = slots[input] as Slot;
     // The donated handles go now (a handed-over buffer's slot was freed by the program).
     for (const i of this.donations) donate(i);
     const buffers = new Map<number, DeviceBuffer>();
