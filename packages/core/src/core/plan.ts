@@ -15,17 +15,8 @@ import { DeviceBuffer } from "./buffer.js";
 import { ConcreteArray } from "./concrete.js";
 import type { Recorder } from "./recording.js";
 
-type PlanStep =
-  | { readonly op: "alloc"; readonly id: number; readonly dtype: DType; readonly size: number }
-  | {
-      readonly op: "dispatch";
-      readonly exe: Executable;
-      readonly ins: readonly number[];
-      readonly outs: readonly number[];
-      readonly params: Int32Array;
-    }
-  | { readonly op: "free"; readonly id: number }
-  | { readonly op: "donate"; readonly input: number };
+/** A backend step, or the point where the recording released a donated input. */
+type PlanStep = ProgramStep | { readonly op: "donate"; readonly input: number };
 
 /**
  * A program output: a fixed array (an input, const or literal) itself, a new view of one's
