@@ -13,6 +13,7 @@ import { stage } from "../core/staging.js";
 import type { ValueArray } from "../dtype.js";
 import { checkDType, type DType } from "../dtype.js";
 import { TracerError, type WebjaxError } from "../errors.js";
+import { checkOptions } from "../numpy/options.js";
 import { checkShape } from "../shape.js";
 import type { TreeDef } from "../tree/treedef.js";
 import type { AnyFn } from "./autodiff.js";
@@ -97,9 +98,32 @@ function stageArgs(op: string, f: AnyFn, args: unknown[]): { closed: ClosedJaxpr
  * arrays f closes over are consts; values of enclosing transforms are its first inputs.
  * Call `dispose()` on it to release its consts now.
  */
-export function makeJaxpr<F extends AnyFn>(f: F): (...args: Parameters<F>) => ClosedJaxpr {
+export function makeJaxpr<F extends AnyFn>(
+  f: F,
+  opts: { staticArgnums?: number | readonly number[] } = {},
+): (...args: Parameters<F>) => ClosedJaxpr {
   if (typeof f !== "function") throw new TracerError(`makeJaxpr: expected a function, got ${typeof f}`);
-  return (...args) => stageArgs("makeJaxpr", f, args).closed;
+  checkOptions("makeJaxpr", opts, ["staticArgnums"], "makeJaxpr(f, { staticArgnums })");
+  const nums =
+    opts.staticArgnums === undefined
+      ? []
+      : typeof opts.staticArgnums === "number"
+        ? [opts.staticArgnums]
+        : [...opts.staticArgnums];
+  for (const n of nums) {
+    if (!Number.isInteger(n)) throw new TracerError(`makeJaxpr: staticArgnums must be integers, got ${n}`);
+  }
+  if (nums.length === 0) return (...args) => stageArgs("makeJaxpr", f, args).closed;
+  // Static arguments are closed over (any JS value: an activation's name, a flag); the rest are traced.
+  return (...args) => {
+    const isStatic = (i: number) => nums.some((n) => (n < 0 ? n + args.length : n) === i);
+    const traced = args.flatMap((a, i) => (isStatic(i) ? [] : [a]));
+    const g = (...xs: unknown[]) => {
+      let k = 0;
+      return f(...args.map((a, i) => (isStatic(i) ? a : xs[k++])));
+    };
+    return stageArgs("makeJaxpr", g, traced).closed;
+  };
 }
 
 /** The output of evalShape: f's output with a ShapeDtypeStruct in place of each array. */

@@ -32,6 +32,22 @@ describe("makeJaxpr prints as JAX does", () => {
     expect(j.jaxpr.constvars).toEqual([]);
   });
 
+  test("staticArgnums: a static argument (a string, a number) is closed over, not an input", () => {
+    const act = (x: JArray, name: string, scale: number) => (name === "tanh" ? np.tanh(x) : np.sin(x)).mul(scale);
+    const j = makeJaxpr(act, { staticArgnums: [1, -1] })(f32(2), "tanh", 3);
+    expect(String(j)).toBe(
+      text(`
+{ lambda ; a:f32[2]. let
+    b:f32[2] = tanh a
+    c:f32[2] = broadcast_in_dim[shape=(2,) broadcastDimensions=()] 3.0
+    d:f32[2] = mul b c
+  in (d) }`),
+    );
+    // Without it, the string is an error naming the argument.
+    expect(() => makeJaxpr(act)(f32(2), "tanh", 3)).toThrow(/makeJaxpr: an argument at 1 is the string "tanh"/);
+    expect(() => makeJaxpr(act, { staticArgnums: 1.5 })).toThrow("makeJaxpr: staticArgnums must be integers, got 1.5");
+  });
+
   test("array elementwise: a JS number is broadcast from a literal", () => {
     const j = makeJaxpr((x: JArray) => np.exp(x.mul(0.5)))(f32(3));
     expect(String(j)).toBe(
