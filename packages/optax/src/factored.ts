@@ -8,6 +8,7 @@ import type { LearningRate } from "./aliases.js";
 import { chain, type GradientTransformation, type Hyper, hyper, safeIncrement, treeMap, zeroCount } from "./base.js";
 import { clipByBlockRms } from "./clipping.js";
 import type { Mask } from "./masking.js";
+import { backendOf } from "./placement.js";
 import { addDecayedWeights, scale, scaleByLearningRate } from "./transforms.js";
 import { ema } from "./wrappers.js";
 
@@ -299,8 +300,3 @@ export function sm3(learningRate: Hyper, opts: { momentum?: Hyper } = {}) {
     scale(typeof learningRate === "number" ? -learningRate : np.negative(learningRate)),
   );
 }
-
-const backendOf = (x: Array): { backend?: string } => {
-  const b = x.backendHint()?.name;
-  return b ? { backend: b } : {};
-};

@@ -14,6 +14,7 @@ import {
   treeMap,
   zeroCount,
 } from "./base.js";
+import { backendOf } from "./placement.js";
 
 /** `cond ? a : b` over matching pytrees of arrays (cond a bool scalar array). */
 function select<T>(cond: Array, a: T, b: T): T {
@@ -278,8 +279,3 @@ export function zeroNans(): GradientTransformation<ZeroNansState> {
     ],
   };
 }
-
-const backendOf = (x: Array): { backend?: string } => {
-  const b = x.backendHint()?.name;
-  return b ? { backend: b } : {};
-};
