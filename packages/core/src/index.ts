@@ -16,6 +16,7 @@ export {
   setBackend,
 } from "./backend/registry.js";
 export type { Atom, ClosedJaxpr, Eqn, EqnOf, Jaxpr, Literal, Var } from "./core/jaxpr.js";
+export { Lowered, type LoweredKernel } from "./core/lower.js";
 export { DTYPES, type DType, promoteTypes, type ValueArray } from "./dtype.js";
 export { BackendError, DTypeError, ShapeError, TracerError, WebjaxError } from "./errors.js";
 export * as lax from "./lax.js";

@@ -9,6 +9,7 @@ export type { Aval } from "./core/aval.js";
 export { DeviceBuffer, liveBuffers } from "./core/buffer.js";
 export { ConcreteArray } from "./core/concrete.js";
 export { EAGER_CACHE_CAPACITY, eagerCache } from "./core/eager.js";
+export { type Fusion, type FusionStage, fuse, type KernelStage } from "./core/fusion.js";
 export { ClosedJaxpr, evalJaxpr, Literal, Var } from "./core/jaxpr.js";
 export { checkJaxpr, dce, setJaxprChecks } from "./core/jaxpr-check.js";
 export { printEqn } from "./core/jaxpr-print.js";

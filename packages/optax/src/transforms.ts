@@ -11,7 +11,6 @@ import {
   hyper,
   type OptState,
   oneMinus,
-  type Params,
   type ScalarOrSchedule,
   type Schedule,
   safeIncrement,

@@ -44,6 +44,10 @@ export interface Backend {
    * it for these. Absent: none.
    */
   readonly gemmDtypes?: readonly DType[];
+  /** The code this backend generates for a kernel (for `jit(f).lower(...).text({ code: true })`). */
+  kernelSource?(kernel: Kernel): string;
+  /** The most buffers one kernel may read (WebGPU's storage-buffer limit less the output); unbounded when absent. */
+  readonly maxKernelInputs?: number;
   alloc(dtype: DType, size: number): Slot;
   /** Releases the slot once the queued work that uses it has run. */
   free(slot: Slot): void;

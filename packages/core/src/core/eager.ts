@@ -1,6 +1,7 @@
 import type { Backend, Executable } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
-import { constant, load, param } from "../ir/expr.js";
+import { constant, type Expr, load, param } from "../ir/expr.js";
+import { epilogueKey } from "../ir/hashcons.js";
 import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel } from "../ir/kernel.js";
 import type { RoutineKernel } from "../ir/routine.js";
 import { contiguousView, isContiguous, reshapeView, transposeView, type View } from "../ir/view.js";
@@ -289,7 +290,46 @@ function matmulOperand(x: ConcreteArray, perm: number[], nb: number, rows: numbe
   return result;
 }
 
-function runDot(dims: DotDims, lhs: ConcreteArray, rhs: ConcreteArray, out: Aval, backend: Backend): ConcreteArray {
+/** A matmul epilogue built by fusion: its loads read `inputs` as kernel inputs 2…. */
+export interface DotEpilogue {
+  readonly loads: readonly Load[];
+  readonly expr: Expr;
+}
+
+/** A dot_general whose result goes through a fused epilogue (jit's fusion). */
+export function runDotWithEpilogue(
+  dims: DotDims,
+  lhs: ConcreteArray,
+  rhs: ConcreteArray,
+  out: Aval,
+  backend: Backend,
+  epilogue: DotEpilogue,
+  epiInputs: readonly ConcreteArray[],
+  label: string,
+): ConcreteArray {
+  return runDot(dims, lhs, rhs, out, backend, { epilogue, inputs: epiInputs, label });
+}
+
+/** Compiles (cached by `key`) and dispatches a kernel writing one new array of `out`, without params. */
+export function dispatchKernel(
+  backend: Backend,
+  key: string,
+  build: () => Kernel,
+  inputs: readonly ConcreteArray[],
+  out: Aval,
+  label: string,
+): ConcreteArray {
+  return dispatchNew(backend, compiled(backend, key, build), inputs, out, [], label);
+}
+
+function runDot(
+  dims: DotDims,
+  lhs: ConcreteArray,
+  rhs: ConcreteArray,
+  out: Aval,
+  backend: Backend,
+  epi?: { epilogue: DotEpilogue; inputs: readonly ConcreteArray[]; label: string },
+): ConcreteArray {
   const [lc, rc] = dims.contracting;
   const [lb, rb] = dims.batch;
   const lf = freeDims(lhs.ndim, lc, lb);
@@ -302,7 +342,7 @@ function runDot(dims: DotDims, lhs: ConcreteArray, rhs: ConcreteArray, out: Aval
   const a = matmulOperand(lhs, [...lb, ...lf, ...lc], nb, M, K);
   const b = matmulOperand(rhs, [...rb, ...rc, ...rf], nb, K, N);
   try {
-    const key = `dot_general|${lhs.dtype}|${nb}`;
+    const key = `dot_general|${lhs.dtype}|${nb}${epi ? `|epi:${epilogueKey(epi.epilogue.loads, epi.epilogue.expr)}|${epi.inputs.map((x) => x.dtype).join(",")}` : ""}`;
     const exe = compiled(backend, key, (): MatmulKernel => {
       const operand = (base: number) => ({
         offset: P(base),
@@ -312,9 +352,9 @@ function runDot(dims: DotDims, lhs: ConcreteArray, rhs: ConcreteArray, out: Aval
       });
       return {
         kind: "matmul",
-        label: "dot_general",
+        label: epi?.label ?? "dot_general",
         dtype: lhs.dtype,
-        inputs: [lhs.dtype, lhs.dtype],
+        inputs: [lhs.dtype, lhs.dtype, ...(epi?.inputs.map((x) => x.dtype) ?? [])],
         outputs: [out.dtype],
         batch: range(nb).map(P),
         m: P(nb),
@@ -322,10 +362,18 @@ function runDot(dims: DotDims, lhs: ConcreteArray, rhs: ConcreteArray, out: Aval
         k: P(nb + 2),
         lhs: operand(nb + 3),
         rhs: operand(nb + 3 + nb + 3),
+        ...(epi ? { epilogue: epi.epilogue } : {}),
       };
     });
     const opArgs = (x: ConcreteArray) => [x.view.offset, ...x.view.strides];
-    return dispatchNew(backend, exe, [a, b], out, [...batch, M, N, K, ...opArgs(a), ...opArgs(b)], "dot_general");
+    return dispatchNew(
+      backend,
+      exe,
+      [a, b, ...(epi?.inputs ?? [])],
+      out,
+      [...batch, M, N, K, ...opArgs(a), ...opArgs(b)],
+      epi?.label ?? "dot_general",
+    );
   } finally {
     a.dispose();
     b.dispose();

@@ -134,4 +134,16 @@ export function printEqn(j: Jaxpr, e: Eqn): string {
   return eqnText(names, e, "");
 }
 
+/** Equations of one program as it prints them (names consistent across the calls' results). */
+export function printEqns(j: Jaxpr): (e: Eqn) => string {
+  const names = new Names();
+  for (const v of j.constvars) names.name(v);
+  for (const v of j.invars) names.name(v);
+  const text = new Map<Eqn, string>();
+  for (const x of j.eqns) {
+    text.set(x, eqnText(names, x, ""));
+  }
+  return (e) => text.get(e) ?? eqnText(names, e, "");
+}
+
 setPrinter((c) => printClosed(c));

@@ -6,7 +6,7 @@
  * the Program keys plans by those.
  */
 import type { Array } from "../array.js";
-import type { Backend, BackendProgram, Executable, ProgramStep, Slot } from "../backend/backend.js";
+import type { Backend, BackendProgram, ProgramStep, Slot } from "../backend/backend.js";
 import { runSteps } from "../backend/run-steps.js";
 import type { DType } from "../dtype.js";
 import { isContiguous, type View } from "../ir/view.js";

@@ -7,14 +7,57 @@
  * of a whole step list, with fused kernels, builds on these plans.)
  */
 import type { Array } from "../array.js";
+import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import type { Params } from "../primitives/types.js";
 import { ConcreteArray, nextArraySerial } from "./concrete.js";
 import { withProgramBackend } from "./eager.js";
+import { type Fusion, type FusionStage, fuse } from "./fusion.js";
+import { runKernelStage } from "./fusion-kernel.js";
 import { type Atom, type ClosedJaxpr, type Eqn, evalJaxpr, Literal, type Var } from "./jaxpr.js";
 import { layoutKey, Plan } from "./plan.js";
 import { withRecorder } from "./recording.js";
 import { bind } from "./trace.js";
+
+let fusionEnabled = true;
+
+/** Turns jit's fusion on (the default) or off (every equation its own eager kernel: for comparison). */
+export function setFusion(on: boolean): void {
+  fusionEnabled = on;
+}
+
+export function fusionOn(): boolean {
+  return fusionEnabled;
+}
+
+/** A program as fused kernels: the partition and, per stage, the slots it reads and writes and those it releases. */
+export interface FusedProgram {
+  readonly fusion: Fusion;
+  readonly producer: ReadonlyMap<Var, number>;
+  readonly unused: readonly number[];
+  readonly units: readonly {
+    readonly stage: FusionStage;
+    readonly reads: readonly number[];
+    readonly outputs: readonly number[];
+    readonly frees: readonly number[];
+  }[];
+}
+
+/** Observes a fused run stage by stage (`jit(f).lower`). */
+export interface FusionLog {
+  begin(stage: FusionStage): void;
+  end(): void;
+}
+
+/** A fused kernel's label: the primitives it covers, in order, distinct. */
+function kernelLabel(eqns: readonly Eqn[], covers: readonly number[]): string {
+  const prims: string[] = [];
+  for (const i of covers) {
+    const p = (eqns[i] as Eqn).prim;
+    if (!prims.includes(p)) prims.push(p);
+  }
+  return `fused(${prims.length > 6 ? [...prims.slice(0, 6), "…"].join(",") : prims.join(",")})`;
+}
 
 /** Where an atom's value comes from: an environment slot, or a literal. */
 type Ref = number | Literal;
@@ -45,6 +88,9 @@ export class Program {
   private readonly literals: Literal[];
   /** Recorded plans by input layout (or the number of failed recordings). */
   private readonly plans = new Map<string, Plan | number>();
+  private readonly keep: Set<number>;
+  private readonly slotOf: Map<Var, number>;
+  private readonly fusions = new Map<number, FusedProgram>();
 
   constructor(
     readonly closed: ClosedJaxpr,
@@ -64,7 +110,12 @@ export class Program {
     const ref = (a: Atom): Ref => (a instanceof Literal ? a : slotOf(a as Var));
     this.constSlots = jaxpr.constvars.map(slotOf);
     this.inSlots = jaxpr.invars.map(slotOf);
-    const steps = jaxpr.eqns.map((eqn) => ({ eqn, inputs: eqn.inputs.map(ref), outputs: eqn.outputs.map(slotOf) }));
+    const steps: Step[] = jaxpr.eqns.map((eqn) => ({
+      eqn,
+      inputs: eqn.inputs.map(ref),
+      outputs: eqn.outputs.map(slotOf),
+      frees: [],
+    }));
     this.outRefs = jaxpr.outvars.map(ref);
     this.copyOut = this.outRefs.map((r, k) => r instanceof Literal || this.outRefs.indexOf(r) < k);
     const lits = new Set<Literal>();
@@ -72,23 +123,68 @@ export class Program {
     for (const r of this.outRefs) if (r instanceof Literal) lits.add(r);
     this.literals = [...lits];
     this.nSlots = slot.size;
-    // Last use of each slot; outputs live past the end, consts belong to the program.
+    this.keep = new Set<number>(this.constSlots);
+    for (const r of this.outRefs) if (typeof r === "number") this.keep.add(r);
+    const { frees, unused } = this.lifetimes(
+      steps.map((s) => s.inputs.filter((r): r is number => typeof r === "number")),
+    );
+    this.unusedInputs = unused;
+    this.steps = steps.map((s, i) => ({ ...s, frees: frees[i] as number[] }));
+    this.slotOf = slot;
+  }
+
+  /**
+   * Where each slot is released, given the slots each unit of work reads in order: after its
+   * last read. Outputs and consts are kept; inputs are the caller's, released only when donated.
+   */
+  private lifetimes(reads: readonly (readonly number[])[]): { frees: number[][]; unused: number[] } {
     const last = new globalThis.Array<number>(this.nSlots).fill(-1);
-    steps.forEach((s, i) => {
-      for (const r of s.inputs) if (typeof r === "number") last[r] = i;
-      for (const o of s.outputs) if ((last[o] as number) < i) last[o] = i;
+    reads.forEach((rs, i) => {
+      for (const r of rs) last[r] = i;
     });
-    const keep = new Set<number>(this.constSlots);
-    for (const r of this.outRefs) if (typeof r === "number") keep.add(r);
     const inputIndex = new Map(this.inSlots.map((s, i) => [s, i]));
-    // Inputs are the caller's: only donated ones are released.
-    const releasable = (s: number) => !keep.has(s) && (!inputIndex.has(s) || donated[inputIndex.get(s) as number]);
-    const frees: number[][] = steps.map(() => []);
+    const releasable = (s: number) =>
+      !this.keep.has(s) && (!inputIndex.has(s) || this.donated[inputIndex.get(s) as number]);
+    const frees: number[][] = reads.map(() => []);
     last.forEach((i, s) => {
       if (i >= 0 && releasable(s)) frees[i]?.push(s);
     });
-    this.unusedInputs = this.inSlots.filter((s) => last[s] === -1 && releasable(s));
-    this.steps = steps.map((s, i) => ({ ...s, frees: frees[i] as number[] }));
+    return { frees, unused: this.inSlots.filter((s) => last[s] === -1 && releasable(s)) };
+  }
+
+  /** The program as fused kernels (core/fusion.ts) for a backend reading at most `maxInputs` buffers a kernel. */
+  fused(maxInputs: number): FusedProgram {
+    let f = this.fusions.get(maxInputs);
+    if (f) return f;
+    const { jaxpr } = this.closed;
+    const fusion = fuse(jaxpr, maxInputs);
+    const producer = new Map<Var, number>();
+    jaxpr.eqns.forEach((e, i) => {
+      for (const o of e.outputs) producer.set(o, i);
+    });
+    const slot = (v: Var) => this.slotOf.get(v) as number;
+    const units = fusion.stages.map((st) => {
+      const eqn = jaxpr.eqns[st.index] as Eqn;
+      if (st.kind === "eqn") {
+        const step = this.steps[st.index] as Step;
+        return {
+          stage: st,
+          reads: step.inputs.filter((r): r is number => typeof r === "number"),
+          outputs: step.outputs,
+        };
+      }
+      return { stage: st, reads: st.reads.map(slot), outputs: [slot(eqn.outputs[0] as Var)] };
+    });
+    // The slots each unit writes count as reads, so an unread result is released at once.
+    const { frees, unused } = this.lifetimes(units.map((u) => [...u.reads, ...u.outputs]));
+    f = {
+      fusion,
+      producer,
+      unused,
+      units: units.map((u, i) => ({ ...u, frees: frees[i] as number[] })),
+    };
+    this.fusions.set(maxInputs, f);
+    return f;
   }
 
   /**
@@ -102,7 +198,7 @@ export class Program {
     const backend = concrete ? ((fixed[0] as ConcreteArray | undefined)?.backend ?? getBackend()) : null;
     if (!backend || !fixed.every((x) => (x as ConcreteArray).backend === backend))
       return this.runEager(inputs, release);
-    const key = layoutKey(fixed);
+    const key = `${layoutKey(fixed)}${fusionEnabled ? "F" : ""}`;
     const known = this.plans.get(key);
     const onDonate = (i: number) => release(inputs[i] as ConcreteArray, i);
     if (known instanceof Plan && known.backend === backend) return known.run(fixed as ConcreteArray[], onDonate);
@@ -123,15 +219,46 @@ export class Program {
   }
 
   /** Runs the equations one by one as eager kernels (and records them, under a recorder). */
-  runEager(inputs: readonly Array[], release: (x: ConcreteArray, i: number) => void): Array[] {
+  runEager(
+    inputs: readonly Array[],
+    release: (x: ConcreteArray, i: number) => void,
+    fusion: boolean = fusionEnabled,
+    log?: FusionLog,
+  ): Array[] {
     // Operand-free equations (iota) run beside the inputs, not on the default backend.
     const first = [...inputs, ...this.closed.consts].find((x) => x instanceof ConcreteArray) as
       | ConcreteArray
       | undefined;
-    return withProgramBackend(first?.backend ?? null, () => this.runSteps(inputs, release));
+    const backend = first?.backend ?? null;
+    // Fused kernels need every value concrete and on one backend (else the eager ops name the mismatch).
+    const oneBackend = [...inputs, ...this.closed.consts].every(
+      (x) => x instanceof ConcreteArray && x.backend === backend,
+    );
+    return withProgramBackend(backend, () =>
+      fusion && oneBackend && backend
+        ? this.runSteps(inputs, release, { backend, program: this.fused(backend.maxKernelInputs ?? Infinity), log })
+        : this.runSteps(inputs, release),
+    );
   }
 
-  private runSteps(inputs: readonly Array[], release: (x: ConcreteArray, i: number) => void): Array[] {
+  /** Binds one equation and stores its outputs in `env`. */
+  private bindStep(step: Step, env: (Array | undefined)[], read: (r: Ref) => Array): void {
+    const args = step.inputs.map(read);
+    const mark = nextArraySerial();
+    const outs = bind(step.eqn.prim, args, step.eqn.params as Params[typeof step.eqn.prim]);
+    step.outputs.forEach((s, k) => {
+      const o = outs[k] as Array;
+      // A rule may hand back an array it did not make (an operand, a custom function's
+      // closed-over const): the slot gets its own handle, so releasing it frees nothing else's.
+      env[s] = o instanceof ConcreteArray && (o.serial < mark || o.detached || args.includes(o)) ? o.alias() : o;
+    });
+  }
+
+  private runSteps(
+    inputs: readonly Array[],
+    release: (x: ConcreteArray, i: number) => void,
+    fusedRun?: { backend: Backend; program: FusedProgram; log: FusionLog | undefined },
+  ): Array[] {
     const env = new globalThis.Array<Array | undefined>(this.nSlots);
     const { consts } = this.closed;
     this.constSlots.forEach((s, i) => {
@@ -148,19 +275,30 @@ export class Program {
       if (i >= 0 && this.donated[i]) release(x, i);
       else x.dispose();
     };
-    for (const s of this.unusedInputs) free(s);
     const read = (r: Ref): Array => (typeof r === "number" ? (env[r] as Array) : this.closed.literal(r));
-    for (const step of this.steps) {
-      const args = step.inputs.map(read);
-      const mark = nextArraySerial();
-      const outs = bind(step.eqn.prim, args, step.eqn.params as Params[typeof step.eqn.prim]);
-      step.outputs.forEach((s, k) => {
-        const o = outs[k] as Array;
-        // A rule may hand back an array it did not make (an operand, a custom function's
-        // closed-over const): the slot gets its own handle, so releasing it frees nothing else's.
-        env[s] = o instanceof ConcreteArray && (o.serial < mark || o.detached || args.includes(o)) ? o.alias() : o;
-      });
-      for (const s of step.frees) free(s);
+    if (fusedRun) {
+      const { backend, program: fused, log } = fusedRun;
+      for (const s of fused.unused) free(s);
+      const { eqns } = this.closed.jaxpr;
+      const value = (a: Atom) =>
+        (a instanceof Literal ? this.closed.literal(a) : env[this.slotOf.get(a) as number]) as ConcreteArray;
+      for (const u of fused.units) {
+        const st = u.stage;
+        log?.begin(st);
+        if (st.kind === "eqn") this.bindStep(this.steps[st.index] as Step, env, read);
+        else {
+          const label = kernelLabel(eqns, st.covers);
+          env[u.outputs[0] as number] = runKernelStage(st, eqns, fused.producer, value, backend, label);
+        }
+        log?.end();
+        for (const s of u.frees) free(s);
+      }
+    } else {
+      for (const s of this.unusedInputs) free(s);
+      for (const step of this.steps) {
+        this.bindStep(step, env, read);
+        for (const s of step.frees) free(s);
+      }
     }
     // An output over a const's or a literal's buffer (the const itself, or a view: a broadcast
     // literal) would share it with the program: it is copied too.

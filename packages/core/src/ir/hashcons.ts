@@ -114,3 +114,8 @@ export function kernelKey(k: FusedKernel): string {
     exprKey(k.expr, ...(k.post ? [k.post] : [])),
   ].join("|");
 }
+
+/** The key of a matmul epilogue (its loads and expression). */
+export function epilogueKey(loads: readonly Load[], expr: Expr): string {
+  return `${loads.map(loadKey).join(";")}|${exprKey(expr)}`;
+}

@@ -85,6 +85,8 @@ export class KernelLoads {
   private read(input: number, aval: Aval, layout: InputLayout, idx: readonly Expr[]): Expr {
     const affine = new Map<number, IntExpr>();
     const gather: { index: Expr; stride: IntExpr }[] = [];
+    // Constant index terms fold into a constant offset (jit's kernels: slices, reversals).
+    let offset = layout.offset;
     idx.forEach((e, d) => {
       if (e.dtype !== "int32") throw new BackendError(`loads: index ${d} of input ${input} is ${e.dtype}, not int32`);
       const stride = layout.strides[d] as IntExpr;
@@ -92,6 +94,10 @@ export class KernelLoads {
       const rest: Expr[] = [];
       for (const t of terms(e)) {
         if (t.op === "const" && t.value === 0) continue;
+        if (t.op === "const" && typeof offset === "number" && typeof stride === "number") {
+          offset += t.value * stride;
+          continue;
+        }
         const lt = loopTerm(t);
         const s = lt && !affine.has(lt.loop) ? scaled(lt.coeff, stride) : undefined;
         if (lt && s !== undefined) affine.set(lt.loop, s);
@@ -105,14 +111,14 @@ export class KernelLoads {
     const loops = [...affine.keys()].sort((a, b) => a - b);
     const key = [
       input,
-      intKey(layout.offset),
+      intKey(offset),
       loops.map((l) => `${l}:${intKey(affine.get(l) as IntExpr)}`).join(","),
       gather.map((g) => `${this.table.id(g.index)}*${intKey(g.stride)}`).join(","),
     ].join("|");
     let slot = this.byKey.get(key);
     if (slot === undefined) {
       slot = this.pending.length;
-      this.pending.push({ input, offset: layout.offset, affine, gather });
+      this.pending.push({ input, offset, affine, gather });
       this.byKey.set(key, slot);
     }
     return load(slot, aval.dtype);

@@ -18,7 +18,8 @@ import { ConcreteArray, nextArraySerial } from "../core/concrete.js";
 import { type ClosedJaxpr, evalJaxpr } from "../core/jaxpr.js";
 import { checkIfEnabled } from "../core/jaxpr-check.js";
 import { fmtType } from "../core/jaxpr-print.js";
-import { Program } from "../core/program.js";
+import { type Lowered, lowerProgram } from "../core/lower.js";
+import { Program, setFusion } from "../core/program.js";
 import { stage } from "../core/staging.js";
 import { currentStager, Tracer } from "../core/trace.js";
 import { TracerError, WebjaxError } from "../errors.js";
@@ -49,9 +50,11 @@ export interface CompileEvent {
 let logCompiles: boolean | ((e: CompileEvent) => void) = false;
 
 /** jit's settings: `logCompiles` prints every (re)compile with its reason (or calls your function with it). */
-export function configureJit(o: { logCompiles?: boolean | ((e: CompileEvent) => void) }): void {
-  checkOptions("configureJit", o, ["logCompiles"]);
+export function configureJit(o: { logCompiles?: boolean | ((e: CompileEvent) => void); fusion?: boolean }): void {
+  checkOptions("configureJit", o, ["logCompiles", "fusion"]);
   if (o.logCompiles !== undefined) logCompiles = o.logCompiles;
+  // Off: every equation runs as its own eager kernel (to compare, or to bisect a fusion bug).
+  if (o.fusion !== undefined) setFusion(o.fusion);
 }
 
 const caches = new Set<WeakRef<LruCache<string, Entry>>>();
@@ -71,6 +74,12 @@ export type Jitted<F extends AnyFn> = F & {
   clearCache(): void;
   /** Programs cached now. */
   readonly cacheSize: number;
+  /**
+   * The program's kernels for these arguments (running it once, outputs discarded, nothing
+   * donated): each kernel's label, the equations it covers, its inputs and output;
+   * `String(lowered)` prints them, `lowered.text({ code: true })` adds the generated code.
+   */
+  lower(...args: Parameters<F>): Lowered;
   /** Times f has been traced (once per new signature). */
   readonly traceCount: number;
 };
@@ -208,9 +217,8 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
   let traces = 0;
   let warned = false;
 
-  const call = (...args: unknown[]): unknown => {
-    // Inside a staged function jit inlines: the enclosing program records f's operations.
-    if (currentStager()) return f(...args);
+  /** The call's program (traced on a new signature) and its flat inputs. */
+  const prepare = (args: unknown[]) => {
     const n = args.length;
     const norm = (i: number) => (i < 0 ? i + n : i);
     const statics = new Set(staticNums.map(norm));
@@ -281,7 +289,6 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
     }
     prev = sig;
 
-    const mark = nextArraySerial();
     const made: ConcreteArray[] = [];
     const inputs = dynamic.map((l) => {
       if (l.x instanceof Array) return l.x;
@@ -289,6 +296,14 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
       if (s instanceof ConcreteArray) made.push(s);
       return s;
     });
+    return { entry, lifted, inputs, made, dynamic, donated };
+  };
+
+  const call = (...args: unknown[]): unknown => {
+    // Inside a staged function jit inlines: the enclosing program records f's operations.
+    if (currentStager()) return f(...args);
+    const { entry, lifted, inputs, made, dynamic, donated } = prepare(args);
+    const mark = nextArraySerial();
     if (lifted.length > 0 || inputs.some((x) => x instanceof Tracer)) {
       // Under an enclosing transform: the program is evaluated under its trace (grad(jit(f))
       // differentiates the program, vmap(jit(f)) batches it); donation does not apply.
@@ -344,6 +359,19 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
     clearCache: { value: () => cache.clear() },
     cacheSize: { get: () => cache.size },
     traceCount: { get: () => traces },
+    lower: {
+      value: (...args: unknown[]) => {
+        if (currentStager()) throw new TracerError(`${name}.lower: called inside a traced function`);
+        const { entry, lifted, inputs, made } = prepare(args);
+        if (lifted.length > 0 || inputs.some((x) => !(x instanceof ConcreteArray)))
+          throw new TracerError(`${name}.lower: takes concrete arguments (not tracers of an enclosing transform)`);
+        try {
+          return lowerProgram(name, entry.program, inputs as ConcreteArray[]);
+        } finally {
+          for (const s of made) s.dispose();
+        }
+      },
+    },
   });
   return jitted;
 }

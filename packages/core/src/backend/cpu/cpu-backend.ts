@@ -181,6 +181,21 @@ export class CpuBackend implements Backend {
     return new CpuExecutable(kernel, interpretFused(kernel), null);
   }
 
+  /**
+   * A kernel's code as this backend runs it: for a fused kernel its generated JS (the Wasm
+   * module, where it runs, is built from the same IR op for op); matmuls and routines name their
+   * hand-written implementation.
+   */
+  kernelSource(kernel: Kernel): string {
+    if (kernel.kind === "matmul") {
+      const epi = kernel.epilogue ? ", its epilogue compiled as a fused elementwise pass over each block" : "";
+      return `${kernel.dtype === "float32" && this.wasm ? "Wasm SIMD GEMM (packed BLIS-style 4×8 microkernel)" : "JS matmul"}${epi}`;
+    }
+    if (kernel.kind === "routine") return `routine '${kernel.routine.name}' (JS over typed arrays)`;
+    const wasm = this.wasm && wasmFusedUnsupported(kernel) === null ? "runs as WebAssembly; its JS form:\n" : "";
+    return `${wasm}${generateFused(kernel).source}`;
+  }
+
   /** Counts a fused kernel that Wasm could not take, with the reason. */
   private fellBack(why: string): void {
     this.counters.wasmFallbacks++;

@@ -1,0 +1,241 @@
+/**
+ * Builds and dispatches one fused kernel (a `KernelStage` of core/fusion.ts) over the concrete
+ * buffers it reads. Every value of the kernel's cone is an element expression at an index:
+ * elementwise equations apply their lowering's expression, movement ops map the index
+ * (broadcast, transpose, squeeze, slice, rev; reshape through its common refinement, exact
+ * div/mod only where dims merge), buffers are loads through the one accessor (DESIGN decision
+ * 7), so a view's offset and strides fold into the load. Sizes, offsets and strides are
+ * constants: a jitted kernel is specialised to its program's shapes.
+ */
+import type { Backend } from "../backend/backend.js";
+import { acc, binary, constant, type Expr, index } from "../ir/expr.js";
+import { ExprTable, kernelKey } from "../ir/hashcons.js";
+import type { FusedKernel, Kernel } from "../ir/kernel.js";
+import { KernelLoads } from "../primitives/lowering-input.js";
+import { registry } from "../primitives/registry.js";
+import type { Lowering, Params, Primitive } from "../primitives/types.js";
+import type { ConcreteArray } from "./concrete.js";
+import { dispatchKernel, runDotWithEpilogue } from "./eager.js";
+import { inlinableLiteral, type KernelStage } from "./fusion.js";
+import { type Atom, type Eqn, Literal, Var } from "./jaxpr.js";
+
+const c32 = (v: number): Expr => constant(v, "int32");
+const isConst = (e: Expr, v?: number) => e.op === "const" && (v === undefined || e.value === v);
+const add = (a: Expr, b: Expr): Expr => (isConst(a, 0) ? b : isConst(b, 0) ? a : binary("add", a, b));
+const mul = (a: Expr, k: number): Expr => (k === 1 ? a : k === 0 || isConst(a, 0) ? c32(0) : binary("mul", a, c32(k)));
+const div = (a: Expr, k: number): Expr => (k === 1 ? a : binary("div", a, c32(k)));
+const rem = (a: Expr, k: number): Expr => (k === 1 ? c32(0) : binary("rem", a, c32(k)));
+
+/** The input index of a reshape from `inShape` read at `idx` of `outShape` (row-major). */
+export function reshapeIndex(inShape: readonly number[], outShape: readonly number[], idx: readonly Expr[]): Expr[] {
+  const res: Expr[] = [];
+  let i = 0;
+  let o = 0;
+  while (i < inShape.length || o < outShape.length) {
+    // One group of the common refinement: in dims [i, i2) and out dims [o, o2) of equal product.
+    let pi = 1;
+    let po = 1;
+    let i2 = i;
+    let o2 = o;
+    do {
+      if (pi <= po && i2 < inShape.length) pi *= inShape[i2++] as number;
+      else if (o2 < outShape.length) po *= outShape[o2++] as number;
+      else pi *= inShape[i2++] as number;
+    } while (pi !== po || (i2 < inShape.length && inShape[i2] === 1) || (o2 < outShape.length && outShape[o2] === 1));
+    let flat = c32(0);
+    let s = 1;
+    for (let d = o2 - 1; d >= o; d--) {
+      flat = add(flat, mul(idx[d] as Expr, s));
+      s *= outShape[d] as number;
+    }
+    const dims = inShape.slice(i, i2);
+    let stride = dims.reduce((a, b) => a * b, 1);
+    dims.forEach((n, k) => {
+      stride /= n;
+      res.push(n === 1 ? c32(0) : k === 0 ? div(flat, stride) : rem(div(flat, stride), n));
+    });
+    i = i2;
+    o = o2;
+  }
+  return res;
+}
+
+/** The operand index that movement equation `e` reads for output index `idx`. */
+function movedIndex(e: Eqn, idx: readonly Expr[]): Expr[] {
+  const inShape = (e.inputs[0] as Atom).aval.shape;
+  switch (e.prim) {
+    case "stop_gradient":
+      return [...idx];
+    case "broadcast_in_dim":
+      return e.params.broadcastDimensions.map((d, j) => (inShape[j] === 1 ? c32(0) : (idx[d] as Expr)));
+    case "transpose": {
+      const r: Expr[] = new globalThis.Array(idx.length);
+      e.params.perm.forEach((p, d) => {
+        r[p] = idx[d] as Expr;
+      });
+      return r;
+    }
+    case "squeeze": {
+      const r: Expr[] = [];
+      let k = 0;
+      for (let d = 0; d < inShape.length; d++) r.push(e.params.dimensions.includes(d) ? c32(0) : (idx[k++] as Expr));
+      return r;
+    }
+    case "slice":
+      return idx.map((x, d) => add(c32(e.params.start[d] as number), mul(x, e.params.strides[d] as number)));
+    case "rev":
+      return idx.map((x, d) =>
+        e.params.dimensions.includes(d) ? add(c32((inShape[d] as number) - 1), mul(x, -1)) : x,
+      );
+    case "reshape":
+      return reshapeIndex(inShape, e.params.newShape, idx);
+    default:
+      throw new Error(`internal: ${e.prim} is not a movement op`);
+  }
+}
+
+const defOf = (p: Primitive) =>
+  (registry as unknown as Record<Primitive, { lowering: Lowering<Primitive> }>)[p].lowering;
+
+/**
+ * Runs kernel stage `st` of a program: `value(a)` is the concrete array of a buffer the kernel
+ * reads (a variable, or a literal's cached scalar). Returns the root's new array.
+ */
+export function runKernelStage(
+  st: KernelStage,
+  eqns: readonly Eqn[],
+  producer: ReadonlyMap<Var, number>,
+  value: (a: Atom) => ConcreteArray,
+  backend: Backend,
+  label: string,
+): ConcreteArray {
+  const covered = new Set(st.covers);
+  const heavy = st.heavy === null ? null : (eqns[st.heavy] as Eqn);
+  const heavyOut = heavy ? (heavy.outputs[0] as Var) : null;
+  const rootIsHeavy = heavyOut === st.root;
+  const inputs: ConcreteArray[] = [];
+  const inputOf = new Map<unknown, number>();
+  const table = new ExprTable();
+  // Epilogue loads of a matmul are its inputs 2…
+  const base = st.form === "dot" ? 2 : 0;
+
+  /** The element expression of `a` at `idx`, in the loads `reads` collects (`mode` says what `heavyOut` is). */
+  const builder = (reads: KernelLoads, mode: "plain" | "acc") => {
+    const memo = new Map<string, Expr>();
+    const accessors = new Map<ConcreteArray, ReturnType<KernelLoads["input"]>>();
+    const at = (a: Atom, idx: readonly Expr[]): Expr => {
+      const key = `${idOf(a)}|${idx.map((x) => table.id(x)).join(",")}`;
+      let e = memo.get(key);
+      if (!e) {
+        e = table.intern(compute(a, idx));
+        memo.set(key, e);
+      }
+      return e;
+    };
+    const external = (x: ConcreteArray, idx: readonly Expr[]): Expr => {
+      if (
+        x.inlinable &&
+        x.literal !== undefined &&
+        x.dtype !== "float16" &&
+        x.literal !== 0 &&
+        Number.isFinite(x.literal)
+      )
+        return constant(x.literal, x.dtype);
+      let acc = accessors.get(x);
+      if (!acc) {
+        let slot = inputOf.get(x.buffer);
+        if (slot === undefined) {
+          slot = inputs.length;
+          inputs.push(x);
+          inputOf.set(x.buffer, slot);
+        }
+        const shape = x.shape.map(c32);
+        acc = reads.input(base + slot, x.aval, { offset: x.view.offset, strides: x.view.strides }, shape, [...x.shape]);
+        accessors.set(x, acc);
+      }
+      return acc.at(idx);
+    };
+    const compute = (a: Atom, idx: readonly Expr[]): Expr => {
+      if (a instanceof Literal) {
+        if (inlinableLiteral(a)) return constant(a.value, a.dtype);
+        return external(value(a), []);
+      }
+      const p = producer.get(a);
+      if (a === heavyOut && mode === "acc") return acc(a.aval.dtype);
+      if (p === undefined || !covered.has(p)) return external(value(a), idx);
+      const e = eqns[p] as Eqn;
+      const low = defOf(e.prim);
+      if (low.kind === "view") return at(e.inputs[0] as Atom, movedIndex(e, idx));
+      if (low.kind === "elementwise")
+        return low.expr(
+          e.inputs.map((x) => at(x, idx)),
+          e.params as Params[Primitive],
+          a.aval,
+        );
+      throw new Error(`internal: fusion reached ${e.prim} inside a kernel's elementwise part`);
+    };
+    return at;
+  };
+
+  const out = st.root.aval;
+  if (st.form === "dot") {
+    const d = heavy as Eqn & { prim: "dot_general" };
+    const [lhs, rhs] = d.inputs.map((x) => value(x)) as [ConcreteArray, ConcreteArray];
+    const reads = new KernelLoads();
+    const at = builder(reads, "acc");
+    const loops = out.shape.length;
+    const expr = at(
+      st.root,
+      out.shape.map((_, l) => index(l)),
+    );
+    const epilogue = { loads: reads.finish(loops), expr };
+    return runDotWithEpilogue(d.params, lhs, rhs, out, backend, epilogue, inputs, label);
+  }
+
+  const reads = new KernelLoads();
+  const identity = out.shape.map((_, l) => index(l));
+  let loops: number[] = [...out.shape];
+  let expr: Expr;
+  let reduce: Pick<FusedKernel, "reduce" | "post"> = {};
+  if (st.form === "reduce") {
+    // Loops: the kept dims, then the reduced ones; the root after the reduction is the post.
+    const r = heavy as Eqn & { prim: "reduce_sum" };
+    const low = defOf(r.prim) as Extract<Lowering<Primitive>, { kind: "reduce" }>;
+    const x = r.inputs[0] as Atom;
+    const axes = low.axes(r.params as never);
+    const xShape = x.aval.shape;
+    const order = [...xShape.map((_, d) => d).filter((d) => !axes.includes(d)), ...axes];
+    const at = builder(reads, "acc");
+    const loopOf = new Map(order.map((d, l) => [d, l]));
+    expr = at(
+      x,
+      xShape.map((_, d) => index(loopOf.get(d) as number)),
+    );
+    loops = order.map((d) => xShape[d] as number);
+    reduce = { reduce: low.op, ...(rootIsHeavy ? {} : { post: at(st.root, identity) }) };
+  } else expr = builder(reads, "plain")(st.root, identity);
+  const kernel: FusedKernel = {
+    kind: "fused",
+    label,
+    inputs: inputs.map((y) => y.dtype),
+    outputs: [out.dtype],
+    outRank: out.shape.length,
+    loops,
+    loads: reads.finish(loops.length),
+    expr,
+    ...reduce,
+  };
+  return dispatchKernel(backend, `fused|${kernelKey(kernel)}`, () => kernel, inputs, out, label);
+}
+
+/** A small id per variable or literal, for the expression memo's keys. */
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+function idOf(x: object): number {
+  let i = ids.get(x);
+  if (i === undefined) {
+    i = nextId++;
+    ids.set(x, i);
+  }
+  return i;
+}
