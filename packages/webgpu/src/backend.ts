@@ -89,6 +89,11 @@ const bytesOf = (d: DType, n: number) => (d === "float16" ? Math.ceil(n / 2) * 4
 export class WebGPUBackend implements Backend {
   readonly name = "webgpu";
   readonly canReadSync = false;
+
+  /** Fusion keeps a kernel's inputs and its output within the storage-buffer limit. */
+  get maxKernelInputs(): number {
+    return this.limits.maxStorageBuffersPerShaderStage - 1;
+  }
   readonly counters = { dispatches: 0, submits: 0, compiles: 0 };
   private batch: Batch | null = null;
   private scheduled = false;
@@ -192,6 +197,13 @@ export class WebGPUBackend implements Backend {
     const main = this.pipeline(kernel.label, fusedSource(kernel, nParams));
     const serial = kernel.reduce ? this.pipeline(kernel.label, fusedSource(kernel, nParams, true)) : null;
     return new GpuExecutable(kernel, main, nParams, serial);
+  }
+
+  /** The WGSL of a kernel (routines are several passes: named only). */
+  kernelSource(kernel: Kernel): string {
+    if (kernel.kind === "routine") return `routine '${kernel.routine.name}' (WGSL passes, see routines/)`;
+    const nParams = paramCount([kernel]);
+    return kernel.kind === "matmul" ? matmulSource(kernel, nParams) : fusedSource(kernel, nParams);
   }
 
   /** A compute pipeline from the cache keyed by WGSL source, compiled on first use. */

@@ -329,6 +329,42 @@ describe("WebGPU in the browser", () => {
     w.dispose();
   });
 
+  test("fusion on the GPU: a jitted MLP training step runs as fused kernels and equals eager", async () => {
+    const loss = (p: { w0: JArray; b0: JArray; w1: JArray }, xs: JArray, ys: JArray) => {
+      const h = np.maximum(xs.matmul(p.w0).add(p.b0), 0);
+      const z = h.matmul(p.w1);
+      return z
+        .sub(np.logsumexp(z, { axis: -1, keepdims: true }))
+        .mul(ys)
+        .sum(-1)
+        .mean()
+        .neg();
+    };
+    const sgd = (p: { w0: JArray; b0: JArray; w1: JArray }, xs: JArray, ys: JArray) => {
+      const [l, g] = valueAndGrad(loss)(p, xs, ys);
+      return [l, { w0: p.w0.sub(g.w0.mul(0.1)), b0: p.b0.sub(g.b0.mul(0.1)), w1: p.w1.sub(g.w1.mul(0.1)) }] as const;
+    };
+    const params = () => ({
+      w0: np.sin(np.arange(24).reshape([6, 4])).mul(0.5),
+      b0: np.array([0.1, -0.1, 0.2, 0]),
+      w1: np.cos(np.arange(12).reshape([4, 3])).mul(0.5),
+    });
+    using xs = np.cos(np.arange(30).reshape([5, 6]));
+    using ys = np.oneHot(np.array([0, 1, 2, 0, 1]), 3);
+    const step = jit(sgd);
+    const p0 = params();
+    const lowered = step.lower(p0, xs, ys);
+    // The dense layer's dot + bias is one matmul kernel with an epilogue.
+    expect(lowered.kernels[0]?.label).toBe("fused(dot_general,add)");
+    expect(lowered.kernels.length).toBeLessThan(40);
+    const [l1, q1] = step(p0, xs, ys);
+    const [l0, q0] = sgd(p0, xs, ys);
+    expect((await l1.item()) as number).toBeCloseTo((await l0.item()) as number, 5);
+    const a = (await q1.w0.toArray()) as number[][];
+    const b = (await q0.w0.toArray()) as number[][];
+    a.flat().forEach((v, i) => expect(v).toBeCloseTo(b.flat()[i] as number, 5));
+  });
+
   test("optax: a jitted, donated Adam step on the GPU equals its first-step value", async () => {
     const tx = adam(0.1);
     let params = { w: np.array([1, -2, 3]) };
