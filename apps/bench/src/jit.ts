@@ -46,7 +46,7 @@ export async function benchJit(
 ) {
   const sizes = [784, 512, 512, 10];
   const batch = 128;
-  heading(`\njit vs eager: SGD step of an MLP ${sizes.join("-")}, batch ${batch} (cpu backend, before fusion)`);
+  heading(`\njit vs eager: SGD step of an MLP ${sizes.join("-")}, batch ${batch} (cpu backend)`);
   const x = random.normal(random.key(1), [batch, 784]);
   const y = np.oneHot(np.mod(np.arange(batch), 10), 10);
   const step = sgd(sizes.length - 1);

@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { configureCollection, getBackend } from "@webjax/core";
 import type { CpuBackend } from "@webjax/core/internal";
+import { benchFusion } from "./fusion.js";
 import { benchJit } from "./jit.js";
 import { type Contender, jaxjsJitMlp, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
 import { benchRoutines } from "./routines.js";
@@ -215,6 +216,7 @@ async function benchConfigs(): Promise<void> {
 const sections: Record<string, () => Promise<void>> = {
   mlp: () => benchMlpGrad([784, 512, 512, 10], 128),
   jit: () => benchJit((r, u) => report(r, u, false), heading),
+  fusion: () => benchFusion((r, u) => report(r, u, false), heading),
   overhead: () => benchOverhead(1000, 1000),
   matmul: async () => {
     await benchMatmul(128, 15);
