@@ -185,7 +185,7 @@ export class WebGPUBackend implements Backend {
   compile(kernel: Kernel): GpuExecutable | GpuRoutine {
     this.alive();
     if (kernel.kind === "routine") return new GpuRoutine(kernel);
-    const bindings = kernel.inputs.length + 1;
+    const bindings = kernel.inputs.length + kernel.outputs.length;
     if (bindings > this.limits.maxStorageBuffersPerShaderStage) {
       throw new BackendError(
         `webgpu: kernel '${kernel.label}' binds ${bindings} storage buffers, past this device's maxStorageBuffersPerShaderStage (${this.limits.maxStorageBuffersPerShaderStage})`,
@@ -267,7 +267,7 @@ export class WebGPUBackend implements Backend {
     const compiled =
       exe instanceof GpuRoutine
         ? this.encodeRoutine(batch, exe, ins, outs, params)
-        : this.encodeKernel(batch, exe as GpuExecutable, ins, outs[0] as GpuSlot, params);
+        : this.encodeKernel(batch, exe as GpuExecutable, ins, outs, params);
     batch.labels.push(exe.kernel.label);
     const upstream = ins.map((s) => s.check).filter((c): c is Promise<Error | null> => c !== null);
     for (const out of outs) {
@@ -285,13 +285,13 @@ export class WebGPUBackend implements Backend {
     batch: Batch,
     e: GpuExecutable,
     ins: GpuSlot[],
-    out: GpuSlot,
+    outs: GpuSlot[],
     params: Int32Array,
   ): Promise<Error | null>[] {
     const k = e.kernel;
-    const big = [...ins, out].some((s) => s.bytes > this.limits.maxStorageBufferBindingSize);
-    const chunks: Chunk[] = big ? flatChunks(k, ins, out, params, this.limits) : [{ params, ranges: null }];
-    for (const chunk of chunks) this.encode(batch, e, ins, out, chunk);
+    const big = [...ins, ...outs].some((s) => s.bytes > this.limits.maxStorageBufferBindingSize);
+    const chunks: Chunk[] = big ? flatChunks(k, ins, outs, params, this.limits) : [{ params, ranges: null }];
+    for (const chunk of chunks) this.encode(batch, e, ins, outs, chunk);
     batch.dispatches += chunks.length;
     this.counters.dispatches += chunks.length;
     return [e.main.compiled, ...(e.serial ? [e.serial.compiled] : [])];
@@ -381,9 +381,9 @@ export class WebGPUBackend implements Backend {
     batch.pass.dispatchWorkgroups(x, y, z);
   }
 
-  private encode(batch: Batch, e: GpuExecutable, ins: GpuSlot[], out: GpuSlot, chunk: Chunk): void {
+  private encode(batch: Batch, e: GpuExecutable, ins: GpuSlot[], outs: GpuSlot[], chunk: Chunk): void {
     const k = e.kernel;
-    const buffers = [...ins, out].map((s, i) => {
+    const buffers = [...ins, ...outs].map((s, i) => {
       const range = chunk.ranges?.[i];
       return { buffer: s.buffer as GPUBuffer, offset: range?.offset ?? 0, size: range?.size ?? Math.max(s.bytes, 4) };
     });

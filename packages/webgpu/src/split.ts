@@ -1,5 +1,5 @@
 import { BackendError } from "@webjax/core";
-import { children, type Expr, type Kernel } from "@webjax/core/internal";
+import { children, type Expr, type Kernel, outputExprs } from "@webjax/core/internal";
 import type { GpuSlot } from "./backend.js";
 import type { WebGPULimits } from "./limits.js";
 
@@ -15,11 +15,17 @@ export interface Chunk {
  * (offsets aligned to `minStorageBufferOffsetAlignment`). Anything else that is too large for one
  * binding is a named error.
  */
-export function flatChunks(k: Kernel, ins: GpuSlot[], out: GpuSlot, params: Int32Array, limits: WebGPULimits): Chunk[] {
+export function flatChunks(
+  k: Kernel,
+  ins: GpuSlot[],
+  outs: GpuSlot[],
+  params: Int32Array,
+  limits: WebGPULimits,
+): Chunk[] {
   const limit = limits.maxStorageBufferBindingSize;
   const tooBig = () =>
     new BackendError(
-      `webgpu: kernel '${k.label}' binds a buffer of ${Math.max(out.bytes, ...ins.map((s) => s.bytes))} bytes, past this device's ` +
+      `webgpu: kernel '${k.label}' binds a buffer of ${Math.max(...outs.map((s) => s.bytes), ...ins.map((s) => s.bytes))} bytes, past this device's ` +
         `maxStorageBufferBindingSize (${limit}); only flat elementwise kernels are split, so make the array smaller or use the cpu backend`,
     );
   // Chunks restart the loop at 0 and bind sub-ranges, so only plain strided kernels split:
@@ -28,9 +34,9 @@ export function flatChunks(k: Kernel, ins: GpuSlot[], out: GpuSlot, params: Int3
     k.kind !== "fused" ||
     k.reduce ||
     k.outRank !== 1 ||
-    [...ins, out].some((s) => s.dtype === "float16") ||
+    [...ins, ...outs].some((s) => s.dtype === "float16") ||
     k.loads.some((l) => l.gather && l.gather.length > 0) ||
-    readsPosition(k.expr)
+    outputExprs(k).some(readsPosition)
   ) {
     throw tooBig();
   }
@@ -51,7 +57,7 @@ export function flatChunks(k: Kernel, ins: GpuSlot[], out: GpuSlot, params: Int3
     const len = Math.min(chunk, total - c0);
     const p = params.slice();
     p[n0.param] = len;
-    const ranges = [...ins, out].map((s) => ({ offset: 0, size: Math.max(s.bytes, 4) }));
+    const ranges = [...ins, ...outs].map((s) => ({ offset: 0, size: Math.max(s.bytes, 4) }));
     for (const l of loadInfo) {
       const first = l.offset + l.stride * c0;
       const start = Math.floor(first / alignEl) * alignEl;
@@ -60,7 +66,9 @@ export function flatChunks(k: Kernel, ins: GpuSlot[], out: GpuSlot, params: Int3
       ranges[l.input] = { offset: start * 4, size: Math.min(needed, slot.bytes - start * 4) };
       p[l.param] = first - start;
     }
-    ranges[ins.length] = { offset: c0 * 4, size: len * 4 };
+    outs.forEach((_, j) => {
+      ranges[ins.length + j] = { offset: c0 * 4, size: len * 4 };
+    });
     chunks.push({ params: p, ranges });
   }
   return chunks;

@@ -322,6 +322,30 @@ export function dispatchKernel(
   return dispatchNew(backend, compiled(backend, key, build), inputs, out, [], label);
 }
 
+/** `dispatchKernel` of a multi-output kernel: one new array per aval of `outs`, written by one dispatch. */
+export function dispatchKernels(
+  backend: Backend,
+  key: string,
+  build: () => Kernel,
+  inputs: readonly ConcreteArray[],
+  outs: readonly Aval[],
+  label: string,
+): ConcreteArray[] {
+  const exe = compiled(backend, key, build);
+  const results = outs.map((a) => {
+    const size = sizeOf(a.shape);
+    return new ConcreteArray(a, new DeviceBuffer(backend, backend.alloc(a.dtype, size), a.dtype, size, label));
+  });
+  if ((results[0] as ConcreteArray).size > 0) {
+    const ins = inputs.map((x) => x.buffer.slot);
+    const slots = results.map((r) => r.buffer.slot);
+    const ps = new Int32Array(0);
+    recorder()?.dispatch(exe, ins, slots, ps);
+    backend.dispatch(exe, ins, slots, ps);
+  }
+  return results;
+}
+
 function runDot(
   dims: DotDims,
   lhs: ConcreteArray,

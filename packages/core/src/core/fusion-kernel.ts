@@ -10,14 +10,14 @@
 import type { Backend } from "../backend/backend.js";
 import { acc, binary, constant, type Expr, index } from "../ir/expr.js";
 import { ExprTable, kernelKey } from "../ir/hashcons.js";
-import type { FusedKernel, Kernel } from "../ir/kernel.js";
+import type { FusedKernel } from "../ir/kernel.js";
 import { KernelLoads } from "../primitives/lowering-input.js";
 import { registry } from "../primitives/registry.js";
 import type { Lowering, Params, Primitive } from "../primitives/types.js";
 import type { ConcreteArray } from "./concrete.js";
-import { dispatchKernel, runDotWithEpilogue } from "./eager.js";
+import { dispatchKernel, dispatchKernels, runDotWithEpilogue } from "./eager.js";
 import { inlinableLiteral, type KernelStage } from "./fusion.js";
-import { type Atom, type Eqn, Literal, Var } from "./jaxpr.js";
+import { type Atom, type Eqn, Literal, type Var } from "./jaxpr.js";
 
 const c32 = (v: number): Expr => constant(v, "int32");
 const isConst = (e: Expr, v?: number) => e.op === "const" && (v === undefined || e.value === v);
@@ -99,7 +99,7 @@ const defOf = (p: Primitive) =>
 
 /**
  * Runs kernel stage `st` of a program: `value(a)` is the concrete array of a buffer the kernel
- * reads (a variable, or a literal's cached scalar). Returns the root's new array.
+ * reads (a variable, or a literal's cached scalar). Returns the new arrays of `st.writes`.
  */
 export function runKernelStage(
   st: KernelStage,
@@ -108,7 +108,7 @@ export function runKernelStage(
   value: (a: Atom) => ConcreteArray,
   backend: Backend,
   label: string,
-): ConcreteArray {
+): ConcreteArray[] {
   const covered = new Set(st.covers);
   const heavy = st.heavy === null ? null : (eqns[st.heavy] as Eqn);
   const heavyOut = heavy ? (heavy.outputs[0] as Var) : null;
@@ -189,7 +189,7 @@ export function runKernelStage(
       out.shape.map((_, l) => index(l)),
     );
     const epilogue = { loads: reads.finish(loops), expr };
-    return runDotWithEpilogue(d.params, lhs, rhs, out, backend, epilogue, inputs, label);
+    return [runDotWithEpilogue(d.params, lhs, rhs, out, backend, epilogue, inputs, label)];
   }
 
   const reads = new KernelLoads();
@@ -197,6 +197,7 @@ export function runKernelStage(
   let loops: number[] = [...out.shape];
   let expr: Expr;
   let reduce: Pick<FusedKernel, "reduce" | "post"> = {};
+  let siblings: Expr[] = [];
   if (st.form === "reduce") {
     // Loops: the kept dims, then the reduced ones; the root after the reduction is the post.
     const r = heavy as Eqn & { prim: "reduce_sum" };
@@ -213,19 +214,39 @@ export function runKernelStage(
     );
     loops = order.map((d) => xShape[d] as number);
     reduce = { reduce: low.op, ...(rootIsHeavy ? {} : { post: at(st.root, identity) }) };
-  } else expr = builder(reads, "plain")(st.root, identity);
+  } else {
+    // Every written root over the same loops, through one builder: shared values are one node.
+    const at = builder(reads, "plain");
+    const [first, ...rest] = st.writes.map((w) => at(w, identity));
+    expr = first as Expr;
+    siblings = rest;
+  }
   const kernel: FusedKernel = {
     kind: "fused",
     label,
     inputs: inputs.map((y) => y.dtype),
-    outputs: [out.dtype],
+    outputs:
+      st.form === "reduce"
+        ? [out.dtype]
+        : [st.writes[0]?.aval.dtype ?? out.dtype, ...st.writes.slice(1).map((w) => w.aval.dtype)],
     outRank: out.shape.length,
     loops,
     loads: reads.finish(loops.length),
     expr,
     ...reduce,
+    ...(siblings.length ? { siblings } : {}),
   };
-  return dispatchKernel(backend, `fused|${kernelKey(kernel)}`, () => kernel, inputs, out, label);
+  const key = `fused|${kernelKey(kernel)}`;
+  if (st.form === "reduce" || st.writes.length === 1)
+    return [dispatchKernel(backend, key, () => kernel, inputs, (st.writes[0] ?? st.root).aval, label)];
+  return dispatchKernels(
+    backend,
+    key,
+    () => kernel,
+    inputs,
+    st.writes.map((w) => w.aval),
+    label,
+  );
 }
 
 /** A small id per variable or literal, for the expression memo's keys. */

@@ -4,7 +4,7 @@
  */
 import type { Executable } from "../backend/backend.js";
 import { children, type Expr } from "../ir/expr.js";
-import type { IntExpr, Kernel, Load } from "../ir/kernel.js";
+import { type IntExpr, type Kernel, type Load, outputExprs } from "../ir/kernel.js";
 import type { ConcreteArray } from "./concrete.js";
 import type { FusionStage } from "./fusion.js";
 import type { Eqn } from "./jaxpr.js";
@@ -144,5 +144,10 @@ export function describeKernel(k: Kernel): string {
   }
   const red = k.reduce ? `, ${k.reduce} over loops ${k.outRank}…` : "";
   const post = k.post ? `; post ${fmtExpr(k.post)}` : "";
-  return `loops [${k.loops.map(int).join(",")}]${red}; ${k.loads.map(fmtLoad).join(", ")}; out = ${fmtExpr(k.expr)}${post}`;
+  const outs = k.siblings?.length
+    ? outputExprs(k)
+        .map((e, j) => `out${j} = ${fmtExpr(e)}`)
+        .join("; ")
+    : `out = ${fmtExpr(k.expr)}`;
+  return `loops [${k.loops.map(int).join(",")}]${red}; ${k.loads.map(fmtLoad).join(", ")}; ${outs}${post}`;
 }

@@ -164,7 +164,6 @@ export class Program {
     });
     const slot = (v: Var) => this.slotOf.get(v) as number;
     const units = fusion.stages.map((st) => {
-      const eqn = jaxpr.eqns[st.index] as Eqn;
       if (st.kind === "eqn") {
         const step = this.steps[st.index] as Step;
         return {
@@ -173,7 +172,7 @@ export class Program {
           outputs: step.outputs,
         };
       }
-      return { stage: st, reads: st.reads.map(slot), outputs: [slot(eqn.outputs[0] as Var)] };
+      return { stage: st, reads: st.reads.map(slot), outputs: st.writes.map(slot) };
     });
     // The slots each unit writes count as reads, so an unread result is released at once.
     const { frees, unused } = this.lifetimes(units.map((u) => [...u.reads, ...u.outputs]));
@@ -288,7 +287,10 @@ export class Program {
         if (st.kind === "eqn") this.bindStep(this.steps[st.index] as Step, env, read);
         else {
           const label = kernelLabel(eqns, st.covers);
-          env[u.outputs[0] as number] = runKernelStage(st, eqns, fused.producer, value, backend, label);
+          const made = runKernelStage(st, eqns, fused.producer, value, backend, label);
+          u.outputs.forEach((s, k) => {
+            env[s] = made[k];
+          });
         }
         log?.end();
         for (const s of u.frees) free(s);

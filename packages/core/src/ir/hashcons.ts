@@ -111,7 +111,7 @@ export function kernelKey(k: FusedKernel): string {
     k.loops.map(intKey).join(","),
     k.loads.map(loadKey).join(";"),
     k.reduce ?? "",
-    exprKey(k.expr, ...(k.post ? [k.post] : [])),
+    exprKey(k.expr, ...(k.post ? [k.post] : []), ...(k.siblings ?? [])),
   ].join("|");
 }
 

@@ -34,14 +34,25 @@ export interface FusedKernel {
   readonly kind: "fused";
   readonly label: string;
   readonly inputs: readonly DType[];
-  /** One output today (multi-output fusion extends this). */
-  readonly outputs: readonly [DType];
+  /** The dtypes of the outputs: `expr` writes output 0, `siblings[j]` output j + 1. */
+  readonly outputs: readonly [DType, ...DType[]];
   readonly outRank: number;
   readonly loops: readonly IntExpr[];
   readonly loads: readonly Load[];
   readonly expr: Expr;
   readonly reduce?: ReduceOp;
   readonly post?: Expr;
+  /**
+   * Multi-output fusion (elementwise kernels only): the expressions of outputs 1…, over the same
+   * loops and loads as `expr`, each written contiguously to its own buffer. Sub-expressions they
+   * share with `expr` or each other are computed once per element.
+   */
+  readonly siblings?: readonly Expr[];
+}
+
+/** A fused kernel's output expressions, in output order (the reduction's `post` or `acc` is not one). */
+export function outputExprs(k: FusedKernel): readonly Expr[] {
+  return [k.expr, ...(k.siblings ?? [])];
 }
 
 /** One operand of a matmul: element (batch…, row, col) at `offset + Σ b·batchStrides + row·rowStride + col·colStride`. */

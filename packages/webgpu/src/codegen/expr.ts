@@ -181,6 +181,16 @@ export class WgslEmitter {
    * expansions the CPU paths run); `leaf` gives the WGSL of loads, indices and the accumulator.
    */
   emit(e: Expr, leaf: (e: Expr, gatherIndices?: string[]) => string, loads: readonly Load[] = []): [string[], string] {
+    const [lines, [v]] = this.emitAll([e], leaf, loads);
+    return [lines, v as string];
+  }
+
+  /** Emits several expressions (a multi-output kernel's) as one list of statements: shared subexpressions once. */
+  emitAll(
+    exprs: readonly Expr[],
+    leaf: (e: Expr, gatherIndices?: string[]) => string,
+    loads: readonly Load[] = [],
+  ): [string[], string[]] {
     const lines: string[] = [];
     const memo = new Map<Expr, string>();
     const visit = (n: Expr): string => {
@@ -229,7 +239,8 @@ export class WgslEmitter {
       memo.set(n, v);
       return v;
     };
-    const result = visit(expandMath(e));
-    return [lines, result];
+    const expanded = new Map<Expr, Expr>();
+    const results = exprs.map((e) => visit(expandMath(e, expanded)));
+    return [lines, results];
   }
 }

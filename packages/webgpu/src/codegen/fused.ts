@@ -1,5 +1,5 @@
 import type { DType } from "@webjax/core";
-import type { Expr, FusedKernel, IntExpr } from "@webjax/core/internal";
+import { type Expr, type FusedKernel, type IntExpr, outputExprs } from "@webjax/core/internal";
 import { literal, WgslEmitter, wgslType } from "./expr.js";
 import { helperSource } from "./math.js";
 
@@ -22,15 +22,25 @@ export function paramsDecl(nParams: number): string {
 export const USE_PARAMS = "_ = P.v[0].x;";
 
 /** Storage bindings: float16 is packed two to a u32 (and stored with atomics, see wj_st16). */
-export function bindingsDecl(inputs: readonly DType[], output: DType, names: readonly string[] = []): string {
+export function bindingsDecl(
+  inputs: readonly DType[],
+  outputs: DType | readonly DType[],
+  names: readonly string[] = [],
+): string {
   const elem = (d: DType) => (d === "float16" ? "u32" : wgslType(d));
   const lines = inputs.map(
     (d, i) => `@group(0) @binding(${i + 1}) var<storage, read> ${names[i] ?? `in${i}`}: array<${elem(d)}>;`,
   );
-  const out = output === "float16" ? "atomic<u32>" : wgslType(output);
-  lines.push(`@group(0) @binding(${inputs.length + 1}) var<storage, read_write> out: array<${out}>;`);
+  const outs = typeof outputs === "string" ? [outputs] : outputs;
+  outs.forEach((d, j) => {
+    const t = d === "float16" ? "atomic<u32>" : wgslType(d);
+    lines.push(`@group(0) @binding(${inputs.length + 1 + j}) var<storage, read_write> ${outName(j)}: array<${t}>;`);
+  });
   return lines.join("\n");
 }
+
+/** The WGSL name of a kernel's output `j`: `out`, then `out1`, `out2`… (a multi-output kernel's). */
+export const outName = (j: number): string => (j === 0 ? "out" : `out${j}`);
 
 /** WGSL reading element `index` (an i32 expression) of buffer `name` holding dtype `d`. */
 export function loadSrc(name: string, index: string, d: DType): string {
@@ -38,8 +48,11 @@ export function loadSrc(name: string, index: string, d: DType): string {
 }
 
 /** WGSL storing `value` at output element `index`. */
-export function storeSrc(index: string, value: string, d: DType, em: WgslEmitter): string {
-  return d === "float16" ? `${em.need("wj_st16")}(${index}, ${value});` : `out[${index}] = ${value};`;
+export function storeSrc(index: string, value: string, d: DType, em: WgslEmitter, out = 0): string {
+  if (d !== "float16") return `${outName(out)}[${index}] = ${value};`;
+  if (out !== 0)
+    throw new Error("internal: a float16 kernel output other than the first (fusion keeps float16 single-output)");
+  return `${em.need("wj_st16")}(${index}, ${value});`;
 }
 
 /** Statements decomposing the flat index `flat` into loop variables `i{from}…i{to-1}` (row-major). */
@@ -75,7 +88,7 @@ function leafFor(k: FusedKernel, depth = k.loops.length) {
 function elementwiseSource(k: FusedKernel, nParams: number): string {
   const em = new WgslEmitter();
   const r = k.outRank;
-  const [stmts, v] = em.emit(k.expr, leafFor(k), k.loads);
+  const [stmts, vs] = em.emitAll(outputExprs(k), leafFor(k), k.loads);
   const sizes = k.loops.map((n, d) => `let n${d} = ${intSrc(n)};`);
   const total = r === 0 ? "1" : k.loops.map((_, d) => `n${d}`).join(" * ");
   const body = [
@@ -85,7 +98,7 @@ function elementwiseSource(k: FusedKernel, nParams: number): string {
     `if (o >= ${total}) { return; }`,
     ...decompose("o", k.loops, 0, r),
     ...stmts,
-    storeSrc("o", v, k.outputs[0], em),
+    ...vs.map((v, j) => storeSrc("o", v, k.outputs[j] as DType, em, j)),
   ];
   return shader(k, nParams, em, [], body);
 }
@@ -94,7 +107,7 @@ function elementwiseSource(k: FusedKernel, nParams: number): string {
 function shader(k: FusedKernel, nParams: number, em: WgslEmitter, workgroupVars: string[], body: string[]): string {
   return [
     paramsDecl(nParams),
-    bindingsDecl(k.inputs, k.outputs[0]),
+    bindingsDecl(k.inputs, k.outputs),
     helperSource(em.helpers),
     ...workgroupVars,
     `@compute @workgroup_size(${FUSED_WG})`,

@@ -1,7 +1,7 @@
 import type { DataArray, DType } from "../../dtype.js";
 import { roundFloat16 } from "../../float16.js";
 import type { Expr } from "../../ir/expr.js";
-import type { FusedKernel, IntExpr } from "../../ir/kernel.js";
+import { type FusedKernel, type IntExpr, outputExprs } from "../../ir/kernel.js";
 import { ExprEmitter, jsLiteral } from "./expr-js.js";
 import { loadFn, reduceInit, reduceStep, storeFn } from "./scalar.js";
 
@@ -49,13 +49,18 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
       return "acc";
     };
 
-  const storeConv = storeFn(k.outputs[0]);
-  const store = (v: string) => (storeConv ? `${em.fnRef(storeConv)}(${v})` : v);
+  const storeTo = (j: number, v: string) => {
+    const conv = storeFn(k.outputs[j] as DType);
+    return conv ? `${em.fnRef(conv)}(${v})` : v;
+  };
+  const store = (v: string) => storeTo(0, v);
   const body: string[] = [];
   for (let d = 0; d < r; d++) body.push(loopHead(d));
   if (!k.reduce) {
-    const [stmts, v] = em.emit(k.expr, leafAt(r - 1), k.loads);
-    body.push(...stmts, `out[o++] = ${store(v)};`);
+    const [stmts, vs] = em.emitAll(outputExprs(k), leafAt(r - 1), k.loads);
+    body.push(...stmts);
+    vs.forEach((v, j) => body.push(`out${j}[o] = ${storeTo(j, v)};`));
+    body.push("o++;");
   } else {
     const isArg = k.reduce === "argmax" || k.reduce === "argmin";
     const valueOp = k.reduce === "argmax" ? "max" : k.reduce === "argmin" ? "min" : k.reduce;
@@ -74,18 +79,18 @@ export function generateFused(k: FusedKernel): { source: string; run: CpuRun } {
     // The reduced value is of the expression's dtype (float32 sums accumulate in doubles).
     const rounding = k.expr.dtype === "float32" ? Math.fround : k.expr.dtype === "float16" ? roundFloat16 : null;
     if (rounding && !isArg) body.push(`acc = ${em.fnRef(rounding)}(acc);`);
-    if (isArg) body.push("out[o++] = best;");
+    if (isArg) body.push("out0[o++] = best;");
     else if (k.post) {
       const [pst, pv] = em.emit(k.post, leafAt(r - 1), k.loads);
-      body.push(...pst, `out[o++] = ${store(pv)};`);
-    } else body.push(`out[o++] = ${store("acc")};`);
+      body.push(...pst, `out0[o++] = ${store(pv)};`);
+    } else body.push(`out0[o++] = ${store("acc")};`);
   }
   for (let d = 0; d < r; d++) body.push("}");
 
   const source = [
     em.preamble(),
     `return function ${sanitize(k.label)}(ins, outs, p) {`,
-    "const out = outs[0];",
+    ...k.outputs.map((_, j) => `const out${j} = outs[${j}];`),
     ...lines,
     "let o = 0;",
     ...body,

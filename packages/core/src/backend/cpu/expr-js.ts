@@ -40,6 +40,16 @@ export class ExprEmitter {
    * what the Wasm and WGSL kernels compute, bit for bit.
    */
   emit(e: Expr, leaf: (e: Expr, gatherIndices?: string[]) => string, loads: readonly Load[] = []): [string[], string] {
+    const [lines, [v]] = this.emitAll([e], leaf, loads);
+    return [lines, v as string];
+  }
+
+  /** `emit` of several expressions (a multi-output kernel's): a node they share is computed once. */
+  emitAll(
+    exprs: readonly Expr[],
+    leaf: (e: Expr, gatherIndices?: string[]) => string,
+    loads: readonly Load[] = [],
+  ): [string[], string[]] {
     const lines: string[] = [];
     const memo = new Map<Expr, string>();
     const visit = (n: Expr): string => {
@@ -87,8 +97,9 @@ export class ExprEmitter {
       memo.set(n, v);
       return v;
     };
-    const result = visit(expandMath(e));
-    return [lines, result];
+    const expanded = new Map<Expr, Expr>();
+    const results = exprs.map((e) => visit(expandMath(e, expanded)));
+    return [lines, results];
   }
 
   private rounded(src: string, d: string): string {

@@ -147,6 +147,12 @@ const rounding = (d: DType): ((v: number) => number) | undefined =>
 /** Runs a fused kernel by walking its loops with an odometer and its expression as closures. */
 export function interpretFused(k: FusedKernel): CpuRun {
   const expr = compileExpr(k.expr, k.loads, k.inputs);
+  // Outputs 1… (multi-output kernels): each its own closures, evaluated at the same element.
+  const siblings = (k.siblings ?? []).map((e, j) => {
+    const f = compileExpr(e, k.loads, k.inputs);
+    const c = storeFn(k.outputs[j + 1] as DType) ?? ((v: number) => v);
+    return (s: InterpState) => c(f(s));
+  });
   const post = k.post ? compileExpr(k.post, k.loads, k.inputs) : undefined;
   const conv = storeFn(k.outputs[0]);
   const store = conv ?? ((v: number) => v);
@@ -196,6 +202,8 @@ export function interpretFused(k: FusedKernel): CpuRun {
         setPtrs();
         s.gen = nextGeneration();
         out[o] = store(expr(s));
+        for (let j = 0; j < siblings.length; j++)
+          (outs[j + 1] as DataArray)[o] = (siblings[j] as (s: InterpState) => number)(s);
       } else {
         let acc = init;
         let best = 0;

@@ -7,7 +7,8 @@ export type JsFn = (...args: number[]) => number;
 /** The function under construction for one fused kernel: its arguments, loop and pointer locals, scratch locals. */
 export class Gen {
   readonly b: FunctionBuilder;
-  readonly out: Local;
+  /** The byte addresses of the outputs (one per declared output) and of the inputs. */
+  readonly outs: Local[];
   readonly ins: Local[];
   readonly prm: Local[];
   /** The rows [rowBegin, rowEnd) of the outermost output loop this call computes (a worker's share). */
@@ -18,7 +19,8 @@ export class Gen {
   /** Byte strides per load per loop, and pointers per load per depth (-1: the load's base). */
   readonly stride: Local[][] = [];
   readonly ptr: Local[][] = [];
-  readonly o: Local;
+  /** The store pointer of each output. */
+  readonly os: Local[];
   /** The last byte address a 4-byte load may read: (memory pages · 64 KiB) − 4. */
   readonly limit: Local;
   acc: Local | null = null;
@@ -32,20 +34,26 @@ export class Gen {
     nParams: number,
   ) {
     const nIn = k.inputs.length;
+    const nOut = k.outputs.length;
     this.b = new FunctionBuilder("run", [
-      "i32",
+      ...k.outputs.map(() => "i32" as const),
       ...k.inputs.map(() => "i32" as const),
       ...new Array(nParams).fill("i32"),
       "i32",
       "i32",
     ]);
-    this.out = this.b.params[0] as Local;
-    this.ins = this.b.params.slice(1, 1 + nIn);
-    this.prm = this.b.params.slice(1 + nIn, 1 + nIn + nParams);
-    this.rowBegin = this.b.params[1 + nIn + nParams] as Local;
-    this.rowEnd = this.b.params[2 + nIn + nParams] as Local;
-    this.o = this.b.local("i32");
+    this.outs = this.b.params.slice(0, nOut);
+    this.ins = this.b.params.slice(nOut, nOut + nIn);
+    this.prm = this.b.params.slice(nOut + nIn, nOut + nIn + nParams);
+    this.rowBegin = this.b.params[nOut + nIn + nParams] as Local;
+    this.rowEnd = this.b.params[nOut + nIn + nParams + 1] as Local;
+    this.os = k.outputs.map(() => this.b.local("i32"));
     this.limit = this.b.local("i32");
+  }
+
+  /** Output 0's store pointer (reductions and single-output kernels). */
+  get o(): Local {
+    return this.os[0] as Local;
   }
 
   /** Calls JS function `fn` (imported once per module under `key`) on the values on the stack. */

@@ -1,6 +1,6 @@
 import type { DType } from "../../../dtype.js";
 import { children, type Expr } from "../../../ir/expr.js";
-import type { FusedKernel, IntExpr } from "../../../ir/kernel.js";
+import { type FusedKernel, type IntExpr, outputExprs } from "../../../ir/kernel.js";
 import { expandMath } from "../../../ir/math.js";
 import { kindOf, unaryFn } from "../scalar.js";
 
@@ -21,7 +21,11 @@ export const valType = (d: DType): "f32" | "f64" | "i32" =>
  * JS kernels refuse it too).
  */
 export function wasmFusedUnsupported(k: FusedKernel): string | null {
-  const exprs = [k.expr, ...(k.post ? [k.post] : []), ...k.loads.flatMap((l) => (l.gather ?? []).map((g) => g.index))];
+  const exprs = [
+    ...outputExprs(k),
+    ...(k.post ? [k.post] : []),
+    ...k.loads.flatMap((l) => (l.gather ?? []).map((g) => g.index)),
+  ];
   const seen = new Set<Expr>();
   let why: string | null = null;
   const walk = (n: Expr): void => {
@@ -36,12 +40,12 @@ export function wasmFusedUnsupported(k: FusedKernel): string | null {
 
 const LANE_DTYPES: ReadonlySet<DType> = new Set(["float32", "int32", "uint32", "bool"]);
 
-/** Whether an elementwise kernel's expression has lane forms throughout (the vector loop's compile-time condition). */
-export function vectorizable(k: FusedKernel, e: Expr): boolean {
-  if (k.reduce || k.loops.length === 0 || k.outputs[0] === "bool") return false;
+/** Whether an elementwise kernel's output expressions have lane forms throughout (the vector loop's compile-time condition). */
+export function vectorizable(k: FusedKernel, exprs: readonly Expr[]): boolean {
+  if (k.reduce || k.loops.length === 0) return false;
   if (k.loads.some((l) => l.gather) || k.inputs.some((d) => d === "bool" || !LANE_DTYPES.has(d))) return false;
-  if (!LANE_DTYPES.has(k.outputs[0])) return false;
-  return hasLanes(e, false);
+  if (k.outputs.some((d) => d === "bool" || !LANE_DTYPES.has(d))) return false;
+  return exprs.every((e) => hasLanes(e, false));
 }
 
 /**

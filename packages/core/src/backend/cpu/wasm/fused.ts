@@ -1,6 +1,6 @@
 import type { DType } from "../../../dtype.js";
 import { acc, binary, type Expr } from "../../../ir/expr.js";
-import { type FusedKernel, type IntExpr, resolveInt } from "../../../ir/kernel.js";
+import { type FusedKernel, type IntExpr, outputExprs, resolveInt } from "../../../ir/kernel.js";
 import { expandMath } from "../../../ir/math.js";
 import { kindOf, reduceInit } from "../scalar.js";
 import { assemble, type Local, type MemoryImport, type Op } from "./asm.js";
@@ -17,8 +17,8 @@ export { wasmFusedUnsupported } from "./fused-support.js";
  * op (every float32 op rounded, float32 sums accumulated in f64 and rounded once, max/min
  * NaN-propagating with JS's choice between equal zeros), so the two agree bit for bit.
  *
- * The function takes (out, in0…, p0…): byte addresses of the output and inputs in the heap and
- * the dispatch's integer params. Loops nest as in the JS kernel, each load's pointer advancing
+ * The function takes (out0…, in0…, p0…, rowBegin, rowEnd): byte addresses of the outputs and
+ * inputs in the heap, the dispatch's integer params and the rows of loop 0 it computes. Loops nest as in the JS kernel, each load's pointer advancing
  * by its byte stride per level. An elementwise kernel's innermost loop runs four lanes at a time
  * (f32x4/i32x4) when its expression has lane forms and, at run time, every load's innermost
  * stride is 0 (one element splatted) or 1; a scalar loop does the tail and every other case.
@@ -29,17 +29,19 @@ export function fusedModule(
   k: FusedKernel,
   memory: MemoryImport,
 ): { bytes: Uint8Array<ArrayBuffer>; nParams: number; imports: Record<string, JsFn> } {
-  const expr = expandMath(k.expr);
+  // One memo for every output expression, so the sub-expressions they share stay shared.
+  const expanded = new Map<Expr, Expr>();
+  const outExprs = outputExprs(k).map((e) => expandMath(e, expanded));
+  const expr = outExprs[0] as Expr;
   const post = k.post ? expandMath(k.post) : undefined;
   const loads = k.loads.map((l) =>
     l.gather ? { ...l, gather: l.gather.map((t) => ({ ...t, index: expandMath(t.index) })) } : l,
   );
-  const nParams = paramCount(k, [expr, ...(post ? [post] : [])]);
+  const nParams = paramCount(k, [...outExprs, ...(post ? [post] : [])]);
   const g = new Gen(k, nParams);
   const b = g.b;
   const nl = k.loops.length;
   const r = k.outRank;
-  const outType = k.outputs[0];
   // Entry: loop sizes, byte strides, base pointers.
   k.loops.forEach((n) => {
     const l = b.local("i32");
@@ -64,17 +66,24 @@ export function fusedModule(
     );
     g.ptr.push([base, ...l.strides.map(() => b.local("i32"))]);
   });
-  b.get(g.out).set(g.o);
+  k.outputs.forEach((_, j) => {
+    b.get(g.outs[j] as Local).set(g.os[j] as Local);
+  });
   if (r > 0) {
-    // This call's rows of loop 0: it ends at rowEnd, and the output starts rowBegin rows in.
+    // This call's rows of loop 0: it ends at rowEnd, and each output starts rowBegin rows in.
     b.get(g.rowEnd).set(g.loopSize[0] as Local);
+    const rowStart = b.local("i32");
     b.get(g.rowBegin);
     for (let d = 1; d < r; d++) b.get(g.loopSize[d] as Local).op("i32.mul");
-    b.i32(bytesOf(outType)).op("i32.mul").get(g.o).op("i32.add").set(g.o);
+    b.set(rowStart);
+    k.outputs.forEach((t, j) => {
+      const o = g.os[j] as Local;
+      b.get(rowStart).i32(bytesOf(t)).op("i32.mul").get(o).op("i32.add").set(o);
+    });
   }
   b.raw(0x3f, 0x00).i32(16).op("i32.shl").i32(8).op("i32.sub").set(g.limit);
 
-  const vector = vectorizable(k, expr);
+  const vector = vectorizable(k, outExprs);
   const vecReduce = !vector && vectorReducible(k, expr, post);
   // The loop the lanes run along: an elementwise kernel's innermost, a reduction's innermost output loop.
   const laneLoop = vector ? nl - 1 : r - 1;
@@ -105,13 +114,17 @@ export function fusedModule(
   }
 
   let depth = -1;
-  const scalarStore = (e: Expr) => {
+  /** Stores `exprs[j]` at output j's pointer and advances it (a node they share is computed once). */
+  const scalarStore = (exprs: readonly Expr[]) => {
     const em = scalarEmitter(g, loads, () => depth + 1);
-    em.count(e);
-    b.get(g.o);
-    em.emit(e);
-    storeValue(g, outType);
-    b.addTo(g.o, bytesOf(outType));
+    for (const e of exprs) em.count(e);
+    exprs.forEach((e, j) => {
+      const t = k.outputs[j] as DType;
+      b.get(g.os[j] as Local);
+      em.emit(e);
+      storeValue(g, t);
+      b.addTo(g.os[j] as Local, bytesOf(t));
+    });
   };
   /** i_d = 0 (loop 0 of an output: rowBegin) and each load's pointer at that row. */
   const loopStart = (d: number) => {
@@ -166,7 +179,7 @@ export function fusedModule(
         .op("i32.lt_s")
         .raw(0x0d, 1);
       body();
-      b.addTo(g.o, 16);
+      for (const o of g.os) b.addTo(o, 16);
       b.addTo(i, 4);
       loads.forEach((_, j) => {
         const p = (g.ptr[j] as Local[])[d + 1] as Local;
@@ -183,16 +196,18 @@ export function fusedModule(
   const vectorLoop = (d: number) =>
     fourLanes(d, () => {
       const em = vectorEmitter(g, d, (j) => broadcast[j] as Local | boolean);
-      em.count(expr);
-      b.get(g.o);
-      em.emit(expr);
-      b.mem("v128.store");
+      for (const e of outExprs) em.count(e);
+      outExprs.forEach((e, j) => {
+        b.get(g.os[j] as Local);
+        em.emit(e);
+        b.mem("v128.store");
+      });
     });
 
   if (!k.reduce) {
     const nest = (d: number): void => {
       if (d === nl) {
-        scalarStore(expr);
+        scalarStore(outExprs);
         return;
       }
       if (d === nl - 1 && vector) {
@@ -279,7 +294,7 @@ export function fusedModule(
       if (isArg && best) {
         b.get(g.o).get(best).mem("i32.store");
         b.addTo(g.o, 4);
-      } else scalarStore(post ?? acc(dt));
+      } else scalarStore([post ?? acc(dt)]);
     };
     /** Four outputs at a time along loop r − 1, each lane reducing in the scalar loop's order. */
     const vectorReduceLoop = () => {
@@ -388,7 +403,8 @@ export function wasmFusedRunner(
   const instance = new WebAssembly.Instance(module, { env: { mem, ...imports } });
   const run = instance.exports.run as (...args: number[]) => void;
   const nIn = k.inputs.length;
-  const n = 1 + nIn + nParams + 2;
+  const nOut = k.outputs.length;
+  const n = nOut + nIn + nParams + 2;
   const args = new Array<number>(n).fill(0);
   const rowsLoop = k.outRank > 0 ? (k.loops[0] as IntExpr) : 0;
   const split =
@@ -398,9 +414,9 @@ export function wasmFusedRunner(
   let moduleId = 0;
   const own = (a: number[]) => run.apply(null, a);
   const f = (ins: readonly { byteOffset: number }[], outs: readonly { byteOffset: number }[], p: Int32Array) => {
-    args[0] = (outs[0] as { byteOffset: number }).byteOffset;
-    for (let i = 0; i < nIn; i++) args[1 + i] = (ins[i] as { byteOffset: number }).byteOffset;
-    for (let i = 0; i < nParams; i++) args[1 + nIn + i] = p[i] as number;
+    for (let j = 0; j < nOut; j++) args[j] = (outs[j] as { byteOffset: number }).byteOffset;
+    for (let i = 0; i < nIn; i++) args[nOut + i] = (ins[i] as { byteOffset: number }).byteOffset;
+    for (let i = 0; i < nParams; i++) args[nOut + nIn + i] = p[i] as number;
     const rows = resolveInt(rowsLoop, p);
     args[n - 2] = 0;
     args[n - 1] = rows;
