@@ -12,7 +12,9 @@
  *    kernel that reads them.
  * 3. Every other value is computed inside the kernels that read it — unless kernels of two or
  *    more different roots read it and its cost (elementwise ops in its unmaterialised cone;
- *    transcendentals count 4) is above 2: then it is a buffer, computed once.
+ *    transcendentals count 4) is above 2: then it is a buffer, computed once. (3b) So is an
+ *    elementwise value of cost above 2 that a broadcast makes larger (it would be recomputed
+ *    for every element it is broadcast over).
  * 4. A reduction fuses its elementwise prologue. Its result is a buffer, except where its only
  *    reader is an elementwise chain whose other operands are literals (a mean's division, a
  *    log-sum-exp's log): that chain becomes the kernel's `post`.
@@ -58,6 +60,8 @@ export function classify(eqn: Eqn): EqnClass {
 }
 
 const MOVES = new Set(["copy", "convert_element_type", "bitcast_convert_type"]);
+
+const elements = (v: Var): number => v.aval.shape.reduce((a, b) => a * b, 1);
 
 function weight(eqn: Eqn): number {
   if (eqn.inputs.length === 1) return CHEAP_UNARY.has(eqn.prim) || MOVES.has(eqn.prim) ? 1 : 4;
@@ -221,6 +225,13 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
             ? weight(e) + e.inputs.reduce((s, a) => s + costOf(a), 0)
             : Number.POSITIVE_INFINITY;
       cost.set(v, own);
+      if (c === "elementwise" && Number.isFinite(own) && own > RECOMPUTE_COST && broadcastInto(v)) {
+        // Rule 3b: a costly value broadcast into a larger kernel would be recomputed for
+        // every element it is broadcast over (a bias correction 1 − β^t in each leaf's update).
+        mat.add(v);
+        added = true;
+        return;
+      }
       if (c !== "movement" && (roots.get(v)?.size ?? 0) >= 2 && own > RECOMPUTE_COST) {
         // A shared reduction or dot keeps its epilogue up to where its single reader chain
         // fans out: that value is the buffer (a dense layer's dot + bias, read by the
@@ -230,6 +241,18 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
       }
     });
     return added;
+  }
+
+  /** Whether movement ops reading `v` (directly or through other movement ops) make it larger. */
+  function broadcastInto(v: Var): boolean {
+    const n = elements(v);
+    const grows = (u: Var): boolean =>
+      (readers.get(u) ?? []).some((r) => {
+        if (cls[r] !== "movement") return false;
+        const o = (eqns[r] as Eqn).outputs[0] as Var;
+        return elements(o) > n || grows(o);
+      });
+    return grows(v);
   }
 
   /** Along `v`'s single elementwise readers, the last value before the kernels that read it diverge. */
