@@ -3,7 +3,7 @@
  * eager, jitted unfused and jitted fused, beside jax-js' jitted step in the same run; and a
  * chain of 20 cheap elementwise ops on 1e6 elements, eager against jitted.
  */
-import { configureJit, jit, np, random, tree, valueAndGrad, type Array as WArray } from "@webjax/core";
+import { configureJit, getBackend, jit, np, random, tree, valueAndGrad, type Array as WArray } from "@webjax/core";
 import { jaxjsJitMlp } from "./peers.js";
 import { medianMs } from "./timing.js";
 
@@ -61,32 +61,27 @@ const adamStep = (layers: number) => (s: Adam, x: WArray, y: WArray) => {
   return [l, { p, m, v, t }] as const;
 };
 
-export async function benchFusion(
-  report: (results: Record<string, number>, unit: string) => void,
-  heading: (t: string) => void,
-) {
-  const sizes = [784, 512, 512, 10];
-  const batch = 128;
-  heading(`\nfusion: Adam step of an MLP ${sizes.join("-")}, batch ${batch} (cpu backend)`);
-  const x = random.normal(random.key(1), [batch, 784]);
-  const y = np.oneHot(np.mod(np.arange(batch), 10), 10);
-  const step = adamStep(sizes.length - 1);
+const SIZES = [784, 512, 512, 10];
+const BATCH = 128;
+
+/** The MLP Adam step eager, jitted unfused and jitted fused on the current backend, in ms a step. */
+async function mlpStepTimes(reps: { warmup: number; reps: number }) {
+  const x = random.normal(random.key(1), [BATCH, 784]);
+  const y = np.oneHot(np.mod(np.arange(BATCH), 10), 10);
+  const step = adamStep(SIZES.length - 1);
   const fresh = (): Adam => {
-    const p = mlpParams(sizes);
+    const p = mlpParams(SIZES);
     const z = (q: Params) => tree.map((a: WArray) => np.zerosLike(a), q) as Params;
     return { p, m: z(p), v: z(p), t: np.array(0) };
   };
   const timeSteps = async (f: typeof step) => {
     let s = fresh();
-    const ms = await medianMs(
-      async () => {
-        const [l, next] = f(s, x, y);
-        await l.item();
-        l.dispose();
-        s = next;
-      },
-      { warmup: 3, reps: 15 },
-    );
+    const ms = await medianMs(async () => {
+      const [l, next] = f(s, x, y);
+      await l.item();
+      l.dispose();
+      s = next;
+    }, reps);
     tree.map((a: WArray) => a.dispose(), s);
     return ms;
   };
@@ -95,6 +90,45 @@ export async function benchFusion(
   const unfused = await timeSteps(jit(step, { donateArgnums: 0 }));
   configureJit({ fusion: true });
   const fused = await timeSteps(jit(step, { donateArgnums: 0 }));
+  x.dispose();
+  y.dispose();
+  return { eager, unfused, fused };
+}
+
+/**
+ * The same step on WebGPU (in Node: Dawn; on this machine SwiftShader, which proves correctness,
+ * not speed). Run last: it makes WebGPU the default backend until it shuts the device down.
+ */
+export async function benchFusionWebGPU(
+  report: (results: Record<string, number>, unit: string) => void,
+  heading: (t: string) => void,
+) {
+  const { init, shutdown } = await import("@webjax/webgpu/node");
+  // A software adapter (SwiftShader) is taken too: the CPU-only machines' only WebGPU.
+  await init({ powerPreference: "high-performance", allowSoftware: true });
+  try {
+    const backend = getBackend();
+    heading(`\nfusion: Adam step of an MLP ${SIZES.join("-")}, batch ${BATCH} (${backend.name} backend)`);
+    if (backend.name !== "webgpu") {
+      console.log("  no WebGPU adapter here: left out");
+      return;
+    }
+    const { eager, unfused, fused } = await mlpStepTimes({ warmup: 2, reps: 5 });
+    report({ "webjax eager": eager, "webjax jit, unfused": unfused, "webjax jit, fused": fused }, "ms/step");
+    console.log(`  fused vs eager ${(eager / fused).toFixed(2)}×; fused vs unfused ${(unfused / fused).toFixed(2)}×`);
+  } finally {
+    shutdown();
+  }
+}
+
+export async function benchFusion(
+  report: (results: Record<string, number>, unit: string) => void,
+  heading: (t: string) => void,
+) {
+  const sizes = SIZES;
+  const batch = BATCH;
+  heading(`\nfusion: Adam step of an MLP ${sizes.join("-")}, batch ${batch} (cpu backend)`);
+  const { eager, unfused, fused } = await mlpStepTimes({ warmup: 3, reps: 15 });
   const peer = await jaxjsJitMlp(sizes, batch);
   const jaxjsMs = await medianMs(peer.run, { warmup: 3, reps: 15 });
   peer.done();

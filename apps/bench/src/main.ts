@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { configureCollection, getBackend } from "@webjax/core";
 import type { CpuBackend } from "@webjax/core/internal";
-import { benchFusion } from "./fusion.js";
+import { benchFusion, benchFusionWebGPU } from "./fusion.js";
 import { benchJit } from "./jit.js";
 import { type Contender, jaxjsJitMlp, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
 import { benchRoutines } from "./routines.js";
@@ -265,6 +265,8 @@ const sections: Record<string, () => Promise<void>> = {
   configs: () => benchConfigs(),
   routines: benchRoutines,
   vmap: benchPerExample,
+  // Last: it makes WebGPU the default backend while it runs.
+  "fusion-webgpu": () => benchFusionWebGPU((r, u) => report(r, u, false), heading),
 };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 console.log(`node ${process.version}, ${process.arch}`);
