@@ -147,6 +147,15 @@ function transposeLhs(ct: ArrayT, x: Aval, y: ArrayT, d: DotDims, swap: boolean)
   const dims: DotDims = { contracting: [ansY as number[], yKept], batch: [ansBatch as number[], yBatch] };
   const xContractSortedByY = argsort(yContract).map((i) => xContract[i] as number);
   const outAxes = argsort([...xBatch, ...xKept, ...xContractSortedByY]);
+  // dot_general(y, ct) has the free dims the other way round; where that is already x's order
+  // (a weight's gradient in a dense layer), take it and skip the transpose, so the kernels that
+  // read the cotangent (an optimiser update) read it contiguously. The sums are the same.
+  const swappedAxes = argsort([...xBatch, ...xContractSortedByY, ...xKept]);
+  if (!isIdentity(outAxes) && isIdentity(swappedAxes)) {
+    return bind1("dot_general", [y, ct], swapDims(dims));
+  }
   const r = bind1("dot_general", [ct, y], dims);
-  return bind1("transpose", [r], { perm: outAxes });
+  return isIdentity(outAxes) ? r : bind1("transpose", [r], { perm: outAxes });
 }
+
+const isIdentity = (perm: readonly number[]) => perm.every((p, i) => p === i);
