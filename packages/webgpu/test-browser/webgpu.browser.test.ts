@@ -365,6 +365,28 @@ describe("WebGPU in the browser", () => {
     a.flat().forEach((v, i) => expect(v).toBeCloseTo(b.flat()[i] as number, 5));
   });
 
+  test("fusion on the GPU: a matmul computes its normalised input and transposed weight as prologues", async () => {
+    using x = np.sin(np.arange(30).reshape([5, 6]));
+    using v = np.cos(np.arange(18).reshape([3, 6]));
+    using s = np.array([1, 2, 0.5, 1, -1, 3]);
+    const f = (a: JArray, b: JArray, c: JArray) => np.maximum(a.mul(c), 0).matmul(b.mul(0.5).transpose());
+    const lowered = jit(f).lower(x, v, s);
+    expect(lowered.kernels.map((k) => k.kind)).toEqual(["matmul"]);
+    expect(lowered.text()).toContain("lhs prologue");
+    expect(lowered.text()).toContain("rhs prologue");
+    const got = (await jit(f)(x, v, s).toArray()) as number[][];
+    // By hand: Σ_k max(x[i,k]·s[k], 0) · v[j,k] / 2.
+    const X = (await x.toArray()) as number[][];
+    const V = (await v.toArray()) as number[][];
+    const S = (await s.toArray()) as number[];
+    X.forEach((row, i) =>
+      V.forEach((vr, j) => {
+        const want = row.reduce((t, xv, k) => t + Math.max(xv * (S[k] as number), 0) * (vr[k] as number) * 0.5, 0);
+        expect(got[i]?.[j] as number).toBeCloseTo(want, 5);
+      }),
+    );
+  });
+
   test("optax: a jitted, donated Adam step on the GPU equals its first-step value", async () => {
     const tx = adam(0.1);
     let params = { w: np.array([1, -2, 3]) };

@@ -2,7 +2,7 @@ import type { Backend, Executable } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { constant, type Expr, load, param } from "../ir/expr.js";
 import { epilogueKey } from "../ir/hashcons.js";
-import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel } from "../ir/kernel.js";
+import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel, MatmulPrologue } from "../ir/kernel.js";
 import type { RoutineKernel } from "../ir/routine.js";
 import { contiguousView, isContiguous, reshapeView, transposeView, type View } from "../ir/view.js";
 import { LruCache } from "../lru.js";
@@ -296,18 +296,29 @@ export interface DotEpilogue {
   readonly expr: Expr;
 }
 
-/** A dot_general whose result goes through a fused epilogue (jit's fusion). */
-export function runDotWithEpilogue(
+/**
+ * An operand computed inside the matmul kernel by a fused prologue (jit's fusion): `aval` is the
+ * operand's (rank batch + 2: batch…, then its one free and one contracting dim in the operand's
+ * own order), `input` the array bound as the operand's kernel input (one the prologue reads).
+ */
+export interface PrologueOperand {
+  readonly aval: Aval;
+  readonly input: ConcreteArray;
+  readonly prologue: MatmulPrologue;
+}
+
+/** A dot_general with fused prologues and epilogue (jit's fusion); `extra` are kernel inputs 2…. */
+export function runFusedDot(
   dims: DotDims,
-  lhs: ConcreteArray,
-  rhs: ConcreteArray,
+  lhs: ConcreteArray | PrologueOperand,
+  rhs: ConcreteArray | PrologueOperand,
   out: Aval,
   backend: Backend,
-  epilogue: DotEpilogue,
-  epiInputs: readonly ConcreteArray[],
+  epilogue: DotEpilogue | null,
+  extra: readonly ConcreteArray[],
   label: string,
 ): ConcreteArray {
-  return runDot(dims, lhs, rhs, out, backend, { epilogue, inputs: epiInputs, label });
+  return runDot(dims, lhs, rhs, out, backend, { epilogue, inputs: extra, label });
 }
 
 /** Compiles (cached by `key`) and dispatches a kernel writing one new array of `out`, without params. */
@@ -348,59 +359,75 @@ export function dispatchKernels(
 
 function runDot(
   dims: DotDims,
-  lhs: ConcreteArray,
-  rhs: ConcreteArray,
+  lhs: ConcreteArray | PrologueOperand,
+  rhs: ConcreteArray | PrologueOperand,
   out: Aval,
   backend: Backend,
-  epi?: { epilogue: DotEpilogue; inputs: readonly ConcreteArray[]; label: string },
+  epi?: { epilogue: DotEpilogue | null; inputs: readonly ConcreteArray[]; label: string },
 ): ConcreteArray {
   const [lc, rc] = dims.contracting;
   const [lb, rb] = dims.batch;
-  const lf = freeDims(lhs.ndim, lc, lb);
-  const rf = freeDims(rhs.ndim, rc, rb);
+  const lAval = lhs.aval;
+  const rAval = rhs.aval;
+  const lf = freeDims(lAval.shape.length, lc, lb);
+  const rf = freeDims(rAval.shape.length, rc, rb);
   const nb = lb.length;
-  const batch = lb.map((d) => lhs.shape[d] as number);
-  const M = sizeOf(lf.map((d) => lhs.shape[d] as number));
-  const N = sizeOf(rf.map((d) => rhs.shape[d] as number));
-  const K = sizeOf(lc.map((d) => lhs.shape[d] as number));
-  const a = matmulOperand(lhs, [...lb, ...lf, ...lc], nb, M, K);
-  const b = matmulOperand(rhs, [...rb, ...rc, ...rf], nb, K, N);
+  const batch = lb.map((d) => lAval.shape[d] as number);
+  const M = sizeOf(lf.map((d) => lAval.shape[d] as number));
+  const N = sizeOf(rf.map((d) => rAval.shape[d] as number));
+  const K = sizeOf(lc.map((d) => lAval.shape[d] as number));
+  // A prologue operand binds its input as it is; its offset and strides are unused (zeros).
+  const operandOf = (x: ConcreteArray | PrologueOperand, perm: number[], rows: number, cols: number) =>
+    x instanceof ConcreteArray ? matmulOperand(x, perm, nb, rows, cols) : null;
+  const a = operandOf(lhs, [...lb, ...lf, ...lc], M, K);
+  const b = operandOf(rhs, [...rb, ...rc, ...rf], K, N);
+  const proOf = (x: ConcreteArray | PrologueOperand) => (x instanceof ConcreteArray ? undefined : x.prologue);
+  const lPro = proOf(lhs);
+  const rPro = proOf(rhs);
+  const inA = a ?? (lhs as PrologueOperand).input;
+  const inB = b ?? (rhs as PrologueOperand).input;
   try {
-    const key = `dot_general|${lhs.dtype}|${nb}${epi ? `|epi:${epilogueKey(epi.epilogue.loads, epi.epilogue.expr)}|${epi.inputs.map((x) => x.dtype).join(",")}` : ""}`;
+    const epiKey = epi?.epilogue ? `|epi:${epilogueKey(epi.epilogue.loads, epi.epilogue.expr)}` : "";
+    const proKey = (p: MatmulPrologue | undefined) => (p ? epilogueKey(p.loads, p.expr) : "");
+    const fusedKey = epi
+      ? `${epiKey}|pro:${proKey(lPro)}|${proKey(rPro)}|${[inA, inB, ...epi.inputs].map((x) => x.dtype).join(",")}`
+      : "";
+    const key = `dot_general|${lAval.dtype}|${nb}${fusedKey}`;
     const exe = compiled(backend, key, (): MatmulKernel => {
-      const operand = (base: number) => ({
+      const operand = (base: number, prologue: MatmulPrologue | undefined) => ({
         offset: P(base),
         batchStrides: range(nb).map((d) => P(base + 1 + d)),
         rowStride: P(base + 1 + nb),
         colStride: P(base + 2 + nb),
+        ...(prologue ? { prologue } : {}),
       });
       return {
         kind: "matmul",
         label: epi?.label ?? "dot_general",
-        dtype: lhs.dtype,
-        inputs: [lhs.dtype, lhs.dtype, ...(epi?.inputs.map((x) => x.dtype) ?? [])],
+        dtype: lAval.dtype,
+        inputs: [inA.dtype, inB.dtype, ...(epi?.inputs.map((x) => x.dtype) ?? [])],
         outputs: [out.dtype],
         batch: range(nb).map(P),
         m: P(nb),
         n: P(nb + 1),
         k: P(nb + 2),
-        lhs: operand(nb + 3),
-        rhs: operand(nb + 3 + nb + 3),
-        ...(epi ? { epilogue: epi.epilogue } : {}),
+        lhs: operand(nb + 3, lPro),
+        rhs: operand(nb + 3 + nb + 3, rPro),
+        ...(epi?.epilogue ? { epilogue: epi.epilogue } : {}),
       };
     });
-    const opArgs = (x: ConcreteArray) => [x.view.offset, ...x.view.strides];
+    const opArgs = (x: ConcreteArray | null) => (x ? [x.view.offset, ...x.view.strides] : range(nb + 3).map(() => 0));
     return dispatchNew(
       backend,
       exe,
-      [a, b, ...(epi?.inputs ?? [])],
+      [inA, inB, ...(epi?.inputs ?? [])],
       out,
       [...batch, M, N, K, ...opArgs(a), ...opArgs(b)],
       epi?.label ?? "dot_general",
     );
   } finally {
-    a.dispose();
-    b.dispose();
+    a?.dispose();
+    b?.dispose();
   }
 }
 

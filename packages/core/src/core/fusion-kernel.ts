@@ -15,7 +15,7 @@ import { KernelLoads } from "../primitives/lowering-input.js";
 import { registry } from "../primitives/registry.js";
 import type { Lowering, Params, Primitive } from "../primitives/types.js";
 import type { ConcreteArray } from "./concrete.js";
-import { dispatchKernel, dispatchKernels, runDotWithEpilogue } from "./eager.js";
+import { type DotEpilogue, dispatchKernel, dispatchKernels, type PrologueOperand, runFusedDot } from "./eager.js";
 import { inlinableLiteral, type KernelStage } from "./fusion.js";
 import { type Atom, type Eqn, Literal, type Var } from "./jaxpr.js";
 
@@ -110,14 +110,19 @@ export function runKernelStage(
   label: string,
 ): ConcreteArray[] {
   const covered = new Set(st.covers);
+  const operandInputs: (ConcreteArray | undefined)[] = [];
+  const operandOf = new Map<unknown, number>();
   const heavy = st.heavy === null ? null : (eqns[st.heavy] as Eqn);
   const heavyOut = heavy ? (heavy.outputs[0] as Var) : null;
   const rootIsHeavy = heavyOut === st.root;
+  // A matmul's inputs 0 and 1 are its operands (or, for a prologue operand, the first buffer
+  // its prologue reads); the other buffers its prologues and epilogue read are inputs 2….
   const inputs: ConcreteArray[] = [];
   const inputOf = new Map<unknown, number>();
   const table = new ExprTable();
-  // Epilogue loads of a matmul are its inputs 2…
   const base = st.form === "dot" ? 2 : 0;
+  /** Set while a prologue of operand `claim` is built: the first new buffer takes that slot. */
+  let claim: number | null = null;
 
   /** The element expression of `a` at `idx`, in the loads `reads` collects (`mode` says what `heavyOut` is). */
   const builder = (reads: KernelLoads, mode: "plain" | "acc") => {
@@ -143,14 +148,20 @@ export function runKernelStage(
         return constant(x.literal, x.dtype);
       let acc = accessors.get(x);
       if (!acc) {
-        let slot = inputOf.get(x.buffer);
-        if (slot === undefined) {
-          slot = inputs.length;
+        // An epilogue reads the operands' buffers at inputs 2… too (its loads index those).
+        let slot = inputOf.get(x.buffer) ?? (mode === "plain" ? operandOf.get(x.buffer) : undefined);
+        if (slot === undefined && claim !== null) {
+          slot = claim;
+          claim = null;
+          operandInputs[slot] = x;
+          operandOf.set(x.buffer, slot);
+        } else if (slot === undefined) {
+          slot = base + inputs.length;
           inputs.push(x);
           inputOf.set(x.buffer, slot);
         }
         const shape = x.shape.map(c32);
-        acc = reads.input(base + slot, x.aval, { offset: x.view.offset, strides: x.view.strides }, shape, [...x.shape]);
+        acc = reads.input(slot, x.aval, { offset: x.view.offset, strides: x.view.strides }, shape, [...x.shape]);
         accessors.set(x, acc);
       }
       return acc.at(idx);
@@ -180,16 +191,52 @@ export function runKernelStage(
   const out = st.root.aval;
   if (st.form === "dot") {
     const d = heavy as Eqn & { prim: "dot_general" };
-    const [lhs, rhs] = d.inputs.map((x) => value(x)) as [ConcreteArray, ConcreteArray];
-    const reads = new KernelLoads();
-    const at = builder(reads, "acc");
-    const loops = out.shape.length;
-    const expr = at(
-      st.root,
-      out.shape.map((_, l) => index(l)),
-    );
-    const epilogue = { loads: reads.finish(loops), expr };
-    return [runDotWithEpilogue(d.params, lhs, rhs, out, backend, epilogue, inputs, label)];
+    const nb = d.params.batch[0].length;
+    // Prologues first, so each claims its operand's slot with its first buffer.
+    const operands = d.inputs.map((x, side): ConcreteArray | PrologueOperand => {
+      const p = x instanceof Literal ? undefined : producer.get(x);
+      if (p === undefined || !covered.has(p)) return value(x);
+      // Loops (batch…, row, col): an lhs is (batch…, free, contracting), an rhs (batch…, contracting, free).
+      const shape = x.aval.shape;
+      const batchDims = d.params.batch[side] as number[];
+      const contract = (d.params.contracting[side] as number[])[0] as number;
+      const free = shape.findIndex((_, j) => j !== contract && !batchDims.includes(j));
+      const row = side === 0 ? free : contract;
+      const idx = shape.map((_, j) => {
+        const b = batchDims.indexOf(j);
+        return index(b >= 0 ? b : j === row ? nb : nb + 1);
+      });
+      const reads = new KernelLoads();
+      claim = side;
+      const expr = builder(reads, "plain")(x, idx);
+      if (claim !== null) {
+        // Its first buffer was claimed already (the other operand's prologue reads it too):
+        // bind that buffer again as this operand's input, and read it there.
+        const loads = reads.finish(nb + 2);
+        const first = loads[0]?.input;
+        if (first === undefined) throw new Error(`internal: a matmul prologue reads no buffer (${label})`);
+        claim = null;
+        operandInputs[side] = first < base ? operandInputs[first] : inputs[first - base];
+        const moved = loads.map((l) => (l.input === first ? { ...l, input: side } : l));
+        return { aval: x.aval, input: operandInputs[side] as ConcreteArray, prologue: { loads: moved, expr } };
+      }
+      return {
+        aval: x.aval,
+        input: operandInputs[side] as ConcreteArray,
+        prologue: { loads: reads.finish(nb + 2), expr },
+      };
+    }) as [ConcreteArray | PrologueOperand, ConcreteArray | PrologueOperand];
+    let epilogue: DotEpilogue | null = null;
+    if (!rootIsHeavy) {
+      const reads = new KernelLoads();
+      const at = builder(reads, "acc");
+      const expr = at(
+        st.root,
+        out.shape.map((_, l) => index(l)),
+      );
+      epilogue = { loads: reads.finish(out.shape.length), expr };
+    }
+    return [runFusedDot(d.params, operands[0], operands[1], out, backend, epilogue, inputs, label)];
   }
 
   const reads = new KernelLoads();

@@ -4,8 +4,9 @@
  * be predicted:
  *
  * 1. Buffers: the program's inputs and consts; the outputs of routines, loads kernels, custom
- *    calls and other non-fusing equations; every value a `dot_general` or non-fusing equation
- *    reads (back through movement ops: the movement itself stays a view); every program output
+ *    calls and other non-fusing equations; every value a non-fusing equation reads, and every
+ *    operand of a `dot_general` but rule 5b's prologues (back through movement ops: the
+ *    movement itself stays a view); every program output
  *    (its movement source, where it is a movement op).
  * 2. Movement ops (reshape, transpose, broadcast, squeeze, slice, rev, stop_gradient) are never
  *    kernels: over a buffer they are views, over an unmaterialised value index maps inside the
@@ -21,6 +22,12 @@
  * 5. A `dot_general` with one free dim per side and an elementwise reader of its own dtype that
  *    reaches a root through elementwise ops only (bias, activation, scaling, a residual add)
  *    takes that reader's kernel as its epilogue; otherwise its result is a buffer.
+ *    (5b) A float32 `dot_general` with one free and one contracting dim per side computes an
+ *    operand made by elementwise ops (through movement ops) in its kernel, as a prologue, where
+ *    that operand's cone costs at most PROLOGUE_COST (4: one transcendental or four cheap ops),
+ *    reads some buffer and holds no dot; otherwise, and for every other operand, the operand is
+ *    a buffer. A reduction in a prologue's cone is a buffer.
+ *    A dot with a prologue is a kernel even without an epilogue.
  * 6. A kernel holds at most one reduction or dot (others in its cone become buffers), and reads
  *    at most the backend's `maxKernelInputs` distinct buffers (past that, its largest operand
  *    cones become buffers, one at a time).
@@ -42,6 +49,8 @@ const CHEAP_UNARY = new Set(["neg", "abs", "sign", "floor", "ceil", "round", "no
 const DEAR_BINARY = new Set(["pow", "atan2", "rem"]);
 /** A shared value is recomputed in each reading kernel up to this cost (rule 3). */
 export const RECOMPUTE_COST = 2;
+/** A dot operand is computed in the dot's kernel (its prologue) up to this cost (rule 5b). */
+export const PROLOGUE_COST = 4;
 
 export function classify(eqn: Eqn): EqnClass {
   const low = (registry as unknown as Record<Primitive, { lowering: { kind: string } }>)[eqn.prim].lowering;
@@ -143,7 +152,9 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
   eqns.forEach((e, i) => {
     const c = cls[i];
     if (c === "other") for (const o of e.outputs) mat.add(o);
-    if (c === "other" || c === "dot") for (const a of e.inputs) markSource(a);
+    if (c === "other") for (const a of e.inputs) markSource(a);
+    // Rule 5b: an elementwise operand of a prologue dot stays unmaterialised (its prologue).
+    if (c === "dot") for (const a of e.inputs) if (!prologueDot(i) || !elementwiseSource(a)) markSource(a);
   });
   for (const v of outputs) markSource(v);
   // Reductions and dots are buffers unless rule 4 or 5 lets one fuse into its reader.
@@ -153,6 +164,20 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
     if (c === "reduce" && !postCandidate(i)) mat.add(out);
     if (c === "dot" && !epilogueCandidate(i)) mat.add(out);
   });
+
+  /** A float32 dot_general with one free and one contracting dim per side (rule 5b). */
+  function prologueDot(i: number): boolean {
+    const e = eqns[i] as Eqn & { prim: "dot_general" };
+    const nb = e.params.batch[0].length;
+    return (
+      (e.inputs[0] as Atom).aval.dtype === "float32" &&
+      e.inputs.every((x, side) => x.aval.shape.length === nb + 2 && e.params.contracting[side]?.length === 1)
+    );
+  }
+  function elementwiseSource(a: Atom): boolean {
+    const s = source(a);
+    return s instanceof Var && classOf(s) === "elementwise";
+  }
 
   function postCandidate(i: number): boolean {
     const e = eqns[i] as Eqn;
@@ -199,7 +224,7 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
         const s = new Set<Var>();
         for (const r of readers.get(v) ?? []) {
           const rc = cls[r];
-          if (rc === "other" || (rc === "dot" && mat.has((eqns[r] as Eqn).outputs[0] as Var))) continue;
+          if (rc === "other") continue;
           for (const x of m.get((eqns[r] as Eqn).outputs[0] as Var) ?? []) s.add(x);
         }
         m.set(v, s);
@@ -213,9 +238,27 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
     const cost = new Map<Var, number>();
     const costOf = (a: Atom): number => (a instanceof Var && !isBuf(a) ? (cost.get(a) ?? 0) : 0);
     let added = false;
+    let stale = false;
     eqns.forEach((e, i) => {
       const c = cls[i];
       if (c === "other") return;
+      if (c === "dot") {
+        // Rule 5b's bounds: a prologue costs at most PROLOGUE_COST, reads a buffer, and holds
+        // no reduction (its result becomes a buffer) or dot (that dot keeps its epilogue up to
+        // the operand, which becomes the buffer).
+        for (const a of e.inputs) {
+          const s = source(a);
+          if (!(s instanceof Var) || isBuf(s)) continue;
+          const inner = cone(s);
+          const reductions = inner.filter((j) => cls[j] === "reduce");
+          for (const j of reductions) mat.add((eqns[j] as Eqn).outputs[0] as Var);
+          if (reductions.length) added = true;
+          else if (costOf(s) > PROLOGUE_COST || !readsBuffer(s) || inner.some((j) => cls[j] === "dot")) {
+            mat.add(s);
+            added = true;
+          }
+        }
+      }
       const v = e.outputs[0] as Var;
       if (isBuf(v)) return;
       const own =
@@ -232,15 +275,29 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
         added = true;
         return;
       }
-      if (c !== "movement" && (roots.get(v)?.size ?? 0) >= 2 && own > RECOMPUTE_COST) {
+      if (!stale && c !== "movement" && (roots.get(v)?.size ?? 0) >= 2 && own > RECOMPUTE_COST) {
         // A shared reduction or dot keeps its epilogue up to where its single reader chain
         // fans out: that value is the buffer (a dense layer's dot + bias, read by the
-        // activation and by the backward pass).
-        mat.add(c === "reduce" || c === "dot" ? fanOutPoint(v) : v);
+        // activation and by the backward pass). The chain's roots are stale from here on in
+        // this pass (the next pass recomputes them).
+        const heavy = c === "reduce" || c === "dot";
+        mat.add(heavy ? fanOutPoint(v) : v);
+        stale ||= heavy;
         added = true;
       }
     });
     return added;
+  }
+
+  /** Whether unmaterialised `v`'s cone reads a variable buffer. */
+  function readsBuffer(v: Var): boolean {
+    const p = producer.get(v);
+    if (p === undefined) return true;
+    return (eqns[p] as Eqn).inputs.some((a) => {
+      const s = source(a);
+      if (!(s instanceof Var)) return false;
+      return isBuf(s) || readsBuffer(s);
+    });
   }
 
   /** Whether movement ops reading `v` (directly or through other movement ops) make it larger. */
@@ -365,7 +422,10 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
   /** How many buffers root `v`'s kernel binds: distinct sources, and each literal it cannot compile in. */
   function readsOf(v: Var): number {
     const sources = new Set<Atom>();
+    // A prologue operand may bind one of its buffers a second time, as the operand's input.
+    let again = 0;
     for (const i of cone(v)) {
+      if (cls[i] === "dot") again += (eqns[i] as Eqn).inputs.filter((a) => !isBuf(a)).length;
       for (const a of (eqns[i] as Eqn).inputs) {
         if (a instanceof Literal) {
           if (!inlinableLiteral(a)) sources.add(a);
@@ -375,7 +435,7 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
         }
       }
     }
-    return sources.size;
+    return sources.size + again;
   }
 
   const stages: FusionStage[] = [];

@@ -140,7 +140,13 @@ export function describeKernel(k: Kernel): string {
     const epi = k.epilogue
       ? `; epilogue ${fmtExpr(k.epilogue.expr)} with ${k.epilogue.loads.map(fmtLoad).join(", ")}`
       : "";
-    return `matmul batch×m×n×k ${shape}${epi}`;
+    const pro = (["lhs", "rhs"] as const)
+      .map((side) => {
+        const p = k[side].prologue;
+        return p ? `; ${side} prologue ${fmtExpr(p.expr)} with ${p.loads.map(fmtLoad).join(", ")}` : "";
+      })
+      .join("");
+    return `matmul batch×m×n×k ${shape}${pro}${epi}`;
   }
   const red = k.reduce ? `, ${k.reduce} over loops ${k.outRank}…` : "";
   const post = k.post ? `; post ${fmtExpr(k.post)}` : "";

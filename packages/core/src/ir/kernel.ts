@@ -55,17 +55,29 @@ export function outputExprs(k: FusedKernel): readonly Expr[] {
   return [k.expr, ...(k.siblings ?? [])];
 }
 
-/** One operand of a matmul: element (batch…, row, col) at `offset + Σ b·batchStrides + row·rowStride + col·colStride`. */
+/**
+ * One operand of a matmul: element (batch…, row, col) at `offset + Σ b·batchStrides + row·rowStride
+ * + col·colStride` of its input — or, with a `prologue`, the prologue's expression at loops
+ * (batch…, row, col), whose loads read any of the kernel's inputs (the operand's own input, 0 or
+ * 1, is then one the prologue reads; offset and strides are unused).
+ */
 export interface MatmulOperand {
   readonly offset: IntExpr;
   readonly batchStrides: readonly IntExpr[];
   readonly rowStride: IntExpr;
   readonly colStride: IntExpr;
+  readonly prologue?: MatmulPrologue;
+}
+
+/** An operand computed from the kernel's inputs by a fused elementwise expression (jit's fusion). */
+export interface MatmulPrologue {
+  readonly loads: readonly Load[];
+  readonly expr: Expr;
 }
 
 /**
- * A batched matmul C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n], inputs 0 and 1 of `dtype`, with an
- * optional epilogue: out = epilogue(acc, loads) where the loads (inputs 2…) are affine in the
+ * A batched matmul C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n] of `dtype`, A and B read from inputs 0
+ * and 1 or computed by their prologues, with an optional epilogue: out = epilogue(acc, loads) where the loads (inputs 2…) are affine in the
  * loops (batch…, m, n). Integer matmuls wrap; float ones accumulate in at least float32.
  */
 export interface MatmulKernel {

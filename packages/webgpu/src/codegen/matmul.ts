@@ -1,5 +1,5 @@
 import type { DType } from "@webjax/core";
-import type { Expr, MatmulKernel } from "@webjax/core/internal";
+import type { Expr, Load, MatmulKernel } from "@webjax/core/internal";
 import { literal, WgslEmitter, wgslType } from "./expr.js";
 import { bindingsDecl, intSrc, loadSrc, paramsDecl, storeSrc, USE_PARAMS } from "./fused.js";
 import { helperSource } from "./math.js";
@@ -9,8 +9,8 @@ export const MM_TILE = 32;
 
 /**
  * WGSL for a batched matmul: shared-memory tiles of A and B, a 4×4 register tile per thread,
- * strided operands (transposes and broadcasts need no copy), and the epilogue applied to each
- * accumulator before the store. Workgroups: (⌈N/32⌉, ⌈M/32⌉, batch).
+ * strided operands (transposes and broadcasts need no copy) or operands computed by their fused
+ * prologues as the tiles load, and the epilogue applied to each accumulator before the store. Workgroups: (⌈N/32⌉, ⌈M/32⌉, batch).
  */
 export function matmulSource(k: MatmulKernel, nParams: number): string {
   const t = wgslType(k.dtype);
@@ -18,29 +18,46 @@ export function matmulSource(k: MatmulKernel, nParams: number): string {
   const em = new WgslEmitter();
   const nb = k.batch.length;
   const epi = k.epilogue;
-  let epiLines: string[] = [];
-  let value = "acc";
-  if (epi) {
-    // Epilogue loop variables: batch dims, then m, then n.
-    const leaf = (e: Expr, gatherIndices?: string[]): string => {
+  const inputName = (i: number) => (i === 0 ? "A" : i === 1 ? "B" : `in${i}`);
+  /** The leaf of an expression over loops (batch…, `rowVar`, `colVar`) reading `loads`. */
+  const leafOver = (loads: readonly Load[], rowVar: string, colVar: string) => {
+    const names = [...Array.from({ length: nb }, (_, d) => `bi${d}`), rowVar, colVar];
+    return (e: Expr, gatherIndices?: string[]): string => {
       if (e.op === "acc") return "acc";
       if (e.op === "index") {
-        const v = e.loop < nb ? `bi${e.loop}` : e.loop === nb ? "m" : "n";
+        const v = names[e.loop] as string;
         const ty = wgslType(e.dtype);
         return ty === "i32" ? v : `${ty}(${v})`;
       }
       if (e.op !== "load") throw new Error("internal: unexpected leaf");
-      const l = epi.loads[e.load];
-      if (!l) throw new Error(`internal: epilogue load ${e.load} missing`);
-      const names = [...Array.from({ length: nb }, (_, d) => `bi${d}`), "m", "n"];
+      const l = loads[e.load];
+      if (!l) throw new Error(`internal: matmul load ${e.load} missing`);
       let terms = l.strides.map((s, d) => (s === 0 ? "" : ` + ${names[d]} * ${intSrc(s)}`)).join("");
       for (const [i, g] of (l.gather ?? []).entries()) terms += ` + ${gatherIndices?.[i]} * ${intSrc(g.stride)}`;
-      return loadSrc(`in${l.input}`, `${intSrc(l.offset)}${terms}`, k.inputs[l.input] as DType);
+      return loadSrc(inputName(l.input), `${intSrc(l.offset)}${terms}`, k.inputs[l.input] as DType);
     };
-    const [stmts, v] = em.emit(epi.expr, leaf, epi.loads);
+  };
+  let epiLines: string[] = [];
+  let value = "acc";
+  if (epi) {
+    const [stmts, v] = em.emit(epi.expr, leafOver(epi.loads, "m", "n"), epi.loads);
     epiLines = stmts;
     value = v;
   }
+  // An operand's tile load: its prologue at the clamped (row, col), or a strided load.
+  const tileLoad = (side: "lhs" | "rhs"): [string[], string] => {
+    const o = k[side];
+    const [r, c, rows, cols] = side === "lhs" ? ["am", "ak", "M", "K"] : ["bk", "bn", "K", "N"];
+    const clamp = [`let ${r}c = min(${r}, ${rows} - 1); let ${c}c = min(${c}, ${cols} - 1);`];
+    if (!o.prologue) {
+      const [name, off, rs, cs] = side === "lhs" ? ["A", "aOff", "ars", "acs"] : ["B", "bOff", "brs", "bcs"];
+      return [clamp, loadSrc(name, `${off} + ${r}c * ${rs} + ${c}c * ${cs}`, k.dtype)];
+    }
+    const [stmts, v] = em.emit(o.prologue.expr, leafOver(o.prologue.loads, `${r}c`, `${c}c`), o.prologue.loads);
+    return [[...clamp, ...stmts], v];
+  };
+  const [aLines, aValue] = tileLoad("lhs");
+  const [bLines, bValue] = tileLoad("rhs");
   const batchDecomp: string[] = [`var brest = i32(wid.z);`];
   for (let d = nb - 1; d >= 0; d--) {
     batchDecomp.push(
@@ -69,9 +86,11 @@ export function matmulSource(k: MatmulKernel, nParams: number): string {
     "    let e = tid + q * 64;",
     "    let row = e / 32; let col = e % 32;",
     "    let am = m0 + row; let ak = k0 + col;",
-    `    As[col][row] = select(${zero}, ${loadSrc("A", "aOff + min(am, M - 1) * ars + min(ak, K - 1) * acs", k.dtype)}, am < M && ak < K);`,
+    ...aLines.map((l) => `    ${l}`),
+    `    As[col][row] = select(${zero}, ${aValue}, am < M && ak < K);`,
     "    let bk = k0 + row; let bn = n0 + col;",
-    `    Bs[row][col] = select(${zero}, ${loadSrc("B", "bOff + min(bk, K - 1) * brs + min(bn, N - 1) * bcs", k.dtype)}, bk < K && bn < N);`,
+    ...bLines.map((l) => `    ${l}`),
+    `    Bs[row][col] = select(${zero}, ${bValue}, bk < K && bn < N);`,
     "  }",
     "  workgroupBarrier();",
     `  for (var kk = 0; kk < ${MM_TILE}; kk++) {`,

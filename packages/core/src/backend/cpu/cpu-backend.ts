@@ -1,7 +1,7 @@
 import type { DataArray, DType } from "../../dtype.js";
 import { itemSize } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
-import type { Kernel } from "../../ir/kernel.js";
+import type { FusedKernel, Kernel } from "../../ir/kernel.js";
 import type { Backend, BackendProgram, Executable, Slot } from "../backend.js";
 import { runSteps } from "../run-steps.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
@@ -161,24 +161,28 @@ export class CpuBackend implements Backend {
     this.counters.compiles++;
     if (kernel.kind === "matmul") {
       const fallback = (why: string) => this.fellBack(`${why} (in a matmul epilogue)`);
-      return new CpuExecutable(kernel, matmulRunner(kernel, this.wasm, fallback), null);
+      const prologue = (f: FusedKernel) => this.fusedRunner(f).run;
+      return new CpuExecutable(kernel, matmulRunner(kernel, this.wasm, fallback, prologue), null);
     }
     if (kernel.kind === "routine") return new CpuExecutable(kernel, routineRunner(kernel.routine), null);
+    const { run, source } = this.fusedRunner(kernel);
+    return new CpuExecutable(kernel, run, source);
+  }
+
+  /** A fused kernel's runner: Wasm where it takes the kernel, else generated JS, else interpreted. */
+  private fusedRunner(kernel: FusedKernel): { run: CpuRun; source: string | null } {
     const wasm = this.wasm;
     if (wasm) {
       const why = wasmFusedUnsupported(kernel);
       if (why === null) {
         const memory = { shared: this.heap.shared, maxPages: MAX_PAGES };
         const run = wasmFusedRunner(kernel, this.heap.memory, memory, wasm.pool);
-        return new CpuExecutable(kernel, run as unknown as CpuRun, null);
+        return { run: run as unknown as CpuRun, source: null };
       }
       this.fellBack(why);
     }
-    if (this.usesCodegen) {
-      const { source, run } = generateFused(kernel);
-      return new CpuExecutable(kernel, run, source);
-    }
-    return new CpuExecutable(kernel, interpretFused(kernel), null);
+    if (this.usesCodegen) return generateFused(kernel);
+    return { run: interpretFused(kernel), source: null };
   }
 
   /**
@@ -188,7 +192,11 @@ export class CpuBackend implements Backend {
    */
   kernelSource(kernel: Kernel): string {
     if (kernel.kind === "matmul") {
-      const epi = kernel.epilogue ? ", its epilogue compiled as a fused elementwise pass over each block" : "";
+      const pro =
+        kernel.lhs.prologue || kernel.rhs.prologue
+          ? ", its prologues compiled as fused elementwise passes into contiguous operand blocks"
+          : "";
+      const epi = `${pro}${kernel.epilogue ? ", its epilogue compiled as a fused elementwise pass over each block" : ""}`;
       return `${kernel.dtype === "float32" && this.wasm ? "Wasm SIMD GEMM (packed BLIS-style 4×8 microkernel)" : "JS matmul"}${epi}`;
     }
     if (kernel.kind === "routine") return `routine '${kernel.routine.name}' (JS over typed arrays)`;

@@ -1,9 +1,10 @@
 import { allocHost, type DataArray, type DType, isFloat } from "../../dtype.js";
 import { float16ToFloat32 } from "../../float16.js";
-import { type Load, type MatmulKernel, type MatmulOperand, resolveInt } from "../../ir/kernel.js";
+import { type FusedKernel, type Load, type MatmulKernel, type MatmulOperand, resolveInt } from "../../ir/kernel.js";
 import type { CpuRun } from "./codegen.js";
 import type { Heap } from "./heap.js";
-import { compileExpr, type InterpState, nextGeneration } from "./interpret.js";
+import { compileExpr, type InterpState, interpretFused, nextGeneration } from "./interpret.js";
+import { contiguousOperand, prologueKernel } from "./matmul-prologue.js";
 import { storeFn } from "./scalar.js";
 import { compiledEpilogue, type EpilogueRun } from "./wasm/epilogue.js";
 import { GEMM, type GemmExports, gemmF32, gemmScratch } from "./wasm/gemm.js";
@@ -175,6 +176,12 @@ function batchOffsets(
   return out;
 }
 
+/** A compiled prologue: it writes its operand contiguously, row- or (`colMajor`) column-major. */
+interface Prologue {
+  readonly run: CpuRun;
+  readonly colMajor: boolean;
+}
+
 /** The Wasm kernels of one CPU backend instance (compiled against its heap). */
 export interface WasmKernels {
   readonly heap: Heap;
@@ -193,17 +200,26 @@ export function matmulRunner(
   k: MatmulKernel,
   wasm: WasmKernels | null,
   fallback: (why: string) => void = () => {},
+  fused: (f: FusedKernel) => CpuRun = interpretFused,
 ): CpuRun {
+  const compiledPrologue = (side: "lhs" | "rhs") => {
+    if (!k[side].prologue) return null;
+    const { kernel, colMajor } = prologueKernel(k, side);
+    return { run: fused(kernel), colMajor };
+  };
+  const pro = { lhs: compiledPrologue("lhs"), rhs: compiledPrologue("rhs") };
   const epilogue = k.epilogue;
   const epiExpr = epilogue ? compileExpr(epilogue.expr, epilogue.loads, k.inputs) : undefined;
   const float = isFloat(k.dtype);
   const half = k.dtype === "float16";
   const store = storeFn(k.outputs[0]) ?? ((v: number) => v);
-  if (wasm && k.dtype === "float32" && k.inputs[0] === "float32" && k.inputs[1] === "float32") {
+  const f32 = (side: 0 | 1) => k.inputs[side] === "float32" || (side === 0 ? k.lhs : k.rhs).prologue !== undefined;
+  if (wasm && k.dtype === "float32" && f32(0) && f32(1)) {
     return Object.assign(
       wasmRunner(
         k,
         wasm,
+        pro,
         epilogue && epiExpr ? { loads: epilogue.loads, expr: epiExpr } : null,
         epilogue ? compiledEpilogue(k, wasm.heap, wasm.pool, fallback) : null,
         store,
@@ -230,8 +246,16 @@ export function matmulRunner(
       cs: resolveInt(o.colStride, p),
     });
     const values = (d: DataArray) => (half ? float16ToFloat32(d as Uint16Array) : d);
-    const A = operand(k.lhs, values(ins[0] as DataArray));
-    const B = operand(k.rhs, values(ins[1] as DataArray));
+    // A prologue operand is computed first, contiguously, in the matmul's dtype.
+    const computed = (o: MatmulOperand, pr: Prologue | null, rows: number, cols: number, i: number) => {
+      if (!pr) return operand(o, values(ins[i] as DataArray));
+      const c = contiguousOperand(batch, rows, cols, pr.colMajor);
+      const data = allocHost(k.dtype, c.size);
+      pr.run(ins, [data], p);
+      return { data: values(data), offset: 0, bs: c.bs, rs: c.rs, cs: c.cs };
+    };
+    const A = computed(k.lhs, pro.lhs, M, K, 0);
+    const B = computed(k.rhs, pro.rhs, K, N, 1);
     batchOffsets(batch, A, B).forEach(([aOff, bOff], t) => {
       const a = { data: A.data, offset: aOff, rs: A.rs, cs: A.cs };
       const b = { data: B.data, offset: bOff, rs: B.rs, cs: B.cs };
@@ -251,6 +275,7 @@ export function matmulRunner(
 function wasmRunner(
   k: MatmulKernel,
   wasm: WasmKernels,
+  pro: { readonly lhs: Prologue | null; readonly rhs: Prologue | null },
   epi: { loads: readonly Load[]; expr: (s: InterpState) => number } | null,
   compiled: ((nParams: number) => EpilogueRun | null) | null,
   store: (v: number) => number,
@@ -272,12 +297,29 @@ function wasmRunner(
       rs: resolveInt(o.rowStride, p),
       cs: resolveInt(o.colStride, p),
     });
-    const A = operand(k.lhs, 0);
-    const B = operand(k.rhs, 1);
     const outAt = (where[ins.length] as readonly [number, number])[0];
+    // Prologue operands get a contiguous scratch block each, filled before the GEMM.
+    const proBlock = (pr: Prologue | null, rows: number, cols: number) => {
+      if (!pr) return null;
+      const c = contiguousOperand(batch, rows, cols, pr.colMajor);
+      return { ...c, base: heap.alloc(c.size * 4) };
+    };
+    const pa = proBlock(pro.lhs, M, K);
+    const pb = proBlock(pro.rhs, K, N);
+    const A = pa ?? operand(k.lhs, 0);
+    const B = pb ?? operand(k.rhs, 1);
     const scratch = heap.alloc(gemmScratch(GEMM, pool?.threads ?? 1));
     const acc = epi ? heap.alloc(nb * M * N * 4) : outAt;
     try {
+      if (pa || pb) {
+        // Fresh views: an alloc above may have grown (and so detached) a non-shared heap.
+        const views = k.inputs.map((d, i) => {
+          const [at, n] = where[i] as readonly [number, number];
+          return heap.view(d, at, n);
+        });
+        if (pa) pro.lhs?.run(views, [heap.view("float32", pa.base, pa.size)], p);
+        if (pb) pro.rhs?.run(views, [heap.view("float32", pb.base, pb.size)], p);
+      }
       batchOffsets(batch, A, B).forEach(([aOff, bOff], t) => {
         const c = acc + t * M * N * 4;
         if (K === 0) heap.view("float32", c, M * N).fill(0);
@@ -320,6 +362,8 @@ function wasmRunner(
     } finally {
       heap.free(scratch);
       if (epi) heap.free(acc);
+      if (pa) heap.free(pa.base);
+      if (pb) heap.free(pb.base);
     }
   };
 }
