@@ -145,7 +145,7 @@ describe.runIf(wasmDefault)("the backend's float32 matmul runs in Wasm", () => {
 });
 
 describe.runIf(wasmDefault)("the worker pool", () => {
-  test("three threads split a matmul's rows (both workers ran jobs); results are bit-identical to one thread", async () => {
+  test("three threads split a matmul's rows, or a wide one's columns (both workers ran jobs); results are bit-identical to one thread", async () => {
     const cpu = getBackend("cpu") as CpuBackend;
     registerBackend("cpu-three", () => new CpuBackend({ ...cpu.options, threads: 3 }, "cpu-three"));
     registerBackend("cpu-one", () => new CpuBackend({ ...cpu.options, threads: 1 }, "cpu-one"));
@@ -160,14 +160,28 @@ describe.runIf(wasmDefault)("the worker pool", () => {
     const product = async (backend: string) => {
       using a = np.array(da, { shape: [203, 310], backend });
       using b = np.array(db, { shape: [310, 150], backend });
+      // 203×150: split by rows; 150×203 (more columns than rows): by columns, each thread
+      // packing its own panels of B; then by rows again (a worker's control words must not
+      // carry the column job's B packing over).
       using c = a.matmul(b);
       using t = b.T.matmul(a.T);
-      return [(await c.data()) as Float32Array, (await t.data()) as Float32Array];
+      using again = a.matmul(b);
+      return [(await c.data()) as Float32Array, (await t.data()) as Float32Array, (await again.data()) as Float32Array];
     };
-    const [c3, t3] = await product("cpu-three");
+    const [c3, t3, again3] = await product("cpu-three");
     const [c1, t1] = await product("cpu-one");
     expect(Buffer.from((c3 as Float32Array).buffer).equals(Buffer.from((c1 as Float32Array).buffer))).toBe(true);
     expect(Buffer.from((t3 as Float32Array).buffer).equals(Buffer.from((t1 as Float32Array).buffer))).toBe(true);
+    expect(Buffer.from((again3 as Float32Array).buffer).equals(Buffer.from((c1 as Float32Array).buffer))).toBe(true);
+    // The column split's values: t = (a·b)ᵀ, the same sums, so bit for bit c transposed.
+    const c1v = c1 as Float32Array;
+    const t3v = t3 as Float32Array;
+    for (const [i, j] of [
+      [0, 0],
+      [77, 100],
+      [149, 202],
+    ] as const)
+      expect(t3v[i * 203 + j]).toBe(c1v[j * 150 + i]);
     const ran = three.wasm?.pool?.jobsRun() ?? [];
     expect(ran.length).toBe(2);
     for (const n of ran) expect(n).toBeGreaterThanOrEqual(2);

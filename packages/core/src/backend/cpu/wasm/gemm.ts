@@ -289,9 +289,12 @@ export interface HeapMatrix {
 const THREADED_MACS = 1 << 20;
 
 /**
- * C (row-major M×N at byte address c) = A·B, blocked over NC columns and KC depth; each block's
- * rows are split between the pool's threads (in MR multiples, each thread walking its rows in MC
- * blocks), so every element is computed by one thread in the same order whatever their number.
+ * C (row-major M×N at byte address c) = A·B, blocked over NC columns and KC depth. Each block is
+ * split between the pool's threads: by rows (in MR multiples, each thread walking its rows in MC
+ * blocks, B's block packed once before) where the block has more rows than columns, else by
+ * columns (in NR multiples, each thread packing its own panels of B and all of A's rows), so a
+ * wide, short product (a batch of activations times a weight) packs B in parallel. Every
+ * element is computed by one thread in the same order whatever their number and the split.
  * `scratch` is gemmScratch(g, threads) bytes of the heap; K must be positive.
  */
 export function gemmF32(
@@ -306,15 +309,45 @@ export function gemmF32(
   g: GemmShape = GEMM,
   pool: WorkerPool | null = null,
 ): void {
-  const { kc: KC, mc: MC, nc: NC, mr: MR } = g;
+  const { kc: KC, mc: MC, nc: NC, mr: MR, nr: NR } = g;
   const bp = scratch;
   const own = (t: number) => bp + packedB(g) + t * perThread(g);
   const threads = pool && M >= 2 * MR && M * N * K >= THREADED_MACS ? pool.active : 1;
   const chunk = Math.ceil(M / threads / MR) * MR;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);
+    const byCols = threads > 1 && nc > M && nc >= threads * NR;
+    const colChunk = Math.ceil(nc / threads / NR) * NR;
     for (let pc = 0; pc < K; pc += KC) {
       const kb = Math.min(KC, K - pc);
+      const cols = (t: number) => {
+        const j0 = t * colChunk;
+        const ap = own(t);
+        return [
+          a.ptr + pc * a.cs * 4,
+          a.rs * 4,
+          a.cs * 4,
+          M,
+          kb,
+          ap,
+          bp + j0 * kb * 4,
+          c + (jc + j0) * 4,
+          N * 4,
+          Math.max(0, Math.min(colChunk, nc - j0)),
+          pc > 0 ? 1 : 0,
+          ap + packedA(g),
+          MC,
+          1,
+          b.ptr + (pc * b.rs + (jc + j0) * b.cs) * 4,
+          b.rs * 4,
+          b.cs * 4,
+        ];
+      };
+      if (byCols) {
+        const jobs = Array.from({ length: threads - 1 }, (_, i) => cols(i + 1));
+        (pool as WorkerPool).run(JOBS.gemmRows, jobs, () => gemmRows(w, cols(0)));
+        continue;
+      }
       w.pack_b(b.ptr + (pc * b.rs + jc * b.cs) * 4, b.rs * 4, b.cs * 4, kb, nc, bp);
       const rows = (t: number) => {
         const r0 = t * chunk;
@@ -333,6 +366,7 @@ export function gemmF32(
           pc > 0 ? 1 : 0,
           ap + packedA(g),
           MC,
+          0, // B is packed already (a worker's control words keep the last job's otherwise)
         ];
       };
       if (threads === 1) gemmRows(w, rows(0));

@@ -24,7 +24,11 @@ export const CACHED = 256;
 
 /** Jobs a worker runs, by number. */
 export const JOBS = {
-  /** pack_a + kernel over row blocks: [a, rs, cs, rows, kb, ap, bp, c, ldc, nc, accumulate, tile, mc]. */
+  /**
+   * pack_a + kernel over row blocks: [a, rs, cs, rows, kb, ap, bp, c, ldc, nc, accumulate, tile,
+   * mc, packB, b, brs, bcs] — with packB = 1 it first packs its own nc columns of B (b, byte
+   * strides brs, bcs) into bp (a column split: each thread its share of B's panels).
+   */
   gemmRows: 1,
   /** A fused kernel's rows: [module id, module bytes in the mailbox (0: already sent), argument count, run's arguments…]. */
   fused: 2,
@@ -40,10 +44,13 @@ export const MAX_FUSED_ARGS = WORDS - ARGS - FUSED_HEADER;
 export function gemmRows(
   ex: {
     pack_a(src: number, rs: number, cs: number, mc: number, kb: number, dst: number): void;
+    pack_b(src: number, rs: number, cs: number, kb: number, nc: number, dst: number): void;
     kernel(...a: number[]): void;
   },
   a: ArrayLike<number>,
 ): void {
+  if (a[13] === 1)
+    ex.pack_b(a[14] as number, a[15] as number, a[16] as number, a[4] as number, a[9] as number, a[6] as number);
   const src = a[0] as number;
   const rs = a[1] as number;
   const rows = a[3] as number;
