@@ -7,7 +7,7 @@ import {
   resolveInt,
   runSteps,
 } from "@webjax/core/internal";
-import { FUSED_WG, fusedSource, paramCount } from "./codegen/fused.js";
+import { FUSED_WG, fusedSource, paramCount, SPLIT_PARTS, splitSources, splittable } from "./codegen/fused.js";
 import { MM_TILE, matmulSource } from "./codegen/matmul.js";
 import { grid, type WebGPULimits } from "./limits.js";
 import { BufferPool, MapMode, Usage } from "./pool.js";
@@ -56,10 +56,19 @@ class GpuExecutable implements Executable {
     /** Reductions only: the thread-per-output form, picked at dispatch for many short reductions. */
     readonly serial: Compiled | null,
   ) {}
+  /** Reductions only: the two passes of the split form, built at its first use. */
+  split: { readonly first: Compiled; readonly second: Compiled } | null = null;
 }
 
 /** Reductions of at most this many elements run a thread per output (when there are enough outputs). */
 const SERIAL_REDUCE_MAX = 4096;
+/**
+ * Reductions of at least this many elements into at most SPLIT_MAX_OUTPUTS outputs run split
+ * across SPLIT_PARTS workgroups per output, then a second pass over the partials (a full sum of
+ * 1e6 elements is not one workgroup's work).
+ */
+const SPLIT_REDUCE_MIN = 16384;
+const SPLIT_MAX_OUTPUTS = 64;
 
 /** The work recorded into one command encoder; its error promise settles after the submit. */
 interface Batch {
@@ -290,6 +299,7 @@ export class WebGPUBackend implements Backend {
   ): Promise<Error | null>[] {
     const k = e.kernel;
     const big = [...ins, ...outs].some((s) => s.bytes > this.limits.maxStorageBufferBindingSize);
+    if (!big && k.kind === "fused" && this.useSplit(k, params)) return this.encodeSplit(batch, e, k, ins, outs, params);
     const chunks: Chunk[] = big ? flatChunks(k, ins, outs, params, this.limits) : [{ params, ranges: null }];
     for (const chunk of chunks) this.encode(batch, e, ins, outs, chunk);
     batch.dispatches += chunks.length;
@@ -391,6 +401,51 @@ export class WebGPUBackend implements Backend {
     const pipeline = serial ? (e.serial as Compiled).pipeline : e.main.pipeline;
     const [x, y, z] = this.workgroups(k, chunk.params, serial);
     this.record(batch, pipeline, chunk.params, e.nParams, buffers, [x, y, z], k.label);
+  }
+
+  /** Whether reduction `k` runs split: long reductions into few outputs (see SPLIT_REDUCE_MIN). */
+  private useSplit(k: FusedKernel, p: Int32Array): boolean {
+    if (!k.reduce || !splittable(k)) return false;
+    let red = 1;
+    for (let d = k.outRank; d < k.loops.length; d++) red *= resolveInt(k.loops[d] as number, p);
+    return red >= SPLIT_REDUCE_MIN && outSize(k, p) <= SPLIT_MAX_OUTPUTS;
+  }
+
+  /**
+   * A split reduction: the first pass writes SPLIT_PARTS partials per output into a pooled
+   * temporary (held until the submit), the second reduces them and applies the post. Two
+   * dispatches; returns their compile checks.
+   */
+  private encodeSplit(
+    batch: Batch,
+    e: GpuExecutable,
+    k: FusedKernel,
+    ins: GpuSlot[],
+    outs: GpuSlot[],
+    params: Int32Array,
+  ): Promise<Error | null>[] {
+    if (!e.split) {
+      const { first, second } = splitSources(k, e.nParams);
+      e.split = {
+        first: this.pipeline(`${k.label} (split)`, first),
+        second: this.pipeline(`${k.label} (partials)`, second),
+      };
+    }
+    const outputs = outSize(k, params);
+    const bytes = outputs * SPLIT_PARTS * 4;
+    const tmp = { buffer: this.storage.acquire(bytes), size: bytes };
+    const bound = (s: GpuSlot) => ({ buffer: s.buffer as GPUBuffer, size: Math.max(s.bytes, 4) });
+    const [x1, y1] = grid(outputs * SPLIT_PARTS, this.limits, k.label);
+    this.record(batch, e.split.first.pipeline, params, e.nParams, [...ins.map(bound), tmp], [x1, y1, 1], k.label);
+    const p2 = new Int32Array(e.nParams + 1);
+    p2.set(params.subarray(0, e.nParams));
+    p2[e.nParams] = outputs;
+    const [x2, y2] = grid(outputs, this.limits, k.label);
+    this.record(batch, e.split.second.pipeline, p2, e.nParams + 1, [tmp, ...outs.map(bound)], [x2, y2, 1], k.label);
+    this.storage.release(tmp.buffer);
+    batch.dispatches += 2;
+    this.counters.dispatches += 2;
+    return [e.split.first.compiled, e.split.second.compiled];
   }
 
   /** A thread per output when the reductions are short and the outputs many enough to fill the GPU. */

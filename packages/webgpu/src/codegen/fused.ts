@@ -1,5 +1,5 @@
 import type { DType } from "@webjax/core";
-import { type Expr, type FusedKernel, type IntExpr, outputExprs } from "@webjax/core/internal";
+import { children, type Expr, type FusedKernel, type IntExpr, load, outputExprs } from "@webjax/core/internal";
 import { literal, WgslEmitter, wgslType } from "./expr.js";
 import { helperSource } from "./math.js";
 
@@ -132,7 +132,7 @@ function reduceInit(op: "sum" | "prod" | "max" | "min", d: DType): string {
  * the reduced loops, then a fixed tree in workgroup memory combines them (deterministic order).
  * argmax/argmin keep (value, first index); NaN counts as the extreme.
  */
-function reduceSource(k: FusedKernel, nParams: number, serial: boolean): string {
+function reduceSource(k: FusedKernel, nParams: number, serial: boolean, parts = 1): string {
   const op = k.reduce as NonNullable<FusedKernel["reduce"]>;
   const em = new WgslEmitter();
   const r = k.outRank;
@@ -156,7 +156,7 @@ function reduceSource(k: FusedKernel, nParams: number, serial: boolean): string 
   const postLines: string[] = [];
   let result = "acc";
   if (isArg) result = "best";
-  else if (k.post) {
+  else if (k.post && parts === 1) {
     const [ps, pv] = em.emit(k.post, leafFor(k, r), k.loads);
     postLines.push(...ps);
     result = pv;
@@ -201,16 +201,27 @@ function reduceSource(k: FusedKernel, nParams: number, serial: boolean): string 
     ];
     return shader(k, nParams, em, [], body);
   }
+  // Split (`parts` > 1): workgroup o·parts + q folds part q of output o's reduction and
+  // writes the partial (no post) to out[o·parts + q]; a second kernel reduces the partials.
+  const range =
+    parts === 1
+      ? ["let o = i32(wid.y * nwg.x + wid.x);", "let j0 = 0;"]
+      : [
+          "let wgi = i32(wid.y * nwg.x + wid.x);",
+          `let o = wgi / ${parts}; let part = wgi % ${parts};`,
+          `let per = (${redTotal} + ${parts - 1}) / ${parts};`,
+          "let j0 = part * per;",
+        ];
   const body = [
     USE_PARAMS,
     ...sizes,
-    `let o = i32(wid.y * nwg.x + wid.x);`,
+    ...range,
     `if (o >= ${outTotal}) { return; }`,
     ...decompose("o", k.loops, 0, r),
-    `let red = ${redTotal};`,
+    parts === 1 ? `let red = ${redTotal};` : `let red = min(${redTotal}, j0 + per);`,
     `var acc: ${t} = ${reduceInit(valueOp, d)};`,
     "var best = 0;",
-    `for (var j = i32(lid.x); j < red; j = j + ${FUSED_WG}) {`,
+    `for (var j = j0 + i32(lid.x); j < red; j = j + ${FUSED_WG}) {`,
     ...fold,
     "}",
     "sh[lid.x] = acc;",
@@ -229,16 +240,56 @@ function reduceSource(k: FusedKernel, nParams: number, serial: boolean): string 
     "  acc = sh[0];",
     "  best = shi[0];",
     ...postLines.map((l) => `  ${l}`),
-    `  ${storeSrc("o", result, k.outputs[0], em)}`,
+    `  ${parts === 1 ? storeSrc("o", result, k.outputs[0], em) : storeSrc(`o * ${parts} + part`, "acc", d, em)}`,
     "}",
   ];
   return shader(
-    k,
+    parts === 1 ? k : { ...k, outputs: [d] },
     nParams,
     em,
     [`var<workgroup> sh: array<${t}, ${FUSED_WG}>;`, `var<workgroup> shi: array<i32, ${FUSED_WG}>;`],
     body,
   );
+}
+
+/** Workgroups per output of a split reduction (its first pass). */
+export const SPLIT_PARTS = 64;
+
+/**
+ * Whether a reduction can run split in two passes: not an arg reduction (the partials would need
+ * their indices), a 32-bit accumulator, and a post that reads neither the output's indices nor
+ * a buffer (the second pass reads only the partials).
+ */
+export function splittable(k: FusedKernel): boolean {
+  if (!k.reduce || k.reduce === "argmax" || k.reduce === "argmin") return false;
+  if (!["float32", "int32", "uint32"].includes(k.expr.dtype)) return false;
+  const readsMore = (e: Expr): boolean => e.op === "index" || e.op === "load" || children(e).some(readsMore);
+  return !k.post || !readsMore(k.post);
+}
+
+/**
+ * The two kernels of a split reduction: the first (WGSL, `reduceSource` with SPLIT_PARTS) folds
+ * each part of each output into a partial; the second reduces the SPLIT_PARTS partials of each
+ * output (its loop size: param `nParams`, the output count) and applies the post.
+ */
+export function splitSources(k: FusedKernel, nParams: number): { first: string; second: string } {
+  const d = k.expr.dtype;
+  const second: FusedKernel = {
+    kind: "fused",
+    label: `${k.label} (partials)`,
+    inputs: [d],
+    outputs: k.outputs,
+    outRank: 1,
+    loops: [{ param: nParams }, SPLIT_PARTS],
+    loads: [{ input: 0, offset: 0, strides: [SPLIT_PARTS, 1] }],
+    expr: load(0, d),
+    reduce: k.reduce as NonNullable<FusedKernel["reduce"]>,
+    ...(k.post ? { post: k.post } : {}),
+  };
+  return {
+    first: reduceSource(k, nParams, false, SPLIT_PARTS),
+    second: reduceSource(second, nParams + 1, false),
+  };
 }
 
 /**
