@@ -1,6 +1,6 @@
 import { BackendError } from "@webjax/core";
 import { children, type Expr, type Kernel, outputExprs } from "@webjax/core/internal";
-import type { GpuSlot } from "./backend.js";
+import type { GpuSlot } from "./executables.js";
 import type { WebGPULimits } from "./limits.js";
 
 /** One dispatch of a kernel: its params, and the byte range bound for each slot (null: whole buffers). */

@@ -1,16 +1,14 @@
 import type { Backend, Executable } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
-import { constant, type Expr, load, param } from "../ir/expr.js";
-import { epilogueKey } from "../ir/hashcons.js";
-import type { FusedKernel, IntExpr, Kernel, Load, MatmulKernel, MatmulPrologue } from "../ir/kernel.js";
+import { constant, load, param } from "../ir/expr.js";
+import type { FusedKernel, IntExpr, Kernel, Load } from "../ir/kernel.js";
 import type { RoutineKernel } from "../ir/routine.js";
-import { contiguousView, isContiguous, reshapeView, transposeView, type View } from "../ir/view.js";
+import { isContiguous, reshapeView, transposeView, type View } from "../ir/view.js";
 import { LruCache } from "../lru.js";
 import { freeDims } from "../primitives/dot.js";
 import { KernelLoads } from "../primitives/lowering-input.js";
 import { registry } from "../primitives/registry.js";
 import type {
-  DotDims,
   DotPlan,
   LoadsKernel,
   Lowering,
@@ -23,6 +21,7 @@ import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
 import { ConcreteArray, setMaterialize } from "./concrete.js";
+import { runDot } from "./eager-dot.js";
 import { recorder } from "./recording.js";
 import { checkSameBackend } from "./trace.js";
 
@@ -42,7 +41,7 @@ export function eagerCache(backend: Backend): LruCache<string, Executable> | und
   return executables.get(backend);
 }
 
-function compiled(backend: Backend, key: string, build: () => Kernel): Executable {
+export function compiled(backend: Backend, key: string, build: () => Kernel): Executable {
   let m = executables.get(backend);
   if (!m) {
     m = new LruCache(EAGER_CACHE_CAPACITY);
@@ -61,7 +60,7 @@ export function clearEagerCache(backend: Backend): void {
   executables.delete(backend);
 }
 
-const P = (i: number): IntExpr => ({ param: i });
+export const P = (i: number): IntExpr => ({ param: i });
 
 /**
  * A cache key of primitive params: a compact serialisation (4× faster than JSON.stringify with
@@ -96,14 +95,14 @@ function keyOf(v: unknown): string {
       return String(v);
   }
 }
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 function isEmpty(o: object): boolean {
   for (const _ in o) return false;
   return true;
 }
 
-function dispatchNew(
+export function dispatchNew(
   backend: Backend,
   exe: Executable,
   inputs: readonly ConcreteArray[],
@@ -246,7 +245,7 @@ function runReduce<K extends Primitive>(
 }
 
 /** A new array over `x`'s buffer with another view (no copy). */
-function viewOf(x: ConcreteArray, out: Aval, view: View): ConcreteArray {
+export function viewOf(x: ConcreteArray, out: Aval, view: View): ConcreteArray {
   x.buffer.retain();
   const v = new ConcreteArray(out, x.buffer, view);
   // Every element of a view of a literal scalar is that literal (a broadcast JS number).
@@ -273,52 +272,6 @@ function reviewed(x: ConcreteArray, out: Aval, view: (v: View) => View | null): 
   const result = viewOf(c, out, v2);
   c.dispose();
   return result;
-}
-
-/** An operand of a matmul as [batch…, rows, cols], strided when possible, else a contiguous copy. */
-function matmulOperand(x: ConcreteArray, perm: number[], nb: number, rows: number, cols: number): ConcreteArray {
-  const t = transposeView(x.view, perm);
-  const shape = [...t.shape.slice(0, nb), rows, cols];
-  const aval = { shape, dtype: x.dtype, weakType: x.weakType };
-  const v = reshapeView(t, shape);
-  if (v) return viewOf(x, aval, v);
-  const tx = viewOf(x, { ...aval, shape: t.shape }, t);
-  const c = materialize(tx);
-  tx.dispose();
-  const result = viewOf(c, aval, contiguousView(shape));
-  c.dispose();
-  return result;
-}
-
-/** A matmul epilogue built by fusion: its loads read `inputs` as kernel inputs 2…. */
-export interface DotEpilogue {
-  readonly loads: readonly Load[];
-  readonly expr: Expr;
-}
-
-/**
- * An operand computed inside the matmul kernel by a fused prologue (jit's fusion): `aval` is the
- * operand's (rank batch + 2: batch…, then its one free and one contracting dim in the operand's
- * own order), `input` the array bound as the operand's kernel input (one the prologue reads).
- */
-export interface PrologueOperand {
-  readonly aval: Aval;
-  readonly input: ConcreteArray;
-  readonly prologue: MatmulPrologue;
-}
-
-/** A dot_general with fused prologues and epilogue (jit's fusion); `extra` are kernel inputs 2…. */
-export function runFusedDot(
-  dims: DotDims,
-  lhs: ConcreteArray | PrologueOperand,
-  rhs: ConcreteArray | PrologueOperand,
-  out: Aval,
-  backend: Backend,
-  epilogue: DotEpilogue | null,
-  extra: readonly ConcreteArray[],
-  label: string,
-): ConcreteArray {
-  return runDot(dims, lhs, rhs, out, backend, { epilogue, inputs: extra, label });
 }
 
 /** Compiles (cached by `key`) and dispatches a kernel writing one new array of `out`, without params. */
@@ -355,80 +308,6 @@ export function dispatchKernels(
     backend.dispatch(exe, ins, slots, ps);
   }
   return results;
-}
-
-function runDot(
-  dims: DotDims,
-  lhs: ConcreteArray | PrologueOperand,
-  rhs: ConcreteArray | PrologueOperand,
-  out: Aval,
-  backend: Backend,
-  epi?: { epilogue: DotEpilogue | null; inputs: readonly ConcreteArray[]; label: string },
-): ConcreteArray {
-  const [lc, rc] = dims.contracting;
-  const [lb, rb] = dims.batch;
-  const lAval = lhs.aval;
-  const rAval = rhs.aval;
-  const lf = freeDims(lAval.shape.length, lc, lb);
-  const rf = freeDims(rAval.shape.length, rc, rb);
-  const nb = lb.length;
-  const batch = lb.map((d) => lAval.shape[d] as number);
-  const M = sizeOf(lf.map((d) => lAval.shape[d] as number));
-  const N = sizeOf(rf.map((d) => rAval.shape[d] as number));
-  const K = sizeOf(lc.map((d) => lAval.shape[d] as number));
-  // A prologue operand binds its input as it is; its offset and strides are unused (zeros).
-  const operandOf = (x: ConcreteArray | PrologueOperand, perm: number[], rows: number, cols: number) =>
-    x instanceof ConcreteArray ? matmulOperand(x, perm, nb, rows, cols) : null;
-  const a = operandOf(lhs, [...lb, ...lf, ...lc], M, K);
-  const b = operandOf(rhs, [...rb, ...rc, ...rf], K, N);
-  const proOf = (x: ConcreteArray | PrologueOperand) => (x instanceof ConcreteArray ? undefined : x.prologue);
-  const lPro = proOf(lhs);
-  const rPro = proOf(rhs);
-  const inA = a ?? (lhs as PrologueOperand).input;
-  const inB = b ?? (rhs as PrologueOperand).input;
-  try {
-    const epiKey = epi?.epilogue ? `|epi:${epilogueKey(epi.epilogue.loads, epi.epilogue.expr)}` : "";
-    const proKey = (p: MatmulPrologue | undefined) => (p ? epilogueKey(p.loads, p.expr) : "");
-    const fusedKey = epi
-      ? `${epiKey}|pro:${proKey(lPro)}|${proKey(rPro)}|${[inA, inB, ...epi.inputs].map((x) => x.dtype).join(",")}`
-      : "";
-    const key = `dot_general|${lAval.dtype}|${nb}${fusedKey}`;
-    const exe = compiled(backend, key, (): MatmulKernel => {
-      const operand = (base: number, prologue: MatmulPrologue | undefined) => ({
-        offset: P(base),
-        batchStrides: range(nb).map((d) => P(base + 1 + d)),
-        rowStride: P(base + 1 + nb),
-        colStride: P(base + 2 + nb),
-        ...(prologue ? { prologue } : {}),
-      });
-      return {
-        kind: "matmul",
-        label: epi?.label ?? "dot_general",
-        dtype: lAval.dtype,
-        inputs: [inA.dtype, inB.dtype, ...(epi?.inputs.map((x) => x.dtype) ?? [])],
-        outputs: [out.dtype],
-        batch: range(nb).map(P),
-        m: P(nb),
-        n: P(nb + 1),
-        k: P(nb + 2),
-        lhs: operand(nb + 3, lPro),
-        rhs: operand(nb + 3 + nb + 3, rPro),
-        ...(epi?.epilogue ? { epilogue: epi.epilogue } : {}),
-      };
-    });
-    const opArgs = (x: ConcreteArray | null) => (x ? [x.view.offset, ...x.view.strides] : range(nb + 3).map(() => 0));
-    return dispatchNew(
-      backend,
-      exe,
-      [inA, inB, ...(epi?.inputs ?? [])],
-      out,
-      [...batch, M, N, K, ...opArgs(a), ...opArgs(b)],
-      epi?.label ?? "dot_general",
-    );
-  } finally {
-    a?.dispose();
-    b?.dispose();
-  }
 }
 
 /**

@@ -15,7 +15,8 @@ import { KernelLoads } from "../primitives/lowering-input.js";
 import { registry } from "../primitives/registry.js";
 import type { Lowering, Params, Primitive } from "../primitives/types.js";
 import type { ConcreteArray } from "./concrete.js";
-import { type DotEpilogue, dispatchKernel, dispatchKernels, type PrologueOperand, runFusedDot } from "./eager.js";
+import { dispatchKernel, dispatchKernels } from "./eager.js";
+import { type DotEpilogue, type PrologueOperand, runFusedDot } from "./eager-dot.js";
 import { inlinableLiteral, type KernelStage } from "./fusion.js";
 import { type Atom, type Eqn, Literal, type Var } from "./jaxpr.js";
 
