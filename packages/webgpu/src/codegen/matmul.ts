@@ -10,7 +10,8 @@ export const MM_TILE = 32;
 /**
  * WGSL for a batched matmul: shared-memory tiles of A and B, a 4×4 register tile per thread,
  * strided operands (transposes and broadcasts need no copy) or operands computed by their fused
- * prologues as the tiles load, and the epilogue applied to each accumulator before the store. Workgroups: (⌈N/32⌉, ⌈M/32⌉, batch).
+ * prologues as the tiles load, and the epilogue applied to each accumulator before the store.
+ * Workgroups: (⌈N/32⌉, ⌈M/32⌉, batch).
  */
 export function matmulSource(k: MatmulKernel, nParams: number): string {
   const t = wgslType(k.dtype);
