@@ -27,8 +27,12 @@ const mul = (a: Expr, k: number): Expr => (k === 1 ? a : k === 0 || isConst(a, 0
 const div = (a: Expr, k: number): Expr => (k === 1 ? a : binary("div", a, c32(k)));
 const rem = (a: Expr, k: number): Expr => (k === 1 ? c32(0) : binary("rem", a, c32(k)));
 
-/** The input index of a reshape from `inShape` read at `idx` of `outShape` (row-major). */
+/**
+ * The input index of a reshape from `inShape` read at `idx` of `outShape` (row-major). A
+ * zero-size reshape is read at no index at all (its kernel runs no iterations), so it reads 0.
+ */
 export function reshapeIndex(inShape: readonly number[], outShape: readonly number[], idx: readonly Expr[]): Expr[] {
+  if (inShape.includes(0) || outShape.includes(0)) return inShape.map(() => c32(0));
   const res: Expr[] = [];
   let i = 0;
   let o = 0;
@@ -41,7 +45,8 @@ export function reshapeIndex(inShape: readonly number[], outShape: readonly numb
     do {
       if (pi <= po && i2 < inShape.length) pi *= inShape[i2++] as number;
       else if (o2 < outShape.length) po *= outShape[o2++] as number;
-      else pi *= inShape[i2++] as number;
+      else if (i2 < inShape.length) pi *= inShape[i2++] as number;
+      else throw new Error(`internal: reshape [${inShape}] -> [${outShape}] has no common refinement`);
     } while (pi !== po || (i2 < inShape.length && inShape[i2] === 1) || (o2 < outShape.length && outShape[o2] === 1));
     let flat = c32(0);
     let s = 1;
