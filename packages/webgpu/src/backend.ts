@@ -60,14 +60,19 @@ export class WebGPUBackend implements Backend {
   get maxKernelInputs(): number {
     return this.limits.maxStorageBuffersPerShaderStage - 1;
   }
-  readonly counters = { dispatches: 0, submits: 0, compiles: 0 };
+  /** Work done (for tests and profiling): dispatches, submits, pipelines compiled, bind groups made. */
+  readonly counters = { dispatches: 0, submits: 0, compiles: 0, bindGroups: 0 };
   private batch: Batch | null = null;
   private scheduled = false;
+  /** Set while a program's steps are recorded: its dispatches go into one submit. */
+  private inProgram = false;
   private inFlight = 0;
   /** Pipelines by WGSL source; the least recently used past 1024 are dropped (recompiled on reuse). */
   private readonly pipelines = new LruCache<string, Compiled>(1024);
   private readonly storage: BufferPool;
   private readonly uniforms: BufferPool;
+  /** Readback buffers (MAP_READ), reused once unmapped. */
+  private readonly staging: BufferPool;
   private readonly flushEvery: number;
   private fault: string | null = null;
   private readonly maxInFlight: number;
@@ -84,6 +89,12 @@ export class WebGPUBackend implements Backend {
     this.maxInFlight = options.maxInFlight ?? 8;
     this.storage = new BufferPool(device, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST, 256 * 1024 * 1024, "webjax");
     this.uniforms = new BufferPool(device, Usage.UNIFORM | Usage.COPY_DST, 4 * 1024 * 1024, "webjax-params");
+    this.staging = new BufferPool(device, Usage.MAP_READ | Usage.COPY_DST, 64 * 1024 * 1024, "webjax-read");
+  }
+
+  /** GPU buffers created so far (storage, params and readback): flat over a steady loop after warm-up. */
+  get buffersCreated(): number {
+    return this.storage.created + this.uniforms.created + this.staging.created;
   }
 
   private alive(): void {
@@ -210,11 +221,20 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
-   * A jitted program's steps, in order, into the current batch's compute pass (one submit at
-   * the next flush; DESIGN decision 5: one call per program run).
+   * A jitted program's steps, in order, into the current batch's compute pass: one submit at
+   * the next flush however many dispatches it holds (DESIGN decision 5: one call per program
+   * run). Buffers it frees are held until that submit.
    */
   run(program: BackendProgram, slots: Slot[]): void {
-    runSteps(this, program, slots);
+    const outer = this.inProgram;
+    this.inProgram = true;
+    try {
+      runSteps(this, program, slots);
+    } finally {
+      this.inProgram = outer;
+    }
+    if (!outer && this.batch && this.batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight)
+      this.flush();
   }
 
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {
@@ -239,7 +259,7 @@ export class WebGPUBackend implements Backend {
     for (const out of outs) {
       out.check = firstError([batch.errors, ...compiled, ...upstream, ...(out.check ? [out.check] : [])]);
     }
-    if (batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight) this.flush();
+    if (!this.inProgram && batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setTimeout(() => this.flush(), 0);
@@ -343,6 +363,7 @@ export class WebGPUBackend implements Backend {
       this.fault = null;
     }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label });
+    this.counters.bindGroups++;
     batch.pass.setPipeline(pipeline);
     batch.pass.setBindGroup(0, bindGroup);
     batch.pass.dispatchWorkgroups(x, y, z);
@@ -468,7 +489,7 @@ export class WebGPUBackend implements Backend {
     const skip = half ? offset % 2 : 0;
     const start = half ? (offset - skip) * 2 : offset * 4;
     const bytes = half ? Math.ceil(((size + skip) * 2) / 4) * 4 : size * 4;
-    const staging = this.device.createBuffer({ size: Math.max(bytes, 4), usage: Usage.MAP_READ | Usage.COPY_DST });
+    const staging = this.staging.acquire(Math.max(bytes, 4));
     this.device.pushErrorScope("validation");
     const enc = this.device.createCommandEncoder({ label: "webjax-read" });
     enc.copyBufferToBuffer(s.buffer, start, staging, 0, bytes);
@@ -482,9 +503,9 @@ export class WebGPUBackend implements Backend {
         `webgpu: reading an array failed${this.lostReason ? ` (device lost: ${this.lostReason})` : ""}: ${String(e)}`,
       );
     }
-    const raw = staging.getMappedRange().slice(0);
+    const raw = staging.getMappedRange(0, Math.max(bytes, 4)).slice(0);
     staging.unmap();
-    staging.destroy();
+    this.staging.recycle(staging);
     const err = await s.check;
     if (err) throw err;
     const copyError = await copied;
@@ -546,6 +567,7 @@ export class WebGPUBackend implements Backend {
     this.flush();
     this.storage.destroyAll();
     this.uniforms.destroyAll();
+    this.staging.destroyAll();
     this.pipelines.clear();
     this.device.destroy();
   }

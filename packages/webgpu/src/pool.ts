@@ -7,6 +7,8 @@ export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private held: GPUBuffer[] = [];
   private pooledBytes = 0;
+  /** Buffers this pool has created (a steady loop creates none after warm-up). */
+  created = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -27,7 +29,13 @@ export class BufferPool {
       this.pooledBytes -= size;
       return b;
     }
+    this.created++;
     return this.device.createBuffer({ size, usage: this.usage, label: this.label });
+  }
+
+  /** Returns a buffer no queued command uses (an unmapped staging buffer): reusable at once. */
+  recycle(buffer: GPUBuffer): void {
+    this.keep(buffer);
   }
 
   /** Returns a buffer; it becomes reusable after the next submit. */
@@ -37,20 +45,23 @@ export class BufferPool {
 
   /** Called right after a submit: held buffers become reusable (or are destroyed past the cap). */
   submitted(): void {
-    for (const b of this.held) {
-      if (this.pooledBytes + b.size > this.maxPooledBytes) {
-        b.destroy();
-        continue;
-      }
-      let list = this.free.get(b.size);
-      if (!list) {
-        list = [];
-        this.free.set(b.size, list);
-      }
-      list.push(b);
-      this.pooledBytes += b.size;
-    }
+    for (const b of this.held) this.keep(b);
     this.held = [];
+  }
+
+  /** Pools a buffer for reuse, or destroys it past the cap. */
+  private keep(b: GPUBuffer): void {
+    if (this.pooledBytes + b.size > this.maxPooledBytes) {
+      b.destroy();
+      return;
+    }
+    let list = this.free.get(b.size);
+    if (!list) {
+      list = [];
+      this.free.set(b.size, list);
+    }
+    list.push(b);
+    this.pooledBytes += b.size;
   }
 
   /** Buffers held back or pooled (for tests). */

@@ -405,4 +405,30 @@ describe("WebGPU in the browser", () => {
     [params, state] = step(params, state);
     expect(step.traceCount).toBe(1);
   });
+  test("program runs: a jitted program of more than 64 dispatches is one submit; reads reuse their buffers", async () => {
+    const b = getBackend("webgpu") as unknown as {
+      counters: { submits: number; dispatches: number };
+      buffersCreated: number;
+      sync(): Promise<void>;
+    };
+    const f = jit((x: JArray) => {
+      let y = x;
+      for (let i = 0; i < 40; i++) y = y.sub(y.mean()).mul(1.01);
+      return y;
+    });
+    using x = np.arange(64).astype("float32");
+    for (let i = 0; i < 2; i++) {
+      using warm = f(x); // the first call traces; the second is the first program run
+      await warm.data();
+    }
+    await b.sync();
+    const before = { ...b.counters, created: b.buffersCreated };
+    for (let i = 0; i < 3; i++) {
+      using y = f(x);
+      expect((await y.data())[0]).toBeCloseTo(-31.5 * 1.01 ** 40, 2);
+    }
+    expect(b.counters.dispatches - before.dispatches).toBeGreaterThan(3 * 64);
+    expect(b.counters.submits - before.submits).toBe(3);
+    expect(b.buffersCreated - before.created).toBe(0);
+  });
 });
