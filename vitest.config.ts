@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { playwright } from "@vitest/browser-playwright";
 import { defineConfig } from "vitest/config";
@@ -50,6 +51,11 @@ const chromiumArgs = [
  * tasks, Wasm on one thread), js (generated-JS kernels) and interpreter (no new Function, no Wasm).
  */
 const cpuModes = ["normal", "deferred", "js", "interpreter"] as const;
+/**
+ * A CPU test's default time limit: 30 s, not Vitest's 5 s — two files run at once on a 2-core
+ * CI machine, so a loop of 1,000 gradient steps that takes 1.5 s alone can take 5 s there.
+ */
+const CPU_TIMEOUT = 30_000;
 
 /**
  * The op tests a second time through jit: `@webjax/core` resolves to a module whose `np`, `lax`
@@ -77,6 +83,9 @@ export default defineConfig({
   resolve,
   ssr,
   test: {
+    // Two test files at a time even on a 2-core machine (Vitest's default there is one): most
+    // of a file's time is spent waiting on SwiftShader, a worker or a timer, so two overlap well.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       ...cpuModes.map((mode) => ({
         resolve,
@@ -90,6 +99,7 @@ export default defineConfig({
           ],
           setupFiles: [setup],
           env: { WEBJAX_CPU: mode, WEBJAX_BACKEND: "cpu" },
+          testTimeout: CPU_TIMEOUT,
         },
       })),
       {
@@ -102,6 +112,7 @@ export default defineConfig({
           exclude: jitExclude,
           setupFiles: [setup],
           env: { WEBJAX_CPU: "normal", WEBJAX_BACKEND: "cpu", WEBJAX_JIT_OPS: "1" },
+          testTimeout: CPU_TIMEOUT,
         },
       },
       ...(withWebGPU
@@ -172,6 +183,7 @@ export default defineConfig({
           include: ["apps/examples/test/**/*.test.ts"],
           setupFiles: [setup],
           env: { WEBJAX_CPU: mode },
+          testTimeout: CPU_TIMEOUT,
         },
       })),
     ],
