@@ -1,31 +1,26 @@
 import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
-import {
-  type FusedKernel,
-  type Kernel,
-  LruCache,
-  type RoutineKernel,
-  resolveInt,
-  runSteps,
-} from "@webjax/core/internal";
-import { FUSED_WG, fusedSource, paramCount, SPLIT_PARTS, splitSources, splittable } from "./codegen/fused.js";
-import { MM_TILE, matmulSource } from "./codegen/matmul.js";
+import { Arenas, type FusedKernel, type Kernel, LruCache } from "@webjax/core/internal";
+import { fusedSource, paramCount, SPLIT_PARTS, splitSources } from "./codegen/fused.js";
+import { matmulSource } from "./codegen/matmul.js";
 import {
   type Compiled,
+  type DataArray,
+  fromBytes,
   GpuExecutable,
   GpuRoutine,
   GpuSlot,
-  SERIAL_REDUCE_MAX,
-  SPLIT_MAX_OUTPUTS,
-  SPLIT_REDUCE_MIN,
+  outSize,
+  useSerial,
+  useSplit,
+  workgroups,
 } from "./executables.js";
 import { grid, type WebGPULimits } from "./limits.js";
 import { BufferPool, MapMode, Usage } from "./pool.js";
+import { StepCaches } from "./program-state.js";
 import { type BufRef, planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
 
 export { GpuSlot } from "./executables.js";
-
-type DataArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Float64Array | Uint16Array;
 
 /** The work recorded into one command encoder; its error promise settles after the submit. */
 interface Batch {
@@ -60,8 +55,11 @@ export class WebGPUBackend implements Backend {
   get maxKernelInputs(): number {
     return this.limits.maxStorageBuffersPerShaderStage - 1;
   }
-  /** Work done (for tests and profiling): dispatches, submits, pipelines compiled, bind groups made. */
-  readonly counters = { dispatches: 0, submits: 0, compiles: 0, bindGroups: 0 };
+  /**
+   * Work done (for tests and profiling): dispatches, submits, pipelines compiled, bind groups
+   * made; programs' intermediates placed in their arenas, and the arena buffers made for them.
+   */
+  readonly counters = { dispatches: 0, submits: 0, compiles: 0, bindGroups: 0, arenaSlots: 0, arenaBuffers: 0 };
   private batch: Batch | null = null;
   private scheduled = false;
   /** Set while a program's steps are recorded: its dispatches go into one submit. */
@@ -73,6 +71,13 @@ export class WebGPUBackend implements Backend {
   private readonly uniforms: BufferPool;
   /** Readback buffers (MAP_READ), reused once unmapped. */
   private readonly staging: BufferPool;
+  /** Program steps' param buffers and bind groups, kept between calls. */
+  private readonly steps: StepCaches;
+  /** Programs' arenas of intermediates (core's backend/arena.ts); collected programs' buffers go back to the pool. */
+  private readonly arenas = new Arenas<GPUBuffer>(
+    (d, n) => BufferPool.sizeClass(Math.max(bytesOf(d, n), 4)),
+    (b) => this.lostReason === null && this.storage.release(b),
+  );
   private readonly flushEvery: number;
   private fault: string | null = null;
   private readonly maxInFlight: number;
@@ -90,11 +95,12 @@ export class WebGPUBackend implements Backend {
     this.storage = new BufferPool(device, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST, 256 * 1024 * 1024, "webjax");
     this.uniforms = new BufferPool(device, Usage.UNIFORM | Usage.COPY_DST, 4 * 1024 * 1024, "webjax-params");
     this.staging = new BufferPool(device, Usage.MAP_READ | Usage.COPY_DST, 64 * 1024 * 1024, "webjax-read");
+    this.steps = new StepCaches(device);
   }
 
   /** GPU buffers created so far (storage, params and readback): flat over a steady loop after warm-up. */
   get buffersCreated(): number {
-    return this.storage.created + this.uniforms.created + this.staging.created;
+    return this.storage.created + this.uniforms.created + this.staging.created + this.steps.created;
   }
 
   private alive(): void {
@@ -229,7 +235,42 @@ export class WebGPUBackend implements Backend {
     const outer = this.inProgram;
     this.inProgram = true;
     try {
-      runSteps(this, program, slots);
+      const arena = this.arenas.of(program);
+      for (const s of program.steps) {
+        if (s.op === "alloc") {
+          const place = arena.placeOf.get(s);
+          const buffer = place === undefined ? null : arena.storage[place];
+          if (place !== undefined) this.counters.arenaSlots++;
+          if (buffer) slots[s.id] = new GpuSlot(s.dtype, s.size, bytesOf(s.dtype, s.size), buffer);
+          else {
+            const slot = this.alloc(s.dtype, s.size);
+            if (place !== undefined) {
+              arena.storage[place] = slot.buffer;
+              this.counters.arenaBuffers++;
+            }
+            slots[s.id] = slot;
+          }
+          continue;
+        }
+        if (s.op === "free") {
+          // An intermediate's buffer stays the arena's; the slot is only marked freed.
+          if (arena.ids.has(s.id)) (slots[s.id] as GpuSlot).buffer = null;
+          else this.free(slots[s.id] as Slot);
+          continue;
+        }
+        // Each dispatch step keeps its param buffers and recent bind groups (program-state.ts).
+        this.steps.enter(s);
+        try {
+          this.dispatch(
+            s.exe,
+            s.ins.map((i) => slots[i] as Slot),
+            s.outs.map((i) => slots[i] as Slot),
+            s.params,
+          );
+        } finally {
+          this.steps.leave();
+        }
+      }
     } finally {
       this.inProgram = outer;
     }
@@ -276,7 +317,7 @@ export class WebGPUBackend implements Backend {
   ): Promise<Error | null>[] {
     const k = e.kernel;
     const big = [...ins, ...outs].some((s) => s.bytes > this.limits.maxStorageBufferBindingSize);
-    if (!big && k.kind === "fused" && this.useSplit(k, params)) return this.encodeSplit(batch, e, k, ins, outs, params);
+    if (!big && k.kind === "fused" && useSplit(k, params)) return this.encodeSplit(batch, e, k, ins, outs, params);
     const chunks: Chunk[] = big ? flatChunks(k, ins, outs, params, this.limits) : [{ params, ranges: null }];
     for (const chunk of chunks) this.encode(batch, e, ins, outs, chunk);
     batch.dispatches += chunks.length;
@@ -348,22 +389,31 @@ export class WebGPUBackend implements Backend {
     const paramBytes = Math.max(16, Math.ceil(nParams / 4) * 16);
     const padded = new Int32Array(paramBytes / 4);
     padded.set(params.subarray(0, Math.min(params.length, padded.length)));
-    const ub = this.uniforms.acquire(paramBytes);
-    this.device.queue.writeBuffer(ub, 0, padded);
-    this.uniforms.release(ub);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ub, size: paramBytes } }];
-    buffers.forEach((b, i) => {
-      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } });
-    });
-    if (this.fault !== null) {
-      // An injected fault is a real validation error (a bind group missing its entries), so it
-      // travels the same asynchronous path as any other failure.
-      entries.length = 0;
-      batch.labels.push(`${label} (injected fault: ${this.fault})`);
-      this.fault = null;
+    // A program step's record keeps its param buffer and bind groups; eager dispatches pool them.
+    const kept = this.fault === null ? this.steps.record(pipeline, padded) : null;
+    let ub: GPUBuffer;
+    if (kept) ub = kept.ub;
+    else {
+      ub = this.uniforms.acquire(paramBytes);
+      this.device.queue.writeBuffer(ub, 0, padded);
+      this.uniforms.release(ub);
     }
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label });
-    this.counters.bindGroups++;
+    const make = () => {
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ub, size: paramBytes } }];
+      buffers.forEach((b, i) => {
+        entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } });
+      });
+      if (this.fault !== null) {
+        // An injected fault is a real validation error (a bind group missing its entries), so it
+        // travels the same asynchronous path as any other failure.
+        entries.length = 0;
+        batch.labels.push(`${label} (injected fault: ${this.fault})`);
+        this.fault = null;
+      }
+      this.counters.bindGroups++;
+      return this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label });
+    };
+    const bindGroup = kept ? kept.bindGroup(buffers, make) : make();
     batch.pass.setPipeline(pipeline);
     batch.pass.setBindGroup(0, bindGroup);
     batch.pass.dispatchWorkgroups(x, y, z);
@@ -375,18 +425,10 @@ export class WebGPUBackend implements Backend {
       const range = chunk.ranges?.[i];
       return { buffer: s.buffer as GPUBuffer, offset: range?.offset ?? 0, size: range?.size ?? Math.max(s.bytes, 4) };
     });
-    const serial = e.serial !== null && k.kind === "fused" && this.useSerial(k, chunk.params);
+    const serial = e.serial !== null && k.kind === "fused" && useSerial(k, chunk.params);
     const pipeline = serial ? (e.serial as Compiled).pipeline : e.main.pipeline;
-    const [x, y, z] = this.workgroups(k, chunk.params, serial);
+    const [x, y, z] = workgroups(k, chunk.params, this.limits, serial);
     this.record(batch, pipeline, chunk.params, e.nParams, buffers, [x, y, z], k.label);
-  }
-
-  /** Whether reduction `k` runs split: long reductions into few outputs (see SPLIT_REDUCE_MIN). */
-  private useSplit(k: FusedKernel, p: Int32Array): boolean {
-    if (!k.reduce || !splittable(k)) return false;
-    let red = 1;
-    for (let d = k.outRank; d < k.loops.length; d++) red *= resolveInt(k.loops[d] as number, p);
-    return red >= SPLIT_REDUCE_MIN && outSize(k, p) <= SPLIT_MAX_OUTPUTS;
   }
 
   /**
@@ -424,32 +466,6 @@ export class WebGPUBackend implements Backend {
     batch.dispatches += 2;
     this.counters.dispatches += 2;
     return [e.split.first.compiled, e.split.second.compiled];
-  }
-
-  /** A thread per output when the reductions are short and the outputs many enough to fill the GPU. */
-  private useSerial(k: FusedKernel, p: Int32Array): boolean {
-    let red = 1;
-    for (let d = k.outRank; d < k.loops.length; d++) red *= resolveInt(k.loops[d] as number, p);
-    return red <= SERIAL_REDUCE_MAX && outSize(k, p) >= 256;
-  }
-
-  private workgroups(k: Exclude<Kernel, RoutineKernel>, p: Int32Array, serial = false): [number, number, number] {
-    if (k.kind === "matmul") {
-      const batch = k.batch.reduce((a: number, b) => a * resolveInt(b, p), 1);
-      const max = this.limits.maxComputeWorkgroupsPerDimension;
-      const x = Math.ceil(resolveInt(k.n, p) / MM_TILE);
-      const y = Math.ceil(resolveInt(k.m, p) / MM_TILE);
-      if (x > max || y > max || batch > max) {
-        throw new BackendError(
-          `webgpu: matmul '${k.label}' grid ${x}×${y}×${batch} is past maxComputeWorkgroupsPerDimension (${max})`,
-        );
-      }
-      return [Math.max(x, 1), Math.max(y, 1), Math.max(batch, 1)];
-    }
-    const outTotal = outSize(k, p);
-    const count = k.reduce && !serial ? outTotal : Math.ceil(outTotal / FUSED_WG);
-    const [x, y] = grid(count, this.limits, k.label);
-    return [x, y, 1];
   }
 
   flush(): void {
@@ -511,20 +527,7 @@ export class WebGPUBackend implements Backend {
     const copyError = await copied;
     if (copyError) throw new BackendError(`webgpu: reading a ${dtype}[${size}] array failed: ${copyError.message}`);
     if (this.lostReason !== null) this.alive();
-    switch (dtype) {
-      case "float32":
-        return new Float32Array(raw);
-      case "int32":
-        return new Int32Array(raw);
-      case "uint32":
-        return new Uint32Array(raw);
-      case "bool":
-        return Uint8Array.from(new Uint32Array(raw));
-      case "float16":
-        return new Uint16Array(raw, skip * 2, size);
-      case "float64":
-        throw new BackendError("webgpu: float64 is not stored on WebGPU");
-    }
+    return fromBytes(raw, dtype, skip, size);
   }
 
   readSync(): never {
@@ -587,10 +590,4 @@ function describe(labels: string[]): string {
 
 function firstError(ps: Promise<Error | null>[]): Promise<Error | null> {
   return Promise.all(ps).then((errs) => errs.find((e) => e !== null) ?? null);
-}
-
-function outSize(k: FusedKernel, p: Int32Array): number {
-  let n = 1;
-  for (let d = 0; d < k.outRank; d++) n *= resolveInt(k.loops[d] as number, p);
-  return n;
 }

@@ -1,6 +1,12 @@
 /** What the WebGPU backend holds per buffer and per compiled kernel, and when a reduction changes form. */
-import type { DType, Executable, Slot } from "@webjax/core";
-import { type Kernel, LruCache, type RoutineKernel } from "@webjax/core/internal";
+import { BackendError, type DType, type Executable, type Slot } from "@webjax/core";
+import { type FusedKernel, type Kernel, LruCache, type RoutineKernel, resolveInt } from "@webjax/core/internal";
+import { FUSED_WG, splittable } from "./codegen/fused.js";
+import { MM_TILE } from "./codegen/matmul.js";
+import { grid, type WebGPULimits } from "./limits.js";
+
+/** What a read returns, by dtype. */
+export type DataArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Float64Array | Uint16Array;
 
 /** A GPU buffer slot. `check` settles with the error of the kernel that made it (or of its inputs), if any. */
 export class GpuSlot implements Slot {
@@ -55,3 +61,68 @@ export const SERIAL_REDUCE_MAX = 4096;
  */
 export const SPLIT_REDUCE_MIN = 16384;
 export const SPLIT_MAX_OUTPUTS = 64;
+
+/** Whether reduction `k` runs split: long reductions into few outputs (see SPLIT_REDUCE_MIN). */
+export function useSplit(k: FusedKernel, p: Int32Array): boolean {
+  if (!k.reduce || !splittable(k)) return false;
+  let red = 1;
+  for (let d = k.outRank; d < k.loops.length; d++) red *= resolveInt(k.loops[d] as number, p);
+  return red >= SPLIT_REDUCE_MIN && outSize(k, p) <= SPLIT_MAX_OUTPUTS;
+}
+
+/** A thread per output when the reductions are short and the outputs many enough to fill the GPU. */
+export function useSerial(k: FusedKernel, p: Int32Array): boolean {
+  let red = 1;
+  for (let d = k.outRank; d < k.loops.length; d++) red *= resolveInt(k.loops[d] as number, p);
+  return red <= SERIAL_REDUCE_MAX && outSize(k, p) >= 256;
+}
+
+/** A kernel's workgroup grid for params p (a matmul's tiles, a reduction's outputs, else threads). */
+export function workgroups(
+  k: Exclude<Kernel, RoutineKernel>,
+  p: Int32Array,
+  limits: WebGPULimits,
+  serial = false,
+): [number, number, number] {
+  if (k.kind === "matmul") {
+    const batch = k.batch.reduce((a: number, b) => a * resolveInt(b, p), 1);
+    const max = limits.maxComputeWorkgroupsPerDimension;
+    const x = Math.ceil(resolveInt(k.n, p) / MM_TILE);
+    const y = Math.ceil(resolveInt(k.m, p) / MM_TILE);
+    if (x > max || y > max || batch > max) {
+      throw new BackendError(
+        `webgpu: matmul '${k.label}' grid ${x}×${y}×${batch} is past maxComputeWorkgroupsPerDimension (${max})`,
+      );
+    }
+    return [Math.max(x, 1), Math.max(y, 1), Math.max(batch, 1)];
+  }
+  const outTotal = outSize(k, p);
+  const count = k.reduce && !serial ? outTotal : Math.ceil(outTotal / FUSED_WG);
+  const [x, y] = grid(count, limits, k.label);
+  return [x, y, 1];
+}
+
+/** Outputs of a fused kernel for params p. */
+export function outSize(k: FusedKernel, p: Int32Array): number {
+  let n = 1;
+  for (let d = 0; d < k.outRank; d++) n *= resolveInt(k.loops[d] as number, p);
+  return n;
+}
+
+/** A readback's bytes as the dtype's typed array (float16: `skip` elements past an aligned start). */
+export function fromBytes(raw: ArrayBuffer, dtype: DType, skip: number, size: number): DataArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(raw);
+    case "int32":
+      return new Int32Array(raw);
+    case "uint32":
+      return new Uint32Array(raw);
+    case "bool":
+      return Uint8Array.from(new Uint32Array(raw));
+    case "float16":
+      return new Uint16Array(raw, skip * 2, size);
+    case "float64":
+      throw new BackendError("webgpu: float64 is not stored on WebGPU");
+  }
+}

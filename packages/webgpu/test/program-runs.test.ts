@@ -4,6 +4,7 @@
  * jitted, donated, the loss read every step — creates no GPU buffers after warm-up (storage,
  * params and readback buffers all come from pools).
  */
+
 import { getBackend, type Array as JArray, jit, np, random, tree, valueAndGrad } from "@webjax/core";
 import type { WebGPUBackend } from "@webjax/webgpu/node";
 import { describe, expect, test } from "vitest";
@@ -30,6 +31,9 @@ describe("WebGPU program runs", () => {
     const values = await y.data();
     expect(b.counters.dispatches - before.dispatches).toBeGreaterThan(64);
     expect(b.counters.submits - before.submits).toBe(1);
+    // Its ~80 intermediates (1 KiB each, each dead after the next kernel) share a few arena buffers.
+    expect(b.counters.arenaSlots - before.arenaSlots).toBeGreaterThan(60);
+    expect(b.counters.arenaBuffers - before.arenaBuffers).toBeLessThanOrEqual(4);
     // Centred once, the values stay centred: (i − 127.5) · 1.01^40.
     expect(values[0]).toBeCloseTo(-127.5 * 1.01 ** 40, 2);
     expect(values[255]).toBeCloseTo(127.5 * 1.01 ** 40, 2);
@@ -85,11 +89,15 @@ describe("WebGPU program runs", () => {
     const losses: number[] = [];
     let created = 0;
     let submits = 0;
+    let groups = 0;
+    let dispatches = 0;
     for (let i = 0; i < 25; i++) {
       if (i === 5) {
         await b.sync();
         created = b.buffersCreated;
         submits = b.counters.submits;
+        groups = b.counters.bindGroups;
+        dispatches = b.counters.dispatches;
       }
       const [l, next] = step(params);
       params = next;
@@ -97,6 +105,10 @@ describe("WebGPU program runs", () => {
       l.dispose();
     }
     expect(b.buffersCreated - created).toBe(0);
+    // Each step's param buffers were written once, and its bind groups are reused: the pooled
+    // buffers come back in the same order each call (the donated params alternate).
+    expect(b.counters.dispatches - dispatches).toBeGreaterThan(20 * 10);
+    expect(b.counters.bindGroups - groups).toBe(0);
     // One submit per step: the program's (the loss read flushes it; its copy is not a program submit).
     expect(b.counters.submits - submits).toBe(20);
     expect(losses[24]).toBeLessThan(losses[0] as number);

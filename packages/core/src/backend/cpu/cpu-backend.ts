@@ -2,8 +2,8 @@ import type { DataArray, DType } from "../../dtype.js";
 import { itemSize } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
 import type { FusedKernel, Kernel } from "../../ir/kernel.js";
+import { Arenas } from "../arena.js";
 import type { Backend, BackendProgram, Executable, Slot } from "../backend.js";
-import { runSteps } from "../run-steps.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
 import { Heap, type HeapStats, MAX_PAGES } from "./heap.js";
 import { interpretFused } from "./interpret.js";
@@ -39,6 +39,17 @@ export interface CpuOptions {
 /** Whether a backend has said (once per process) why it runs on one thread. */
 let loggedOneThread = false;
 
+/**
+ * An arena place's size class in bytes: eight classes per power of two (at most 1/8 wasted), at
+ * least 16 bytes; 0 for an empty array.
+ */
+function arenaClass(dtype: DType, size: number): number {
+  const b = size * itemSize(dtype);
+  if (b === 0) return 0;
+  const step = Math.max(16, 2 ** Math.floor(Math.log2(b)) / 8);
+  return Math.ceil(b / step) * step;
+}
+
 /** A block of the backend's heap (or nothing, for an empty array). */
 class CpuSlot implements Slot {
   freed = false;
@@ -69,7 +80,10 @@ class CpuExecutable implements Executable {
 
 type Op =
   | { kind: "dispatch"; exe: CpuExecutable; inputs: CpuSlot[]; outputs: CpuSlot[]; params: Int32Array }
-  | { kind: "free"; slot: CpuSlot }
+  /** `keep`: the block is a program arena's — the slot is marked freed, the block stays. */
+  | { kind: "free"; slot: CpuSlot; keep?: boolean }
+  /** A collected program's arena block goes back to the heap (after the work queued before it). */
+  | { kind: "release"; ptr: number }
   /** A read, ordered with the rest: copies out (or fails) when the queue reaches it. */
   | {
       kind: "read";
@@ -94,7 +108,18 @@ export class CpuBackend implements Backend {
   /** Kernels compiled to Wasm against the heap (null where the engine compiles no Wasm, e.g. a strict CSP). */
   private wasmKernels: WasmKernels | null | undefined;
   /** Kernels run (and of those, run in Wasm) and flushes made since creation (for tests and profiling). */
-  readonly counters = { kernels: 0, flushes: 0, compiles: 0, wasmKernels: 0, wasmFallbacks: 0 };
+  readonly counters = {
+    kernels: 0,
+    flushes: 0,
+    compiles: 0,
+    wasmKernels: 0,
+    wasmFallbacks: 0,
+    /** Program intermediates placed in their arenas, and the heap blocks made for arenas. */
+    arenaSlots: 0,
+    arenaBlocks: 0,
+  };
+  /** Programs' arenas of intermediates (heap blocks; backend/arena.ts). */
+  private readonly arenas = new Arenas<number>(arenaClass, (ptr) => this.enqueue({ kind: "release", ptr }));
   /**
    * Why fused kernels compiled to JS where Wasm runs (reason → kernels): float64 and float16
    * storage, float `rem` and integer `pow` today. Routines and non-float32 matmuls are JS
@@ -210,9 +235,41 @@ export class CpuBackend implements Backend {
     this.wasmFallbackReasons.set(why, (this.wasmFallbackReasons.get(why) ?? 0) + 1);
   }
 
-  /** A jitted program's steps, in order (DESIGN decision 5: one call per program run). */
+  /**
+   * A jitted program's steps, in order (DESIGN decision 5: one call per program run). Its
+   * intermediates live in the program's arena (backend/arena.ts): heap blocks made at its first
+   * run and kept, so a call takes no block from the allocator but for its outputs.
+   */
   run(program: BackendProgram, slots: Slot[]): void {
-    runSteps(this, program, slots);
+    const arena = this.arenas.of(program);
+    for (const s of program.steps) {
+      if (s.op === "alloc") {
+        const place = arena.placeOf.get(s);
+        if (place === undefined) {
+          slots[s.id] = this.alloc(s.dtype, s.size);
+          continue;
+        }
+        const bytes = s.size * itemSize(s.dtype);
+        let ptr = arena.storage[place];
+        if (ptr === null || ptr === undefined) {
+          const cls = arena.classes[place] as number;
+          ptr = cls === 0 ? 0 : this.heap.alloc(cls);
+          arena.storage[place] = ptr;
+          this.counters.arenaBlocks++;
+        }
+        this.counters.arenaSlots++;
+        slots[s.id] = new CpuSlot(this.heap, s.dtype, s.size, bytes, ptr);
+      } else if (s.op === "free") {
+        this.enqueue({ kind: "free", slot: slots[s.id] as CpuSlot, keep: arena.ids.has(s.id) });
+      } else {
+        this.dispatch(
+          s.exe,
+          s.ins.map((i) => slots[i] as Slot),
+          s.outs.map((i) => slots[i] as Slot),
+          s.params,
+        );
+      }
+    }
   }
 
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {
@@ -264,8 +321,12 @@ export class CpuBackend implements Backend {
       const slot = op.slot;
       if (!slot.freed) {
         slot.freed = true;
-        if (slot.bytes > 0) this.heap.free(slot.ptr);
+        if (slot.bytes > 0 && !op.keep) this.heap.free(slot.ptr);
       }
+      return;
+    }
+    if (op.kind === "release") {
+      this.heap.free(op.ptr);
       return;
     }
     if (op.kind === "read") {
