@@ -6,6 +6,7 @@ import {
   type Compiled,
   type DataArray,
   fromBytes,
+  GpuCounters,
   GpuExecutable,
   GpuRoutine,
   GpuSlot,
@@ -55,11 +56,8 @@ export class WebGPUBackend implements Backend {
   get maxKernelInputs(): number {
     return this.limits.maxStorageBuffersPerShaderStage - 1;
   }
-  /**
-   * Work done (for tests and profiling): dispatches, submits, pipelines compiled, bind groups
-   * made; programs' intermediates placed in their arenas, and the arena buffers made for them.
-   */
-  readonly counters = { dispatches: 0, submits: 0, compiles: 0, bindGroups: 0, arenaSlots: 0, arenaBuffers: 0 };
+  /** Work done (for tests and profiling). */
+  readonly counters = new GpuCounters();
   private batch: Batch | null = null;
   private scheduled = false;
   /** Set while a program's steps are recorded: its dispatches go into one submit. */
@@ -121,6 +119,7 @@ export class WebGPUBackend implements Backend {
       );
     }
     const slot = new GpuSlot(dtype, size, bytes, null);
+    this.counters.allocs++;
     slot.buffer = this.scoped(slot, "allocating", () => this.storage.acquire(Math.max(bytes, 4)));
     return slot;
   }
@@ -240,13 +239,17 @@ export class WebGPUBackend implements Backend {
         if (s.op === "alloc") {
           const place = arena.placeOf.get(s);
           const buffer = place === undefined ? null : arena.storage[place];
-          if (place !== undefined) this.counters.arenaSlots++;
+          if (place !== undefined) {
+            this.counters.arenaSlots++;
+            this.counters.arenaSlotBytes += bytesOf(s.dtype, s.size);
+          }
           if (buffer) slots[s.id] = new GpuSlot(s.dtype, s.size, bytesOf(s.dtype, s.size), buffer);
           else {
             const slot = this.alloc(s.dtype, s.size);
             if (place !== undefined) {
               arena.storage[place] = slot.buffer;
               this.counters.arenaBuffers++;
+              this.counters.arenaBytes += slot.buffer?.size ?? 0;
             }
             slots[s.id] = slot;
           }

@@ -20,6 +20,23 @@ export class GpuSlot implements Slot {
   ) {}
 }
 
+/** Work the WebGPU backend has done (for tests and profiling). */
+export class GpuCounters {
+  dispatches = 0;
+  submits = 0;
+  /** Pipelines compiled. */
+  compiles = 0;
+  bindGroups = 0;
+  /** Buffers taken for arrays (from the pool or new); a program's intermediates take none after its first run. */
+  allocs = 0;
+  /** Program intermediates placed in their arenas (count, bytes). */
+  arenaSlots = 0;
+  arenaSlotBytes = 0;
+  /** Buffers made for programs' arenas (count, bytes). */
+  arenaBuffers = 0;
+  arenaBytes = 0;
+}
+
 export interface Compiled {
   pipeline: GPUComputePipeline;
   /** Settles with the shader's compile error, if any. */

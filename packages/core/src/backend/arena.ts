@@ -79,3 +79,80 @@ export class Arenas<T> {
     return arena;
   }
 }
+
+/**
+ * A program's intermediates packed into one block (the CPU's arena): each gets an offset, and
+ * two whose lifetimes overlap never share a byte. Greedy by size (largest first, each at the
+ * lowest offset free over its lifetime), so the block is close to the program's peak of live
+ * intermediates rather than their sum.
+ */
+export interface PackedArena {
+  /** Per alloc step of an intermediate, its byte offset in the block. */
+  readonly offsetOf: ReadonlyMap<object, number>;
+  /** The block's size in bytes. */
+  readonly bytes: number;
+  /** The ids of intermediates (their free steps release nothing). */
+  readonly ids: ReadonlySet<number>;
+}
+
+export function packArena(
+  steps: readonly ProgramStep[],
+  bytesOf: (dtype: DType, size: number) => number,
+  align = 16,
+): PackedArena {
+  const freeAt = new Map<number, number>();
+  steps.forEach((s, i) => {
+    if (s.op === "free") freeAt.set(s.id, i);
+  });
+  const items: { step: object; start: number; end: number; bytes: number }[] = [];
+  const ids = new Set<number>();
+  steps.forEach((s, i) => {
+    if (s.op !== "alloc") return;
+    const end = freeAt.get(s.id);
+    if (end === undefined || end < i) return;
+    ids.add(s.id);
+    items.push({ step: s, start: i, end, bytes: Math.ceil(bytesOf(s.dtype, s.size) / align) * align });
+  });
+  items.sort((a, b) => b.bytes - a.bytes || a.start - b.start);
+  const placed: { start: number; end: number; offset: number; bytes: number }[] = [];
+  const offsetOf = new Map<object, number>();
+  let total = 0;
+  for (const it of items) {
+    // The ranges taken over its lifetime, by offset; it goes in the first gap that fits.
+    const busy = placed.filter((p) => p.start <= it.end && it.start <= p.end).sort((a, b) => a.offset - b.offset);
+    let offset = 0;
+    for (const p of busy) {
+      if (offset + it.bytes <= p.offset) break;
+      offset = Math.max(offset, p.offset + p.bytes);
+    }
+    placed.push({ start: it.start, end: it.end, offset, bytes: it.bytes });
+    offsetOf.set(it.step, offset);
+    total = Math.max(total, offset + it.bytes);
+  }
+  return { offsetOf, bytes: total, ids };
+}
+
+/** Programs' packed arenas (one block each, made at the first run); a collected program's block goes to `release`. */
+export class PackedArenas {
+  private readonly arenas = new WeakMap<BackendProgram, { plan: PackedArena; block: { base: number | null } }>();
+  private readonly collected: FinalizationRegistry<{ base: number | null }>;
+
+  constructor(
+    private readonly bytesOf: (dtype: DType, size: number) => number,
+    release: (base: number) => void,
+  ) {
+    this.collected = new FinalizationRegistry((block) => {
+      if (block.base !== null) release(block.base);
+    });
+  }
+
+  of(program: BackendProgram): { plan: PackedArena; block: { base: number | null } } {
+    let a = this.arenas.get(program);
+    if (!a) {
+      a = { plan: packArena(program.steps, this.bytesOf), block: { base: null } };
+      this.arenas.set(program, a);
+      this.collected.register(program, a.block);
+    }
+    return a;
+  }
+}

@@ -99,44 +99,59 @@ export class Plan {
 
   /**
    * The steps as one backend program. A donated input that this call owns alone ("1" in the
-   * mask) is the program's: the first later allocation of its exact dtype and size ("2": its
-   * buffer is exactly its array) takes its slot instead — the donated buffer holds that output,
-   * and the step allocates nothing — or else the program frees it where the recording released
-   * it. One that another array still holds ("0") is released afterwards, by its handle only.
+   * mask) is the program's: a later allocation of its exact dtype and size ("2": its buffer is
+   * exactly its array; an output first) takes its slot instead — the donated buffer holds that
+   * value, and the step allocates nothing — or else the program frees it where the recording
+   * released it. One that another array still holds ("0") is released afterwards, by its handle only.
    */
   private programFor(mask: string): { program: BackendProgram; aliases: readonly [number, number][] } {
     let p = this.programs.get(mask);
     if (p) return p;
+    const all = this.steps;
+    // Which allocation takes each whole donated buffer ("2"): the first later output of its
+    // dtype and size, else the first later intermediate (an output would allocate; an
+    // intermediate's storage is the program's arena's from its second run).
+    const freed = new Set(all.flatMap((st) => (st.op === "free" ? [st.id] : [])));
+    const takerOf = new Map<number, number>();
+    const taken = new Set<number>();
     let k = 0;
-    const steps: (ProgramStep | null)[] = [];
-    const free: { id: number; dtype: DType; size: number; at: number }[] = [];
+    all.forEach((st, i) => {
+      if (st.op !== "donate" || mask[k++] !== "2") return;
+      const { dtype, size } = this.fixedSizes[st.input] as { dtype: DType; size: number };
+      const fits = (t: number, output: boolean) => {
+        const a = all[t] as PlanStep;
+        return (
+          a.op === "alloc" && a.dtype === dtype && a.size === size && !taken.has(t) && (!output || !freed.has(a.id))
+        );
+      };
+      let j = -1;
+      for (let t = i + 1; t < all.length && j < 0; t++) if (fits(t, true)) j = t;
+      for (let t = i + 1; t < all.length && j < 0; t++) if (fits(t, false)) j = t;
+      if (j >= 0) {
+        taken.add(j);
+        takerOf.set(j, this.canon[st.input] as number);
+      }
+    });
+    const donatedTaken = new Set(takerOf.values());
+    const steps: ProgramStep[] = [];
     const remap = new Map<number, number>();
     const id = (i: number) => remap.get(i) ?? i;
-    for (const st of this.steps) {
+    k = 0;
+    all.forEach((st, i) => {
       if (st.op === "donate") {
         const m = mask[k++];
-        if (m === "0") continue;
         const input = this.canon[st.input] as number;
-        const { dtype, size } = this.fixedSizes[st.input] as { dtype: DType; size: number };
-        if (m === "2") free.push({ id: input, dtype, size, at: steps.length });
-        steps.push(m === "2" ? null : { op: "free", id: input });
+        // Donated buffers no allocation takes are freed where they were released.
+        if (m === "1" || (m === "2" && !donatedTaken.has(input))) steps.push({ op: "free", id: input });
       } else if (st.op === "alloc") {
-        const j = free.findIndex((f) => f.dtype === st.dtype && f.size === st.size);
-        if (j < 0) steps.push(st);
-        else {
-          remap.set(st.id, (free[j] as { id: number }).id);
-          free.splice(j, 1);
-        }
+        const input = takerOf.get(i);
+        if (input === undefined) steps.push(st);
+        else remap.set(st.id, input);
       } else if (st.op === "dispatch") {
         steps.push(remap.size === 0 ? st : { ...st, ins: st.ins.map(id), outs: st.outs.map(id) });
       } else steps.push({ op: "free", id: id(st.id) });
-    }
-    // Donated buffers no allocation took are freed where they were released.
-    for (const f of free) steps[f.at] = { op: "free", id: f.id };
-    p = {
-      program: { steps: steps.filter((x): x is ProgramStep => x !== null) },
-      aliases: [...remap],
-    };
+    });
+    p = { program: { steps }, aliases: [...remap] };
     this.programs.set(mask, p);
     return p;
   }

@@ -2,7 +2,7 @@ import type { DataArray, DType } from "../../dtype.js";
 import { itemSize } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
 import type { FusedKernel, Kernel } from "../../ir/kernel.js";
-import { Arenas } from "../arena.js";
+import { PackedArenas } from "../arena.js";
 import type { Backend, BackendProgram, Executable, Slot } from "../backend.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
 import { Heap, type HeapStats, MAX_PAGES } from "./heap.js";
@@ -38,17 +38,6 @@ export interface CpuOptions {
 
 /** Whether a backend has said (once per process) why it runs on one thread. */
 let loggedOneThread = false;
-
-/**
- * An arena place's size class in bytes: eight classes per power of two (at most 1/8 wasted), at
- * least 16 bytes; 0 for an empty array.
- */
-function arenaClass(dtype: DType, size: number): number {
-  const b = size * itemSize(dtype);
-  if (b === 0) return 0;
-  const step = Math.max(16, 2 ** Math.floor(Math.log2(b)) / 8);
-  return Math.ceil(b / step) * step;
-}
 
 /** A block of the backend's heap (or nothing, for an empty array). */
 class CpuSlot implements Slot {
@@ -114,12 +103,19 @@ export class CpuBackend implements Backend {
     compiles: 0,
     wasmKernels: 0,
     wasmFallbacks: 0,
-    /** Program intermediates placed in their arenas, and the heap blocks made for arenas. */
+    /** Blocks taken from the heap allocator for arrays (a program's intermediates take none after its first run). */
+    allocs: 0,
+    /** Program intermediates placed in their arenas (count, bytes), and the arenas' heap blocks (one per program: count, bytes). */
     arenaSlots: 0,
+    arenaSlotBytes: 0,
     arenaBlocks: 0,
+    arenaBytes: 0,
   };
   /** Programs' arenas of intermediates (heap blocks; backend/arena.ts). */
-  private readonly arenas = new Arenas<number>(arenaClass, (ptr) => this.enqueue({ kind: "release", ptr }));
+  private readonly arenas = new PackedArenas(
+    (d, n) => n * itemSize(d),
+    (ptr) => this.enqueue({ kind: "release", ptr }),
+  );
   /**
    * Why fused kernels compiled to JS where Wasm runs (reason → kernels): float64 and float16
    * storage, float `rem` and integer `pow` today. Routines and non-float32 matmuls are JS
@@ -164,6 +160,7 @@ export class CpuBackend implements Backend {
     if (!Number.isSafeInteger(bytes) || bytes < 0) {
       throw new BackendError(`cpu: cannot allocate ${size} elements of ${dtype}`);
     }
+    this.counters.allocs++;
     return new CpuSlot(this.heap, dtype, size, bytes, bytes === 0 ? 0 : this.heap.alloc(bytes));
   }
 
@@ -241,26 +238,25 @@ export class CpuBackend implements Backend {
    * run and kept, so a call takes no block from the allocator but for its outputs.
    */
   run(program: BackendProgram, slots: Slot[]): void {
-    const arena = this.arenas.of(program);
+    const { plan, block } = this.arenas.of(program);
+    if (block.base === null && plan.bytes > 0) {
+      block.base = this.heap.alloc(plan.bytes);
+      this.counters.arenaBlocks++;
+      this.counters.arenaBytes += plan.bytes;
+    }
     for (const s of program.steps) {
       if (s.op === "alloc") {
-        const place = arena.placeOf.get(s);
-        if (place === undefined) {
+        const offset = plan.offsetOf.get(s);
+        if (offset === undefined) {
           slots[s.id] = this.alloc(s.dtype, s.size);
           continue;
         }
         const bytes = s.size * itemSize(s.dtype);
-        let ptr = arena.storage[place];
-        if (ptr === null || ptr === undefined) {
-          const cls = arena.classes[place] as number;
-          ptr = cls === 0 ? 0 : this.heap.alloc(cls);
-          arena.storage[place] = ptr;
-          this.counters.arenaBlocks++;
-        }
         this.counters.arenaSlots++;
-        slots[s.id] = new CpuSlot(this.heap, s.dtype, s.size, bytes, ptr);
+        this.counters.arenaSlotBytes += bytes;
+        slots[s.id] = new CpuSlot(this.heap, s.dtype, s.size, bytes, bytes === 0 ? 0 : (block.base as number) + offset);
       } else if (s.op === "free") {
-        this.enqueue({ kind: "free", slot: slots[s.id] as CpuSlot, keep: arena.ids.has(s.id) });
+        this.enqueue({ kind: "free", slot: slots[s.id] as CpuSlot, keep: plan.ids.has(s.id) });
       } else {
         this.dispatch(
           s.exe,
