@@ -1,6 +1,6 @@
 /** Internals for backend packages and tests: the IR, the registry and the eager executor. */
 
-export { type Arena, Arenas, type PackedArena, PackedArenas, packArena, planArena } from "./backend/arena.js";
+export { type Arena, type PackedArena, ProgramArenas, packArena, planArena } from "./backend/arena.js";
 export { generateFused } from "./backend/cpu/codegen.js";
 export { CpuBackend } from "./backend/cpu/cpu-backend.js";
 export { Heap } from "./backend/cpu/heap.js";

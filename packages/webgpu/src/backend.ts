@@ -1,5 +1,5 @@
 import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
-import { Arenas, type FusedKernel, type Kernel, LruCache } from "@webjax/core/internal";
+import { type FusedKernel, type Kernel, LruCache, ProgramArenas, planArena } from "@webjax/core/internal";
 import { fusedSource, paramCount, SPLIT_PARTS, splitSources } from "./codegen/fused.js";
 import { matmulSource } from "./codegen/matmul.js";
 import {
@@ -17,7 +17,7 @@ import {
 } from "./executables.js";
 import { grid, type WebGPULimits } from "./limits.js";
 import { BufferPool, MapMode, Usage } from "./pool.js";
-import { StepCaches } from "./program-state.js";
+import { type Bound, createBindGroup, padParams, StepCaches } from "./program-state.js";
 import { type BufRef, planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
 
@@ -72,9 +72,11 @@ export class WebGPUBackend implements Backend {
   /** Program steps' param buffers and bind groups, kept between calls. */
   private readonly steps: StepCaches;
   /** Programs' arenas of intermediates (core's backend/arena.ts); collected programs' buffers go back to the pool. */
-  private readonly arenas = new Arenas<GPUBuffer>(
-    (d, n) => BufferPool.sizeClass(Math.max(bytesOf(d, n), 4)),
-    (b) => this.lostReason === null && this.storage.release(b),
+  private readonly arenas = new ProgramArenas(
+    (steps) => planArena<GPUBuffer>(steps, (d, n) => BufferPool.sizeClass(Math.max(bytesOf(d, n), 4))),
+    ({ storage }) => {
+      if (this.lostReason === null) for (const b of storage) if (b) this.storage.release(b);
+    },
   );
   private readonly flushEvery: number;
   private fault: string | null = null;
@@ -385,38 +387,31 @@ export class WebGPUBackend implements Backend {
     pipeline: GPUComputePipeline,
     params: Int32Array,
     nParams: number,
-    buffers: readonly { buffer: GPUBuffer; offset?: number; size: number }[],
+    buffers: readonly Bound[],
     [x, y, z]: [number, number, number],
     label: string,
   ): void {
     const paramBytes = Math.max(16, Math.ceil(nParams / 4) * 16);
-    const padded = new Int32Array(paramBytes / 4);
-    padded.set(params.subarray(0, Math.min(params.length, padded.length)));
     // A program step's record keeps its param buffer and bind groups; eager dispatches pool them.
-    const kept = this.fault === null ? this.steps.record(pipeline, padded) : null;
+    const kept = this.fault === null ? this.steps.record(pipeline, params, paramBytes) : null;
     let ub: GPUBuffer;
     if (kept) ub = kept.ub;
     else {
       ub = this.uniforms.acquire(paramBytes);
-      this.device.queue.writeBuffer(ub, 0, padded);
+      this.device.queue.writeBuffer(ub, 0, padParams(params, paramBytes));
       this.uniforms.release(ub);
     }
-    const make = () => {
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ub, size: paramBytes } }];
-      buffers.forEach((b, i) => {
-        entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } });
-      });
-      if (this.fault !== null) {
-        // An injected fault is a real validation error (a bind group missing its entries), so it
-        // travels the same asynchronous path as any other failure.
-        entries.length = 0;
-        batch.labels.push(`${label} (injected fault: ${this.fault})`);
-        this.fault = null;
-      }
+    let bindGroup = kept?.find(buffers) ?? null;
+    if (!bindGroup) {
+      // An injected fault is a real validation error (a bind group missing its entries), so it
+      // travels the same asynchronous path as any other failure.
+      const fault = this.fault;
+      if (fault !== null) batch.labels.push(`${label} (injected fault: ${fault})`);
+      this.fault = null;
+      bindGroup = createBindGroup(this.device, pipeline, ub, paramBytes, fault === null ? buffers : null, label);
       this.counters.bindGroups++;
-      return this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label });
-    };
-    const bindGroup = kept ? kept.bindGroup(buffers, make) : make();
+      kept?.keep(buffers, bindGroup);
+    }
     batch.pass.setPipeline(pipeline);
     batch.pass.setBindGroup(0, bindGroup);
     batch.pass.dispatchWorkgroups(x, y, z);

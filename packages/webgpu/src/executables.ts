@@ -82,16 +82,12 @@ export const SPLIT_MAX_OUTPUTS = 64;
 /** Whether reduction `k` runs split: long reductions into few outputs (see SPLIT_REDUCE_MIN). */
 export function useSplit(k: FusedKernel, p: Int32Array): boolean {
   if (!k.reduce || !splittable(k)) return false;
-  let red = 1;
-  for (let d = k.outRank; d < k.loops.length; d++) red *= resolveInt(k.loops[d] as number, p);
-  return red >= SPLIT_REDUCE_MIN && outSize(k, p) <= SPLIT_MAX_OUTPUTS;
+  return reducedSize(k, p) >= SPLIT_REDUCE_MIN && outSize(k, p) <= SPLIT_MAX_OUTPUTS;
 }
 
 /** A thread per output when the reductions are short and the outputs many enough to fill the GPU. */
 export function useSerial(k: FusedKernel, p: Int32Array): boolean {
-  let red = 1;
-  for (let d = k.outRank; d < k.loops.length; d++) red *= resolveInt(k.loops[d] as number, p);
-  return red <= SERIAL_REDUCE_MAX && outSize(k, p) >= 256;
+  return reducedSize(k, p) <= SERIAL_REDUCE_MAX && outSize(k, p) >= 256;
 }
 
 /** A kernel's workgroup grid for params p (a matmul's tiles, a reduction's outputs, else threads). */
@@ -117,6 +113,13 @@ export function workgroups(
   const count = k.reduce && !serial ? outTotal : Math.ceil(outTotal / FUSED_WG);
   const [x, y] = grid(count, limits, k.label);
   return [x, y, 1];
+}
+
+/** Elements each output of a fused kernel reduces, for params p. */
+function reducedSize(k: FusedKernel, p: Int32Array): number {
+  let n = 1;
+  for (let d = k.outRank; d < k.loops.length; d++) n *= resolveInt(k.loops[d] as number, p);
+  return n;
 }
 
 /** Outputs of a fused kernel for params p. */

@@ -33,11 +33,6 @@ export class BufferPool {
     return this.device.createBuffer({ size, usage: this.usage, label: this.label });
   }
 
-  /** Returns a buffer no queued command uses (an unmapped staging buffer): reusable at once. */
-  recycle(buffer: GPUBuffer): void {
-    this.keep(buffer);
-  }
-
   /** Returns a buffer; it becomes reusable after the next submit. */
   release(buffer: GPUBuffer): void {
     this.held.push(buffer);
@@ -45,12 +40,15 @@ export class BufferPool {
 
   /** Called right after a submit: held buffers become reusable (or are destroyed past the cap). */
   submitted(): void {
-    for (const b of this.held) this.keep(b);
+    for (const b of this.held) this.recycle(b);
     this.held = [];
   }
 
-  /** Pools a buffer for reuse, or destroys it past the cap. */
-  private keep(b: GPUBuffer): void {
+  /**
+   * Pools a buffer no queued command uses for reuse at once (an unmapped staging buffer; held
+   * ones after their submit), or destroys it past the cap.
+   */
+  recycle(b: GPUBuffer): void {
     if (this.pooledBytes + b.size > this.maxPooledBytes) {
       b.destroy();
       return;

@@ -14,10 +14,42 @@ export interface Bound {
   readonly size: number;
 }
 
+/** A dispatch's bind group: its params, then its buffers (none: an invalid one, for injected faults). */
+export function createBindGroup(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  ub: GPUBuffer,
+  paramBytes: number,
+  buffers: readonly Bound[] | null,
+  label: string,
+): GPUBindGroup {
+  const entries: GPUBindGroupEntry[] = buffers
+    ? [
+        { binding: 0, resource: { buffer: ub, size: paramBytes } },
+        ...buffers.map((b, i) => ({
+          binding: i + 1,
+          resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size },
+        })),
+      ]
+    : [];
+  return device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label });
+}
+
 /** Bind groups a record keeps (the two sets of a donated loop, and some slack). */
 const GROUPS = 4;
 
-const sameInts = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
+/** Params as a uniform buffer of `bytes` holds them: cut or zero-padded to its size. */
+export function padParams(params: Int32Array, bytes: number): Int32Array {
+  const padded = new Int32Array(bytes / 4);
+  padded.set(params.subarray(0, Math.min(params.length, padded.length)));
+  return padded;
+}
+
+/** Whether `kept` (a record's padded params) is what `padParams(params, …)` would give. */
+function sameParams(kept: Int32Array, params: Int32Array): boolean {
+  for (let i = 0; i < kept.length; i++) if (kept[i] !== (i < params.length ? params[i] : 0)) return false;
+  return true;
+}
 
 const sameBuffers = (a: readonly Bound[], b: readonly Bound[]) =>
   a.length === b.length &&
@@ -35,14 +67,16 @@ class RecordCache {
     readonly ub: GPUBuffer,
   ) {}
 
-  /** The bind group over `buffers`: a kept one, else `make()`'s (kept, the oldest dropped). */
-  bindGroup(buffers: readonly Bound[], make: () => GPUBindGroup): GPUBindGroup {
-    const i = this.groups.findIndex((g) => sameBuffers(g.buffers, buffers));
-    if (i >= 0) return (this.groups[i] as { group: GPUBindGroup }).group;
-    const group = make();
+  /** A kept bind group over exactly `buffers`, or null. */
+  find(buffers: readonly Bound[]): GPUBindGroup | null {
+    for (const g of this.groups) if (sameBuffers(g.buffers, buffers)) return g.group;
+    return null;
+  }
+
+  /** Keeps `group` (made over `buffers`), dropping the oldest past GROUPS. */
+  keep(buffers: readonly Bound[], group: GPUBindGroup): void {
     this.groups.unshift({ buffers: buffers.map((b) => ({ ...b })), group });
     if (this.groups.length > GROUPS) this.groups.pop();
-    return group;
   }
 }
 
@@ -69,25 +103,25 @@ export class StepCaches {
   }
 
   /**
-   * The open step's next record, its param buffer holding `params` (padded to the uniform's
-   * size): the kept one when pipeline and params match, else a new one (written now; an old
+   * The open step's next record, its param buffer holding `params` padded to `bytes`: the kept one when pipeline and params match, else a new one (written now; an old
    * one may still be bound in the unsubmitted encoder, so it is never rewritten). Null outside
    * a program step.
    */
-  record(pipeline: GPUComputePipeline, params: Int32Array): RecordCache | null {
+  record(pipeline: GPUComputePipeline, params: Int32Array, bytes: number): RecordCache | null {
     const open = this.open;
     if (!open) return null;
     const at = open.next++;
     const kept = open.list[at];
-    if (kept && kept.pipeline === pipeline && sameInts(kept.params, params)) return kept;
+    if (kept && kept.pipeline === pipeline && sameParams(kept.params, params)) return kept;
+    const padded = padParams(params, bytes);
     const ub = this.device.createBuffer({
-      size: params.byteLength,
+      size: bytes,
       usage: Usage.UNIFORM | Usage.COPY_DST,
       label: "webjax-step-params",
     });
     this.created++;
-    this.device.queue.writeBuffer(ub, 0, params);
-    const rc = new RecordCache(pipeline, params.slice(), ub);
+    this.device.queue.writeBuffer(ub, 0, padded);
+    const rc = new RecordCache(pipeline, padded, ub);
     open.list[at] = rc;
     return rc;
   }

@@ -55,31 +55,6 @@ export function planArena<T>(steps: readonly ProgramStep[], classOf: (dtype: DTy
   return { placeOf, classes, storage: classes.map(() => null), ids };
 }
 
-/** Programs' arenas, planned at each program's first run; a collected program's storage goes to `release`. */
-export class Arenas<T> {
-  private readonly arenas = new WeakMap<BackendProgram, Arena<T>>();
-  private readonly collected: FinalizationRegistry<(T | null)[]>;
-
-  constructor(
-    private readonly classOf: (dtype: DType, size: number) => number,
-    release: (storage: T) => void,
-  ) {
-    this.collected = new FinalizationRegistry((storage) => {
-      for (const b of storage) if (b !== null) release(b);
-    });
-  }
-
-  of(program: BackendProgram): Arena<T> {
-    let arena = this.arenas.get(program);
-    if (!arena) {
-      arena = planArena<T>(program.steps, this.classOf);
-      this.arenas.set(program, arena);
-      this.collected.register(program, arena.storage);
-    }
-    return arena;
-  }
-}
-
 /**
  * A program's intermediates packed into one block (the CPU's arena): each gets an offset, and
  * two whose lifetimes overlap never share a byte. Greedy by size (largest first, each at the
@@ -132,27 +107,28 @@ export function packArena(
   return { offsetOf, bytes: total, ids };
 }
 
-/** Programs' packed arenas (one block each, made at the first run); a collected program's block goes to `release`. */
-export class PackedArenas {
-  private readonly arenas = new WeakMap<BackendProgram, { plan: PackedArena; block: { base: number | null } }>();
-  private readonly collected: FinalizationRegistry<{ base: number | null }>;
+/**
+ * Per program, its arena: planned from its steps at its first run (`plan`), kept while the
+ * program lives; when the program is collected, `release` hands the arena's storage back.
+ */
+export class ProgramArenas<A extends object> {
+  private readonly arenas = new WeakMap<BackendProgram, A>();
+  private readonly collected: FinalizationRegistry<A>;
 
   constructor(
-    private readonly bytesOf: (dtype: DType, size: number) => number,
-    release: (base: number) => void,
+    private readonly plan: (steps: readonly ProgramStep[]) => A,
+    release: (arena: A) => void,
   ) {
-    this.collected = new FinalizationRegistry((block) => {
-      if (block.base !== null) release(block.base);
-    });
+    this.collected = new FinalizationRegistry(release);
   }
 
-  of(program: BackendProgram): { plan: PackedArena; block: { base: number | null } } {
-    let a = this.arenas.get(program);
-    if (!a) {
-      a = { plan: packArena(program.steps, this.bytesOf), block: { base: null } };
-      this.arenas.set(program, a);
-      this.collected.register(program, a.block);
+  of(program: BackendProgram): A {
+    let arena = this.arenas.get(program);
+    if (!arena) {
+      arena = this.plan(program.steps);
+      this.arenas.set(program, arena);
+      this.collected.register(program, arena);
     }
-    return a;
+    return arena;
   }
 }

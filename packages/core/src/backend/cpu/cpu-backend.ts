@@ -2,7 +2,7 @@ import type { DataArray, DType } from "../../dtype.js";
 import { itemSize } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
 import type { FusedKernel, Kernel } from "../../ir/kernel.js";
-import { PackedArenas } from "../arena.js";
+import { ProgramArenas, packArena } from "../arena.js";
 import type { Backend, BackendProgram, Executable, Slot } from "../backend.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
 import { Heap, type HeapStats, MAX_PAGES } from "./heap.js";
@@ -111,10 +111,10 @@ export class CpuBackend implements Backend {
     arenaBlocks: 0,
     arenaBytes: 0,
   };
-  /** Programs' arenas of intermediates (heap blocks; backend/arena.ts). */
-  private readonly arenas = new PackedArenas(
-    (d, n) => n * itemSize(d),
-    (ptr) => this.enqueue({ kind: "release", ptr }),
+  /** Programs' arenas of intermediates: one heap block each, made at the first run (backend/arena.ts). */
+  private readonly arenas = new ProgramArenas(
+    (steps) => ({ plan: packArena(steps, (d, n) => n * itemSize(d)), base: null as number | null }),
+    ({ base }) => base !== null && this.enqueue({ kind: "release", ptr: base }),
   );
   /**
    * Why fused kernels compiled to JS where Wasm runs (reason → kernels): float64 and float16
@@ -238,9 +238,10 @@ export class CpuBackend implements Backend {
    * run and kept, so a call takes no block from the allocator but for its outputs.
    */
   run(program: BackendProgram, slots: Slot[]): void {
-    const { plan, block } = this.arenas.of(program);
-    if (block.base === null && plan.bytes > 0) {
-      block.base = this.heap.alloc(plan.bytes);
+    const arena = this.arenas.of(program);
+    const { plan } = arena;
+    if (arena.base === null && plan.bytes > 0) {
+      arena.base = this.heap.alloc(plan.bytes);
       this.counters.arenaBlocks++;
       this.counters.arenaBytes += plan.bytes;
     }
@@ -254,7 +255,7 @@ export class CpuBackend implements Backend {
         const bytes = s.size * itemSize(s.dtype);
         this.counters.arenaSlots++;
         this.counters.arenaSlotBytes += bytes;
-        slots[s.id] = new CpuSlot(this.heap, s.dtype, s.size, bytes, bytes === 0 ? 0 : (block.base as number) + offset);
+        slots[s.id] = new CpuSlot(this.heap, s.dtype, s.size, bytes, bytes === 0 ? 0 : (arena.base as number) + offset);
       } else if (s.op === "free") {
         this.enqueue({ kind: "free", slot: slots[s.id] as CpuSlot, keep: plan.ids.has(s.id) });
       } else {
