@@ -1,6 +1,6 @@
 /** Internals for backend packages and tests: the IR, the registry and the eager executor. */
 
-export { type Arena, type PackedArena, ProgramArenas, packArena, planArena } from "./backend/arena.js";
+export { type PackedArena, ProgramArenas, packArena } from "./backend/arena.js";
 export { generateFused } from "./backend/cpu/codegen.js";
 export { CpuBackend } from "./backend/cpu/cpu-backend.js";
 export { Heap } from "./backend/cpu/heap.js";
@@ -14,6 +14,7 @@ export { type Fusion, type FusionStage, fuse, type KernelStage } from "./core/fu
 export { ClosedJaxpr, evalJaxpr, Literal, Var } from "./core/jaxpr.js";
 export { checkJaxpr, dce, setJaxprChecks } from "./core/jaxpr-check.js";
 export { printEqn } from "./core/jaxpr-print.js";
+export { type PlanStep, schedule } from "./core/schedule.js";
 export { stage } from "./core/staging.js";
 export { abstractEval, bind, bind1, Trace, Tracer } from "./core/trace.js";
 export * from "./float16.js";

@@ -1,10 +1,13 @@
 import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
-import { type FusedKernel, type Kernel, LruCache, ProgramArenas, planArena } from "@webjax/core/internal";
+import { type FusedKernel, type Kernel, LruCache, ProgramArenas } from "@webjax/core/internal";
 import { fusedSource, paramCount, SPLIT_PARTS, splitSources } from "./codegen/fused.js";
 import { matmulSource } from "./codegen/matmul.js";
 import {
+  bytesOf,
   type Compiled,
   type DataArray,
+  describe,
+  firstError,
   fromBytes,
   GpuCounters,
   GpuExecutable,
@@ -17,7 +20,7 @@ import {
 } from "./executables.js";
 import { grid, type WebGPULimits } from "./limits.js";
 import { BufferPool, MapMode, Usage } from "./pool.js";
-import { type Bound, createBindGroup, padParams, StepCaches } from "./program-state.js";
+import { type Bound, createBindGroup, padParams, planGpuArena, StepCaches } from "./program-state.js";
 import { type BufRef, planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
 
@@ -41,7 +44,6 @@ export interface WebGPUBackendOptions {
 }
 
 /** Bytes a buffer of n elements takes on the GPU (float16 packs two to a 4-byte word). */
-const bytesOf = (d: DType, n: number) => (d === "float16" ? Math.ceil(n / 2) * 4 : n * (d === "float64" ? 8 : 4));
 
 /**
  * The WebGPU backend: WGSL generated from the kernel IR, one command encoder (one compute pass)
@@ -71,11 +73,11 @@ export class WebGPUBackend implements Backend {
   private readonly staging: BufferPool;
   /** Program steps' param buffers and bind groups, kept between calls. */
   private readonly steps: StepCaches;
-  /** Programs' arenas of intermediates (core's backend/arena.ts); collected programs' buffers go back to the pool. */
+  /** Programs' arenas of intermediates (program-state.ts); collected programs' buffers go back to the pool. */
   private readonly arenas = new ProgramArenas(
-    (steps) => planArena<GPUBuffer>(steps, (d, n) => BufferPool.sizeClass(Math.max(bytesOf(d, n), 4))),
-    ({ storage }) => {
-      if (this.lostReason === null) for (const b of storage) if (b) this.storage.release(b);
+    (steps) => planGpuArena(steps, this.limits),
+    ({ buffers }) => {
+      if (this.lostReason === null) for (const b of buffers) if (b) this.storage.retire(b);
     },
   );
   private readonly flushEvery: number;
@@ -162,7 +164,7 @@ export class WebGPUBackend implements Backend {
     }
     const buffer = s.buffer;
     this.scoped(s, "uploading", () =>
-      this.device.queue.writeBuffer(buffer, 0, src.buffer, src.byteOffset, src.byteLength),
+      this.device.queue.writeBuffer(buffer, s.offset, src.buffer, src.byteOffset, src.byteLength),
     );
   }
 
@@ -181,6 +183,16 @@ export class WebGPUBackend implements Backend {
     const main = this.pipeline(kernel.label, fusedSource(kernel, nParams));
     const serial = kernel.reduce ? this.pipeline(kernel.label, fusedSource(kernel, nParams, true)) : null;
     return new GpuExecutable(kernel, main, nParams, serial);
+  }
+
+  /** The kernel reading each aliased input through the output written over it (not float16: atomics). */
+  inPlace(exe: Executable, pairs: readonly (readonly [number, number])[]): Executable | null {
+    const k = exe.kernel;
+    if (!(exe instanceof GpuExecutable) || (k.kind === "fused" && k.reduce)) return null;
+    if (k.kind === "routine" || [...k.inputs, ...k.outputs].includes("float16")) return null;
+    const alias = new Map(pairs);
+    const source = k.kind === "fused" ? fusedSource(k, exe.nParams, false, alias) : matmulSource(k, exe.nParams, alias);
+    return new GpuExecutable(k, this.pipeline(k.label, source), exe.nParams, null, alias);
   }
 
   /** The WGSL of a kernel (routines are several passes: named only). */
@@ -240,21 +252,22 @@ export class WebGPUBackend implements Backend {
       for (const s of program.steps) {
         if (s.op === "alloc") {
           const place = arena.placeOf.get(s);
-          const buffer = place === undefined ? null : arena.storage[place];
-          if (place !== undefined) {
-            this.counters.arenaSlots++;
-            this.counters.arenaSlotBytes += bytesOf(s.dtype, s.size);
+          if (place === undefined) {
+            slots[s.id] = this.alloc(s.dtype, s.size);
+            continue;
           }
-          if (buffer) slots[s.id] = new GpuSlot(s.dtype, s.size, bytesOf(s.dtype, s.size), buffer);
-          else {
-            const slot = this.alloc(s.dtype, s.size);
-            if (place !== undefined) {
-              arena.storage[place] = slot.buffer;
-              this.counters.arenaBuffers++;
-              this.counters.arenaBytes += slot.buffer?.size ?? 0;
-            }
-            slots[s.id] = slot;
+          const bytes = bytesOf(s.dtype, s.size);
+          const slot = new GpuSlot(s.dtype, s.size, bytes, arena.buffers[place.block] ?? null, place.offset);
+          if (!slot.buffer) {
+            const size = arena.bytes[place.block] as number;
+            const b = this.scoped(slot, "allocating the program arena for", () => this.storage.acquireExact(size));
+            slot.buffer = arena.buffers[place.block] = b;
+            this.counters.arenaBuffers++;
+            this.counters.arenaBytes += b.size;
           }
+          this.counters.arenaSlots++;
+          this.counters.arenaSlotBytes += bytes;
+          slots[s.id] = slot;
           continue;
         }
         if (s.op === "free") {
@@ -357,7 +370,7 @@ export class WebGPUBackend implements Backend {
       const size = Math.max(bytes, 4);
       return { buffer: this.storage.acquire(size), size };
     });
-    const resolve = (ref: BufRef): { buffer: GPUBuffer; size: number } => {
+    const resolve = (ref: BufRef): Bound => {
       if ("tmp" in ref) {
         const t = temps[ref.tmp];
         if (!t) throw new Error(`internal: routine '${label}' has no temp ${ref.tmp}`);
@@ -365,7 +378,7 @@ export class WebGPUBackend implements Backend {
       }
       const s = "in" in ref ? ins[ref.in] : outs[ref.out];
       if (!s?.buffer) throw new Error(`internal: routine '${label}' binds a missing slot`);
-      return { buffer: s.buffer, size: Math.max(s.bytes, 4) };
+      return { buffer: s.buffer, offset: s.offset, size: Math.max(s.bytes, 4) };
     };
     const checks: Promise<Error | null>[] = [];
     for (const pass of plan.passes) {
@@ -387,7 +400,7 @@ export class WebGPUBackend implements Backend {
     pipeline: GPUComputePipeline,
     params: Int32Array,
     nParams: number,
-    buffers: readonly Bound[],
+    buffers: readonly (Bound | null)[],
     [x, y, z]: [number, number, number],
     label: string,
   ): void {
@@ -420,8 +433,13 @@ export class WebGPUBackend implements Backend {
   private encode(batch: Batch, e: GpuExecutable, ins: GpuSlot[], outs: GpuSlot[], chunk: Chunk): void {
     const k = e.kernel;
     const buffers = [...ins, ...outs].map((s, i) => {
+      if (e.alias?.has(i)) return null;
       const range = chunk.ranges?.[i];
-      return { buffer: s.buffer as GPUBuffer, offset: range?.offset ?? 0, size: range?.size ?? Math.max(s.bytes, 4) };
+      return {
+        buffer: s.buffer as GPUBuffer,
+        offset: s.offset + (range?.offset ?? 0),
+        size: range?.size ?? Math.max(s.bytes, 4),
+      };
     });
     const serial = e.serial !== null && k.kind === "fused" && useSerial(k, chunk.params);
     const pipeline = serial ? (e.serial as Compiled).pipeline : e.main.pipeline;
@@ -452,7 +470,7 @@ export class WebGPUBackend implements Backend {
     const outputs = outSize(k, params);
     const bytes = outputs * SPLIT_PARTS * 4;
     const tmp = { buffer: this.storage.acquire(bytes), size: bytes };
-    const bound = (s: GpuSlot) => ({ buffer: s.buffer as GPUBuffer, size: Math.max(s.bytes, 4) });
+    const bound = (s: GpuSlot) => ({ buffer: s.buffer as GPUBuffer, offset: s.offset, size: Math.max(s.bytes, 4) });
     const [x1, y1] = grid(outputs * SPLIT_PARTS, this.limits, k.label);
     this.record(batch, e.split.first.pipeline, params, e.nParams, [...ins.map(bound), tmp], [x1, y1, 1], k.label);
     const p2 = new Int32Array(e.nParams + 1);
@@ -506,7 +524,7 @@ export class WebGPUBackend implements Backend {
     const staging = this.staging.acquire(Math.max(bytes, 4));
     this.device.pushErrorScope("validation");
     const enc = this.device.createCommandEncoder({ label: "webjax-read" });
-    enc.copyBufferToBuffer(s.buffer, start, staging, 0, bytes);
+    enc.copyBufferToBuffer(s.buffer, s.offset + start, staging, 0, bytes);
     this.device.queue.submit([enc.finish()]);
     const copied = this.device.popErrorScope();
     try {
@@ -577,15 +595,4 @@ export class WebGPUBackend implements Backend {
   get poolStats(): { held: number; pooledBytes: number } {
     return this.storage.stats;
   }
-}
-
-function describe(labels: string[]): string {
-  const uniq = [...new Set(labels)];
-  return uniq.length <= 5
-    ? uniq.map((l) => `'${l}'`).join(", ")
-    : `${uniq.slice(0, 5).join(", ")} and ${uniq.length - 5} more`;
-}
-
-function firstError(ps: Promise<Error | null>[]): Promise<Error | null> {
-  return Promise.all(ps).then((errs) => errs.find((e) => e !== null) ?? null);
 }

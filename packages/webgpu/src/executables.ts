@@ -17,6 +17,8 @@ export class GpuSlot implements Slot {
     readonly size: number,
     readonly bytes: number,
     public buffer: GPUBuffer | null,
+    /** Where it starts in `buffer` (a program arena's sub-range; 256-byte aligned), in bytes. */
+    readonly offset = 0,
   ) {}
 }
 
@@ -64,6 +66,8 @@ export class GpuExecutable implements Executable {
     readonly nParams: number,
     /** Reductions only: the thread-per-output form, picked at dispatch for many short reductions. */
     readonly serial: Compiled | null,
+    /** An in-place variant's aliased inputs: each read through the output (index) written over it, and not bound. */
+    readonly alias: ReadonlyMap<number, number> | null = null,
   ) {}
   /** Reductions only: the two passes of the split form, built at its first use. */
   split: { readonly first: Compiled; readonly second: Compiled } | null = null;
@@ -145,4 +149,21 @@ export function fromBytes(raw: ArrayBuffer, dtype: DType, skip: number, size: nu
     case "float64":
       throw new BackendError("webgpu: float64 is not stored on WebGPU");
   }
+}
+
+/** A buffer's bytes on WebGPU (float16 packed two to a u32; at least whole u32s). */
+export const bytesOf = (d: DType, n: number): number =>
+  d === "float16" ? Math.ceil(n / 2) * 4 : n * (d === "float64" ? 8 : 4);
+
+/** Up to five distinct kernel labels, quoted, for an error message. */
+export function describe(labels: string[]): string {
+  const uniq = [...new Set(labels)];
+  return uniq.length <= 5
+    ? uniq.map((l) => `'${l}'`).join(", ")
+    : `${uniq.slice(0, 5).join(", ")} and ${uniq.length - 5} more`;
+}
+
+/** The first error of several checks, or null. */
+export function firstError(ps: Promise<Error | null>[]): Promise<Error | null> {
+  return Promise.all(ps).then((errs) => errs.find((e) => e !== null) ?? null);
 }

@@ -6,6 +6,7 @@
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private held: GPUBuffer[] = [];
+  private dying: GPUBuffer[] = [];
   private pooledBytes = 0;
   /** Buffers this pool has created (a steady loop creates none after warm-up). */
   created = 0;
@@ -38,10 +39,27 @@ export class BufferPool {
     this.held.push(buffer);
   }
 
+  /** A buffer of exactly `bytes` (rounded to 4), outside the size classes: a program arena's block. */
+  acquireExact(bytes: number): GPUBuffer {
+    this.created++;
+    return this.device.createBuffer({
+      size: Math.ceil(bytes / 4) * 4,
+      usage: this.usage,
+      label: `${this.label}-arena`,
+    });
+  }
+
+  /** Destroys an `acquireExact` buffer after the next submit (no request would match its size). */
+  retire(buffer: GPUBuffer): void {
+    this.dying.push(buffer);
+  }
+
   /** Called right after a submit: held buffers become reusable (or are destroyed past the cap). */
   submitted(): void {
     for (const b of this.held) this.recycle(b);
     this.held = [];
+    for (const b of this.dying) b.destroy();
+    this.dying = [];
   }
 
   /**
@@ -69,9 +87,10 @@ export class BufferPool {
 
   destroyAll(): void {
     for (const list of this.free.values()) for (const b of list) b.destroy();
-    for (const b of this.held) b.destroy();
+    for (const b of [...this.held, ...this.dying]) b.destroy();
     this.free.clear();
     this.held = [];
+    this.dying = [];
     this.pooledBytes = 0;
   }
 }

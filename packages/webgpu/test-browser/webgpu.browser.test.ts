@@ -24,7 +24,7 @@ import {
   valueAndGrad,
   vmap,
 } from "@webjax/core";
-import { CpuBackend, evalJaxpr } from "@webjax/core/internal";
+import { type ConcreteArray, CpuBackend, evalJaxpr } from "@webjax/core/internal";
 import { adam, applyUpdates } from "@webjax/optax";
 import { activeBackend, init, shutdown } from "@webjax/webgpu";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -430,5 +430,38 @@ describe("WebGPU in the browser", () => {
     expect(b.counters.dispatches - before.dispatches).toBeGreaterThan(3 * 64);
     expect(b.counters.submits - before.submits).toBe(3);
     expect(b.buffersCreated - before.created).toBe(0);
+  });
+  test("in-place donation: a jitted Adam-style update writes its parameter, mu and nu over the old ones", async () => {
+    const upd = jit(
+      (p: JArray, m: JArray, v: JArray, g: JArray) => {
+        const m2 = m.mul(0.9).add(g.mul(0.1));
+        const v2 = v.mul(0.999).add(g.mul(g).mul(0.001));
+        return [p.sub(m2.div(np.sqrt(v2).add(1e-8)).mul(0.01)), m2, v2] as const;
+      },
+      { donateArgnums: [0, 1, 2] },
+    );
+    using g = np.linspace(-1, 1, 300);
+    let state = [np.linspace(0, 1, 300), np.zeros([300]), np.zeros([300])] as const;
+    const slot = (x: JArray) => (x as unknown as ConcreteArray).buffer.slot;
+    let kept = false;
+    for (let i = 0; i < 3; i++) {
+      const before = state.map(slot);
+      state = upd(state[0], state[1], state[2], g);
+      kept = state.every((x, k) => slot(x) === before[k]);
+    }
+    expect(kept).toBe(true);
+    // Three steps by hand, in float64 (tolerance 1e-5 covers float32).
+    const gs = await g.data();
+    const p = await state[0].data();
+    gs.forEach((gi, i) => {
+      let [pi, mi, vi] = [i / 299, 0, 0];
+      for (let t = 0; t < 3; t++) {
+        mi = 0.9 * mi + 0.1 * gi;
+        vi = 0.999 * vi + 0.001 * gi * gi;
+        pi -= (0.01 * mi) / (Math.sqrt(vi) + 1e-8);
+      }
+      expect(Math.abs((p[i] as number) - pi)).toBeLessThan(1e-5);
+    });
+    for (const x of state) x.dispose();
   });
 });

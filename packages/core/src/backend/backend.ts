@@ -66,6 +66,12 @@ export interface Backend {
    * core runs the steps through alloc, dispatch and free (`runSteps`).
    */
   run?(program: BackendProgram, slots: Slot[]): void;
+  /**
+   * A variant of `exe` that may write output j over input p's slot for each [p, j] of `pairs`
+   * (inputs `pointwiseInputs` allows, of output j's dtype and size): every output of an element
+   * is computed before any is stored. Null where it cannot; absent: never (no in-place updates).
+   */
+  inPlace?(exe: Executable, pairs: readonly (readonly [number, number])[]): Executable | null;
   /** Reads `size` elements from `offset` (in elements), after the queued work. */
   read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray>;
   readSync(slot: Slot, dtype: DType, offset: number, size: number): DataArray;

@@ -6,17 +6,18 @@
  * the Program keys plans by those.
  */
 import type { Array } from "../array.js";
-import type { Backend, BackendProgram, ProgramStep, Slot } from "../backend/backend.js";
+import type { Backend, BackendProgram, Executable, ProgramStep, Slot } from "../backend/backend.js";
 import { runSteps } from "../backend/run-steps.js";
 import type { DType } from "../dtype.js";
+import { inputDepths, pointwiseInputs } from "../ir/kernel.js";
 import { isContiguous, type View } from "../ir/view.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
 import { ConcreteArray } from "./concrete.js";
 import type { Recorder } from "./recording.js";
+import { type PlanStep, schedule } from "./schedule.js";
 
-/** A backend step, or the point where the recording released a donated input. */
-type PlanStep = ProgramStep | { readonly op: "donate"; readonly input: number };
+type Dispatch = Extract<ProgramStep, { op: "dispatch" }>;
 
 /**
  * A program output: a fixed array (an input, const or literal) itself, a new view of one's
@@ -51,32 +52,6 @@ export function layoutKey(fixed: readonly Array[]): string {
   return key;
 }
 
-/**
- * Moves each donated input's release after the last dispatch that reads its buffer. The eager
- * run releases the input's handle at its last use in the program, but views made from it (an
- * intermediate reshape, say) keep its buffer alive for later kernels; a replay has no such
- * views, so releasing at the same point would free a buffer later dispatches still read.
- */
-function afterLastRead(steps: readonly PlanStep[], canon: readonly number[]): PlanStep[] {
-  const lastRead = new Map<number, number>();
-  steps.forEach((s, i) => {
-    if (s.op === "dispatch") for (const id of s.ins) lastRead.set(id, i);
-  });
-  const out: PlanStep[] = [];
-  const pending = new Map<number, PlanStep[]>();
-  steps.forEach((s, i) => {
-    if (s.op === "donate") {
-      const at = Math.max(i, lastRead.get(canon[s.input] ?? s.input) ?? -1);
-      if (at === i) out.push(s);
-      else pending.set(at, [...(pending.get(at) ?? []), s]);
-      return;
-    }
-    out.push(s);
-    for (const d of pending.get(i) ?? []) out.push(d);
-  });
-  return out;
-}
-
 export class Plan {
   /** The donated inputs, in the order the program gives them up. */
   private readonly donations: number[];
@@ -108,15 +83,17 @@ export class Plan {
     let p = this.programs.get(mask);
     if (p) return p;
     const all = this.steps;
-    // Which allocation takes each whole donated buffer ("2"): the first later output of its
-    // dtype and size, else the first later intermediate (an output would allocate; an
-    // intermediate's storage is the program's arena's from its second run).
+    // Which allocation takes each whole donated buffer ("2"): the output its last reader writes
+    // in place, else the first later output of its dtype and size, else the first later
+    // intermediate (an output would allocate; an intermediate's storage is the program's
+    // arena's from its second run).
     const freed = new Set(all.flatMap((st) => (st.op === "free" ? [st.id] : [])));
-    const takerOf = new Map<number, number>();
-    const taken = new Set<number>();
+    const { takerOf, variants } = this.inPlaceTakers(mask, freed);
+    const taken = new Set<number>(takerOf.keys());
+    const placed = new Set(takerOf.values());
     let k = 0;
     all.forEach((st, i) => {
-      if (st.op !== "donate" || mask[k++] !== "2") return;
+      if (st.op !== "donate" || mask[k++] !== "2" || placed.has(this.canon[st.input] as number)) return;
       const { dtype, size } = this.fixedSizes[st.input] as { dtype: DType; size: number };
       const fits = (t: number, output: boolean) => {
         const a = all[t] as PlanStep;
@@ -148,12 +125,88 @@ export class Plan {
         if (input === undefined) steps.push(st);
         else remap.set(st.id, input);
       } else if (st.op === "dispatch") {
-        steps.push(remap.size === 0 ? st : { ...st, ins: st.ins.map(id), outs: st.outs.map(id) });
+        const exe = variants.get(i) ?? st.exe;
+        steps.push(
+          remap.size === 0 && exe === st.exe ? st : { ...st, exe, ins: st.ins.map(id), outs: st.outs.map(id) },
+        );
       } else steps.push({ op: "free", id: id(st.id) });
     });
     p = { program: { steps }, aliases: [...remap] };
     this.programs.set(mask, p);
     return p;
+  }
+
+  /**
+   * In-place updates: a whole donated buffer ("2" in the mask) whose last reader is an
+   * elementwise dispatch reading it only at the element it writes (`pointwiseInputs`) is that
+   * dispatch's output of its dtype and size — an output first, else an intermediate — where
+   * the backend has a variant of the kernel that may write over it (WebGPU: the input bound
+   * read-write). Returns the allocation steps so taken (step index → donated id) and the
+   * variant kernel per dispatch step.
+   */
+  private inPlaceTakers(
+    mask: string,
+    freed: ReadonlySet<number>,
+  ): { takerOf: Map<number, number>; variants: Map<number, Executable> } {
+    const takerOf = new Map<number, number>();
+    const variants = new Map<number, Executable>();
+    const inPlace = this.backend.inPlace?.bind(this.backend);
+    if (!inPlace) return { takerOf, variants };
+    const all = this.steps;
+    const allocAt = new Map<number, number>();
+    all.forEach((st, i) => {
+      if (st.op === "alloc") allocAt.set(st.id, i);
+    });
+    // Per dispatch step: its [input, output] pairs and the allocations they take.
+    const wanted = new Map<number, { pairs: [number, number][]; takes: [number, number][] }>();
+    let k = 0;
+    all.forEach((st, i) => {
+      if (st.op !== "donate" || mask[k++] !== "2") return;
+      const x = this.canon[st.input] as number;
+      const { dtype, size } = this.fixedSizes[st.input] as { dtype: DType; size: number };
+      let d = i - 1;
+      while (d >= 0 && !((all[d] as PlanStep).op === "dispatch" && (all[d] as Dispatch).ins.includes(x))) d--;
+      if (d < 0) return;
+      const disp = all[d] as Dispatch;
+      const kernel = disp.exe.kernel;
+      const pointwise = pointwiseInputs(kernel, disp.params);
+      const at = disp.ins.flatMap((id, p) => (id === x ? [p] : []));
+      if (!at.every((p) => pointwise[p] && kernel.inputs[p] === dtype)) return;
+      const w = wanted.get(d) ?? { pairs: [], takes: [] };
+      const fits = (j: number, output: boolean) => {
+        const y = disp.outs[j] as number;
+        const a = allocAt.get(y);
+        if (a === undefined || kernel.outputs[j] !== dtype || w.takes.some(([t]) => t === a)) return false;
+        const st = all[a] as PlanStep;
+        if (st.op !== "alloc" || st.size !== size || (output && freed.has(y))) return false;
+        // Nothing else writes or reads it before this dispatch.
+        for (let t = a + 1; t < d; t++) {
+          const o = all[t] as PlanStep;
+          if (o.op === "dispatch" && (o.outs.includes(y) || o.ins.includes(y))) return false;
+        }
+        return true;
+      };
+      // The output nearest the input in the kernel's expressions (the new value of that leaf).
+      const depth = inputDepths(kernel, at[0] as number);
+      const nearest = (output: boolean) =>
+        disp.outs
+          .map((_, j) => j)
+          .filter((j) => fits(j, output))
+          .sort((a, b) => (depth[a] as number) - (depth[b] as number) || a - b)[0] ?? -1;
+      let j = nearest(true);
+      if (j < 0) j = nearest(false);
+      if (j < 0) return;
+      for (const p of at) w.pairs.push([p, j]);
+      w.takes.push([allocAt.get(disp.outs[j] as number) as number, x]);
+      wanted.set(d, w);
+    });
+    for (const [d, w] of wanted) {
+      const exe = inPlace((all[d] as Dispatch).exe, w.pairs);
+      if (!exe) continue;
+      variants.set(d, exe);
+      for (const [a, x] of w.takes) takerOf.set(a, x);
+    }
+    return { takerOf, variants };
   }
 
   /**
@@ -231,7 +284,7 @@ export class Plan {
       plan: new Plan(
         backend,
         next,
-        afterLastRead(steps, canon),
+        schedule(steps, canon),
         outputs,
         sizes,
         canon,

@@ -1,5 +1,5 @@
 import type { DType } from "../dtype.js";
-import type { Expr } from "./expr.js";
+import { children, type Expr } from "./expr.js";
 import type { RoutineKernel } from "./routine.js";
 
 /**
@@ -100,4 +100,83 @@ export type Kernel = FusedKernel | MatmulKernel | RoutineKernel;
 
 export function resolveInt(e: IntExpr, params: ArrayLike<number>): number {
   return typeof e === "number" ? e : (params[e.param] as number);
+}
+
+/**
+ * Per input, whether the kernel dispatched with `params` reads it only at the element it
+ * writes: through loads contiguous from offset 0 over the loops, without gathers — an
+ * elementwise fused kernel's, or a matmul epilogue's (loops batch…, m, n; not an operand or a
+ * prologue's input). Output j may then be written over such an input of its dtype and size (a
+ * donated in-place update) on a backend that computes all of an element's outputs before
+ * storing any.
+ */
+export function pointwiseInputs(k: Kernel, params: ArrayLike<number>): boolean[] {
+  const none = k.inputs.map(() => false);
+  if (k.kind === "fused") {
+    if (k.reduce || k.outRank !== k.loops.length) return none;
+    return pointwiseLoads(k.inputs.length, k.loops, k.loads, params);
+  }
+  if (k.kind !== "matmul" || !k.epilogue) return none;
+  const ok = pointwiseLoads(k.inputs.length, [...k.batch, k.m, k.n], k.epilogue.loads, params);
+  ok[0] = false;
+  ok[1] = false;
+  for (const pro of [k.lhs.prologue, k.rhs.prologue]) for (const l of pro?.loads ?? []) ok[l.input] = false;
+  return ok;
+}
+
+/** Per input, whether `loads` read it (at least once) and only contiguously from 0 over `loops`. */
+function pointwiseLoads(
+  nInputs: number,
+  loops: readonly IntExpr[],
+  loads: readonly Load[],
+  params: ArrayLike<number>,
+): boolean[] {
+  const ok = new globalThis.Array<boolean>(nInputs).fill(false);
+  const dims = loops.map((n) => resolveInt(n, params));
+  const contiguous: number[] = [];
+  let s = 1;
+  for (let d = dims.length - 1; d >= 0; d--) {
+    contiguous[d] = s;
+    s *= dims[d] as number;
+  }
+  const bad = new Set<number>();
+  for (const l of loads) {
+    const exact =
+      resolveInt(l.offset, params) === 0 &&
+      !l.gather?.length &&
+      l.strides.every((st, d) => resolveInt(st, params) === contiguous[d] || dims[d] === 1);
+    if (exact) ok[l.input] = true;
+    else bad.add(l.input);
+  }
+  for (const i of bad) ok[i] = false;
+  return ok;
+}
+
+/**
+ * Per output, how near its expression's root the kernel reads `input` (1: a load is an operand
+ * of the root; Infinity: it never reads it). An in-place update prefers the output nearest its
+ * donated input — an optimiser's new parameter over the old one, mu over mu — so each keeps its
+ * buffer.
+ */
+export function inputDepths(k: Kernel, input: number): number[] {
+  const roots = k.kind === "fused" ? outputExprs(k) : k.kind === "matmul" && k.epilogue ? [k.epilogue.expr] : [];
+  const loads = k.kind === "fused" ? k.loads : k.kind === "matmul" ? (k.epilogue?.loads ?? []) : [];
+  return k.outputs.map((_, j) => {
+    const root = roots[j];
+    if (!root) return Number.POSITIVE_INFINITY;
+    let level: Expr[] = [root];
+    const seen = new Set<Expr>(level);
+    for (let depth = 0; level.length > 0; depth++) {
+      if (level.some((e) => e.op === "load" && loads[e.load]?.input === input)) return depth;
+      const next: Expr[] = [];
+      for (const e of level)
+        for (const c of children(e))
+          if (!seen.has(c)) {
+            seen.add(c);
+            next.push(c);
+          }
+      level = next;
+    }
+    return Number.POSITIVE_INFINITY;
+  });
 }

@@ -26,10 +26,13 @@ export function bindingsDecl(
   inputs: readonly DType[],
   outputs: DType | readonly DType[],
   names: readonly string[] = [],
+  alias?: ReadonlyMap<number, number>,
 ): string {
   const elem = (d: DType) => (d === "float16" ? "u32" : wgslType(d));
-  const lines = inputs.map(
-    (d, i) => `@group(0) @binding(${i + 1}) var<storage, read> ${names[i] ?? `in${i}`}: array<${elem(d)}>;`,
+  const lines = inputs.flatMap((d, i) =>
+    alias?.has(i)
+      ? []
+      : [`@group(0) @binding(${i + 1}) var<storage, read> ${names[i] ?? `in${i}`}: array<${elem(d)}>;`],
   );
   const outs = typeof outputs === "string" ? [outputs] : outputs;
   outs.forEach((d, j) => {
@@ -66,15 +69,20 @@ function decompose(flat: string, loops: readonly IntExpr[], from: number, to: nu
   return lines;
 }
 
-/** WGSL of loads, indices and `acc`; loads see loop variables below `depth` (the rest at 0). */
-function leafFor(k: FusedKernel, depth = k.loops.length) {
+/**
+ * WGSL of loads, indices and `acc`; loads see loop variables below `depth` (the rest at 0). An
+ * aliased input (in place) is read from the output written over it.
+ */
+function leafFor(k: FusedKernel, depth = k.loops.length, alias?: ReadonlyMap<number, number>) {
   return (e: Expr, gatherIndices?: string[]): string => {
     if (e.op === "load") {
       const l = k.loads[e.load];
       if (!l) throw new Error(`internal: load ${e.load} missing`);
       let terms = l.strides.map((s, d) => (s === 0 || d >= depth ? "" : ` + i${d} * ${intSrc(s)}`)).join("");
       for (const [i, g] of (l.gather ?? []).entries()) terms += ` + ${gatherIndices?.[i]} * ${intSrc(g.stride)}`;
-      return loadSrc(`in${l.input}`, `${intSrc(l.offset)}${terms}`, k.inputs[l.input] as DType);
+      const at = alias?.get(l.input);
+      const name = at === undefined ? `in${l.input}` : outName(at);
+      return loadSrc(name, `${intSrc(l.offset)}${terms}`, k.inputs[l.input] as DType);
     }
     if (e.op === "index") {
       const t = wgslType(e.dtype);
@@ -84,11 +92,15 @@ function leafFor(k: FusedKernel, depth = k.loops.length) {
   };
 }
 
-/** WGSL for a fused kernel without reduction: one thread per output element. */
-function elementwiseSource(k: FusedKernel, nParams: number): string {
+/**
+ * WGSL for a fused kernel without reduction: one thread per output element. Every output of an
+ * element is computed before any is stored, so an output may be written over an input it reads
+ * (`alias`: input → output).
+ */
+function elementwiseSource(k: FusedKernel, nParams: number, alias?: ReadonlyMap<number, number>): string {
   const em = new WgslEmitter();
   const r = k.outRank;
-  const [stmts, vs] = em.emitAll(outputExprs(k), leafFor(k), k.loads);
+  const [stmts, vs] = em.emitAll(outputExprs(k), leafFor(k, k.loops.length, alias), k.loads);
   const sizes = k.loops.map((n, d) => `let n${d} = ${intSrc(n)};`);
   const total = r === 0 ? "1" : k.loops.map((_, d) => `n${d}`).join(" * ");
   const body = [
@@ -100,14 +112,21 @@ function elementwiseSource(k: FusedKernel, nParams: number): string {
     ...stmts,
     ...vs.map((v, j) => storeSrc("o", v, k.outputs[j] as DType, em, j)),
   ];
-  return shader(k, nParams, em, [], body);
+  return shader(k, nParams, em, [], body, alias);
 }
 
 /** A fused kernel's module: params, bindings, the helpers it used, workgroup memory, then `main`. */
-function shader(k: FusedKernel, nParams: number, em: WgslEmitter, workgroupVars: string[], body: string[]): string {
+function shader(
+  k: FusedKernel,
+  nParams: number,
+  em: WgslEmitter,
+  workgroupVars: string[],
+  body: string[],
+  alias?: ReadonlyMap<number, number>,
+): string {
   return [
     paramsDecl(nParams),
-    bindingsDecl(k.inputs, k.outputs),
+    bindingsDecl(k.inputs, k.outputs, [], alias),
     helperSource(em.helpers),
     ...workgroupVars,
     `@compute @workgroup_size(${FUSED_WG})`,
@@ -296,8 +315,13 @@ export function splitSources(k: FusedKernel, nParams: number): { first: string; 
  * WGSL for a fused kernel; `nParams` is the number of integer arguments it reads. Reductions
  * come in two forms: a workgroup tree per output (`serial` false) or a thread per output.
  */
-export function fusedSource(k: FusedKernel, nParams: number, serial = false): string {
-  return k.reduce ? reduceSource(k, nParams, serial) : elementwiseSource(k, nParams);
+export function fusedSource(
+  k: FusedKernel,
+  nParams: number,
+  serial = false,
+  alias?: ReadonlyMap<number, number>,
+): string {
+  return k.reduce ? reduceSource(k, nParams, serial) : elementwiseSource(k, nParams, alias);
 }
 
 /** How many params a kernel reads (the largest `{param: i}` + 1). */

@@ -11,15 +11,17 @@ export const MM_TILE = 32;
  * WGSL for a batched matmul: shared-memory tiles of A and B, a 4×4 register tile per thread,
  * strided operands (transposes and broadcasts need no copy) or operands computed by their fused
  * prologues as the tiles load, and the epilogue applied to each accumulator before the store.
- * Workgroups: (⌈N/32⌉, ⌈M/32⌉, batch).
+ * Workgroups: (⌈N/32⌉, ⌈M/32⌉, batch). `alias` (input → output 0): inputs the epilogue reads
+ * from the output it is written over (a donated in-place update).
  */
-export function matmulSource(k: MatmulKernel, nParams: number): string {
+export function matmulSource(k: MatmulKernel, nParams: number, alias?: ReadonlyMap<number, number>): string {
   const t = wgslType(k.dtype);
   const zero = literal(0, k.dtype);
   const em = new WgslEmitter();
   const nb = k.batch.length;
   const epi = k.epilogue;
-  const inputName = (i: number) => (i === 0 ? "A" : i === 1 ? "B" : `in${i}`);
+  // An aliased epilogue input (in place) is read from the output, by the thread that then stores it.
+  const inputName = (i: number) => (i === 0 ? "A" : i === 1 ? "B" : alias?.has(i) ? "out" : `in${i}`);
   /** The leaf of an expression over loops (batch…, `rowVar`, `colVar`) reading `loads`. */
   const leafOver = (loads: readonly Load[], rowVar: string, colVar: string) => {
     const names = [...Array.from({ length: nb }, (_, d) => `bi${d}`), rowVar, colVar];
@@ -121,7 +123,7 @@ export function matmulSource(k: MatmulKernel, nParams: number): string {
   ];
   return [
     paramsDecl(nParams),
-    bindingsDecl(k.inputs, k.outputs[0])
+    bindingsDecl(k.inputs, k.outputs[0], [], alias)
       .replace("var<storage, read> in0:", "var<storage, read> A:")
       .replace("var<storage, read> in1:", "var<storage, read> B:"),
     helperSource(em.helpers),

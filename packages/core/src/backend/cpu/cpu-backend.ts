@@ -191,6 +191,15 @@ export class CpuBackend implements Backend {
     return new CpuExecutable(kernel, run, source);
   }
 
+  /**
+   * In place is the kernel itself: every fused runner (Wasm, JS, interpreted) computes all of an
+   * element's outputs before it stores any, threads split the elements, and a matmul with an
+   * epilogue accumulates into its own block, which the epilogue then maps into the output.
+   */
+  inPlace(exe: Executable): Executable | null {
+    return exe.kernel.kind === "fused" || (exe.kernel.kind === "matmul" && exe.kernel.epilogue) ? exe : null;
+  }
+
   /** A fused kernel's runner: Wasm where it takes the kernel, else generated JS, else interpreted. */
   private fusedRunner(kernel: FusedKernel): { run: CpuRun; source: string | null } {
     const wasm = this.wasm;

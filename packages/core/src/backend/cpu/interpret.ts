@@ -196,14 +196,18 @@ export function interpretFused(k: FusedKernel): CpuRun {
       return false;
     };
     const outSize = loops.slice(0, r).reduce((a, b) => a * b, 1);
+    const sibValues = new Float64Array(siblings.length);
     const redSize = loops.slice(r).reduce((a, b) => a * b, 1);
     for (let o = 0; o < outSize; o++) {
       if (!k.reduce) {
         setPtrs();
         s.gen = nextGeneration();
-        out[o] = store(expr(s));
-        for (let j = 0; j < siblings.length; j++)
-          (outs[j + 1] as DataArray)[o] = (siblings[j] as (s: InterpState) => number)(s);
+        // Every output is computed before any is stored (an output may be written over an
+        // input its siblings read at this element: a donated, in-place update).
+        const v = store(expr(s));
+        for (let j = 0; j < siblings.length; j++) sibValues[j] = (siblings[j] as (s: InterpState) => number)(s);
+        out[o] = v;
+        for (let j = 0; j < siblings.length; j++) (outs[j + 1] as DataArray)[o] = sibValues[j] as number;
       } else {
         let acc = init;
         let best = 0;

@@ -114,17 +114,30 @@ export function fusedModule(
   }
 
   let depth = -1;
-  /** Stores `exprs[j]` at output j's pointer and advances it (a node they share is computed once). */
+  /**
+   * Stores `exprs[j]` at output j's pointer and advances it (a node they share is computed
+   * once). Several outputs are all computed before any is stored: an output may be written over
+   * an input it and its siblings read at the same element (a donated, in-place update).
+   */
   const scalarStore = (exprs: readonly Expr[]) => {
     const em = scalarEmitter(g, loads, () => depth + 1);
     for (const e of exprs) em.count(e);
+    const temps = exprs.length > 1 ? exprs.map((_, j) => g.temp(valType(k.outputs[j] as DType))) : [];
+    exprs.forEach((e, j) => {
+      if (temps.length > 0) {
+        em.emit(e);
+        b.set(temps[j] as Local);
+      }
+    });
     exprs.forEach((e, j) => {
       const t = k.outputs[j] as DType;
       b.get(g.os[j] as Local);
-      em.emit(e);
+      if (temps.length > 0) b.get(temps[j] as Local);
+      else em.emit(e);
       storeValue(g, t);
       b.addTo(g.os[j] as Local, bytesOf(t));
     });
+    for (const l of temps) g.release(l);
   };
   /** i_d = 0 (loop 0 of an output: rowBegin) and each load's pointer at that row. */
   const loopStart = (d: number) => {
@@ -197,11 +210,21 @@ export function fusedModule(
     fourLanes(d, () => {
       const em = vectorEmitter(g, d, (j) => broadcast[j] as Local | boolean);
       for (const e of outExprs) em.count(e);
+      // As in scalarStore: every output is computed before any is stored.
+      const temps = outExprs.length > 1 ? outExprs.map(() => g.temp("v128")) : [];
+      outExprs.forEach((e, j) => {
+        if (temps.length > 0) {
+          em.emit(e);
+          b.set(temps[j] as Local);
+        }
+      });
       outExprs.forEach((e, j) => {
         b.get(g.os[j] as Local);
-        em.emit(e);
+        if (temps.length > 0) b.get(temps[j] as Local);
+        else em.emit(e);
         b.mem("v128.store");
       });
+      for (const l of temps) g.release(l);
     });
 
   if (!k.reduce) {
