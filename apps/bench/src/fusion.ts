@@ -4,7 +4,7 @@
  * chain of 20 cheap elementwise ops on 1e6 elements, eager against jitted.
  */
 import { configureJit, getBackend, jit, np, random, tree, valueAndGrad, type Array as WArray } from "@webjax/core";
-import { jaxjsJitMlp } from "./peers.js";
+import { jaxjsJitMlp } from "./jaxjs-mlp.js";
 import { medianMs } from "./timing.js";
 
 type Params = Record<string, WArray>;
@@ -65,7 +65,7 @@ const SIZES = [784, 512, 512, 10];
 const BATCH = 128;
 
 /** The MLP Adam step eager, jitted unfused and jitted fused on the current backend, in ms a step. */
-async function mlpStepTimes(reps: { warmup: number; reps: number }) {
+export async function mlpStepTimes(reps: { warmup: number; reps: number }) {
   const x = random.normal(random.key(1), [BATCH, 784]);
   const y = np.oneHot(np.mod(np.arange(BATCH), 10), 10);
   const step = adamStep(SIZES.length - 1);

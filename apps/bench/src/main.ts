@@ -14,6 +14,7 @@ import { type Contender, jaxjsJitMlp, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } 
 import { benchRoutines } from "./routines.js";
 import { medianMs, randomData } from "./timing.js";
 import { benchPerExample } from "./vmap.js";
+import { benchWebGPU } from "./webgpu.js";
 
 const contenders: Contender[] = [webjaxCpu, tfjsCpu, tfjsWasm, jaxjsWasm];
 
@@ -265,12 +266,23 @@ const sections: Record<string, () => Promise<void>> = {
   configs: () => benchConfigs(),
   routines: benchRoutines,
   vmap: benchPerExample,
-  // Last: it makes WebGPU the default backend while it runs.
+  // Last: they make WebGPU the default backend while they run.
   "fusion-webgpu": () => benchFusionWebGPU((r, u) => report(r, u, false), heading),
+  webgpu: () => benchWebGPU((r, u) => report(r, u, false), heading),
 };
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+// `--backend webgpu`: the WebGPU rows alone (against jax-js' WebGPU backend).
+const args = process.argv.slice(2);
+const backendAt = args.indexOf("--backend");
+const backendArg = backendAt >= 0 ? args[backendAt + 1] : undefined;
+if (backendArg !== undefined && backendArg !== "webgpu" && backendArg !== "cpu")
+  throw new Error(`bench: --backend takes webgpu or cpu, got '${backendArg}'`);
+const named = args.filter((a, i) => !a.startsWith("--") && i !== backendAt + 1);
+const wanted = backendArg === "webgpu" ? ["webgpu", ...named] : named;
 console.log(`node ${process.version}, ${process.arch}`);
 // The CPU pool's workers start in the background: time it with them, not before them.
 await (getBackend("cpu") as CpuBackend).wasm?.pool?.whenReady();
-for (const [name, run] of Object.entries(sections)) if (wanted.length === 0 || wanted.includes(name)) await run();
+for (const [name, run] of Object.entries(sections)) {
+  const all = wanted.length === 0 && name !== "webgpu"; // a plain run keeps its CPU rows and the SwiftShader step
+  if (all || wanted.includes(name)) await run();
+}
 if (json) process.stdout.write(`${JSON.stringify({ node: process.version, arch: process.arch, rows }, null, 2)}\n`);
