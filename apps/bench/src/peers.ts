@@ -7,7 +7,6 @@ import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { lax, np, valueAndGrad, type Array as WArray } from "@webjax/core";
 import { jaxjsMlp, mlpData } from "./jaxjs-mlp.js";
-import { randomData } from "./timing.js";
 
 export { jaxjsJitMlp, mlpData } from "./jaxjs-mlp.js";
 
