@@ -23,6 +23,7 @@ import { BufferPool, MapMode, Usage } from "./pool.js";
 import { type Bound, createBindGroup, padParams, planGpuArena, StepCaches } from "./program-state.js";
 import { type BufRef, planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
+import { inPlaceVariant, specializedVariant } from "./variants.js";
 
 export { GpuSlot } from "./executables.js";
 
@@ -185,14 +186,12 @@ export class WebGPUBackend implements Backend {
     return new GpuExecutable(kernel, main, nParams, serial);
   }
 
-  /** The kernel reading each aliased input through the output written over it (not float16: atomics). */
   inPlace(exe: Executable, pairs: readonly (readonly [number, number])[]): Executable | null {
-    const k = exe.kernel;
-    if (!(exe instanceof GpuExecutable) || (k.kind === "fused" && k.reduce)) return null;
-    if (k.kind === "routine" || [...k.inputs, ...k.outputs].includes("float16")) return null;
-    const alias = new Map(pairs);
-    const source = k.kind === "fused" ? fusedSource(k, exe.nParams, false, alias) : matmulSource(k, exe.nParams, alias);
-    return new GpuExecutable(k, this.pipeline(k.label, source), exe.nParams, null, alias);
+    return inPlaceVariant(exe, pairs, (label, source) => this.pipeline(label, source));
+  }
+
+  specialize(exe: Executable, params: Int32Array): Executable {
+    return specializedVariant(exe, params, (label, source) => this.pipeline(label, source));
   }
 
   /** The WGSL of a kernel (routines are several passes: named only). */

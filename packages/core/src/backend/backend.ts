@@ -72,6 +72,11 @@ export interface Backend {
    * is computed before any is stored. Null where it cannot; absent: never (no in-place updates).
    */
   inPlace?(exe: Executable, pairs: readonly (readonly [number, number])[]): Executable | null;
+  /**
+   * A variant of `exe` for a program step that always dispatches it with `params` (its params
+   * compiled in as constants). Absent: the kernel itself.
+   */
+  specialize?(exe: Executable, params: Int32Array): Executable;
   /** Reads `size` elements from `offset` (in elements), after the queued work. */
   read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray>;
   readSync(slot: Slot, dtype: DType, offset: number, size: number): DataArray;

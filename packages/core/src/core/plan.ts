@@ -125,7 +125,8 @@ export class Plan {
         if (input === undefined) steps.push(st);
         else remap.set(st.id, input);
       } else if (st.op === "dispatch") {
-        const exe = variants.get(i) ?? st.exe;
+        const variant = variants.get(i) ?? st.exe;
+        const exe = this.backend.specialize?.(variant, st.params) ?? variant;
         steps.push(
           remap.size === 0 && exe === st.exe ? st : { ...st, exe, ins: st.ins.map(id), outs: st.outs.map(id) },
         );
