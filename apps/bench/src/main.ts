@@ -276,7 +276,7 @@ const backendAt = args.indexOf("--backend");
 const backendArg = backendAt >= 0 ? args[backendAt + 1] : undefined;
 if (backendArg !== undefined && backendArg !== "webgpu" && backendArg !== "cpu")
   throw new Error(`bench: --backend takes webgpu or cpu, got '${backendArg}'`);
-const named = args.filter((a, i) => !a.startsWith("--") && i !== backendAt + 1);
+const named = args.filter((a, i) => !a.startsWith("--") && (backendAt < 0 || i !== backendAt + 1));
 const wanted = backendArg === "webgpu" ? ["webgpu", ...named] : named;
 console.log(`node ${process.version}, ${process.arch}`);
 // The CPU pool's workers start in the background: time it with them, not before them.
