@@ -21,7 +21,7 @@ import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
 import { ConcreteArray, setMaterialize } from "./concrete.js";
-import { runDot } from "./eager-dot.js";
+import { type DotEpilogue, runDot } from "./eager-dot.js";
 import { recorder } from "./recording.js";
 import { checkSameBackend } from "./trace.js";
 
@@ -335,27 +335,36 @@ function runLoads<K extends Primitive>(
   return runLoadsKernel(prim, paramsKey(params), (lin) => low.kernel(lin, params, out), inputs, out, backend);
 }
 
-/** A primitive as a gather kernel over input 0 and a `dot_general` with a view of input 1. */
-function runDotPlan(
+/**
+ * A primitive as a gather kernel over input 0 and a `dot_general` with a view of input 1; with
+ * `epi` (jit's fusion, rule 5c), the matmul maps its product through a fused epilogue.
+ */
+export function runDotPlan(
   plan: DotPlan,
   key: string,
   inputs: readonly ConcreteArray[],
   out: Aval,
   backend: Backend,
+  epi?: { epilogue: DotEpilogue | null; inputs: readonly ConcreteArray[]; label: string },
 ): ConcreteArray {
   const [x, y] = inputs as [ConcreteArray, ConcreteArray];
-  const aval = (shape: readonly number[]): Aval => ({ shape: [...shape], dtype: out.dtype, weakType: out.weakType });
+  // The operands keep their dtype (an epilogue's output may have another).
+  const aval = (shape: readonly number[], dtype = out.dtype): Aval => ({
+    shape: [...shape],
+    dtype,
+    weakType: out.weakType,
+  });
   const gathered = runLoadsKernel(
     plan.label,
     `${key}|${plan.key}`,
     ([l]) => plan.gathered.kernel(l as LoweringInput),
     [x],
-    aval(plan.gathered.shape),
+    aval(plan.gathered.shape, x.dtype),
     backend,
   );
   const t = transposeView(y.view, plan.other.perm);
-  const moved = viewOf(y, aval(t.shape), t);
-  const other = reviewed(moved, aval(plan.other.shape), (v) => reshapeView(v, plan.other.shape));
+  const moved = viewOf(y, aval(t.shape, y.dtype), t);
+  const other = reviewed(moved, aval(plan.other.shape, y.dtype), (v) => reshapeView(v, plan.other.shape));
   moved.dispose();
   const [lhs, rhs] = plan.gatheredFirst ? [gathered, other] : [other, gathered];
   const dims = plan.dims;
@@ -364,7 +373,7 @@ function runDotPlan(
     ...freeDims(lhs.ndim, dims.contracting[0], dims.batch[0]).map((d) => lhs.shape[d] as number),
     ...freeDims(rhs.ndim, dims.contracting[1], dims.batch[1]).map((d) => rhs.shape[d] as number),
   ];
-  const product = runDot(dims, lhs, rhs, aval(dotShape), backend);
+  const product = runDot(dims, lhs, rhs, aval(dotShape), backend, epi);
   gathered.dispose();
   other.dispose();
   const shaped = reviewed(product, aval(plan.result.shape), (v) => reshapeView(v, plan.result.shape));

@@ -15,7 +15,7 @@ import { KernelLoads } from "../primitives/lowering-input.js";
 import { registry } from "../primitives/registry.js";
 import type { Lowering, Params, Primitive } from "../primitives/types.js";
 import type { ConcreteArray } from "./concrete.js";
-import { dispatchKernel, dispatchKernels } from "./eager.js";
+import { dispatchKernel, dispatchKernels, runDotPlan } from "./eager.js";
 import { type DotEpilogue, type PrologueOperand, runFusedDot } from "./eager-dot.js";
 import { inlinableLiteral, type KernelStage } from "./fusion.js";
 import { type Atom, type Eqn, Literal, type Var } from "./jaxpr.js";
@@ -195,6 +195,7 @@ export function runKernelStage(
   };
 
   const out = st.root.aval;
+  if (st.form === "dot" && heavy?.prim === "conv_general_dilated") return [runConvDot(heavy, builder, inputs)];
   if (st.form === "dot") {
     const d = heavy as Eqn & { prim: "dot_general" };
     const nb = d.params.batch[0].length;
@@ -243,6 +244,36 @@ export function runKernelStage(
       epilogue = { loads: reads.finish(out.shape.length), expr };
     }
     return [runFusedDot(d.params, operands[0], operands[1], out, backend, epilogue, inputs, label)];
+  }
+
+  /**
+   * Rule 5c: a convolution as its im2col plan, the matmul writing [N·spatial…, features] with
+   * the epilogue read at loops (m, n): output index (m split over [N, spatial…], n).
+   */
+  function runConvDot(conv: Eqn, build: typeof builder, extra: ConcreteArray[]): ConcreteArray {
+    const convOut = (conv.outputs[0] as Var).aval;
+    const xs = conv.inputs.map((x) => value(x));
+    const low = defOf("conv_general_dilated") as Extract<Lowering<Primitive>, { kind: "loads" }>;
+    const plan = low.asDot?.(
+      xs.map((x) => x.aval),
+      conv.params as never,
+      convOut,
+      xs.map((x) => x.view.strides),
+    );
+    if (!plan) throw new Error(`internal: fusion took a convolution with no im2col plan as a dot (${label})`);
+    let epilogue: DotEpilogue | null = null;
+    if (!rootIsHeavy) {
+      const reads = new KernelLoads();
+      const rows = convOut.shape.slice(0, -1);
+      const m = index(0);
+      const idx = rows.map((n, d) => {
+        const inner = rows.slice(d + 1).reduce((a, b) => a * b, 1);
+        return d === 0 ? div(m, inner) : rem(div(m, inner), n);
+      });
+      const expr = build(reads, "acc")(st.root, [...idx, index(1)]);
+      epilogue = { loads: reads.finish(2), expr };
+    }
+    return runDotPlan(plan, JSON.stringify(conv.params), xs, out, backend, { epilogue, inputs: extra, label });
   }
 
   const reads = new KernelLoads();

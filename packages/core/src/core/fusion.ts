@@ -28,6 +28,10 @@
  *    reads some buffer and holds no dot; otherwise, and for every other operand, the operand is
  *    a buffer. A reduction in a prologue's cone is a buffer.
  *    A dot with a prologue is a kernel even without an epilogue.
+ *    (5c) On a backend whose float32 matmul is a GEMM, a float32 `conv_general_dilated` with one
+ *    feature group and its output laid out [N, spatial…, features] (`convDot`) is a dot: an
+ *    im2col patches kernel, then a matmul writing the output, which takes rule 5's epilogue. Its
+ *    operands are buffers (no prologue); it dispatches two kernels, counted as one.
  * 6. A kernel holds at most one reduction or dot (others in its cone become buffers), and reads
  *    at most the backend's `maxKernelInputs` distinct buffers (past that, its largest operand
  *    cones become buffers, one at a time).
@@ -39,8 +43,10 @@
  * kernels of routines, loads and dot_generals without an epilogue).
  */
 
+import { MAX_PATCH_ELEMENTS } from "../primitives/conv-dot.js";
 import { registry } from "../primitives/registry.js";
 import type { Primitive } from "../primitives/types.js";
+import type { ConvParams } from "../primitives/window.js";
 import { multiOutput } from "./fusion-multi-output.js";
 import { type Atom, type Eqn, type Jaxpr, Literal, Var } from "./jaxpr.js";
 
@@ -68,6 +74,27 @@ export function classify(eqn: Eqn): EqnClass {
       return "other";
   }
 }
+
+/**
+ * A convolution that runs as im2col and a matmul writing its output in place (rule 5c): float32,
+ * one feature group, output laid out [N, spatial…, features], patches under the im2col limit.
+ */
+export function convDot(e: Eqn): boolean {
+  if (e.prim !== "conv_general_dilated") return false;
+  const p = e.params as ConvParams;
+  const out = (e.outputs[0] as Var).aval;
+  const dn = p.dimensionNumbers;
+  const r = dn.out.length;
+  const nhwc = [0, r - 1, ...range(r - 2).map((j) => 1 + j)];
+  if (out.dtype !== "float32" || p.featureGroupCount !== 1 || !dn.out.every((d, i) => d === nhwc[i])) return false;
+  const [lhs, rhs] = e.inputs as [Atom, Atom];
+  const rows = out.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const window = dn.rhs.slice(2).reduce((a, d) => a * (rhs.aval.shape[d] as number), 1);
+  const patches = rows * window * (lhs.aval.shape[dn.lhs[1] as number] as number);
+  return patches > 0 && patches <= MAX_PATCH_ELEMENTS;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 const MOVES = new Set(["copy", "convert_element_type", "bitcast_convert_type"]);
 
@@ -116,9 +143,9 @@ export interface Fusion {
  * Partitions `jaxpr` by the rule above. `maxInputs`: the most buffers one kernel may read
  * (WebGPU's storage-buffer limit less the output).
  */
-export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion {
+export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY, convAsDot = false): Fusion {
   const eqns = jaxpr.eqns;
-  const cls = eqns.map(classify);
+  const cls = eqns.map((e) => (convAsDot && convDot(e) ? "dot" : classify(e)));
   const producer = new Map<Var, number>();
   eqns.forEach((e, i) => {
     for (const o of e.outputs) producer.set(o, i);
@@ -169,6 +196,7 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
   /** A float32 dot_general with one free and one contracting dim per side (rule 5b). */
   function prologueDot(i: number): boolean {
     const e = eqns[i] as Eqn & { prim: "dot_general" };
+    if (e.prim !== "dot_general") return false;
     const nb = e.params.batch[0].length;
     return (
       (e.inputs[0] as Atom).aval.dtype === "float32" &&
@@ -189,6 +217,10 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY): Fusion
   function epilogueCandidate(i: number): boolean {
     const e = eqns[i] as Eqn & { prim: "dot_general" };
     const out = e.outputs[0] as Var;
+    if (e.prim !== "dot_general") {
+      const rs = readers.get(out) ?? [];
+      return rs.length === 1 && cls[rs[0] as number] === "elementwise";
+    }
     const [l, r] = e.inputs as [Atom, Atom];
     const nb = e.params.batch[0].length;
     const lFree = l.aval.shape.length - nb - e.params.contracting[0].length;

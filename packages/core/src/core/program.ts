@@ -90,7 +90,7 @@ export class Program {
   private readonly plans = new Map<string, Plan | number>();
   private readonly keep: Set<number>;
   private readonly slotOf: Map<Var, number>;
-  private readonly fusions = new Map<number, FusedProgram>();
+  private readonly fusions = new Map<string, FusedProgram>();
 
   constructor(
     readonly closed: ClosedJaxpr,
@@ -153,11 +153,12 @@ export class Program {
   }
 
   /** The program as fused kernels (core/fusion.ts) for a backend reading at most `maxInputs` buffers a kernel. */
-  fused(maxInputs: number): FusedProgram {
-    let f = this.fusions.get(maxInputs);
+  fused(maxInputs: number, convAsDot = false): FusedProgram {
+    const fusionKey = `${maxInputs}|${convAsDot}`;
+    let f = this.fusions.get(fusionKey);
     if (f) return f;
     const { jaxpr } = this.closed;
-    const fusion = fuse(jaxpr, maxInputs);
+    const fusion = fuse(jaxpr, maxInputs, convAsDot);
     const producer = new Map<Var, number>();
     jaxpr.eqns.forEach((e, i) => {
       for (const o of e.outputs) producer.set(o, i);
@@ -182,7 +183,7 @@ export class Program {
       unused,
       units: units.map((u, i) => ({ ...u, frees: frees[i] as number[] })),
     };
-    this.fusions.set(maxInputs, f);
+    this.fusions.set(fusionKey, f);
     return f;
   }
 
@@ -235,7 +236,11 @@ export class Program {
     );
     return withProgramBackend(backend, () =>
       fusion && oneBackend && backend
-        ? this.runSteps(inputs, release, { backend, program: this.fused(backend.maxKernelInputs ?? Infinity), log })
+        ? this.runSteps(inputs, release, {
+            backend,
+            program: this.fused(backend.maxKernelInputs ?? Infinity, backend.gemmDtypes?.includes("float32")),
+            log,
+          })
         : this.runSteps(inputs, release),
     );
   }
