@@ -346,6 +346,8 @@ export function runDotPlan(
   out: Aval,
   backend: Backend,
   epi?: { epilogue: DotEpilogue | null; inputs: readonly ConcreteArray[]; label: string },
+  /** Input 0 is the gathered array already (computed with a fused prologue). */
+  gathered0 = false,
 ): ConcreteArray {
   const [x, y] = inputs as [ConcreteArray, ConcreteArray];
   // The operands keep their dtype (an epilogue's output may have another).
@@ -354,14 +356,16 @@ export function runDotPlan(
     dtype,
     weakType: out.weakType,
   });
-  const gathered = runLoadsKernel(
-    plan.label,
-    `${key}|${plan.key}`,
-    ([l]) => plan.gathered.kernel(l as LoweringInput),
-    [x],
-    aval(plan.gathered.shape, x.dtype),
-    backend,
-  );
+  const gathered = gathered0
+    ? x.retained()
+    : runLoadsKernel(
+        plan.label,
+        `${key}|${plan.key}`,
+        ([l]) => plan.gathered.kernel(l as LoweringInput),
+        [x],
+        aval(plan.gathered.shape, x.dtype),
+        backend,
+      );
   const t = transposeView(y.view, plan.other.perm);
   const moved = viewOf(y, aval(t.shape, y.dtype), t);
   const other = reviewed(moved, aval(plan.other.shape, y.dtype), (v) => reshapeView(v, plan.other.shape));

@@ -13,7 +13,7 @@ import { ExprTable, kernelKey } from "../ir/hashcons.js";
 import type { FusedKernel } from "../ir/kernel.js";
 import { KernelLoads } from "../primitives/lowering-input.js";
 import { registry } from "../primitives/registry.js";
-import type { Lowering, Params, Primitive } from "../primitives/types.js";
+import type { DotPlan, Lowering, LoweringInput, Params, Primitive } from "../primitives/types.js";
 import type { ConcreteArray } from "./concrete.js";
 import { dispatchKernel, dispatchKernels, runDotPlan } from "./eager.js";
 import { type DotEpilogue, type PrologueOperand, runFusedDot } from "./eager-dot.js";
@@ -130,8 +130,12 @@ export function runKernelStage(
   /** Set while a prologue of operand `claim` is built: the first new buffer takes that slot. */
   let claim: number | null = null;
 
-  /** The element expression of `a` at `idx`, in the loads `reads` collects (`mode` says what `heavyOut` is). */
-  const builder = (reads: KernelLoads, mode: "plain" | "acc") => {
+  /**
+   * The element expression of `a` at `idx`, in the loads `reads` collects (`mode` says what
+   * `heavyOut` is). `own`: the buffers of a kernel of its own (a convolution's patches kernel
+   * with a prologue), numbered from 0, instead of the stage's.
+   */
+  const builder = (reads: KernelLoads, mode: "plain" | "acc", own?: ConcreteArray[]) => {
     const memo = new Map<string, Expr>();
     const accessors = new Map<ConcreteArray, ReturnType<KernelLoads["input"]>>();
     const at = (a: Atom, idx: readonly Expr[]): Expr => {
@@ -153,6 +157,14 @@ export function runKernelStage(
       )
         return constant(x.literal, x.dtype);
       let acc = accessors.get(x);
+      if (!acc && own) {
+        let slot = own.findIndex((y) => y.buffer === x.buffer);
+        if (slot < 0) slot = own.push(x) - 1;
+        acc = reads.input(slot, x.aval, { offset: x.view.offset, strides: x.view.strides }, x.shape.map(c32), [
+          ...x.shape,
+        ]);
+        accessors.set(x, acc);
+      }
       if (!acc) {
         // An epilogue reads the operands' buffers at inputs 2… too (its loads index those).
         let slot = inputOf.get(x.buffer) ?? (mode === "plain" ? operandOf.get(x.buffer) : undefined);
@@ -252,15 +264,15 @@ export function runKernelStage(
    */
   function runConvDot(conv: Eqn, build: typeof builder, extra: ConcreteArray[]): ConcreteArray {
     const convOut = (conv.outputs[0] as Var).aval;
-    const xs = conv.inputs.map((x) => value(x));
+    const [x0, w0] = conv.inputs as [Atom, Atom];
+    const w = value(w0);
+    const p0 = x0 instanceof Literal ? undefined : producer.get(x0);
+    const prologue = p0 !== undefined && covered.has(p0);
     const low = defOf("conv_general_dilated") as Extract<Lowering<Primitive>, { kind: "loads" }>;
-    const plan = low.asDot?.(
-      xs.map((x) => x.aval),
-      conv.params as never,
-      convOut,
-      xs.map((x) => x.view.strides),
-    );
+    const plan = low.asDot?.([x0.aval, w.aval], conv.params as never, convOut, [[], w.view.strides]);
     if (!plan) throw new Error(`internal: fusion took a convolution with no im2col plan as a dot (${label})`);
+    // Rule 5c's prologue: the patches kernel computes the input's elementwise cone as it reads it.
+    const x = prologue ? patchesWithPrologue(plan, x0) : value(x0);
     let epilogue: DotEpilogue | null = null;
     if (!rootIsHeavy) {
       const reads = new KernelLoads();
@@ -273,7 +285,37 @@ export function runKernelStage(
       const expr = build(reads, "acc")(st.root, [...idx, index(1)]);
       epilogue = { loads: reads.finish(2), expr };
     }
-    return runDotPlan(plan, JSON.stringify(conv.params), xs, out, backend, { epilogue, inputs: extra, label });
+    const key = JSON.stringify(conv.params);
+    const result = runDotPlan(plan, key, [x, w], out, backend, { epilogue, inputs: extra, label }, prologue);
+    if (prologue) x.dispose();
+    return result;
+  }
+
+  /** The im2col patches of the unmaterialised `x`, its cone computed in the patches kernel. */
+  function patchesWithPrologue(plan: DotPlan, x: Atom): ConcreteArray {
+    const reads = new KernelLoads();
+    const own: ConcreteArray[] = [];
+    const at = builder(reads, "plain", own);
+    const input: LoweringInput = {
+      aval: x.aval,
+      shape: x.aval.shape.map(c32),
+      dims: [...x.aval.shape],
+      at: (idx) => at(x, idx),
+    };
+    const { expr } = plan.gathered.kernel(input);
+    const loops = [...plan.gathered.shape];
+    const kernel: FusedKernel = {
+      kind: "fused",
+      label: `${label} (patches)`,
+      inputs: own.map((b) => b.dtype),
+      outputs: [x.aval.dtype],
+      outRank: loops.length,
+      loops,
+      loads: reads.finish(loops.length),
+      expr,
+    };
+    const aval = { shape: loops, dtype: x.aval.dtype, weakType: x.aval.weakType };
+    return dispatchKernel(backend, `fused|${kernelKey(kernel)}`, () => kernel, own, aval, `${label} (patches)`);
   }
 
   const reads = new KernelLoads();

@@ -31,7 +31,8 @@
  *    (5c) On a backend whose float32 matmul is a GEMM, a float32 `conv_general_dilated` with one
  *    feature group and its output laid out [N, spatial…, features] (`convDot`) is a dot: an
  *    im2col patches kernel, then a matmul writing the output, which takes rule 5's epilogue. Its
- *    operands are buffers (no prologue); it dispatches two kernels, counted as one.
+ *    input may be a prologue under rule 5b's bounds, computed by the patches kernel as it reads
+ *    (the weights are a buffer); it dispatches two kernels, counted as one.
  * 6. A kernel holds at most one reduction or dot (others in its cone become buffers), and reads
  *    at most the backend's `maxKernelInputs` distinct buffers (past that, its largest operand
  *    cones become buffers, one at a time).
@@ -182,7 +183,10 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY, convAsD
     if (c === "other") for (const o of e.outputs) mat.add(o);
     if (c === "other") for (const a of e.inputs) markSource(a);
     // Rule 5b: an elementwise operand of a prologue dot stays unmaterialised (its prologue).
-    if (c === "dot") for (const a of e.inputs) if (!prologueDot(i) || !elementwiseSource(a)) markSource(a);
+    if (c === "dot")
+      e.inputs.forEach((a, side) => {
+        if (!prologueSide(i, side) || !elementwiseSource(a)) markSource(a);
+      });
   });
   for (const v of outputs) markSource(v);
   // Reductions and dots are buffers unless rule 4 or 5 lets one fuse into its reader.
@@ -193,6 +197,10 @@ export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY, convAsD
     if (c === "dot" && !epilogueCandidate(i)) mat.add(out);
   });
 
+  /** Whether operand `side` of dot `i` may be a prologue: rule 5b's dots, or a convolution's input (5c). */
+  function prologueSide(i: number, side: number): boolean {
+    return (eqns[i] as Eqn).prim === "dot_general" ? prologueDot(i) : side === 0;
+  }
   /** A float32 dot_general with one free and one contracting dim per side (rule 5b). */
   function prologueDot(i: number): boolean {
     const e = eqns[i] as Eqn & { prim: "dot_general" };

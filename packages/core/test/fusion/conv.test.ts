@@ -1,8 +1,9 @@
 /**
  * Rule 5c (docs/architecture.md, "Fusion"): on a backend whose float32 matmul is a GEMM, a
- * float32 NHWC convolution runs as its im2col patches kernel and a matmul that takes the
- * convolution's elementwise readers (bias, activation, a residual add) as its epilogue. Kernel
- * counts from `jit(f).lower`, values against the same function run eagerly.
+ * float32 NHWC convolution runs as its im2col patches kernel — computing an elementwise input
+ * as its prologue — and a matmul that takes the convolution's elementwise readers (bias,
+ * activation, a residual add) as its epilogue. Kernel counts from `jit(f).lower`, values
+ * against the same function run eagerly.
  */
 import { getBackend, type Array as JArray, jit, lax, np, random, valueAndGrad } from "@webjax/core";
 import { expectClose, testBackend } from "@webjax/test-utils";
@@ -41,6 +42,23 @@ describe(`conv epilogues (rule 5c) on ${testBackend}`, () => {
     using got = g(x, w, b, r);
     using want = f(x, w, b, r);
     // The epilogue computes the same float32 ops in the same order: bit for bit on the CPU.
+    await sameAsEager(got, want, testBackend === "cpu" ? 0 : 1e-5);
+  });
+
+  test("conv of relu(x·s + t): the patches kernel computes the input's cone as its prologue", async () => {
+    const s3 = normal(5, [3]);
+    const f = (x: JArray, w: JArray, b: JArray, s: JArray) =>
+      np.maximum(lax.convGeneralDilated(np.maximum(x.mul(s).add(0.1), 0), w, [1, 1], "SAME", nhwc).add(b), 0);
+    const g = jit(f);
+    const lowered = g.lower(x, w, b, s3);
+    if (gemm) {
+      expect(lowered.kernels.map((k) => k.kind)).toEqual(["fused", "matmul"]);
+      const patches = (lowered.kernels[0]?.covers ?? []).join("\n");
+      for (const prim of ["mul", "add", "max", "conv_general_dilated"]) expect(patches).toContain(prim);
+    }
+    using got = g(x, w, b, s3);
+    using want = f(x, w, b, s3);
+    // Padding reads zeros of the prologue's value, not the prologue of zeros: relu(0.1) ≠ 0.
     await sameAsEager(got, want, testBackend === "cpu" ? 0 : 1e-5);
   });
 
@@ -85,21 +103,20 @@ describe(`conv epilogues (rule 5c) on ${testBackend}`, () => {
     await sameAsEager(got, want, 1e-5);
   });
 
-  test("a jitted CNN gradient (conv, bias, relu, mean-square loss) equals the eager gradient", async () => {
-    using y = normal(4, [2, 9, 9, 5]);
-    const loss = (p: { w: JArray; b: JArray }, x: JArray) =>
-      np
-        .maximum(lax.convGeneralDilated(x, p.w, [1, 1], "SAME", nhwc).add(p.b), 0)
-        .sub(y)
-        .square()
-        .mean();
+  test("a jitted two-layer CNN gradient (conv, bias, relu, conv, mean-square loss) equals the eager gradient", async () => {
+    using y = normal(4, [2, 9, 9, 4]);
+    const w2 = normal(5, [3, 3, 5, 4], 0.3);
+    type P = { w: JArray; b: JArray; w2: JArray };
+    const loss = (p: P, x: JArray) => {
+      const h = np.maximum(lax.convGeneralDilated(x, p.w, [1, 1], "SAME", nhwc).add(p.b), 0);
+      return lax.convGeneralDilated(h, p.w2, [1, 1], "SAME", nhwc).sub(y).square().mean();
+    };
     const step = jit(valueAndGrad(loss));
-    const p = { w, b };
+    const p = { w, b, w2 };
     const [l1, g1] = step(p, x);
     const [l0, g0] = valueAndGrad(loss)(p, x);
     await sameAsEager(l1, l0, 1e-5);
-    await sameAsEager(g1.w, g0.w, 1e-4);
-    await sameAsEager(g1.b, g0.b, 1e-4);
-    for (const a of [l1, l0, g1.w, g1.b, g0.w, g0.b]) a.dispose();
+    for (const k of ["w", "b", "w2"] as const) await sameAsEager(g1[k], g0[k], 1e-4);
+    for (const a of [l1, l0, g1.w, g1.b, g1.w2, g0.w, g0.b, g0.w2]) a.dispose();
   });
 });
