@@ -141,9 +141,10 @@ export class Plan {
    * In-place updates: a whole donated buffer ("2" in the mask) whose last reader is an
    * elementwise dispatch reading it only at the element it writes (`pointwiseInputs`) is that
    * dispatch's output of its dtype and size — an output first, else an intermediate — where
-   * the backend has a variant of the kernel that may write over it (WebGPU: the input bound
-   * read-write). Returns the allocation steps so taken (step index → donated id) and the
-   * variant kernel per dispatch step.
+   * the backend has a variant of the kernel that may write over it (WebGPU: one reading the
+   * input through that output's binding). The output nearest the input in the kernel's
+   * expressions goes first (`inputDepths`: a new parameter over the old one). Returns the
+   * allocation steps so taken (step index → donated id) and the variant kernel per dispatch step.
    */
   private inPlaceTakers(
     mask: string,
