@@ -53,16 +53,23 @@ export function schedule(steps: readonly PlanStep[], canon: readonly number[]): 
       readersSince.set(id, rs);
     }
   });
+  // Per id, the dispatches reading it and writing it (each once, in recorded order).
+  const readersOf = new Map<number, number[]>();
+  const writersOf = new Map<number, number[]>();
+  const addTo = (m: Map<number, number[]>, id: number, i: number) => {
+    const l = m.get(id);
+    if (!l) m.set(id, [i]);
+    else if (l[l.length - 1] !== i) l.push(i);
+  };
+  dispatches.forEach((d, i) => {
+    for (const id of d.ins) addTo(readersOf, id, i);
+    for (const id of d.outs) addTo(writersOf, id, i);
+  });
   // A donated input's recorded last reader stays its last (it may write over it in place).
   for (const { input } of donations) {
-    const x = canon[input] ?? input;
-    let last = -1;
-    dispatches.forEach((d, i) => {
-      if (d.ins.includes(x)) last = i;
-    });
-    dispatches.forEach((d, i) => {
-      if (i !== last && last >= 0 && d.ins.includes(x)) preds[last]?.add(i);
-    });
+    const rs = readersOf.get(canon[input] ?? input) ?? [];
+    const last = rs[rs.length - 1];
+    if (last !== undefined) for (const r of rs) if (r !== last) preds[last]?.add(r);
   }
   // Intermediates: allocated here and freed here. Their bytes, and how many dispatches read them.
   const bytes = (id: number) => {
@@ -70,14 +77,12 @@ export function schedule(steps: readonly PlanStep[], canon: readonly number[]): 
     return a && freed.has(id) ? a.size * itemSize(a.dtype as DType) : 0;
   };
   const pendingReads = new Map<number, number>();
-  for (const d of dispatches) for (const id of new Set(d.ins)) pendingReads.set(id, (pendingReads.get(id) ?? 0) + 1);
+  for (const [id, rs] of readersOf) pendingReads.set(id, rs.length);
   const succs: number[][] = dispatches.map(() => []);
   const waiting = preds.map((p) => p.size);
   preds.forEach((p, i) => {
     for (const j of p) succs[j]?.push(i);
   });
-  const ready = new Set<number>();
-  for (let i = 0; i < n; i++) if (waiting[i] === 0) ready.add(i);
   const born = new Set<number>();
   const gain = (i: number) => {
     const d = dispatches[i] as Dispatch;
@@ -86,26 +91,47 @@ export function schedule(steps: readonly PlanStep[], canon: readonly number[]): 
     for (const id of new Set(d.outs)) if (!born.has(id)) g -= bytes(id);
     return g;
   };
-  const order: number[] = [];
-  while (ready.size > 0) {
-    let best = -1;
-    let bestGain = Number.NEGATIVE_INFINITY;
-    for (const i of ready) {
-      const g = gain(i);
-      if (g > bestGain || (g === bestGain && i < best)) {
-        best = i;
-        bestGain = g;
-      }
+  // Ready dispatches in a heap by (gain, recorded order), entries made stale by a later gain
+  // skipped when popped: a gain changes only when an input's last other reader runs or an
+  // output is first written, so each dispatch is re-pushed a bounded number of times.
+  const current = new Float64Array(n);
+  const isReady = new Uint8Array(n);
+  const heap = new GainHeap();
+  const push = (i: number) => {
+    current[i] = gain(i);
+    heap.push(current[i] as number, i);
+  };
+  for (let i = 0; i < n; i++)
+    if (waiting[i] === 0) {
+      isReady[i] = 1;
+      push(i);
     }
-    ready.delete(best);
+  const order: number[] = [];
+  while (heap.size > 0) {
+    const [g, best] = heap.pop();
+    if (isReady[best] !== 1 || g !== current[best]) continue;
+    isReady[best] = 2;
     order.push(best);
     const d = dispatches[best] as Dispatch;
-    for (const id of new Set(d.ins)) pendingReads.set(id, (pendingReads.get(id) ?? 0) - 1);
-    for (const id of d.outs) born.add(id);
+    const touched = new Set<number>();
+    for (const id of new Set(d.ins)) {
+      const left = (pendingReads.get(id) ?? 0) - 1;
+      pendingReads.set(id, left);
+      if (left === 1) for (const r of readersOf.get(id) ?? []) touched.add(r);
+    }
+    for (const id of d.outs) {
+      if (born.has(id)) continue;
+      born.add(id);
+      for (const w of writersOf.get(id) ?? []) touched.add(w);
+    }
     for (const j of succs[best] ?? []) {
       waiting[j] = (waiting[j] as number) - 1;
-      if (waiting[j] === 0) ready.add(j);
+      if (waiting[j] === 0) {
+        isReady[j] = 1;
+        touched.add(j);
+      }
     }
+    for (const j of touched) if (isReady[j] === 1) push(j);
   }
   if (order.length !== n) throw new Error("internal: a plan's dispatches have a dependency cycle");
   return place(
@@ -154,4 +180,57 @@ function place(
   });
   out.push(...tail);
   return out;
+}
+
+/** A binary max-heap of (gain, index): the highest gain first, then the lowest index. */
+class GainHeap {
+  private readonly gains: number[] = [];
+  private readonly ids: number[] = [];
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  private before(a: number, b: number): boolean {
+    const ga = this.gains[a] as number;
+    const gb = this.gains[b] as number;
+    return ga > gb || (ga === gb && (this.ids[a] as number) < (this.ids[b] as number));
+  }
+
+  private swap(a: number, b: number): void {
+    [this.gains[a], this.gains[b]] = [this.gains[b] as number, this.gains[a] as number];
+    [this.ids[a], this.ids[b]] = [this.ids[b] as number, this.ids[a] as number];
+  }
+
+  push(gain: number, id: number): void {
+    this.gains.push(gain);
+    this.ids.push(id);
+    let i = this.ids.length - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!this.before(i, up)) break;
+      this.swap(i, up);
+      i = up;
+    }
+  }
+
+  pop(): [number, number] {
+    const top: [number, number] = [this.gains[0] as number, this.ids[0] as number];
+    const last = this.ids.length - 1;
+    this.swap(0, last);
+    this.gains.pop();
+    this.ids.pop();
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < this.ids.length && this.before(l, m)) m = l;
+      if (r < this.ids.length && this.before(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+    return top;
+  }
 }

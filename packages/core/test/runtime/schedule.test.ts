@@ -98,6 +98,19 @@ describe("schedule", () => {
     expect(donateAt).toBeGreaterThan(uAt);
   });
 
+  test("40,000 independent kernels (a wide program) keep their recorded order: the ready set is a heap, not rescanned", () => {
+    // Every kernel allocates the same and frees nothing, so all tie and run in recorded order. A
+    // schedule that rescanned the ready set per step would be quadratic here (minutes).
+    const n = 40_000;
+    const steps: PlanStep[] = [];
+    for (let i = 0; i < n; i++) steps.push(alloc(3 + i, 16), dispatch(`k${i}`, [i % 3], [3 + i]), free(3 + i));
+    const out = schedule(steps, [0, 1, 2]);
+    const order = names(out);
+    expect(order.length).toBe(n);
+    expect(order.every((name, i) => name === `k${i}`)).toBe(true);
+    expect(peak(out)).toBe(64);
+  });
+
   test("random programs: every dependency kept, allocs before first use, frees after last, the same steps", () => {
     fc.assert(
       fc.property(
