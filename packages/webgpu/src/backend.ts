@@ -44,8 +44,6 @@ export interface WebGPUBackendOptions {
   maxInFlight?: number;
 }
 
-/** Bytes a buffer of n elements takes on the GPU (float16 packs two to a 4-byte word). */
-
 /**
  * The WebGPU backend: WGSL generated from the kernel IR, one command encoder (one compute pass)
  * per flush, a pipeline cache keyed by source, pooled buffers, async readback, and errors

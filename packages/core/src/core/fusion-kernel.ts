@@ -147,6 +147,26 @@ export function runKernelStage(
       }
       return e;
     };
+    /** The kernel input that binds `x`'s buffer, taking the next one on first sight. */
+    const slotOf = (x: ConcreteArray): number => {
+      if (own) {
+        const at = own.findIndex((y) => y.buffer === x.buffer);
+        return at >= 0 ? at : own.push(x) - 1;
+      }
+      // An epilogue reads the operands' buffers at inputs 2… too (its loads index those).
+      let slot = inputOf.get(x.buffer) ?? (mode === "plain" ? operandOf.get(x.buffer) : undefined);
+      if (slot === undefined && claim !== null) {
+        slot = claim;
+        claim = null;
+        operandInputs[slot] = x;
+        operandOf.set(x.buffer, slot);
+      } else if (slot === undefined) {
+        slot = base + inputs.length;
+        inputs.push(x);
+        inputOf.set(x.buffer, slot);
+      }
+      return slot;
+    };
     const external = (x: ConcreteArray, idx: readonly Expr[]): Expr => {
       if (
         x.inlinable &&
@@ -157,29 +177,10 @@ export function runKernelStage(
       )
         return constant(x.literal, x.dtype);
       let acc = accessors.get(x);
-      if (!acc && own) {
-        let slot = own.findIndex((y) => y.buffer === x.buffer);
-        if (slot < 0) slot = own.push(x) - 1;
-        acc = reads.input(slot, x.aval, { offset: x.view.offset, strides: x.view.strides }, x.shape.map(c32), [
+      if (!acc) {
+        acc = reads.input(slotOf(x), x.aval, { offset: x.view.offset, strides: x.view.strides }, x.shape.map(c32), [
           ...x.shape,
         ]);
-        accessors.set(x, acc);
-      }
-      if (!acc) {
-        // An epilogue reads the operands' buffers at inputs 2… too (its loads index those).
-        let slot = inputOf.get(x.buffer) ?? (mode === "plain" ? operandOf.get(x.buffer) : undefined);
-        if (slot === undefined && claim !== null) {
-          slot = claim;
-          claim = null;
-          operandInputs[slot] = x;
-          operandOf.set(x.buffer, slot);
-        } else if (slot === undefined) {
-          slot = base + inputs.length;
-          inputs.push(x);
-          inputOf.set(x.buffer, slot);
-        }
-        const shape = x.shape.map(c32);
-        acc = reads.input(slot, x.aval, { offset: x.view.offset, strides: x.view.strides }, shape, [...x.shape]);
         accessors.set(x, acc);
       }
       return acc.at(idx);
@@ -207,7 +208,7 @@ export function runKernelStage(
   };
 
   const out = st.root.aval;
-  if (st.form === "dot" && heavy?.prim === "conv_general_dilated") return [runConvDot(heavy, builder, inputs)];
+  if (st.form === "dot" && heavy?.prim === "conv_general_dilated") return [runConvDot(heavy)];
   if (st.form === "dot") {
     const d = heavy as Eqn & { prim: "dot_general" };
     const nb = d.params.batch[0].length;
@@ -262,7 +263,7 @@ export function runKernelStage(
    * Rule 5c: a convolution as its im2col plan, the matmul writing [N·spatial…, features] with
    * the epilogue read at loops (m, n): output index (m split over [N, spatial…], n).
    */
-  function runConvDot(conv: Eqn, build: typeof builder, extra: ConcreteArray[]): ConcreteArray {
+  function runConvDot(conv: Eqn): ConcreteArray {
     const convOut = (conv.outputs[0] as Var).aval;
     const [x0, w0] = conv.inputs as [Atom, Atom];
     const w = value(w0);
@@ -275,18 +276,16 @@ export function runKernelStage(
     const x = prologue ? patchesWithPrologue(plan, x0) : value(x0);
     let epilogue: DotEpilogue | null = null;
     if (!rootIsHeavy) {
+      // The product [M, features] is the output reshaped: read the output at its reshape index.
       const reads = new KernelLoads();
-      const rows = convOut.shape.slice(0, -1);
-      const m = index(0);
-      const idx = rows.map((n, d) => {
-        const inner = rows.slice(d + 1).reduce((a, b) => a * b, 1);
-        return d === 0 ? div(m, inner) : rem(div(m, inner), n);
-      });
-      const expr = build(reads, "acc")(st.root, [...idx, index(1)]);
+      const features = convOut.shape[convOut.shape.length - 1] as number;
+      const rows = convOut.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+      const idx = reshapeIndex(convOut.shape, [rows, features], [index(0), index(1)]);
+      const expr = builder(reads, "acc")(st.root, idx);
       epilogue = { loads: reads.finish(2), expr };
     }
     const key = JSON.stringify(conv.params);
-    const result = runDotPlan(plan, key, [x, w], out, backend, { epilogue, inputs: extra, label }, prologue);
+    const result = runDotPlan(plan, key, [x, w], out, backend, { epilogue, inputs, label }, prologue);
     if (prologue) x.dispose();
     return result;
   }

@@ -10,6 +10,15 @@ import { type ConcreteArray, packArena } from "@webjax/core/internal";
 import { cpuMode, testBackend } from "@webjax/test-utils";
 import { describe, expect, test } from "vitest";
 
+/** Mean softmax cross-entropy of logits `z` against one-hot `y`. */
+const crossEntropy = (z: JArray, y: JArray) =>
+  z
+    .sub(np.logsumexp(z, { axis: -1, keepdims: true }))
+    .mul(y)
+    .sum(-1)
+    .mean()
+    .neg();
+
 describe(`program arenas on ${testBackend}`, () => {
   test("a 40-round chain's ~80 intermediates share a few arena blocks; later calls make none and equal eager", async () => {
     const b = getBackend(testBackend) as unknown as { counters: Record<string, number> };
@@ -55,15 +64,7 @@ describe(`a planned, donated training step on ${testBackend}`, () => {
     using x = random.normal(kx, [8, 12]);
     using y = np.oneHot(np.mod(np.arange(8), 5), 5);
     type P = ReturnType<typeof init>;
-    const loss = (p: P) => {
-      const z = np.maximum(x.matmul(p.w1).add(p.b1), 0).matmul(p.w2).add(p.b2);
-      return z
-        .sub(np.logsumexp(z, { axis: -1, keepdims: true }))
-        .mul(y)
-        .sum(-1)
-        .mean()
-        .neg();
-    };
+    const loss = (p: P) => crossEntropy(np.maximum(x.matmul(p.w1).add(p.b1), 0).matmul(p.w2).add(p.b2), y);
     const update = (p: P) => {
       const [l, g] = valueAndGrad(loss)(p);
       return [l, tree.map((a: JArray, d: JArray) => a.sub(d.mul(0.2)), p, g)] as const;
@@ -135,13 +136,7 @@ describe(`the MLP 784-512-512-10 Adam step's arena on ${testBackend}`, () => {
     const loss = (p: P) => {
       const h1 = np.maximum(x.matmul(p.w1).add(p.b1), 0);
       const h2 = np.maximum(h1.matmul(p.w2).add(p.b2), 0);
-      const z = h2.matmul(p.w3).add(p.b3);
-      return z
-        .sub(np.logsumexp(z, { axis: -1, keepdims: true }))
-        .mul(y)
-        .sum(-1)
-        .mean()
-        .neg();
+      return crossEntropy(h2.matmul(p.w3).add(p.b3), y);
     };
     // Adam by hand (optax is not a dependency of core's tests).
     const step = jit(
