@@ -53,6 +53,12 @@ export class WebGPUBackend implements Backend {
   readonly name = "webgpu";
   readonly canReadSync = false;
 
+  /** Convolutions run as im2col patches and the tiled matmul (eager, and jit's rule 5c). */
+  readonly gemmDtypes: readonly DType[] = ["float32"];
+  /** Patches that one binding cannot hold take the direct convolution kernel. */
+  get maxBindingBytes(): number {
+    return this.limits.maxStorageBufferBindingSize;
+  }
   /** Fusion keeps a kernel's inputs and its output within the storage-buffer limit. */
   get maxKernelInputs(): number {
     return this.limits.maxStorageBuffersPerShaderStage - 1;

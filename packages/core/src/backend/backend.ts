@@ -44,6 +44,8 @@ export interface Backend {
    * it for these. Absent: none.
    */
   readonly gemmDtypes?: readonly DType[];
+  /** The most bytes one kernel may bind as one buffer (WebGPU's storage-binding limit); unbounded when absent. */
+  readonly maxBindingBytes?: number;
   /** The code this backend generates for a kernel (for `jit(f).lower(...).text({ code: true })`). */
   kernelSource?(kernel: Kernel): string;
   /** The most buffers one kernel may read (WebGPU's storage-buffer limit less the output); unbounded when absent. */

@@ -17,6 +17,7 @@ import type {
   Primitive,
   PrimitiveDef,
 } from "../primitives/types.js";
+import { itemSize } from "../dtype.js";
 import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
@@ -330,7 +331,9 @@ function runLoads<K extends Primitive>(
       out,
       inputs.map((x) => x.view.strides),
     );
-    if (plan) return runDotPlan(plan, paramsKey(params), inputs, out, backend);
+    if (plan && sizeOf(plan.gathered.shape) * itemSize(out.dtype) <= (backend.maxBindingBytes ?? Infinity)) {
+      return runDotPlan(plan, paramsKey(params), inputs, out, backend);
+    }
   }
   return runLoadsKernel(prim, paramsKey(params), (lin) => low.kernel(lin, params, out), inputs, out, backend);
 }

@@ -78,9 +78,10 @@ export function classify(eqn: Eqn): EqnClass {
 
 /**
  * A convolution that runs as im2col and a matmul writing its output in place (rule 5c): float32,
- * one feature group, output laid out [N, spatial…, features], patches under the im2col limit.
+ * one feature group, output laid out [N, spatial…, features], at most `maxPatches` patch elements
+ * (the im2col limit, or less where the backend binds less).
  */
-export function convDot(e: Eqn): boolean {
+export function convDot(e: Eqn, maxPatches = MAX_PATCH_ELEMENTS): boolean {
   if (e.prim !== "conv_general_dilated") return false;
   const p = e.params as ConvParams;
   const out = (e.outputs[0] as Var).aval;
@@ -92,7 +93,7 @@ export function convDot(e: Eqn): boolean {
   const rows = out.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const window = dn.rhs.slice(2).reduce((a, d) => a * (rhs.aval.shape[d] as number), 1);
   const patches = rows * window * (lhs.aval.shape[dn.lhs[1] as number] as number);
-  return patches > 0 && patches <= MAX_PATCH_ELEMENTS;
+  return patches > 0 && patches <= Math.min(maxPatches, MAX_PATCH_ELEMENTS);
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -142,11 +143,12 @@ export interface Fusion {
 
 /**
  * Partitions `jaxpr` by the rule above. `maxInputs`: the most buffers one kernel may read
- * (WebGPU's storage-buffer limit less the output).
+ * (WebGPU's storage-buffer limit less the output); `maxPatches`: the most im2col patch elements a
+ * convolution may gather to run as a matmul (rule 5c; 0 where the backend has no float32 GEMM).
  */
-export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY, convAsDot = false): Fusion {
+export function fuse(jaxpr: Jaxpr, maxInputs = Number.POSITIVE_INFINITY, maxPatches = 0): Fusion {
   const eqns = jaxpr.eqns;
-  const cls = eqns.map((e) => (convAsDot && convDot(e) ? "dot" : classify(e)));
+  const cls = eqns.map((e) => (maxPatches > 0 && convDot(e, maxPatches) ? "dot" : classify(e)));
   const producer = new Map<Var, number>();
   eqns.forEach((e, i) => {
     for (const o of e.outputs) producer.set(o, i);

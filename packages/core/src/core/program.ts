@@ -9,6 +9,7 @@
 import type { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
+import { patchLimit } from "../primitives/conv-dot.js";
 import type { Params } from "../primitives/types.js";
 import { ConcreteArray, nextArraySerial } from "./concrete.js";
 import { withProgramBackend } from "./eager.js";
@@ -153,12 +154,12 @@ export class Program {
   }
 
   /** The program as fused kernels (core/fusion.ts) for a backend reading at most `maxInputs` buffers a kernel. */
-  fused(maxInputs: number, convAsDot = false): FusedProgram {
-    const fusionKey = `${maxInputs}|${convAsDot}`;
+  fused(maxInputs: number, maxPatches = 0): FusedProgram {
+    const fusionKey = `${maxInputs}|${maxPatches}`;
     let f = this.fusions.get(fusionKey);
     if (f) return f;
     const { jaxpr } = this.closed;
-    const fusion = fuse(jaxpr, maxInputs, convAsDot);
+    const fusion = fuse(jaxpr, maxInputs, maxPatches);
     const producer = new Map<Var, number>();
     jaxpr.eqns.forEach((e, i) => {
       for (const o of e.outputs) producer.set(o, i);
@@ -238,7 +239,7 @@ export class Program {
       fusion && oneBackend && backend
         ? this.runSteps(inputs, release, {
             backend,
-            program: this.fused(backend.maxKernelInputs ?? Infinity, backend.gemmDtypes?.includes("float32")),
+            program: this.fused(backend.maxKernelInputs ?? Infinity, patchLimit(backend)),
             log,
           })
         : this.runSteps(inputs, release),

@@ -6,6 +6,7 @@
  * writes [N, OS…, O] in place; otherwise the kernel [G, O/G, KS…, C/G] is the lhs of patches
  * [G, KS…, C/G, N, OS…] and the result [O, N, OS…] is a transposed view.
  */
+import type { Backend } from "../backend/backend.js";
 import type { Aval } from "../core/aval.js";
 import { binary, constant, type Expr, index, select } from "../ir/expr.js";
 import { sizeOf } from "../shape.js";
@@ -17,6 +18,15 @@ const i32 = (v: number): Expr => constant(v, "int32");
 
 /** Patches larger than this many elements run the direct kernel (no giant temporary). */
 export const MAX_PATCH_ELEMENTS = 1 << 26;
+
+/**
+ * The most float32 patch elements a convolution may gather to run as a matmul on `backend`: 0
+ * without a float32 GEMM, else the im2col limit, lowered to what one binding holds.
+ */
+export function patchLimit(backend: Backend): number {
+  if (!backend.gemmDtypes?.includes("float32")) return 0;
+  return Math.min(MAX_PATCH_ELEMENTS, Math.floor((backend.maxBindingBytes ?? Infinity) / 4));
+}
 
 /** Which loop of the patches kernel walks each logical index (g absent with one group). */
 interface PatchLoops {
