@@ -1,6 +1,6 @@
 import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
-import { type FusedKernel, type Kernel, LruCache, ProgramArenas } from "@webjax/core/internal";
-import { fusedSource, paramCount, SPLIT_PARTS, splitSources } from "./codegen/fused.js";
+import { type Kernel, LruCache, ProgramArenas } from "@webjax/core/internal";
+import { fusedSource, paramCount } from "./codegen/fused.js";
 import { matmulSource } from "./codegen/matmul.js";
 import {
   bytesOf,
@@ -13,29 +13,18 @@ import {
   GpuExecutable,
   GpuRoutine,
   GpuSlot,
-  outSize,
   useSerial,
   useSplit,
   workgroups,
 } from "./executables.js";
-import { grid, type WebGPULimits } from "./limits.js";
+import type { WebGPULimits } from "./limits.js";
+import { type Batch, encodeRoutine, encodeSplit, type PassRecorder } from "./passes.js";
 import { BufferPool, MapMode, Usage } from "./pool.js";
 import { type Bound, createBindGroup, padParams, planGpuArena, StepCaches } from "./program-state.js";
-import { type BufRef, planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
 import { inPlaceVariant, specializedVariant } from "./variants.js";
 
 export { GpuSlot } from "./executables.js";
-
-/** The work recorded into one command encoder; its error promise settles after the submit. */
-interface Batch {
-  encoder: GPUCommandEncoder;
-  pass: GPUComputePassEncoder;
-  labels: string[];
-  dispatches: number;
-  settle: (e: Error | null) => void;
-  errors: Promise<Error | null>;
-}
 
 export interface WebGPUBackendOptions {
   /** Dispatches recorded before a submit is forced (default 64). */
@@ -86,6 +75,8 @@ export class WebGPUBackend implements Backend {
     },
   );
   private readonly flushEvery: number;
+  /** This backend as passes.ts sees it (routines, split reductions). */
+  private readonly recorder: PassRecorder;
   private fault: string | null = null;
   private readonly maxInFlight: number;
   /** Why the device was lost, once it was. */
@@ -103,6 +94,13 @@ export class WebGPUBackend implements Backend {
     this.uniforms = new BufferPool(device, Usage.UNIFORM | Usage.COPY_DST, 4 * 1024 * 1024, "webjax-params");
     this.staging = new BufferPool(device, Usage.MAP_READ | Usage.COPY_DST, 64 * 1024 * 1024, "webjax-read");
     this.steps = new StepCaches(device);
+    this.recorder = {
+      limits,
+      storage: this.storage,
+      counters: this.counters,
+      pipeline: (label, source) => this.pipeline(label, source),
+      record: (...args) => this.record(...args),
+    };
   }
 
   /** GPU buffers created so far (storage, params and readback): flat over a steady loop after warm-up. */
@@ -314,7 +312,7 @@ export class WebGPUBackend implements Backend {
     const batch = this.open();
     const compiled =
       exe instanceof GpuRoutine
-        ? this.encodeRoutine(batch, exe, ins, outs, params)
+        ? encodeRoutine(this.recorder, batch, exe, ins, outs, params)
         : this.encodeKernel(batch, exe as GpuExecutable, ins, outs, params);
     batch.labels.push(exe.kernel.label);
     const upstream = ins.map((s) => s.check).filter((c): c is Promise<Error | null> => c !== null);
@@ -338,63 +336,13 @@ export class WebGPUBackend implements Backend {
   ): Promise<Error | null>[] {
     const k = e.kernel;
     const big = [...ins, ...outs].some((s) => s.bytes > this.limits.maxStorageBufferBindingSize);
-    if (!big && k.kind === "fused" && useSplit(k, params)) return this.encodeSplit(batch, e, k, ins, outs, params);
+    if (!big && k.kind === "fused" && useSplit(k, params))
+      return encodeSplit(this.recorder, batch, e, k, ins, outs, params);
     const chunks: Chunk[] = big ? flatChunks(k, ins, outs, params, this.limits) : [{ params, ranges: null }];
     for (const chunk of chunks) this.encode(batch, e, ins, outs, chunk);
     batch.dispatches += chunks.length;
     this.counters.dispatches += chunks.length;
     return [e.main.compiled, ...(e.serial ? [e.serial.compiled] : [])];
-  }
-
-  /**
-   * A routine: its passes in order, over its slots and temporary buffers from the pool (held
-   * until the submit, like any freed buffer). Returns the passes' compile checks.
-   */
-  private encodeRoutine(
-    batch: Batch,
-    e: GpuRoutine,
-    ins: GpuSlot[],
-    outs: GpuSlot[],
-    params: Int32Array,
-  ): Promise<Error | null>[] {
-    const label = e.kernel.label;
-    const plan = planRoutine(e.kernel.routine, params, e.source);
-    const limit = this.limits.maxStorageBufferBindingSize;
-    const tooBig = [...ins, ...outs]
-      .map((s) => s.bytes)
-      .concat(plan.temps)
-      .find((b) => b > limit);
-    if (tooBig !== undefined) {
-      throw new BackendError(
-        `webgpu: routine '${label}' binds a buffer of ${tooBig} bytes, past this device's maxStorageBufferBindingSize (${limit}); make the array smaller or use the cpu backend`,
-      );
-    }
-    const temps = plan.temps.map((bytes) => {
-      const size = Math.max(bytes, 4);
-      return { buffer: this.storage.acquire(size), size };
-    });
-    const resolve = (ref: BufRef): Bound => {
-      if ("tmp" in ref) {
-        const t = temps[ref.tmp];
-        if (!t) throw new Error(`internal: routine '${label}' has no temp ${ref.tmp}`);
-        return t;
-      }
-      const s = "in" in ref ? ins[ref.in] : outs[ref.out];
-      if (!s?.buffer) throw new Error(`internal: routine '${label}' binds a missing slot`);
-      return { buffer: s.buffer, offset: s.offset, size: Math.max(s.bytes, 4) };
-    };
-    const checks: Promise<Error | null>[] = [];
-    for (const pass of plan.passes) {
-      const compiled = this.pipeline(`${label}: ${pass.label}`, pass.source);
-      checks.push(compiled.compiled);
-      const [x, y] = grid(pass.workgroups, this.limits, label);
-      const p = Int32Array.from(pass.params);
-      this.record(batch, compiled.pipeline, p, p.length, pass.bind.map(resolve), [x, y, 1], label);
-    }
-    for (const t of temps) this.storage.release(t.buffer);
-    batch.dispatches += plan.passes.length;
-    this.counters.dispatches += plan.passes.length;
-    return checks;
   }
 
   /** Records one dispatch: its `nParams` params into a pooled uniform buffer, its bind group, the workgroups. */
@@ -448,43 +396,6 @@ export class WebGPUBackend implements Backend {
     const pipeline = serial ? (e.serial as Compiled).pipeline : e.main.pipeline;
     const [x, y, z] = workgroups(k, chunk.params, this.limits, serial);
     this.record(batch, pipeline, chunk.params, e.nParams, buffers, [x, y, z], k.label);
-  }
-
-  /**
-   * A split reduction: the first pass writes SPLIT_PARTS partials per output into a pooled
-   * temporary (held until the submit), the second reduces them and applies the post. Two
-   * dispatches; returns their compile checks.
-   */
-  private encodeSplit(
-    batch: Batch,
-    e: GpuExecutable,
-    k: FusedKernel,
-    ins: GpuSlot[],
-    outs: GpuSlot[],
-    params: Int32Array,
-  ): Promise<Error | null>[] {
-    if (!e.split) {
-      const { first, second } = splitSources(k, e.nParams);
-      e.split = {
-        first: this.pipeline(`${k.label} (split)`, first),
-        second: this.pipeline(`${k.label} (partials)`, second),
-      };
-    }
-    const outputs = outSize(k, params);
-    const bytes = outputs * SPLIT_PARTS * 4;
-    const tmp = { buffer: this.storage.acquire(bytes), size: bytes };
-    const bound = (s: GpuSlot) => ({ buffer: s.buffer as GPUBuffer, offset: s.offset, size: Math.max(s.bytes, 4) });
-    const [x1, y1] = grid(outputs * SPLIT_PARTS, this.limits, k.label);
-    this.record(batch, e.split.first.pipeline, params, e.nParams, [...ins.map(bound), tmp], [x1, y1, 1], k.label);
-    const p2 = new Int32Array(e.nParams + 1);
-    p2.set(params.subarray(0, e.nParams));
-    p2[e.nParams] = outputs;
-    const [x2, y2] = grid(outputs, this.limits, k.label);
-    this.record(batch, e.split.second.pipeline, p2, e.nParams + 1, [tmp, ...outs.map(bound)], [x2, y2, 1], k.label);
-    this.storage.release(tmp.buffer);
-    batch.dispatches += 2;
-    this.counters.dispatches += 2;
-    return [e.split.first.compiled, e.split.second.compiled];
   }
 
   flush(): void {

@@ -116,31 +116,33 @@ describe("WebGPU in the browser", () => {
       setBackend("webgpu");
     }
   });
-  test("jit on the cpu backend: conv(relu(x)) + bias → relu is 2 kernels (patches with prologue, matmul with epilogue)", async () => {
-    setBackend("cpu");
-    try {
-      // The same image and kernel as above, shifted by −3 so the relu prologue matters.
-      const img = Array.from({ length: 9 * 4 }, (_, i) => Math.floor(i / 4) + 1 - 3);
-      using x = np.array(Float32Array.from(img), { shape: [1, 3, 3, 4] });
-      using k = np.ones([2, 2, 4, 1]);
-      using b = np.array([-20]);
-      const f = jit((x: JArray, k: JArray, b: JArray) =>
-        np.maximum(
-          lax
-            .convGeneralDilated(np.maximum(x, 0), k, [1, 1], "VALID", { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] })
-            .add(b),
-          0,
-        ),
-      );
-      expect(f.lower(x, k, b).kernels.map((kk) => kk.kind)).toEqual(["fused", "matmul"]);
-      // relu(x) per pixel: 0 0 0 / 1 2 3 / 4 5 6; 2×2 window sums over 4 channels: 12, 20, 48,
-      // 64; less 20, relu'd.
-      using y = f(x, k, b);
-      expect(Array.from(await y.data())).toEqual([0, 0, 28, 44]);
-    } finally {
-      setBackend("webgpu");
-    }
-  });
+  for (const name of ["cpu", "webgpu"] as const) {
+    test(`jit on the ${name} backend: conv(relu(x)) + bias → relu is 2 kernels (patches with prologue, matmul with epilogue)`, async () => {
+      setBackend(name);
+      try {
+        // The same image and kernel as above, shifted by −3 so the relu prologue matters.
+        const img = Array.from({ length: 9 * 4 }, (_, i) => Math.floor(i / 4) + 1 - 3);
+        using x = np.array(Float32Array.from(img), { shape: [1, 3, 3, 4] });
+        using k = np.ones([2, 2, 4, 1]);
+        using b = np.array([-20]);
+        const f = jit((x: JArray, k: JArray, b: JArray) =>
+          np.maximum(
+            lax
+              .convGeneralDilated(np.maximum(x, 0), k, [1, 1], "VALID", { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] })
+              .add(b),
+            0,
+          ),
+        );
+        expect(f.lower(x, k, b).kernels.map((kk) => kk.kind)).toEqual(["fused", "matmul"]);
+        // relu(x) per pixel: 0 0 0 / 1 2 3 / 4 5 6; 2×2 window sums over 4 channels: 12, 20, 48,
+        // 64; less 20, relu'd.
+        using y = f(x, k, b);
+        expect(Array.from(await y.data())).toEqual([0, 0, 28, 44]);
+      } finally {
+        setBackend("webgpu");
+      }
+    });
+  }
   test("the cpu backend's worker pool: Web Workers over the shared heap, bit-identical to one thread", async () => {
     // The test server sends COOP/COEP, so the page may share memory with workers.
     expect(globalThis.crossOriginIsolated).toBe(true);
