@@ -2,9 +2,10 @@ import { type Backend, BackendError, type BackendProgram, type DType, type Execu
 import { type Kernel, LruCache, ProgramArenas } from "@webjax/core/internal";
 import { fusedSource, paramCount } from "./codegen/fused.js";
 import { matmulSource } from "./codegen/matmul.js";
+import { checkTuning, chooseTiles, type Tuning, tuningFor } from "./codegen/matmul-tiles.js";
 import {
   bytesOf,
-  type Compiled,
+  Compiled,
   type DataArray,
   describe,
   firstError,
@@ -18,9 +19,10 @@ import {
   workgroups,
 } from "./executables.js";
 import type { WebGPULimits } from "./limits.js";
-import { type Batch, encodeRoutine, encodeSplit, type PassRecorder } from "./passes.js";
+import { type Batch, encodeRoutine, encodeSplit, type PassRecorder, splitPipelines } from "./passes.js";
 import { BufferPool, MapMode, Usage } from "./pool.js";
 import { type Bound, createBindGroup, padParams, planGpuArena, StepCaches } from "./program-state.js";
+import { planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
 import { inPlaceVariant, specializedVariant } from "./variants.js";
 
@@ -31,6 +33,12 @@ export interface WebGPUBackendOptions {
   flushEvery?: number;
   /** Submits in flight before forced submits wait for the next read or task end (default 8). */
   maxInFlight?: number;
+  /**
+   * The matmul tuning table's row (matmul-tiles.ts: "nvidia", "amd", "apple", "intel",
+   * "qualcomm", "arm", "default"), or a tuning of one's own (tile shapes tried for a GPU);
+   * default: the row of the adapter's vendor.
+   */
+  matmulTuning?: string | Tuning;
 }
 
 /**
@@ -75,9 +83,13 @@ export class WebGPUBackend implements Backend {
     },
   );
   private readonly flushEvery: number;
+  /** Matmul tile shapes for this adapter's vendor (matmul-tiles.ts). */
+  readonly tuning: Tuning;
   /** This backend as passes.ts sees it (routines, split reductions). */
   private readonly recorder: PassRecorder;
   private fault: string | null = null;
+  /** While a `prepare` builds: its pipelines being made. */
+  private preparing: Promise<Error | null>[] | null = null;
   private readonly maxInFlight: number;
   /** Why the device was lost, once it was. */
   lostReason: string | null = null;
@@ -90,6 +102,8 @@ export class WebGPUBackend implements Backend {
   ) {
     this.flushEvery = options.flushEvery ?? 64;
     this.maxInFlight = options.maxInFlight ?? 8;
+    const tuning = options.matmulTuning ?? adapterInfo.split(" ")[0] ?? "";
+    this.tuning = typeof tuning === "string" ? tuningFor(tuning) : checkTuning(tuning);
     this.storage = new BufferPool(device, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST, 256 * 1024 * 1024, "webjax");
     this.uniforms = new BufferPool(device, Usage.UNIFORM | Usage.COPY_DST, 4 * 1024 * 1024, "webjax-params");
     this.staging = new BufferPool(device, Usage.MAP_READ | Usage.COPY_DST, 64 * 1024 * 1024, "webjax-read");
@@ -181,8 +195,11 @@ export class WebGPUBackend implements Backend {
       );
     }
     const nParams = paramCount([kernel]);
-    if (kernel.kind === "matmul")
-      return new GpuExecutable(kernel, this.pipeline(kernel.label, matmulSource(kernel, nParams)), nParams, null);
+    if (kernel.kind === "matmul") {
+      const tiles = chooseTiles(kernel, this.tuning);
+      const main = this.pipeline(kernel.label, matmulSource(kernel, nParams, undefined, tiles));
+      return new GpuExecutable(kernel, main, nParams, null, null, tiles);
+    }
     const main = this.pipeline(kernel.label, fusedSource(kernel, nParams));
     const serial = kernel.reduce ? this.pipeline(kernel.label, fusedSource(kernel, nParams, true)) : null;
     return new GpuExecutable(kernel, main, nParams, serial);
@@ -193,38 +210,70 @@ export class WebGPUBackend implements Backend {
   }
 
   specialize(exe: Executable, params: Int32Array): Executable {
-    return specializedVariant(exe, params, (label, source) => this.pipeline(label, source));
+    return specializedVariant(exe, params, (label, source) => this.pipeline(label, source), this.tuning);
   }
 
   /** The WGSL of a kernel (routines are several passes: named only). */
   kernelSource(kernel: Kernel): string {
     if (kernel.kind === "routine") return `routine '${kernel.routine.name}' (WGSL passes, see routines/)`;
     const nParams = paramCount([kernel]);
-    return kernel.kind === "matmul" ? matmulSource(kernel, nParams) : fusedSource(kernel, nParams);
+    return kernel.kind === "matmul"
+      ? matmulSource(kernel, nParams, undefined, chooseTiles(kernel, this.tuning))
+      : fusedSource(kernel, nParams);
   }
 
-  /** A compute pipeline from the cache keyed by WGSL source, compiled on first use. */
+  /**
+   * A compute pipeline from the cache keyed by WGSL source, compiled on first use: at once, or
+   * asynchronously while a `prepare` is building.
+   */
   private pipeline(label: string, source: string): Compiled {
     let entry = this.pipelines.get(source);
     if (!entry) {
       this.counters.compiles++;
       this.device.pushErrorScope("validation");
       const module = this.device.createShaderModule({ code: source, label });
-      const pipeline = this.device.createComputePipeline({
+      const descriptor: GPUComputePipelineDescriptor = {
         layout: "auto",
         compute: { module, entryPoint: "main" },
         label,
-      });
-      const compiled = this.device.popErrorScope().then(async (err) => {
-        if (!err) return null;
+      };
+      const pending = this.preparing;
+      entry = new Compiled(this.device, descriptor, pending ? null : this.device.createComputePipeline(descriptor));
+      const scoped = this.device.popErrorScope();
+      let made: Promise<Error | null> = Promise.resolve(null);
+      if (pending) {
+        this.counters.asyncPipelines++;
+        made = entry.makeAsync();
+        pending.push(made);
+      }
+      entry.compiled = Promise.all([scoped, made]).then(async ([err, failed]) => {
+        const e = err ?? failed;
+        if (!e) return null;
         const info = await module.getCompilationInfo();
         const messages = info.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ");
-        return new BackendError(`webgpu: kernel '${label}' did not compile: ${messages || err.message}\n${source}`);
+        return new BackendError(`webgpu: kernel '${label}' did not compile: ${messages || e.message}\n${source}`);
       });
-      entry = { pipeline, compiled };
       this.pipelines.set(source, entry);
     }
     return entry;
+  }
+
+  /**
+   * Runs `build` with pipelines made asynchronously and dispatches not recorded (each compiles
+   * what it would run: a routine's passes, a split reduction's two); resolves when every
+   * pipeline is ready (their errors reach the reads of what the kernels write, as always).
+   */
+  async prepare(build: () => void): Promise<void> {
+    this.alive();
+    const outer = this.preparing;
+    const pending = outer ?? [];
+    this.preparing = pending;
+    try {
+      build();
+    } finally {
+      this.preparing = outer;
+    }
+    if (!outer) await Promise.all(pending);
   }
 
   private open(): Batch {
@@ -308,6 +357,15 @@ export class WebGPUBackend implements Backend {
     }
     for (const s of ins) {
       if (!s.buffer) throw new BackendError(`webgpu: kernel '${exe.kernel.label}' reads a freed buffer`);
+    }
+    if (this.preparing) {
+      if (exe instanceof GpuRoutine) {
+        for (const pass of planRoutine(exe.kernel.routine, params, exe.source).passes)
+          this.pipeline(`${exe.kernel.label}: ${pass.label}`, pass.source);
+      } else if (exe.kernel.kind === "fused" && useSplit(exe.kernel, params)) {
+        splitPipelines(this.recorder, exe as GpuExecutable, exe.kernel);
+      }
+      return;
     }
     const batch = this.open();
     const compiled =
@@ -394,7 +452,7 @@ export class WebGPUBackend implements Backend {
     });
     const serial = e.serial !== null && k.kind === "fused" && useSerial(k, chunk.params);
     const pipeline = serial ? (e.serial as Compiled).pipeline : e.main.pipeline;
-    const [x, y, z] = workgroups(k, chunk.params, this.limits, serial);
+    const [x, y, z] = workgroups(k, chunk.params, this.limits, serial, e.tiles);
     this.record(batch, pipeline, chunk.params, e.nParams, buffers, [x, y, z], k.label);
   }
 

@@ -2,7 +2,7 @@
 import { BackendError, type DType, type Executable, type Slot } from "@webjax/core";
 import { type FusedKernel, type Kernel, LruCache, type RoutineKernel, resolveInt } from "@webjax/core/internal";
 import { FUSED_WG, splittable } from "./codegen/fused.js";
-import { MM_TILE } from "./codegen/matmul.js";
+import { type MatmulTiles, TILE_32, tileM, tileN } from "./codegen/matmul-tiles.js";
 import { grid, type WebGPULimits } from "./limits.js";
 
 /** What a read returns, by dtype. */
@@ -37,12 +37,37 @@ export class GpuCounters {
   /** Buffers made for programs' arenas (count, bytes). */
   arenaBuffers = 0;
   arenaBytes = 0;
+  /** Pipelines made with createComputePipelineAsync (under `prepare`). */
+  asyncPipelines = 0;
 }
 
-export interface Compiled {
-  pipeline: GPUComputePipeline;
+/**
+ * A compute pipeline: made at once (`createComputePipeline`), or being made asynchronously
+ * (`createComputePipelineAsync`, under `prepare`) — a dispatch that comes before it is ready
+ * makes it at once instead.
+ */
+export class Compiled {
   /** Settles with the shader's compile error, if any. */
-  compiled: Promise<Error | null>;
+  compiled: Promise<Error | null> = Promise.resolve(null);
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly descriptor: GPUComputePipelineDescriptor,
+    private made: GPUComputePipeline | null,
+  ) {}
+  get pipeline(): GPUComputePipeline {
+    this.made ??= this.device.createComputePipeline(this.descriptor);
+    return this.made;
+  }
+  /** Makes the pipeline asynchronously; resolves with its error, if any. */
+  async makeAsync(): Promise<Error | null> {
+    try {
+      const p = await this.device.createComputePipelineAsync(this.descriptor);
+      this.made ??= p;
+      return null;
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+  }
 }
 
 /** A routine: its passes are planned at each dispatch; their WGSL variants are memoised here. */
@@ -68,6 +93,8 @@ export class GpuExecutable implements Executable {
     readonly serial: Compiled | null,
     /** An in-place variant's aliased inputs: each read through the output (index) written over it, and not bound. */
     readonly alias: ReadonlyMap<number, number> | null = null,
+    /** Matmuls only: the tile shape its WGSL was generated for (matmul-tiles.ts). */
+    readonly tiles: MatmulTiles = TILE_32,
   ) {}
   /** Reductions only: the two passes of the split form, built at its first use. */
   split: { readonly first: Compiled; readonly second: Compiled } | null = null;
@@ -100,12 +127,13 @@ export function workgroups(
   p: Int32Array,
   limits: WebGPULimits,
   serial = false,
+  tiles: MatmulTiles = TILE_32,
 ): [number, number, number] {
   if (k.kind === "matmul") {
     const batch = k.batch.reduce((a: number, b) => a * resolveInt(b, p), 1);
     const max = limits.maxComputeWorkgroupsPerDimension;
-    const x = Math.ceil(resolveInt(k.n, p) / MM_TILE);
-    const y = Math.ceil(resolveInt(k.m, p) / MM_TILE);
+    const x = Math.ceil(resolveInt(k.n, p) / tileN(tiles));
+    const y = Math.ceil(resolveInt(k.m, p) / tileM(tiles));
     if (x > max || y > max || batch > max) {
       throw new BackendError(
         `webgpu: matmul '${k.label}' grid ${x}×${y}×${batch} is past maxComputeWorkgroupsPerDimension (${max})`,

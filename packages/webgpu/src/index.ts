@@ -21,4 +21,5 @@ installProvider({
 
 export { activeBackend, type InitOptions, init, initTask, initWebGPU, onDeviceLost, shutdown } from "./acquire.js";
 export { WebGPUBackend } from "./backend.js";
+export { type MatmulTiles, TILE_32, TILE_64, TILE_128, TUNING, type Tuning } from "./codegen/matmul-tiles.js";
 export type { WebGPULimits } from "./limits.js";

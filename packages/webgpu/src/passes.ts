@@ -93,6 +93,22 @@ export function encodeRoutine(
   return checks;
 }
 
+/** A split reduction's two pipelines, made at its first use. */
+export function splitPipelines(
+  r: PassRecorder,
+  e: GpuExecutable,
+  k: FusedKernel,
+): { readonly first: Compiled; readonly second: Compiled } {
+  if (!e.split) {
+    const { first, second } = splitSources(k, e.nParams);
+    e.split = {
+      first: r.pipeline(`${k.label} (split)`, first),
+      second: r.pipeline(`${k.label} (partials)`, second),
+    };
+  }
+  return e.split;
+}
+
 /**
  * A split reduction: the first pass writes SPLIT_PARTS partials per output into a pooled
  * temporary (held until the submit), the second reduces them and applies the post. Two
@@ -107,26 +123,20 @@ export function encodeSplit(
   outs: GpuSlot[],
   params: Int32Array,
 ): Promise<Error | null>[] {
-  if (!e.split) {
-    const { first, second } = splitSources(k, e.nParams);
-    e.split = {
-      first: r.pipeline(`${k.label} (split)`, first),
-      second: r.pipeline(`${k.label} (partials)`, second),
-    };
-  }
+  const split = splitPipelines(r, e, k);
   const outputs = outSize(k, params);
   const bytes = outputs * SPLIT_PARTS * 4;
   const tmp = { buffer: r.storage.acquire(bytes), size: bytes };
   const bound = (s: GpuSlot) => ({ buffer: s.buffer as GPUBuffer, offset: s.offset, size: Math.max(s.bytes, 4) });
   const [x1, y1] = grid(outputs * SPLIT_PARTS, r.limits, k.label);
-  r.record(batch, e.split.first.pipeline, params, e.nParams, [...ins.map(bound), tmp], [x1, y1, 1], k.label);
+  r.record(batch, split.first.pipeline, params, e.nParams, [...ins.map(bound), tmp], [x1, y1, 1], k.label);
   const p2 = new Int32Array(e.nParams + 1);
   p2.set(params.subarray(0, e.nParams));
   p2[e.nParams] = outputs;
   const [x2, y2] = grid(outputs, r.limits, k.label);
-  r.record(batch, e.split.second.pipeline, p2, e.nParams + 1, [tmp, ...outs.map(bound)], [x2, y2, 1], k.label);
+  r.record(batch, split.second.pipeline, p2, e.nParams + 1, [tmp, ...outs.map(bound)], [x2, y2, 1], k.label);
   r.storage.release(tmp.buffer);
   batch.dispatches += 2;
   r.counters.dispatches += 2;
-  return [e.split.first.compiled, e.split.second.compiled];
+  return [split.first.compiled, split.second.compiled];
 }

@@ -13,6 +13,7 @@ import type { IntExpr, Load, MatmulKernel, MatmulOperand } from "@webjax/core/in
 import { resolveInt } from "@webjax/core/internal";
 import { fusedSource } from "./codegen/fused.js";
 import { matmulSource } from "./codegen/matmul.js";
+import { chooseTiles, type Tuning } from "./codegen/matmul-tiles.js";
 import { type Compiled, GpuExecutable } from "./executables.js";
 
 type Pipeline = (label: string, source: string) => Compiled;
@@ -27,16 +28,26 @@ export function inPlaceVariant(
   if (!(exe instanceof GpuExecutable) || (k.kind === "fused" && k.reduce)) return null;
   if (k.kind === "routine" || [...k.inputs, ...k.outputs].includes("float16")) return null;
   const alias = new Map(pairs);
-  const source = k.kind === "fused" ? fusedSource(k, exe.nParams, false, alias) : matmulSource(k, exe.nParams, alias);
-  return new GpuExecutable(k, pipeline(k.label, source), exe.nParams, null, alias);
+  const source =
+    k.kind === "fused" ? fusedSource(k, exe.nParams, false, alias) : matmulSource(k, exe.nParams, alias, exe.tiles);
+  return new GpuExecutable(k, pipeline(k.label, source), exe.nParams, null, alias, exe.tiles);
 }
 
-/** A matmul with the step's params as constants (keeping an in-place alias); other kernels as they are. */
-export function specializedVariant(exe: Executable, params: Int32Array, pipeline: Pipeline): Executable {
+/**
+ * A matmul with the step's params as constants (keeping an in-place alias), on the tile the
+ * tuning picks for its now-known sizes; other kernels as they are.
+ */
+export function specializedVariant(
+  exe: Executable,
+  params: Int32Array,
+  pipeline: Pipeline,
+  tuning: Tuning,
+): Executable {
   if (!(exe instanceof GpuExecutable) || exe.kernel.kind !== "matmul") return exe;
   const k = bindMatmulParams(exe.kernel, params);
-  const source = matmulSource(k, exe.nParams, exe.alias ?? undefined);
-  return new GpuExecutable(k, pipeline(k.label, source), exe.nParams, null, exe.alias);
+  const tiles = chooseTiles(k, tuning);
+  const source = matmulSource(k, exe.nParams, exe.alias ?? undefined, tiles);
+  return new GpuExecutable(k, pipeline(k.label, source), exe.nParams, null, exe.alias, tiles);
 }
 
 /** `k` with every integer param resolved from `p`. */

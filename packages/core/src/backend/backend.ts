@@ -57,6 +57,13 @@ export interface Backend {
   write(slot: Slot, data: DataArray): void;
   compile(kernel: Kernel): Executable;
   /**
+   * Runs `build` (a jitted program's recorded first run and its planning) with every kernel it
+   * compiles built asynchronously and none executed — its outputs hold nothing and are thrown
+   * away — and resolves once all are ready (WebGPU: `createComputePipelineAsync`). Absent:
+   * kernels compile as they are first run.
+   */
+  prepare?(build: () => void): Promise<void>;
+  /**
    * Enqueues a kernel writing one slot per declared output (`outputs` in kernel order);
    * `params` are its integer arguments (`{param: i}` in the IR). A kernel that fails poisons
    * every one of its outputs.

@@ -295,6 +295,19 @@ export class Plan {
     };
   }
 
+  /**
+   * Builds the backend programs a call over `fixed` runs (compiling their kernel variants),
+   * without running them: donated inputs held elsewhere too, and donated inputs the call owns.
+   */
+  prepare(fixed: readonly ConcreteArray[]): void {
+    const owned = this.donations.map((i) => {
+      const x = fixed[i] as ConcreteArray;
+      return x.buffer.size === x.size && x.buffer.dtype === x.dtype ? "2" : "1";
+    });
+    this.programFor("0".repeat(owned.length));
+    this.programFor(owned.join(""));
+  }
+
   /** Replays the plan over `fixed` (same layouts as recorded); `donate(i)` releases input i. */
   run(fixed: readonly ConcreteArray[], donate: (input: number) => void): Array[] {
     const backend = this.backend;

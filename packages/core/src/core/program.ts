@@ -194,12 +194,9 @@ export class Program {
    * returned as that array: the caller makes its own handle).
    */
   run(inputs: readonly Array[], release: (x: ConcreteArray, i: number) => void): Array[] {
-    const fixed: Array[] = [...inputs, ...this.closed.consts, ...this.literals.map((l) => this.closed.literal(l))];
-    const concrete = fixed.every((x) => x instanceof ConcreteArray);
-    const backend = concrete ? ((fixed[0] as ConcreteArray | undefined)?.backend ?? getBackend()) : null;
-    if (!backend || !fixed.every((x) => (x as ConcreteArray).backend === backend))
-      return this.runEager(inputs, release);
-    const key = `${layoutKey(fixed)}${fusionEnabled ? "F" : ""}`;
+    const { fixed, backend } = this.fixedOf(inputs);
+    if (!backend) return this.runEager(inputs, release);
+    const key = this.planKey(fixed);
     const known = this.plans.get(key);
     const onDonate = (i: number) => release(inputs[i] as ConcreteArray, i);
     if (known instanceof Plan && known.backend === backend) return known.run(fixed as ConcreteArray[], onDonate);
@@ -217,6 +214,37 @@ export class Program {
     // A run that cannot be replayed (it uploaded, say, a sub-program's literal) is tried once more.
     this.plans.set(key, plan ?? (typeof known === "number" ? known + 1 : 1));
     return outs;
+  }
+
+  /** The arrays a run reads (inputs, consts, literals), and their one backend (null: not all concrete on one). */
+  private fixedOf(inputs: readonly Array[]): { fixed: Array[]; backend: Backend | null } {
+    const fixed: Array[] = [...inputs, ...this.closed.consts, ...this.literals.map((l) => this.closed.literal(l))];
+    const concrete = fixed.every((x) => x instanceof ConcreteArray);
+    const backend = concrete ? ((fixed[0] as ConcreteArray | undefined)?.backend ?? getBackend()) : null;
+    const one = backend !== null && fixed.every((x) => (x as ConcreteArray).backend === backend);
+    return { fixed, backend: one ? backend : null };
+  }
+
+  private planKey(fixed: readonly Array[]): string {
+    return `${layoutKey(fixed)}${fusionEnabled ? "F" : ""}`;
+  }
+
+  /**
+   * Readies a call over `inputs` without running it where the backend can: records its plan
+   * (one run whose kernels the backend compiles but does not execute, its outputs discarded;
+   * nothing donated) and builds the backend programs a call runs, every kernel compiled
+   * asynchronously on WebGPU. After it, the first call compiles nothing.
+   */
+  async prepare(inputs: readonly ConcreteArray[]): Promise<void> {
+    const { fixed, backend } = this.fixedOf(inputs);
+    const build = () => {
+      const keep = new Set<Array>(fixed);
+      for (const o of new Set(this.run(inputs, () => {}))) if (!keep.has(o)) (o as ConcreteArray).dispose();
+      const plan = this.plans.get(this.planKey(fixed));
+      if (plan instanceof Plan) plan.prepare(fixed as ConcreteArray[]);
+    };
+    if (backend?.prepare) await backend.prepare(build);
+    else build();
   }
 
   /** Runs the equations one by one as eager kernels (and records them, under a recorder). */

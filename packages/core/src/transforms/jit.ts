@@ -80,6 +80,13 @@ export type Jitted<F extends AnyFn> = F & {
    * `String(lowered)` prints them, `lowered.text({ code: true })` adds the generated code.
    */
   lower(...args: Parameters<F>): Lowered;
+  /**
+   * Traces and plans f for these arguments and builds its kernels without running them —
+   * asynchronously on WebGPU (`createComputePipelineAsync`), so a page does not stall — and
+   * resolves when they are ready: the first call with arguments like these compiles nothing.
+   * Nothing is donated.
+   */
+  compile(...args: Parameters<F>): Promise<void>;
   /** Times f has been traced (once per new signature). */
   readonly traceCount: number;
 };
@@ -367,6 +374,19 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
           throw new TracerError(`${name}.lower: takes concrete arguments (not tracers of an enclosing transform)`);
         try {
           return lowerProgram(name, entry.program, inputs as ConcreteArray[]);
+        } finally {
+          for (const s of made) s.dispose();
+        }
+      },
+    },
+    compile: {
+      value: async (...args: Parameters<F>): Promise<void> => {
+        if (currentStager()) throw new TracerError(`${name}.compile: called inside a traced function`);
+        const { entry, lifted, inputs, made } = prepare(args);
+        try {
+          if (lifted.length > 0 || inputs.some((x) => !(x instanceof ConcreteArray)))
+            throw new TracerError(`${name}.compile: takes concrete arguments (not tracers of an enclosing transform)`);
+          await entry.program.prepare(inputs as ConcreteArray[]);
         } finally {
           for (const s of made) s.dispose();
         }

@@ -181,6 +181,29 @@ describe("no replay", () => {
     lookups?.mockRestore();
     expect(Array.from(await second.data())).toEqual(Array.from(await first.data()));
   });
+
+  test("after compile(...args) the first call replays: nothing traced, compiled or looked up; donation still works", async () => {
+    const f = jit((w: JArray, a: JArray) => w.sub(np.tanh(a.matmul(w)).sum(0, { keepdims: true }).T.mul(0.5)), {
+      donateArgnums: 0,
+    });
+    const w0 = np.array([[0.5], [-1], [2]]);
+    const want = await w0.sub(np.tanh(x.matmul(w0)).sum(0, { keepdims: true }).T.mul(0.5)).toArray();
+    await f.compile(w0, x);
+    expect(w0.disposed).toBe(false);
+    expect(f.traceCount).toBe(1);
+    const backend = getBackend();
+    const compile = vi.spyOn(backend, "compile");
+    const spies = Object.values(registry).map((def) => vi.spyOn(def, "abstractEval"));
+    const w = np.array([[0.5], [-1], [2]]);
+    const got = f(w, x);
+    expect(compile).not.toHaveBeenCalled();
+    expect(spies.reduce((n, s) => n + s.mock.calls.length, 0)).toBe(0);
+    for (const s of spies) s.mockRestore();
+    compile.mockRestore();
+    expect(f.traceCount).toBe(1);
+    expect(w.disposed).toBe(true);
+    await expectClose(got, want, { rtol: 1e-6, atol: 1e-6 });
+  });
 });
 
 describe("literals compiled in", () => {
