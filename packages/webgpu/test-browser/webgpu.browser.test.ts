@@ -116,6 +116,32 @@ describe("WebGPU in the browser", () => {
       setBackend("webgpu");
     }
   });
+  test("lax.cond on the GPU: eager (every branch, selected), its gradient (the taken branch's), jit and vmap", async () => {
+    const f = (x: JArray) =>
+      lax.cond(
+        x.sum().greater(0),
+        (a: JArray) => np.sqrt(a).sum(),
+        (a: JArray) => a.mul(a).sum(),
+        x,
+      );
+    const pos = np.array([1, 4]);
+    const neg = np.array([-1, -2]);
+    expect(Array.from(await f(pos).data())).toEqual([3]);
+    expect(Array.from(await f(neg).data())).toEqual([5]);
+    // d/dx Σ√x = 1/(2√x); d/dx Σx² = 2x — no NaN from the sqrt branch at negative x.
+    expect(Array.from(await grad(f)(pos).data())).toEqual([0.5, 0.25]);
+    expect(Array.from(await grad(f)(neg).data())).toEqual([-2, -4]);
+    const jf = jit(f);
+    expect(Array.from(await jf(neg).data())).toEqual([5]);
+    expect(Array.from(await jf(pos).data())).toEqual([3]);
+    const batched = vmap(f)(
+      np.array([
+        [1, 4],
+        [-1, -2],
+      ]),
+    );
+    expect(Array.from(await batched.data())).toEqual([3, 5]);
+  });
   for (const name of ["cpu", "webgpu"] as const) {
     test(`jit on the ${name} backend: conv(relu(x)) + bias → relu is 2 kernels (patches with prologue, matmul with epilogue)`, async () => {
       setBackend(name);

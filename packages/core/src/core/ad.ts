@@ -1,11 +1,13 @@
 import type { Array } from "../array.js";
 import { isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
+import { installCondRules } from "../primitives/cond.js";
 import type { Tangent } from "../primitives/types.js";
 import { type ClosedJaxpr, evalJaxpr } from "./jaxpr.js";
 import { checkIfEnabled, dce } from "./jaxpr-check.js";
 import { JVPTrace } from "./jvp.js";
-import { JaxprTrace, type JaxprTracer } from "./staging.js";
+import { partialEvalJaxpr } from "./partial-eval.js";
+import { JaxprTrace, type JaxprTracer, stage } from "./staging.js";
 import { withTrace } from "./trace.js";
 
 /** Forward mode on flat lists: f's outputs and their tangents (null = zero). */
@@ -87,3 +89,5 @@ export function keepOutputs(lin: Linear, n: number): Linear {
   const closed = dce(lin.closed, keepVar, { consume: true });
   return { closed, inputs: lin.inputs, outputs: lin.outputs.map((nz, i) => nz && i < n) };
 }
+
+installCondRules({ jvpFlat, stage: (name, f, avals) => stage(name, f, avals), partialEvalJaxpr });

@@ -7,10 +7,12 @@
 import type { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
 import { batchAt } from "../primitives/batch-util.js";
+import { installCondRules } from "../primitives/cond.js";
 import { installCustomRules } from "../primitives/custom-call.js";
 import { registry } from "../primitives/registry.js";
 import type { BDim, Params, Primitive } from "../primitives/types.js";
 import { type Aval, aval } from "./aval.js";
+import { evalJaxpr } from "./jaxpr.js";
 import { bind, bind1, type CustomJvpCall, type CustomVjpCall, Trace, Tracer, topTrace, withTrace } from "./trace.js";
 
 /** A value with a batch dimension at `bdim` of `val` (the tracer's own aval leaves it out). */
@@ -221,3 +223,10 @@ export function batchedCustomVjp(
 }
 
 installCustomRules({ batchedCustomJvp, batchedCustomVjp });
+installCondRules({
+  batchedEval: (b, xs, dims, size) =>
+    atZero(
+      size,
+      runBatched(size, "vmap", (ys) => evalJaxpr(b, ys), xs, dims),
+    ) as Array[],
+});

@@ -1,5 +1,6 @@
 import type { Backend, Executable } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
+import { itemSize } from "../dtype.js";
 import { constant, load, param } from "../ir/expr.js";
 import type { FusedKernel, IntExpr, Kernel, Load } from "../ir/kernel.js";
 import type { RoutineKernel } from "../ir/routine.js";
@@ -17,7 +18,6 @@ import type {
   Primitive,
   PrimitiveDef,
 } from "../primitives/types.js";
-import { itemSize } from "../dtype.js";
 import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";

@@ -27,7 +27,10 @@ const sameType = (a: Aval, b: Aval) => a.dtype === b.dtype && shapesEqual(a.shap
 /** Sub-programs an equation carries in its params (higher-order primitives). */
 export function subJaxprs(e: Eqn): ClosedJaxpr[] {
   const out: ClosedJaxpr[] = [];
-  for (const v of Object.values(e.params as object)) if (v instanceof ClosedJaxpr) out.push(v);
+  for (const v of Object.values(e.params as object)) {
+    if (v instanceof ClosedJaxpr) out.push(v);
+    else if (globalThis.Array.isArray(v)) for (const b of v) if (b instanceof ClosedJaxpr) out.push(b);
+  }
   return out;
 }
 

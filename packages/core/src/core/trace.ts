@@ -54,6 +54,7 @@ export abstract class Tracer extends Array {
     return new TracerError(
       `A traced ${this.dtype}[${this.shape.join(",")}] was used as a JS number or boolean (a JS \`if\`, comparison or \`+x\`). ` +
         "Its value is unknown while tracing: use np.where (lax.select) for a data-dependent choice between values, " +
+        "lax.cond or lax.switch to run one of several functions, " +
         "or pass the value as a static argument (jit's staticArgnums) when it decides the computation.",
     );
   }

@@ -11,7 +11,7 @@ import {
 import { shapesEqual } from "../shape.js";
 import type { Linear } from "./ad.js";
 import { fmtAval } from "./aval.js";
-import { type Atom, type Eqn, Literal, Var } from "./jaxpr.js";
+import { type Atom, type ClosedJaxpr, type Eqn, Literal, Var } from "./jaxpr.js";
 import { bind1 } from "./trace.js";
 
 /**
@@ -27,6 +27,38 @@ export function backwardPass(lin: Linear, cts: readonly Tangent[]): Tangent[] {
   const { jaxpr } = closed;
   const known = new Map<Var, Array>();
   jaxpr.constvars.forEach((v, i) => known.set(v, closed.consts[i] as Array));
+  const outCts: Tangent[] = [];
+  lin.outputs.forEach((nz, i) => {
+    if (nz) outCts.push(cts[i] ?? null);
+  });
+  const inCts = transposeEqns(closed, known, outCts);
+  let j = 0;
+  return lin.inputs.map((has) => (has ? (inCts[j++] ?? null) : null));
+}
+
+/**
+ * The cotangents of `closed`'s invars that `known` does not hold (in order), given one
+ * cotangent per outvar: `closed` is linear in those invars, and its consts and the `known`
+ * invars are the known operands. A higher-order primitive's transpose runs its body so.
+ */
+export function transposeJaxpr(
+  closed: ClosedJaxpr,
+  knownIns: readonly (Array | null)[],
+  cts: readonly Tangent[],
+): Tangent[] {
+  const { jaxpr } = closed;
+  const known = new Map<Var, Array>();
+  jaxpr.constvars.forEach((v, i) => known.set(v, closed.consts[i] as Array));
+  jaxpr.invars.forEach((v, i) => {
+    const k = knownIns[i];
+    if (k) known.set(v, k);
+  });
+  return transposeEqns(closed, known, cts);
+}
+
+/** backward_pass over `closed`'s equations: one cotangent per outvar in, one per unknown invar out. */
+function transposeEqns(closed: ClosedJaxpr, known: Map<Var, Array>, outCts: readonly Tangent[]): Tangent[] {
+  const { jaxpr } = closed;
   const acc = new Map<Var, Array>();
   const add = (v: Var, ct: Tangent) => {
     if (ct === null) return;
@@ -36,11 +68,8 @@ export function backwardPass(lin: Linear, cts: readonly Tangent[]): Tangent[] {
     const prev = acc.get(v);
     acc.set(v, prev ? bind1("add", [prev, ct], {}) : ct);
   };
-  let k = 0;
-  lin.outputs.forEach((nz, i) => {
-    if (!nz) return;
-    const o = jaxpr.outvars[k++];
-    if (o instanceof Var && !known.has(o)) add(o, cts[i] ?? null);
+  jaxpr.outvars.forEach((o, i) => {
+    if (o instanceof Var && !known.has(o)) add(o, outCts[i] ?? null);
   });
   const input = (a: Atom): TransposeInput => {
     if (a instanceof Literal) return closed.literal(a);
@@ -60,6 +89,5 @@ export function backwardPass(lin: Linear, cts: readonly Tangent[]): Tangent[] {
       if (a instanceof Var && !known.has(a)) add(a, inCts[i] ?? null);
     });
   }
-  let j = 0;
-  return lin.inputs.map((has) => (has ? (acc.get(jaxpr.invars[j++] as Var) ?? null) : null));
+  return jaxpr.invars.filter((v) => !known.has(v)).map((v) => acc.get(v) ?? null);
 }

@@ -1,3 +1,4 @@
+import { condPrimitives } from "./cond.js";
 import { creationPrimitives } from "./creation.js";
 import { customPrimitives } from "./custom.js";
 import { customCallPrimitives } from "./custom-call.js";
@@ -35,4 +36,5 @@ export const registry: PrimitiveTable<Primitive> = {
   ...customPrimitives,
   ...customCallPrimitives,
   ...creationPrimitives,
+  ...condPrimitives,
 };

@@ -46,7 +46,8 @@ export type Primitive =
   | "iota"
   | "custom_lin"
   | "custom_jvp_call"
-  | "custom_vjp_call";
+  | "custom_vjp_call"
+  | "cond";
 
 type NoParams = Record<string, never>;
 
@@ -153,6 +154,11 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
     readonly numConsts: number;
     readonly jvp: CustomJvpCall["jvp"];
   };
+  /**
+   * lax.cond/lax.switch (primitives/cond.ts): operand 0 is the int32 branch index (clamped into
+   * range), the rest every branch's operands; the branches are programs of one signature.
+   */
+  cond: { readonly name: string; readonly branches: readonly ClosedJaxpr[] };
   /** A customVjp function as a program, with the user's fwd and bwd on the arguments. */
   custom_vjp_call: {
     readonly name: string;
