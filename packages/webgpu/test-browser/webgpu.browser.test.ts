@@ -142,6 +142,25 @@ describe("WebGPU in the browser", () => {
     );
     expect(Array.from(await batched.data())).toEqual([3, 5]);
   });
+  test("lax.scan on the GPU: a jitted RNN over 20 steps equals its JS loop, and so does its gradient", async () => {
+    const W = np.array([[0.5, -0.25], [0.1, 0.4]]);
+    const xs = np.linspace(-1, 1, 40).reshape([20, 2]);
+    const viaScan = (w: JArray) =>
+      lax.scan((h: JArray, x: JArray) => [np.tanh(h.matmul(w).add(x)), h.sum()] as const, np.zeros([2]), xs)[1].sum();
+    const viaLoop = (w: JArray) => {
+      let h = np.zeros([2]);
+      let acc = np.zeros([]);
+      for (let t = 0; t < 20; t++) {
+        acc = acc.add(h.sum());
+        h = np.tanh(h.matmul(w).add(lax.slice(xs, [t, 0], [t + 1, 2]).reshape([2])));
+      }
+      return acc;
+    };
+    const [a, b] = [await jit(viaScan)(W).data(), await viaLoop(W).data()];
+    expect(Math.abs((a[0] as number) - (b[0] as number))).toBeLessThan(1e-5);
+    const [ga, gb] = [await jit(grad(viaScan))(W).data(), await grad(viaLoop)(W).data()];
+    for (let i = 0; i < 4; i++) expect(Math.abs((ga[i] as number) - (gb[i] as number))).toBeLessThan(1e-5);
+  });
   for (const name of ["cpu", "webgpu"] as const) {
     test(`jit on the ${name} backend: conv(relu(x)) + bias → relu is 2 kernels (patches with prologue, matmul with epilogue)`, async () => {
       setBackend(name);

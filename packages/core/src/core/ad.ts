@@ -1,7 +1,7 @@
 import type { Array } from "../array.js";
 import { isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
-import { installCondRules } from "../primitives/cond.js";
+import { installControlFlowRules } from "../primitives/higher-order.js";
 import type { Tangent } from "../primitives/types.js";
 import { type ClosedJaxpr, evalJaxpr } from "./jaxpr.js";
 import { checkIfEnabled, dce } from "./jaxpr-check.js";
@@ -90,4 +90,4 @@ export function keepOutputs(lin: Linear, n: number): Linear {
   return { closed, inputs: lin.inputs, outputs: lin.outputs.map((nz, i) => nz && i < n) };
 }
 
-installCondRules({ jvpFlat, stage: (name, f, avals) => stage(name, f, avals), partialEvalJaxpr });
+installControlFlowRules({ jvpFlat, stage: (name, f, avals) => stage(name, f, avals), partialEvalJaxpr });

@@ -7,8 +7,8 @@
 import type { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
 import { batchAt } from "../primitives/batch-util.js";
-import { installCondRules } from "../primitives/cond.js";
 import { installCustomRules } from "../primitives/custom-call.js";
+import { installControlFlowRules } from "../primitives/higher-order.js";
 import { registry } from "../primitives/registry.js";
 import type { BDim, Params, Primitive } from "../primitives/types.js";
 import { type Aval, aval } from "./aval.js";
@@ -223,7 +223,7 @@ export function batchedCustomVjp(
 }
 
 installCustomRules({ batchedCustomJvp, batchedCustomVjp });
-installCondRules({
+installControlFlowRules({
   batchedEval: (b, xs, dims, size) =>
     atZero(
       size,

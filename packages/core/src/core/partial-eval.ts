@@ -19,6 +19,8 @@ export interface PartialEval {
   /** [residuals…, unknown inputs…] → the outputs routed to it. */
   readonly unknown: ClosedJaxpr;
   readonly residuals: readonly Aval[];
+  /** Per residual: the index of the invar it is, or null when the known program computes it. */
+  readonly residualInvars: readonly (number | null)[];
 }
 
 /**
@@ -102,5 +104,13 @@ export function partialEvalJaxpr(
   );
   if (known.lifted.length > 0 || rest.lifted.length > 0)
     throw new TracerError(`internal: ${name}: a split program read a value of an enclosing transform`);
-  return { known: known.closed, unknown: rest.closed, residuals: residuals.map((v) => v.aval) };
+  return {
+    known: known.closed,
+    unknown: rest.closed,
+    residuals: residuals.map((v) => v.aval),
+    residualInvars: residuals.map((v) => {
+      const i = jaxpr.invars.indexOf(v);
+      return i >= 0 ? i : null;
+    }),
+  };
 }

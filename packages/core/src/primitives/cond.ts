@@ -20,7 +20,6 @@ import type { Array } from "../array.js";
 import { type Aval, fmtAval } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { type ClosedJaxpr, evalJaxpr } from "../core/jaxpr.js";
-import type { PartialEval } from "../core/partial-eval.js";
 import { evalReleasing } from "../core/program.js";
 import { recorder } from "../core/recording.js";
 import { bind, bind1 } from "../core/trace.js";
@@ -31,6 +30,17 @@ import { TracerError } from "../errors.js";
 import { backendOf, scalar } from "../numpy/convert.js";
 import { shapesEqual } from "../shape.js";
 import { batchAt, clampIndex } from "./batch-util.js";
+import {
+  batchedEval,
+  jvpFlat,
+  ownedOutputs,
+  partialEvalJaxpr,
+  program,
+  releaseExcept,
+  releaseInlined,
+  releaseUnstaged,
+  zerosOf,
+} from "./higher-order.js";
 import type { BDim, Params, PrimitiveTable, Tangent } from "./types.js";
 import { UndefinedPrimal } from "./types.js";
 
@@ -62,23 +72,36 @@ function abstractEval(avals: readonly Aval[], p: CondParams): Aval[] {
   return first.outAvals.map((a) => ({ ...a, weakType: false }));
 }
 
-/** Each output of the branch `index` picks (clamped), from every branch's outputs. */
-function selectBranches(index: Array, outs: readonly (readonly Array[])[]): Array[] {
+/**
+ * Each output of the branch `index` picks (clamped), from every branch's outputs; `batched`:
+ * the index is [size] and each member picks (outputs batched at 0). Eagerly, the selects'
+ * intermediates are released.
+ */
+function selectBranches(index: Array, outs: readonly (readonly Array[])[], batched = false): Array[] {
   const n = outs.length;
-  const idx = clampIndex(index, 0, n - 1);
+  const made: Array[] = [];
+  const keep = <T extends Array>(x: T): T => {
+    made.push(x);
+    return x;
+  };
+  const idx = keep(clampIndex(index, 0, n - 1));
   const last = outs[n - 1] as readonly Array[];
-  return last.map((_, j) => {
+  const result = last.map((_, j) => {
     let acc = last[j] as Array;
     for (let k = n - 2; k >= 0; k--) {
       const x = (outs[k] as readonly Array[])[j] as Array;
-      const pick = bind1("broadcast_in_dim", [equalsK(idx, k)], {
-        shape: x.shape,
-        broadcastDimensions: [],
-      });
-      acc = bind1("select", [pick, x, acc], {});
+      const pick = keep(
+        bind1("broadcast_in_dim", [keep(equalsK(idx, k))], {
+          shape: x.shape,
+          broadcastDimensions: batched ? [0] : [],
+        }),
+      );
+      acc = keep(bind1("select", [pick, x, acc], {}));
     }
     return acc;
   });
+  releaseExcept(made, [index, ...result, ...outs.flat()]);
+  return result;
 }
 
 /** Where `idx` equals k (a literal under staging, broadcast to idx's shape). */
@@ -88,29 +111,17 @@ function equalsK(idx: Array, k: number): Array {
   return bind1("eq", [idx, ks], {});
 }
 
-/** Zeros of type `a` (a broadcast literal under staging). */
-function zerosOf(a: Aval): Array {
-  return bind1("broadcast_in_dim", [scalar(0, a.dtype, false)], { shape: a.shape, broadcastDimensions: [] });
-}
-
 function impl(inputs: readonly Array[], p: CondParams): Array[] {
   const [index, ...ops] = inputs as [Array, ...Array[]];
   const n = p.branches.length;
   if (!recorder() && index instanceof ConcreteArray && index.backend.canReadSync) {
     const i = Math.min(Math.max(Number(index.dataSync()[0]), 0), n - 1);
-    return evalReleasing(p.branches[i] as ClosedJaxpr, ops);
+    return ownedOutputs(evalReleasing(p.branches[i] as ClosedJaxpr, ops), inputs);
   }
-  return selectBranches(
-    index,
-    p.branches.map((b) => evalReleasing(b, ops)),
-  );
-}
-
-/** A program of `avals` that calls `f` (staged; nothing of an enclosing transform is read). */
-function program(name: string, avals: readonly Aval[], f: (xs: Array[]) => Array[]): ClosedJaxpr {
-  const { closed, lifted } = stage(name, f, avals);
-  if (lifted.length > 0) throw new TracerError(`internal: ${name} read a value of an enclosing transform`);
-  return closed;
+  const all = p.branches.map((b) => evalReleasing(b, ops));
+  const outs = selectBranches(index, all);
+  releaseExcept(all.flat(), [...inputs, ...outs]);
+  return ownedOutputs(outs, inputs);
 }
 
 function jvp(primals: readonly Array[], tangents: readonly Tangent[], p: CondParams): [Array[], Tangent[]] {
@@ -132,12 +143,14 @@ function jvp(primals: readonly Array[], tangents: readonly Tangent[], p: CondPar
       return [...outs, ...given];
     });
     const nFloat = floatOut.filter(Boolean).length;
-    return partialEvalJaxpr(
+    const split = partialEvalJaxpr(
       `${p.name} branch ${k}`,
       jvpProgram,
       [...opAvals.map(() => false), ...tanAvals.map(() => true)],
       [...outAvals.map(() => false), ...new globalThis.Array<boolean>(nFloat).fill(true)],
     );
+    releaseInlined([jvpProgram]);
+    return split;
   });
   // Residual slots: branch k's own at [start_k, start_k + count_k), zeros from the others.
   const starts: number[] = [];
@@ -161,6 +174,7 @@ function jvp(primals: readonly Array[], tangents: readonly Tangent[], p: CondPar
     }),
   );
   const both = bind("cond", [index, ...ops], { name: p.name, branches: knownBranches });
+  releaseUnstaged(knownBranches);
   const outs = both.slice(0, nOut);
   const residuals = both.slice(nOut);
   const linearBranches = splits.map((s, k) =>
@@ -170,6 +184,7 @@ function jvp(primals: readonly Array[], tangents: readonly Tangent[], p: CondPar
       return evalJaxpr(s.unknown, [...own, ...xs.slice(resAvals.length)]);
     }),
   );
+  releaseInlined(splits.flatMap((s) => [s.known, s.unknown]));
   const given = opTangents.filter((t): t is Array => t !== null);
   const outTangents = bind("cond", [index, ...residuals, ...given], { name: p.name, branches: linearBranches });
   let t = 0;
@@ -204,6 +219,7 @@ function transpose(cts: readonly Tangent[], inputs: readonly (Array | UndefinedP
     name: p.name,
     branches,
   });
+  releaseUnstaged(branches);
   let j = 0;
   return [null, ...linear.map((l) => (l ? (inCts[j++] as Array) : null))];
 }
@@ -216,63 +232,17 @@ function batch(args: readonly Array[], dims: readonly BDim[], p: CondParams, siz
     const avals = ops.map((o) => ({ ...o.aval, weakType: false }));
     const branches = p.branches.map((b, k) => program(`${p.name} branch ${k} (batched)`, avals, (xs) => run(b, xs)));
     const outs = bind("cond", [index, ...ops], { name: p.name, branches });
+    releaseUnstaged(branches);
     return [outs, outs.map(() => 0)];
   }
   // A batched index: every branch runs on the whole batch and each member picks its own.
   const idx = batchAt(index, dims[0] ?? null, 0, size);
   const outs = p.branches.map((b) => run(b, ops));
-  const n = outs.length;
-  const clamped = clampIndex(idx, 0, n - 1);
-  const last = outs[n - 1] as Array[];
-  return [
-    last.map((_, j) => {
-      let acc = last[j] as Array;
-      for (let k = n - 2; k >= 0; k--) {
-        const x = (outs[k] as Array[])[j] as Array;
-        const eq = equalsK(clamped, k);
-        const pick = bind1("broadcast_in_dim", [eq], { shape: x.shape, broadcastDimensions: [0] });
-        acc = bind1("select", [pick, x, acc], {});
-      }
-      return acc;
-    }),
-    last.map(() => 0),
-  ];
+  const result = selectBranches(idx, outs, true);
+  if (idx !== index) releaseExcept([idx], [...result]);
+  releaseExcept(outs.flat(), [...args, ...result]);
+  return [result, result.map(() => 0)];
 }
-
-/**
- * What cond's rules need from the traces (core/ad.ts and core/batching.ts install them: those
- * modules define tracer classes and import the registry, an import cycle if imported here).
- */
-export interface CondDeps {
-  jvpFlat(
-    name: string,
-    f: (xs: Array[]) => Array[],
-    primals: readonly Array[],
-    tangents: readonly Tangent[],
-  ): [Array[], Tangent[]];
-  stage(name: string, f: (xs: Array[]) => Array[], avals: readonly Aval[]): { closed: ClosedJaxpr; lifted: Array[] };
-  partialEvalJaxpr(
-    name: string,
-    closed: ClosedJaxpr,
-    unknownIns: readonly boolean[],
-    toUnknown: readonly boolean[],
-  ): PartialEval;
-  /** `b` evaluated on `xs` batched at `dims` (size members), every output batched at 0. */
-  batchedEval(b: ClosedJaxpr, xs: readonly Array[], dims: readonly BDim[], size: number): Array[];
-}
-const deps: Partial<CondDeps> = {};
-export function installCondRules(d: Partial<CondDeps>): void {
-  Object.assign(deps, d);
-}
-function dep<K extends keyof CondDeps>(k: K): CondDeps[K] {
-  const f = deps[k];
-  if (!f) throw new TracerError(`internal: cond's rule ${k} is not installed`);
-  return f as CondDeps[K];
-}
-const jvpFlat: CondDeps["jvpFlat"] = (...a) => dep("jvpFlat")(...a);
-const stage: CondDeps["stage"] = (...a) => dep("stage")(...a);
-const partialEvalJaxpr: CondDeps["partialEvalJaxpr"] = (...a) => dep("partialEvalJaxpr")(...a);
-const batchedEval: CondDeps["batchedEval"] = (...a) => dep("batchedEval")(...a);
 
 export const condPrimitives: PrimitiveTable<"cond"> = {
   cond: { abstractEval, lowering: { kind: "impl", impl }, jvp, transpose, batch },

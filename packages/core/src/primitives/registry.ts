@@ -10,6 +10,7 @@ import { indexingPrimitives } from "./indexing.js";
 import { randomPrimitives } from "./random.js";
 import { reducePrimitives } from "./reduce.js";
 import { scanPrimitives } from "./scan.js";
+import { scanLoopPrimitives } from "./scan-loop.js";
 import { viewPrimitives } from "./shape.js";
 import { sortPrimitives } from "./sort.js";
 import type { Primitive, PrimitiveTable } from "./types.js";
@@ -37,4 +38,5 @@ export const registry: PrimitiveTable<Primitive> = {
   ...customCallPrimitives,
   ...creationPrimitives,
   ...condPrimitives,
+  ...scanLoopPrimitives,
 };

@@ -47,7 +47,8 @@ export type Primitive =
   | "custom_lin"
   | "custom_jvp_call"
   | "custom_vjp_call"
-  | "cond";
+  | "cond"
+  | "scan";
 
 type NoParams = Record<string, never>;
 
@@ -159,6 +160,19 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
    * range), the rest every branch's operands; the branches are programs of one signature.
    */
   cond: { readonly name: string; readonly branches: readonly ClosedJaxpr[] };
+  /**
+   * lax.scan (primitives/scan-loop.ts): operands [consts…, carry…, xs…]; the body maps
+   * (consts, carry, x slices) → (carry, y slices), run `length` times (from the last slice when
+   * `reverse`); outputs [carry…, ys stacked along a new axis 0…].
+   */
+  scan: {
+    readonly name: string;
+    readonly body: ClosedJaxpr;
+    readonly numConsts: number;
+    readonly numCarry: number;
+    readonly length: number;
+    readonly reverse: boolean;
+  };
   /** A customVjp function as a program, with the user's fwd and bwd on the arguments. */
   custom_vjp_call: {
     readonly name: string;

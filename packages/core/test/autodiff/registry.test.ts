@@ -28,6 +28,8 @@ const LINEAR = [
   "reduce_window",
   "reshape",
   "rev",
+  // Linear in its undefined operands and carries when a jvp stages it (its body's tangent part).
+  "scan",
   "scatter",
   "scatter_general",
   "select",
