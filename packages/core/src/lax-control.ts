@@ -239,20 +239,28 @@ export function scan<C, X, Y>(
 }
 
 /**
- * JAX's `lax.fori_loop` with static bounds: `body(i, val)` for i = lower … upper − 1 (i an
- * int32 scalar), returning the last value. It is a scan, so reverse mode works.
+ * JAX's `lax.fori_loop`: `body(i, val)` for i = lower … upper − 1 (i an int32 scalar),
+ * returning the last value. With JS-number bounds it is a scan (reverse mode works); with array
+ * bounds, a while loop (forward mode only), as in JAX.
  */
 export function foriLoop<T>(
-  lower: number,
-  upper: number,
+  lower: number | Array,
+  upper: number | Array,
   body: (i: Array, val: T) => T,
   init: T,
   opts: { unroll?: number | boolean } = {},
 ): T {
-  if (!Number.isInteger(lower) || !Number.isInteger(upper)) {
-    throw new TracerError(
-      `lax.foriLoop: the bounds must be JS integers, got ${String(lower)} and ${String(upper)} (a traced bound needs a while loop, which is not supported yet)`,
+  if (typeof lower !== "number" || typeof upper !== "number") {
+    // Bounds known only when it runs: a while loop over (i, val), as in JAX (no reverse mode).
+    const [, out] = whileLoop(
+      ([i]: [Array, T]) => i.less(upper),
+      ([i, v]: [Array, T]) => [i.add(1), body(i, v)] as [Array, T],
+      [convert(asArray(lower, "lax.foriLoop"), "int32", false), init] as [Array, T],
     );
+    return out;
+  }
+  if (!Number.isInteger(lower) || !Number.isInteger(upper)) {
+    throw new TracerError(`lax.foriLoop: the bounds must be integers, got ${lower} and ${upper}`);
   }
   const length = Math.max(upper - lower, 0);
   const start = asArray(lower, "lax.foriLoop").astype("int32");
@@ -269,4 +277,58 @@ export function foriLoop<T>(
 /** JAX's `lax.map`: `f` over the leading axis of `xs` (a pytree), the results stacked; one scan. */
 export function map<X, Y>(f: (x: X) => Y, xs: X): Y {
   return scan((c: null, x: X) => [c, f(x)] as const, null, xs)[1];
+}
+
+/**
+ * JAX's `lax.while_loop`: `body(val)` while `cond(val)` (a bool scalar) holds, from `init` (a
+ * pytree; the body keeps its structure, shapes and dtypes). Forward mode (jvp) and vmap work
+ * (a batched predicate runs every member until all stop, each keeping its value once its own
+ * predicate fails); reverse mode does not — use foriLoop with static bounds or scan — as in JAX.
+ */
+export function whileLoop<T>(cond: (val: T) => ArrayLike, body: (val: T) => T, init: T): T {
+  const name = "lax.whileLoop";
+  const [carry0, def] = arraysOf(name, init);
+  const carry = carry0.map((c) => convert(c, c.dtype, false));
+  const userLeaves = new Set<unknown>(flattenAs(name, init ?? [])[0]);
+  const made = [...carry0, ...carry].filter((a) => !userLeaves.has(a));
+  const avals = carry.map((c) => c.aval);
+  const c = stage(
+    `${name} cond`,
+    (vs) => {
+      const p = asArray(cond(def.unflatten(vs) as T), name);
+      if (p.dtype !== "bool" || p.shape.length !== 0) {
+        throw new TracerError(`${name}: cond must return a bool scalar, got ${fmtAval(p.aval)}`);
+      }
+      return [p];
+    },
+    avals,
+  );
+  const b = stage(
+    `${name} body`,
+    (vs) => {
+      const [next, nextDef] = arraysOf(name, body(def.unflatten(vs) as T));
+      if (!nextDef.equals(def)) {
+        throw new TracerError(`${name}: the body returns ${String(nextDef)}, but the initial value is ${String(def)}`);
+      }
+      return next.map((x, i) => {
+        const want = avals[i] as (typeof avals)[number];
+        if (shapesEqual(x.shape, want.shape) && (x.dtype === want.dtype || x.weakType))
+          return convert(x, want.dtype, false);
+        throw new TracerError(
+          `${name}: leaf ${i} comes in as ${fmtAval(want)} but the body returns ${fmtAval(x.aval)}; the value must keep its shape and dtype`,
+        );
+      });
+    },
+    avals,
+  );
+  const outs = bind("while", [...c.lifted, ...b.lifted, ...carry], {
+    name,
+    cond: c.closed,
+    body: b.closed,
+    condConsts: c.lifted.length,
+    bodyConsts: b.lifted.length,
+  });
+  releaseUnstaged([c.closed, b.closed]);
+  releaseMade(made);
+  return def.unflatten(outs) as T;
 }

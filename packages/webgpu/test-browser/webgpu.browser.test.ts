@@ -143,7 +143,10 @@ describe("WebGPU in the browser", () => {
     expect(Array.from(await batched.data())).toEqual([3, 5]);
   });
   test("lax.scan on the GPU: a jitted RNN over 20 steps equals its JS loop, and so does its gradient", async () => {
-    const W = np.array([[0.5, -0.25], [0.1, 0.4]]);
+    const W = np.array([
+      [0.5, -0.25],
+      [0.1, 0.4],
+    ]);
     const xs = np.linspace(-1, 1, 40).reshape([20, 2]);
     const viaScan = (w: JArray) =>
       lax.scan((h: JArray, x: JArray) => [np.tanh(h.matmul(w).add(x)), h.sum()] as const, np.zeros([2]), xs)[1].sum();
@@ -160,6 +163,24 @@ describe("WebGPU in the browser", () => {
     expect(Math.abs((a[0] as number) - (b[0] as number))).toBeLessThan(1e-5);
     const [ga, gb] = [await jit(grad(viaScan))(W).data(), await grad(viaLoop)(W).data()];
     for (let i = 0; i < 4; i++) expect(Math.abs((ga[i] as number) - (gb[i] as number))).toBeLessThan(1e-5);
+  });
+  test("lax.whileLoop in the browser: on the cpu backend (eager, jit, vmap); on WebGPU a named error for now", async () => {
+    const steps = (n: JArray) =>
+      lax.whileLoop(
+        ([v]: [JArray, JArray]) => v.greater(1),
+        ([v, k]: [JArray, JArray]) =>
+          [np.where(np.remainder(v, 2).equal(0), np.floorDivide(v, 2), v.mul(3).add(1)), k.add(1)] as [JArray, JArray],
+        [n, np.array(0, { dtype: "int32" })] as [JArray, JArray],
+      )[1];
+    expect(() => steps(np.array(27, { dtype: "int32" }))).toThrow(/lax\.whileLoop: on the webgpu backend/);
+    setBackend("cpu");
+    try {
+      expect(Array.from(await steps(np.array(27, { dtype: "int32" })).data())).toEqual([111]);
+      expect(Array.from(await jit(steps)(np.array(7, { dtype: "int32" })).data())).toEqual([16]);
+      expect(Array.from(await vmap(steps)(np.array([6, 7, 1], { dtype: "int32" })).data())).toEqual([8, 16, 0]);
+    } finally {
+      setBackend("webgpu");
+    }
   });
   for (const name of ["cpu", "webgpu"] as const) {
     test(`jit on the ${name} backend: conv(relu(x)) + bias → relu is 2 kernels (patches with prologue, matmul with epilogue)`, async () => {

@@ -116,6 +116,12 @@ export class JaxprTrace extends Trace implements Stager {
   }
 
   processPrimitive<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array[] {
+    if (!this.staging && prim === "while") {
+      throw new TracerError(
+        `${(params as Params["while"]).name}: reverse-mode differentiation (grad, vjp) does not go through a while loop, ` +
+          "whose trip count is known only when it runs; use lax.foriLoop with static bounds or lax.scan (forward mode, jvp, works)",
+      );
+    }
     const outAvals = abstractEval(
       prim,
       inputs.map((x) => x.aval),

@@ -14,6 +14,7 @@ import { scanLoopPrimitives } from "./scan-loop.js";
 import { viewPrimitives } from "./shape.js";
 import { sortPrimitives } from "./sort.js";
 import type { Primitive, PrimitiveTable } from "./types.js";
+import { whileLoopPrimitives } from "./while-loop.js";
 import { windowPrimitives } from "./window.js";
 
 /**
@@ -39,4 +40,5 @@ export const registry: PrimitiveTable<Primitive> = {
   ...creationPrimitives,
   ...condPrimitives,
   ...scanLoopPrimitives,
+  ...whileLoopPrimitives,
 };

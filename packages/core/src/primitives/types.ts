@@ -48,7 +48,8 @@ export type Primitive =
   | "custom_jvp_call"
   | "custom_vjp_call"
   | "cond"
-  | "scan";
+  | "scan"
+  | "while";
 
 type NoParams = Record<string, never>;
 
@@ -165,6 +166,17 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
    * (consts, carry, x slices) → (carry, y slices), run `length` times (from the last slice when
    * `reverse`); outputs [carry…, ys stacked along a new axis 0…].
    */
+  /**
+   * lax.whileLoop (primitives/while-loop.ts): operands [cond consts…, body consts…, carry…];
+   * body(body consts, carry) → carry while cond(cond consts, carry) (a bool scalar) holds.
+   */
+  while: {
+    readonly name: string;
+    readonly cond: ClosedJaxpr;
+    readonly body: ClosedJaxpr;
+    readonly condConsts: number;
+    readonly bodyConsts: number;
+  };
   scan: {
     readonly name: string;
     readonly body: ClosedJaxpr;
