@@ -30,6 +30,7 @@ export {
   type HeapStats,
   type LeakReport,
   memoryStats,
+  resetMemoryPeak,
   setMemoryWarning,
 } from "./memory.js";
 export * as np from "./numpy/index.js";
@@ -43,6 +44,7 @@ export {
   type VjpOptions,
   vjp,
 } from "./transforms/autodiff.js";
+export { type CheckpointOptions, type CheckpointPolicy, checkpoint } from "./transforms/checkpoint.js";
 export { type BwdFn, customJvp, customVjp, type FwdFn, type JvpRuleFn, stopGradient } from "./transforms/custom.js";
 export { type GradFn, type GradOptions, grad, type ValueAndGradFn, valueAndGrad } from "./transforms/grad.js";
 export {

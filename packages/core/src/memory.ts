@@ -2,7 +2,7 @@ import { getBackend } from "./backend/registry.js";
 import { liveBuffers } from "./core/buffer.js";
 
 export type { HeapStats } from "./backend/cpu/heap.js";
-export { type BackendMemory, memoryStats, setMemoryWarning } from "./core/buffer.js";
+export { type BackendMemory, memoryStats, resetMemoryPeak, setMemoryWarning } from "./core/buffer.js";
 export { type CollectionOptions, collect, collectionStats, configureCollection } from "./core/collector.js";
 
 /** What `checkLeaks` found: buffers created by the function and still alive after it. */

@@ -4,6 +4,7 @@
  */
 import {
   BackendError,
+  checkpoint,
   collect,
   collectionStats,
   currentBackend,
@@ -163,6 +164,16 @@ describe("WebGPU in the browser", () => {
     expect(Math.abs((a[0] as number) - (b[0] as number))).toBeLessThan(1e-5);
     const [ga, gb] = [await jit(grad(viaScan))(W).data(), await grad(viaLoop)(W).data()];
     for (let i = 0; i < 4; i++) expect(Math.abs((ga[i] as number) - (gb[i] as number))).toBeLessThan(1e-5);
+  });
+  test("checkpoint on the GPU: a rematerialised layer's gradient equals the plain one", async () => {
+    const layer = (h: JArray, w: JArray) => np.tanh(h.matmul(w)).mul(np.cos(h.matmul(w)));
+    const deep = (step: typeof layer) => (w: JArray) => [0, 1, 2].reduce((h) => step(h, w), np.ones([4, 2])).sum();
+    const w = np.array([
+      [0.5, 0.1],
+      [0.2, -0.3],
+    ]);
+    const [a, b] = [await grad(deep(checkpoint(layer)))(w).data(), await grad(deep(layer))(w).data()];
+    for (let i = 0; i < 4; i++) expect(Math.abs((a[i] as number) - (b[i] as number))).toBeLessThan(1e-6);
   });
   test("lax.whileLoop in the browser: on the cpu backend (eager, jit, vmap); on WebGPU a named error for now", async () => {
     const steps = (n: JArray) =>

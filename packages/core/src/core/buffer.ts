@@ -122,6 +122,11 @@ export function memoryStats(): Record<string, BackendMemory> {
   return out;
 }
 
+/** Starts each backend's `peakBytes` again from its live bytes now (to measure one computation's peak). */
+export function resetMemoryPeak(): void {
+  for (const c of counters.values()) c.peakBytes = c.liveBytes;
+}
+
 /** Sets the live-bytes mark past which webjax warns once (default 2 GiB). */
 export function setMemoryWarning(bytes: number): void {
   warnBytes = bytes;

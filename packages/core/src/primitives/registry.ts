@@ -1,3 +1,4 @@
+import { checkpointPrimitives } from "./checkpoint.js";
 import { condPrimitives } from "./cond.js";
 import { creationPrimitives } from "./creation.js";
 import { customPrimitives } from "./custom.js";
@@ -41,4 +42,5 @@ export const registry: PrimitiveTable<Primitive> = {
   ...condPrimitives,
   ...scanLoopPrimitives,
   ...whileLoopPrimitives,
+  ...checkpointPrimitives,
 };

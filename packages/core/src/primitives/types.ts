@@ -49,7 +49,8 @@ export type Primitive =
   | "custom_vjp_call"
   | "cond"
   | "scan"
-  | "while";
+  | "while"
+  | "checkpoint";
 
 type NoParams = Record<string, never>;
 
@@ -166,6 +167,12 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
    * (consts, carry, x slices) → (carry, y slices), run `length` times (from the last slice when
    * `reverse`); outputs [carry…, ys stacked along a new axis 0…].
    */
+  /** checkpoint(f) (primitives/checkpoint.ts): the body's derivative saves only its inputs. */
+  checkpoint: {
+    readonly name: string;
+    readonly body: ClosedJaxpr;
+    readonly policy: "nothingSaveable" | "everythingSaveable";
+  };
   /**
    * lax.whileLoop (primitives/while-loop.ts): operands [cond consts…, body consts…, carry…];
    * body(body consts, carry) → carry while cond(cond consts, carry) (a bool scalar) holds.

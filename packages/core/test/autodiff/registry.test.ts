@@ -11,6 +11,8 @@ const LINEAR = [
   "add",
   "broadcast_in_dim",
   "concatenate",
+  // Linear in its undefined operands given the others when a jvp stages it (its body's jvp).
+  "checkpoint",
   // Linear in its linear operands when a jvp stages it (its branches' tangent parts).
   "cond",
   "convert_element_type",
