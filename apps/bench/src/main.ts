@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { configureCollection, getBackend } from "@webjax/core";
 import type { CpuBackend } from "@webjax/core/internal";
+import { benchControl, benchControlWebGPU } from "./control.js";
 import { benchFusion, benchFusionWebGPU } from "./fusion.js";
 import { benchJit } from "./jit.js";
 import { type Contender, jaxjsJitMlp, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
@@ -218,6 +219,7 @@ const sections: Record<string, () => Promise<void>> = {
   mlp: () => benchMlpGrad([784, 512, 512, 10], 128),
   jit: () => benchJit((r, u) => report(r, u, false), heading),
   fusion: () => benchFusion((r, u) => report(r, u, false), heading),
+  control: () => benchControl((r, u) => report(r, u, false), heading),
   overhead: () => benchOverhead(1000, 1000),
   matmul: async () => {
     await benchMatmul(128, 15);
@@ -268,6 +270,7 @@ const sections: Record<string, () => Promise<void>> = {
   vmap: benchPerExample,
   // Last: they make WebGPU the default backend while they run.
   "fusion-webgpu": () => benchFusionWebGPU((r, u) => report(r, u, false), heading),
+  "control-webgpu": () => benchControlWebGPU((r, u) => report(r, u, false), heading),
   webgpu: () => benchWebGPU((r, u) => report(r, u, false), heading),
 };
 // `--backend webgpu`: the WebGPU rows alone (against jax-js' WebGPU backend).
