@@ -67,7 +67,11 @@ async function rows(report: (results: Record<string, number>, unit: string) => v
     times[name] = await medianMs(run, { warmup: 1, reps });
   }
   report(times, "ms/call");
-  console.log(`  kernels per call: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join("; ")}`);
+  console.log(
+    `  kernels per call: ${Object.entries(counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join("; ")}`,
+  );
 }
 
 export async function benchControl(
@@ -85,7 +89,9 @@ export async function benchControlWebGPU(
   const { init, shutdown } = await import("@webjax/webgpu/node");
   await init({ powerPreference: "high-performance", allowSoftware: true });
   try {
-    heading(`\ncontrol flow: an RNN over ${STEPS} steps (hidden ${HIDDEN}, batch ${BATCH}), jitted (${getBackend().name} backend)`);
+    heading(
+      `\ncontrol flow: an RNN over ${STEPS} steps (hidden ${HIDDEN}, batch ${BATCH}), jitted (${getBackend().name} backend)`,
+    );
     if (getBackend().name !== "webgpu") {
       console.log("  no WebGPU adapter here: left out");
       return;

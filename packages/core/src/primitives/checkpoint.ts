@@ -9,7 +9,7 @@
  * the body inline instead (no recomputation).
  */
 import type { Array } from "../array.js";
-import { type Aval, fmtAval } from "../core/aval.js";
+import { type Aval, fmtAval, strong } from "../core/aval.js";
 import { evalJaxpr } from "../core/jaxpr.js";
 import { evalReleasing } from "../core/program.js";
 import { bind } from "../core/trace.js";
@@ -23,7 +23,6 @@ import type { BDim, Params, PrimitiveTable, Tangent } from "./types.js";
 import { UndefinedPrimal } from "./types.js";
 
 type CheckpointParams = Params["checkpoint"];
-const strong = (a: Aval): Aval => ({ ...a, weakType: false });
 
 function abstractEval(avals: readonly Aval[], p: CheckpointParams): Aval[] {
   const want = p.body.inAvals;

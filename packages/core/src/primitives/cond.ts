@@ -17,7 +17,7 @@
  *   branch batched and selects per member (JAX's rule).
  */
 import type { Array } from "../array.js";
-import { type Aval, fmtAval } from "../core/aval.js";
+import { type Aval, fmtAval, fmtAvals, sameType, strong } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { type ClosedJaxpr, evalJaxpr } from "../core/jaxpr.js";
 import { evalReleasing } from "../core/program.js";
@@ -28,7 +28,6 @@ import { zerosFor } from "../core/zeros.js";
 import { isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
 import { backendOf, scalar } from "../numpy/convert.js";
-import { shapesEqual } from "../shape.js";
 import { batchAt, clampIndex } from "./batch-util.js";
 import {
   batchedEval,
@@ -46,9 +45,6 @@ import { UndefinedPrimal } from "./types.js";
 
 type CondParams = Params["cond"];
 
-const sameType = (a: Aval, b: Aval) => a.dtype === b.dtype && shapesEqual(a.shape, b.shape);
-const types = (avals: readonly Aval[]) => `(${avals.map(fmtAval).join(", ")})`;
-
 function abstractEval(avals: readonly Aval[], p: CondParams): Aval[] {
   const [index, ...ops] = avals;
   if (index?.dtype !== "int32" || index.shape.length !== 0) {
@@ -61,15 +57,15 @@ function abstractEval(avals: readonly Aval[], p: CondParams): Aval[] {
   p.branches.forEach((b, k) => {
     const ins = b.inAvals;
     if (ins.length !== ops.length || ins.some((a, i) => !sameType(a, ops[i] as Aval))) {
-      throw new TracerError(`${p.name}: branch ${k} takes ${types(ins)} but the operands are ${types(ops)}`);
+      throw new TracerError(`${p.name}: branch ${k} takes ${fmtAvals(ins)} but the operands are ${fmtAvals(ops)}`);
     }
     const outs = b.outAvals;
     const want = first.outAvals;
     if (outs.length !== want.length || outs.some((a, i) => !sameType(a, want[i] as Aval))) {
-      throw new TracerError(`${p.name}: branch ${k} returns ${types(outs)} but branch 0 returns ${types(want)}`);
+      throw new TracerError(`${p.name}: branch ${k} returns ${fmtAvals(outs)} but branch 0 returns ${fmtAvals(want)}`);
     }
   });
-  return first.outAvals.map((a) => ({ ...a, weakType: false }));
+  return first.outAvals.map((a) => strong(a));
 }
 
 /**
@@ -128,7 +124,7 @@ function jvp(primals: readonly Array[], tangents: readonly Tangent[], p: CondPar
   const [index, ...ops] = primals as [Array, ...Array[]];
   const opTangents = tangents.slice(1);
   const has = opTangents.map((t) => t !== null);
-  const opAvals = ops.map((o) => ({ ...o.aval, weakType: false }));
+  const opAvals = ops.map((o) => strong(o.aval));
   const tanAvals = opAvals.filter((_, i) => has[i]);
   const outAvals = (p.branches[0] as ClosedJaxpr).outAvals;
   const floatOut = outAvals.map((a) => isFloat(a.dtype));
@@ -200,7 +196,7 @@ function transpose(cts: readonly Tangent[], inputs: readonly (Array | UndefinedP
   if (!index || index instanceof UndefinedPrimal) throw new TracerError(`internal: ${p.name}: a linear branch index`);
   const linear = ops.map((o) => o instanceof UndefinedPrimal);
   const known = ops.filter((o): o is Array => !(o instanceof UndefinedPrimal));
-  const knownAvals = known.map((k) => ({ ...k.aval, weakType: false }));
+  const knownAvals = known.map((k) => strong(k.aval));
   const linAvals = ops.flatMap((o) => (o instanceof UndefinedPrimal ? [o.aval] : []));
   const outAvals = (p.branches[0] as ClosedJaxpr).outAvals;
   const given = cts.map((c) => c !== null);
@@ -229,7 +225,7 @@ function batch(args: readonly Array[], dims: readonly BDim[], p: CondParams, siz
   const opDims = dims.slice(1);
   const run = (b: ClosedJaxpr, xs: readonly Array[]) => batchedEval(b, xs, opDims, size);
   if (dims[0] === null) {
-    const avals = ops.map((o) => ({ ...o.aval, weakType: false }));
+    const avals = ops.map((o) => strong(o.aval));
     const branches = p.branches.map((b, k) => program(`${p.name} branch ${k} (batched)`, avals, (xs) => run(b, xs)));
     const outs = bind("cond", [index, ...ops], { name: p.name, branches });
     releaseUnstaged(branches);

@@ -16,7 +16,7 @@
  *   back batched at 1.
  */
 import type { Array } from "../array.js";
-import { type Aval, fmtAval } from "../core/aval.js";
+import { type Aval, fmtAval, fmtAvals, sameType, strong } from "../core/aval.js";
 import { evalJaxpr } from "../core/jaxpr.js";
 import { evalReleasing } from "../core/program.js";
 import { bind, bind1 } from "../core/trace.js";
@@ -25,7 +25,6 @@ import { zerosFor } from "../core/zeros.js";
 import { isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
 import { stack } from "../numpy/join.js";
-import { shapesEqual } from "../shape.js";
 import { batchAt } from "./batch-util.js";
 import {
   batchedEval,
@@ -43,9 +42,6 @@ import { UndefinedPrimal } from "./types.js";
 
 type ScanParams = Params["scan"];
 
-const sameType = (a: Aval, b: Aval) => a.dtype === b.dtype && shapesEqual(a.shape, b.shape);
-const types = (avals: readonly Aval[]) => `(${avals.map(fmtAval).join(", ")})`;
-const strong = (a: Aval): Aval => ({ ...a, weakType: false });
 const sliceAval = (a: Aval): Aval => ({ ...a, shape: a.shape.slice(1), weakType: false });
 const stackedAval = (a: Aval, length: number): Aval => ({ ...a, shape: [length, ...a.shape], weakType: false });
 
@@ -61,13 +57,13 @@ function abstractEval(avals: readonly Aval[], p: ScanParams): Aval[] {
   }
   const want = [...avals.slice(0, nc + nk), ...xs.map(sliceAval)];
   if (ins.length !== want.length || ins.some((a, i) => !sameType(a, want[i] as Aval))) {
-    throw new TracerError(`${p.name}: its body takes ${types(ins)} but the operands give ${types(want)}`);
+    throw new TracerError(`${p.name}: its body takes ${fmtAvals(ins)} but the operands give ${fmtAvals(want)}`);
   }
   const outs = p.body.outAvals;
   const carryIn = ins.slice(nc, nc + nk);
   if (outs.length < nk || outs.slice(0, nk).some((a, i) => !sameType(a, carryIn[i] as Aval))) {
     throw new TracerError(
-      `${p.name}: the body takes the carry ${types(carryIn)} but returns ${types(outs.slice(0, nk))}; the carry must keep its shapes and dtypes`,
+      `${p.name}: the body takes the carry ${fmtAvals(carryIn)} but returns ${fmtAvals(outs.slice(0, nk))}; the carry must keep its shapes and dtypes`,
     );
   }
   return [...outs.slice(0, nk).map(strong), ...outs.slice(nk).map((a) => stackedAval(a, length))];

@@ -14,7 +14,7 @@
  *   once its own predicate fails (JAX's rule); an unbatched one keeps one loop of the batched body.
  */
 import type { Array } from "../array.js";
-import { type Aval, fmtAval } from "../core/aval.js";
+import { type Aval, fmtAvals, sameType, strong } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { evalJaxpr } from "../core/jaxpr.js";
 import { evalReleasing } from "../core/program.js";
@@ -24,16 +24,11 @@ import { zerosFor } from "../core/zeros.js";
 import { isFloat } from "../dtype.js";
 import { BackendError, TracerError } from "../errors.js";
 import { scalar } from "../numpy/convert.js";
-import { shapesEqual } from "../shape.js";
 import { batchAt } from "./batch-util.js";
 import { batchedEval, jvpFlat, ownedOutputs, program, releaseExcept, releaseUnstaged } from "./higher-order.js";
 import type { BDim, Params, PrimitiveTable, Tangent } from "./types.js";
 
 type WhileParams = Params["while"];
-
-const sameType = (a: Aval, b: Aval) => a.dtype === b.dtype && shapesEqual(a.shape, b.shape);
-const types = (avals: readonly Aval[]) => `(${avals.map(fmtAval).join(", ")})`;
-const strong = (a: Aval): Aval => ({ ...a, weakType: false });
 
 function abstractEval(avals: readonly Aval[], p: WhileParams): Aval[] {
   const { condConsts: cc, bodyConsts: bc } = p;
@@ -42,19 +37,19 @@ function abstractEval(avals: readonly Aval[], p: WhileParams): Aval[] {
   const bodyIns = [...avals.slice(cc, cc + bc), ...carry];
   const check = (what: string, want: readonly Aval[], got: readonly Aval[]) => {
     if (want.length !== got.length || want.some((a, i) => !sameType(a, got[i] as Aval))) {
-      throw new TracerError(`${p.name}: its ${what} takes ${types(want)} but the operands give ${types(got)}`);
+      throw new TracerError(`${p.name}: its ${what} takes ${fmtAvals(want)} but the operands give ${fmtAvals(got)}`);
     }
   };
   check("cond", p.cond.inAvals, condIns);
   check("body", p.body.inAvals, bodyIns);
   const c = p.cond.outAvals;
   if (c.length !== 1 || c[0]?.dtype !== "bool" || c[0].shape.length !== 0) {
-    throw new TracerError(`${p.name}: its cond must return one bool scalar, got ${types(c)}`);
+    throw new TracerError(`${p.name}: its cond must return one bool scalar, got ${fmtAvals(c)}`);
   }
   const out = p.body.outAvals;
   if (out.length !== carry.length || out.some((a, i) => !sameType(a, carry[i] as Aval))) {
     throw new TracerError(
-      `${p.name}: the body takes the carry ${types(carry)} but returns ${types(out)}; the carry must keep its shapes and dtypes`,
+      `${p.name}: the body takes the carry ${fmtAvals(carry)} but returns ${fmtAvals(out)}; the carry must keep its shapes and dtypes`,
     );
   }
   return carry.map(strong);
