@@ -57,8 +57,13 @@ function switchOn<A extends unknown[], R>(
   ...operands: A
 ): R {
   if (branches.length === 0) throw new TracerError("lax.switch: needs at least one branch");
+  if (typeof index_ === "number" && !Number.isInteger(index_)) {
+    throw new TracerError(`lax.switch: the index must be an integer, got ${index_}`);
+  }
   const i = asArray(index_, "lax.switch");
-  if (i.shape.length !== 0 || (!["int32", "uint32", "bool"].includes(i.dtype) && !i.weakType)) {
+  // A JS integer arrives as a weak float; an array index must have an integer dtype.
+  const integral = typeof index_ === "number" || ["int32", "uint32", "bool"].includes(i.dtype);
+  if (i.shape.length !== 0 || !integral) {
     throw new TracerError(`lax.switch: the index must be an integer scalar, got ${fmtAval(i.aval)}`);
   }
   const index = convert(i, "int32", false);

@@ -53,6 +53,10 @@ describe("lax.cond and lax.switch", () => {
     expect(await at(1)).toEqual([10, 20]);
     expect(await at(2)).toEqual([-1, -2]);
     expect(await at(7)).toEqual([-1, -2]);
+    expect(() => lax.switch(1.5, branches, x)).toThrow(/lax\.switch: the index must be an integer, got 1\.5/);
+    expect(() => lax.switch(np.array(1.5), branches, x)).toThrow(
+      /the index must be an integer scalar, got float32\[\]/,
+    );
   });
 
   test("branches of another structure or type are a trace-time error showing both", () => {
