@@ -4,6 +4,7 @@ import { bind1 } from "./core/trace.js";
 import type { DType } from "./dtype.js";
 import type { DotDims } from "./primitives/types.js";
 
+export { type AssociativeScanOptions, associativeScan } from "./lax-associative-scan.js";
 export { cond, foriLoop, map, type ScanOptions, scan, switch, whileLoop } from "./lax-control.js";
 export { dotGeneral } from "./numpy/linalg.js";
 export type { DotDims };

@@ -165,6 +165,14 @@ describe("WebGPU in the browser", () => {
     const [ga, gb] = [await jit(grad(viaScan))(W).data(), await grad(viaLoop)(W).data()];
     for (let i = 0; i < 4; i++) expect(Math.abs((ga[i] as number) - (gb[i] as number))).toBeLessThan(1e-5);
   });
+  test("lax.associativeScan on the GPU: prefix sums and a jitted suffix product", async () => {
+    const x = np.array([1, 2, 3, 4, 5, 6, 7]);
+    expect(Array.from(await lax.associativeScan((a: JArray, b: JArray) => a.add(b), x).data())).toEqual([
+      1, 3, 6, 10, 15, 21, 28,
+    ]);
+    const suffix = jit((v: JArray) => lax.associativeScan((a: JArray, b: JArray) => a.mul(b), v, { reverse: true }));
+    expect(Array.from(await suffix(x).data())).toEqual([5040, 5040, 2520, 840, 210, 42, 7]);
+  });
   test("checkpoint on the GPU: a rematerialised layer's gradient equals the plain one", async () => {
     const layer = (h: JArray, w: JArray) => np.tanh(h.matmul(w)).mul(np.cos(h.matmul(w)));
     const deep = (step: typeof layer) => (w: JArray) => [0, 1, 2].reduce((h) => step(h, w), np.ones([4, 2])).sum();
