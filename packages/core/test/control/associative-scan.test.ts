@@ -131,7 +131,7 @@ describe("lax.associativeScan", () => {
     expect(() => lax.associativeScan((p: JArray) => p.sum(), np.ones([4]))).toThrow(
       /lax\.associativeScan: fn got leaf 0 as float32\[2\] but returned float32\[\]/,
     );
-    expect(() => lax.associativeScan((p: JArray) => [p], np.ones([4]))).toThrow(
+    expect(() => lax.associativeScan(((p: JArray) => [p]) as never, np.ones([4]))).toThrow(
       /lax\.associativeScan: fn returns a pytree of structure/,
     );
     expect(() => lax.associativeScan(add, np.array(3))).toThrow(/lax\.associativeScan: elems leaf 0 is a scalar/);
