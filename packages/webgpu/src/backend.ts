@@ -1,5 +1,5 @@
 import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
-import { type Kernel, LruCache, ProgramArenas } from "@webjax/core/internal";
+import { type Kernel, LruCache, ProgramArenas, runLoop } from "@webjax/core/internal";
 import { fusedSource, paramCount } from "./codegen/fused.js";
 import { matmulSource } from "./codegen/matmul.js";
 import { checkTuning, chooseTiles, type Tuning, tuningFor } from "./codegen/matmul-tiles.js";
@@ -326,6 +326,10 @@ export class WebGPUBackend implements Backend {
           else this.free(slots[s.id] as Slot);
           continue;
         }
+        if (s.op === "loop") {
+          runLoop(this, s, slots);
+          continue;
+        }
         // Each dispatch step keeps its param buffers and recent bind groups (program-state.ts).
         this.steps.enter(s);
         try {
@@ -344,6 +348,43 @@ export class WebGPUBackend implements Backend {
     }
     if (!outer && this.batch && this.batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight)
       this.flush();
+  }
+
+  /**
+   * A buffer-to-buffer copy between compute passes (a loop step's rows and carries): the current
+   * pass ends, the copy is encoded, a new pass begins, all in one command buffer.
+   */
+  copy(src: Slot, srcOffset: number, dst: Slot, dstOffset: number, size: number, dtype: DType): void {
+    this.alive();
+    const [a, b] = [src as GpuSlot, dst as GpuSlot];
+    if (a.poison) {
+      b.poison = a.poison;
+      return;
+    }
+    if (!a.buffer || !b.buffer) throw new BackendError("webgpu: a copy reads or writes a freed buffer");
+    const item = dtype === "float16" ? 2 : 4;
+    const [from, to, bytes] = [srcOffset * item, dstOffset * item, size * item];
+    if (from % 4 !== 0 || to % 4 !== 0 || bytes % 4 !== 0) {
+      throw new BackendError(
+        `webgpu: a float16 copy needs even offsets and sizes, got ${srcOffset}, ${dstOffset}, ${size}`,
+      );
+    }
+    if (from + bytes > a.bytes || to + bytes > b.bytes) {
+      throw new BackendError(
+        `webgpu: a copy of ${size} elements from ${srcOffset} of ${a.size} to ${dstOffset} of ${b.size} is out of range`,
+      );
+    }
+    if (this.preparing || bytes === 0) return;
+    const batch = this.open();
+    batch.pass.end();
+    batch.encoder.copyBufferToBuffer(a.buffer, a.offset + from, b.buffer, b.offset + to, bytes);
+    batch.pass = batch.encoder.beginComputePass();
+    this.counters.copies++;
+    if (a.check) b.check = firstError([a.check, ...(b.check ? [b.check] : [])]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setTimeout(() => this.flush(), 0);
+    }
   }
 
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {

@@ -25,6 +25,8 @@ export class GpuSlot implements Slot {
 /** Work the WebGPU backend has done (for tests and profiling). */
 export class GpuCounters {
   dispatches = 0;
+  /** Buffer-to-buffer copies encoded (a loop step's rows and carries). */
+  copies = 0;
   submits = 0;
   /** Pipelines compiled. */
   compiles = 0;

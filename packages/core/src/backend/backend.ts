@@ -1,6 +1,7 @@
 import type { DataArray, DType } from "../dtype.js";
 import type { Kernel } from "../ir/kernel.js";
 import type { HeapStats } from "./cpu/heap.js";
+import type { LoopStep } from "./loop.js";
 
 /** An opaque storage slot of a backend. */
 export interface Slot {
@@ -22,7 +23,8 @@ export type ProgramStep =
       readonly outs: readonly number[];
       readonly params: Int32Array;
     }
-  | { readonly op: "free"; readonly id: number };
+  | { readonly op: "free"; readonly id: number }
+  | LoopStep;
 
 /** A whole compiled program, as `Backend.run` executes it (DESIGN decision 5). */
 export interface BackendProgram {
@@ -86,6 +88,13 @@ export interface Backend {
    * compiled in as constants). Absent: the kernel itself.
    */
   specialize?(exe: Executable, params: Int32Array): Executable;
+  /**
+   * Enqueues a copy of `size` elements of `dtype` from `src` at `srcOffset` to `dst` at
+   * `dstOffset` (offsets in elements; float16 offsets and sizes even), in queue order; a
+   * poisoned source poisons `dst`. Absent: programs have no loop steps (`lax.scan` under jit
+   * replays its steps unrolled).
+   */
+  copy?(src: Slot, srcOffset: number, dst: Slot, dstOffset: number, size: number, dtype: DType): void;
   /** Reads `size` elements from `offset` (in elements), after the queued work. */
   read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray>;
   readSync(slot: Slot, dtype: DType, offset: number, size: number): DataArray;

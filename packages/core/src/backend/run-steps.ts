@@ -1,4 +1,5 @@
 import type { Backend, BackendProgram, Slot } from "./backend.js";
+import { runLoop } from "./loop.js";
 
 /** Runs a program's steps through the backend's alloc, dispatch and free, in order. */
 export function runSteps(backend: Backend, program: BackendProgram, slots: Slot[]): void {
@@ -17,6 +18,9 @@ export function runSteps(backend: Backend, program: BackendProgram, slots: Slot[
         break;
       case "free":
         backend.free(slots[s.id] as Slot);
+        break;
+      case "loop":
+        runLoop(backend, s, slots);
         break;
     }
   }

@@ -7,10 +7,12 @@
  */
 import type { Array } from "../array.js";
 import type { Backend, BackendProgram, Executable, ProgramStep, Slot } from "../backend/backend.js";
+import type { LoopOutput } from "../backend/loop.js";
 import { runSteps } from "../backend/run-steps.js";
 import type { DType } from "../dtype.js";
 import { inputDepths, pointwiseInputs } from "../ir/kernel.js";
 import { isContiguous, type View } from "../ir/view.js";
+import { contiguousStrides, sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
 import { ConcreteArray } from "./concrete.js";
@@ -124,6 +126,8 @@ export class Plan {
         const input = takerOf.get(i);
         if (input === undefined) steps.push(st);
         else remap.set(st.id, input);
+      } else if (st.op === "loop") {
+        steps.push(remap.size === 0 ? st : { ...st, ins: st.ins.map(id), outs: st.outs.map(id) });
       } else if (st.op === "dispatch") {
         const variant = variants.get(i) ?? st.exe;
         const exe = this.backend.specialize?.(variant, st.params) ?? variant;
@@ -167,8 +171,10 @@ export class Plan {
       const x = this.canon[st.input] as number;
       const { dtype, size } = this.fixedSizes[st.input] as { dtype: DType; size: number };
       let d = i - 1;
-      while (d >= 0 && !((all[d] as PlanStep).op === "dispatch" && (all[d] as Dispatch).ins.includes(x))) d--;
-      if (d < 0) return;
+      const reads = (o: PlanStep) => (o.op === "dispatch" || o.op === "loop") && o.ins.includes(x);
+      while (d >= 0 && !reads(all[d] as PlanStep)) d--;
+      // A loop step's reads are not elementwise: it cannot write over its input.
+      if (d < 0 || (all[d] as PlanStep).op === "loop") return;
       const disp = all[d] as Dispatch;
       const kernel = disp.exe.kernel;
       const pointwise = pointwiseInputs(kernel, disp.params);
@@ -184,7 +190,7 @@ export class Plan {
         // Nothing else writes or reads it before this dispatch.
         for (let t = a + 1; t < d; t++) {
           const o = all[t] as PlanStep;
-          if (o.op === "dispatch" && (o.outs.includes(y) || o.ins.includes(y))) return false;
+          if ((o.op === "dispatch" || o.op === "loop") && (o.outs.includes(y) || o.ins.includes(y))) return false;
         }
         return true;
       };
@@ -262,6 +268,9 @@ export class Plan {
       write() {
         broken ??= "it uploads host data while running";
       },
+      loop(loop, ins, outs) {
+        steps.push({ op: "loop", loop, ins: ins.map(idOf), outs: outs.map(idOf) });
+      },
     };
     const outs = withRecorder(rec, () => run((input) => steps.push({ op: "donate", input })));
     const outputs: PlanOutput[] = outs.map((o) => {
@@ -293,6 +302,35 @@ export class Plan {
         fixed.map((x) => ({ dtype: x.dtype, size: x.size })),
       ),
     };
+  }
+
+  /**
+   * The plan as a loop body (backend/loop.ts), for `fixed` as recorded: its program (nothing
+   * donated), the ids of the fixed arrays, and per output its slot id and element offset —
+   * owned where the plan made a buffer for it alone. Null where an output is a strided view
+   * (the loop copies outputs densely).
+   */
+  asLoopBody(
+    fixed: readonly ConcreteArray[],
+  ): { program: BackendProgram; nIds: number; ids: readonly number[]; outs: LoopOutput[]; made: number[] } | null {
+    if (this.donations.length > 0) return null;
+    const { program, aliases } = this.programFor("");
+    if (aliases.length > 0) return null;
+    const outs: LoopOutput[] = [];
+    const made = new Set<number>();
+    for (const o of this.outputs) {
+      const view = o.kind === "fixed" ? (fixed[o.index] as ConcreteArray).view : o.view;
+      const offset = denseOffset(view);
+      if (offset === null) return null;
+      if (o.kind !== "made") {
+        outs.push({ id: this.canon[o.index] as number, offset, owned: false });
+        continue;
+      }
+      const whole = offset === 0 && (this.sizes.get(o.id) as { size: number }).size === sizeOf(o.aval.shape);
+      outs.push({ id: o.id, offset, owned: whole && !made.has(o.id) });
+      made.add(o.id);
+    }
+    return { program, nIds: this.nIds, ids: this.canon, outs, made: [...made] };
   }
 
   /**
@@ -349,4 +387,10 @@ export class Plan {
       return new ConcreteArray(o.aval, b, o.view);
     });
   }
+}
+
+/** The element offset a view's elements start at where they are dense from it (row-major, size-1 dims aside), else null. */
+export function denseOffset(v: View): number | null {
+  const c = contiguousStrides(v.shape);
+  return v.shape.every((d, i) => d === 1 || v.strides[i] === c[i]) ? v.offset : null;
 }

@@ -216,6 +216,14 @@ export class Program {
     return outs;
   }
 
+  /** The plan recorded for a call over `inputs` (by `run`) and the arrays it reads, or null where none is. */
+  planFor(inputs: readonly Array[]): { plan: Plan; fixed: ConcreteArray[] } | null {
+    const { fixed, backend } = this.fixedOf(inputs);
+    if (!backend) return null;
+    const plan = this.plans.get(this.planKey(fixed));
+    return plan instanceof Plan && plan.backend === backend ? { plan, fixed: fixed as ConcreteArray[] } : null;
+  }
+
   /** The arrays a run reads (inputs, consts, literals), and their one backend (null: not all concrete on one). */
   private fixedOf(inputs: readonly Array[]): { fixed: Array[]; backend: Backend | null } {
     const fixed: Array[] = [...inputs, ...this.closed.consts, ...this.literals.map((l) => this.closed.literal(l))];
@@ -369,13 +377,18 @@ const subPrograms = new WeakMap<ClosedJaxpr, Program>();
  */
 export function evalReleasing(closed: ClosedJaxpr, inputs: readonly Array[]): Array[] {
   if (!inputs.every((x) => x instanceof ConcreteArray)) return evalJaxpr(closed, inputs);
+  return subProgram(closed).runEager(inputs, () => {});
+}
+
+/** A higher-order primitive's body as a program (nothing donated), one per closed jaxpr. */
+export function subProgram(closed: ClosedJaxpr): Program {
   let p = subPrograms.get(closed);
   if (!p) {
     p = new Program(
       closed,
-      inputs.map(() => false),
+      closed.jaxpr.invars.map(() => false),
     );
     subPrograms.set(closed, p);
   }
-  return p.runEager(inputs, () => {});
+  return p;
 }

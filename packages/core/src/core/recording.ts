@@ -4,6 +4,7 @@
  * The eager executor and the buffer layer report here while a recorder is installed.
  */
 import type { Executable, Slot } from "../backend/backend.js";
+import type { LoopBody } from "../backend/loop.js";
 import type { DType } from "../dtype.js";
 
 export interface Recorder {
@@ -12,6 +13,11 @@ export interface Recorder {
   free(slot: Slot): void;
   /** Host data written into a new buffer: a program that does this cannot be replayed. */
   write(): void;
+  /**
+   * A loop step (a scan's body recorded once, run `length` times: backend/loop.ts) reading `ins`
+   * and writing `outs`. Absent: loops are recorded as their steps, unrolled.
+   */
+  loop?(loop: LoopBody, ins: readonly Slot[], outs: readonly Slot[]): void;
 }
 
 let active: Recorder | null = null;
@@ -24,6 +30,17 @@ export function recorder(): Recorder | null {
 export function withRecorder<T>(r: Recorder, f: () => T): T {
   const prev = active;
   active = r;
+  try {
+    return f();
+  } finally {
+    active = prev;
+  }
+}
+
+/** Runs `f` with nothing recording (a loop body's own recording and its scratch arrays). */
+export function withoutRecorder<T>(f: () => T): T {
+  const prev = active;
+  active = null;
   try {
     return f();
   } finally {

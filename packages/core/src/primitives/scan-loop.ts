@@ -37,6 +37,7 @@ import {
   releaseUnstaged,
   zerosOf,
 } from "./higher-order.js";
+import { scanAsLoop } from "./scan-as-loop.js";
 import type { BDim, Params, PrimitiveTable, Tangent } from "./types.js";
 import { UndefinedPrimal } from "./types.js";
 
@@ -70,6 +71,9 @@ function abstractEval(avals: readonly Aval[], p: ScanParams): Aval[] {
 }
 
 function impl(inputs: readonly Array[], p: ScanParams): Array[] {
+  // Inside a jitted program's recording: one loop step, not the steps unrolled.
+  const looped = scanAsLoop(inputs, p);
+  if (looped) return looped;
   const { numConsts: nc, numCarry: nk, length } = p;
   const consts = inputs.slice(0, nc);
   const xs = inputs.slice(nc + nk);

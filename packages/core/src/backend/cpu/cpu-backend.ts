@@ -4,6 +4,7 @@ import { BackendError } from "../../errors.js";
 import type { FusedKernel, Kernel } from "../../ir/kernel.js";
 import { ProgramArenas, packArena } from "../arena.js";
 import type { Backend, BackendProgram, Executable, Slot } from "../backend.js";
+import { runLoop } from "../loop.js";
 import { type CpuRun, canGenerateCode, generateFused } from "./codegen.js";
 import { Heap, type HeapStats, MAX_PAGES } from "./heap.js";
 import { interpretFused } from "./interpret.js";
@@ -69,6 +70,8 @@ class CpuExecutable implements Executable {
 
 type Op =
   | { kind: "dispatch"; exe: CpuExecutable; inputs: CpuSlot[]; outputs: CpuSlot[]; params: Int32Array }
+  /** `size` elements from `src` at `srcOffset` to `dst` at `dstOffset` (a loop step's rows and carries). */
+  | { kind: "copy"; src: CpuSlot; srcOffset: number; dst: CpuSlot; dstOffset: number; size: number }
   /** `keep`: the block is a program arena's — the slot is marked freed, the block stays. */
   | { kind: "free"; slot: CpuSlot; keep?: boolean }
   /** A collected program's arena block goes back to the heap (after the work queued before it). */
@@ -99,6 +102,8 @@ export class CpuBackend implements Backend {
   /** Kernels run (and of those, run in Wasm) and flushes made since creation (for tests and profiling). */
   readonly counters = {
     kernels: 0,
+    /** Buffer-to-buffer copies run (a loop step's rows and carries). */
+    copies: 0,
     flushes: 0,
     compiles: 0,
     wasmKernels: 0,
@@ -267,6 +272,8 @@ export class CpuBackend implements Backend {
         slots[s.id] = new CpuSlot(this.heap, s.dtype, s.size, bytes, bytes === 0 ? 0 : (arena.base as number) + offset);
       } else if (s.op === "free") {
         this.enqueue({ kind: "free", slot: slots[s.id] as CpuSlot, keep: plan.ids.has(s.id) });
+      } else if (s.op === "loop") {
+        runLoop(this, s, slots);
       } else {
         this.dispatch(
           s.exe,
@@ -276,6 +283,17 @@ export class CpuBackend implements Backend {
         );
       }
     }
+  }
+
+  copy(src: Slot, srcOffset: number, dst: Slot, dstOffset: number, size: number): void {
+    const [a, b] = [src as CpuSlot, dst as CpuSlot];
+    if (a.freed || b.freed) throw new BackendError("cpu: a copy reads or writes a freed buffer");
+    if (srcOffset < 0 || dstOffset < 0 || srcOffset + size > a.size || dstOffset + size > b.size) {
+      throw new BackendError(
+        `cpu: a copy of ${size} elements from ${srcOffset} of ${a.size} to ${dstOffset} of ${b.size} is out of range`,
+      );
+    }
+    this.enqueue({ kind: "copy", src: a, srcOffset, dst: b, dstOffset, size });
   }
 
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {
@@ -333,6 +351,14 @@ export class CpuBackend implements Backend {
     }
     if (op.kind === "release") {
       this.heap.free(op.ptr);
+      return;
+    }
+    if (op.kind === "copy") {
+      if (op.src.poison) op.dst.poison = op.src.poison;
+      else if (op.size > 0) {
+        this.counters.copies++;
+        op.dst.data.set(op.src.data.subarray(op.srcOffset, op.srcOffset + op.size) as never, op.dstOffset);
+      }
       return;
     }
     if (op.kind === "read") {

@@ -1,0 +1,112 @@
+/**
+ * A loop step of a backend program (issue 24: a jitted `scan` runs as one step, not unrolled):
+ * a body program, recorded once, run `length` times over the loop's own slots. Each iteration
+ * copies the x rows into the slice slots, runs the body (through `Backend.run` where the
+ * backend has it, so its intermediates live in the body's arena), copies each y into its row of
+ * the stacked output, and makes the body's carry outputs the next carry. Copies are
+ * buffer-to-buffer (`Backend.copy`: a heap copy on the CPU, `copyBufferToBuffer` on WebGPU),
+ * never kernels, and nothing returns to the host between iterations.
+ */
+import type { DType } from "../dtype.js";
+import type { Backend, BackendProgram, Slot } from "./backend.js";
+import { runSteps } from "./run-steps.js";
+
+/** Where a body output is: a body slot (its element offset) — owned where the body made it whole. */
+export interface LoopOutput {
+  readonly id: number;
+  readonly offset: number;
+  /** The body allocated this slot for this output alone (it may become the next carry as is). */
+  readonly owned: boolean;
+}
+
+export interface LoopBody {
+  readonly length: number;
+  readonly reverse: boolean;
+  /** The body over its own ids; `nIds` of them. */
+  readonly program: BackendProgram;
+  readonly nIds: number;
+  readonly numConsts: number;
+  /** Per carry leaf: its dtype and element count. */
+  readonly carry: readonly { readonly dtype: DType; readonly size: number }[];
+  /** Per xs leaf and per ys leaf: the dtype and the elements of one row. */
+  readonly xs: readonly { readonly dtype: DType; readonly rowSize: number }[];
+  readonly ys: readonly { readonly dtype: DType; readonly rowSize: number }[];
+  /** The body id of each body input (consts, carry, x slices). */
+  readonly inIds: readonly number[];
+  /** The body's own fixed slots (its consts and literals): id, and a holder keeping them alive. */
+  readonly fixed: readonly { readonly id: number; readonly slot: () => Slot }[];
+  /** Per body output (carry, then ys). */
+  readonly outs: readonly LoopOutput[];
+  /** Body ids the body made for its outputs: released at the end of each iteration unless carried on. */
+  readonly made: readonly number[];
+  /**
+   * Element offsets of the loop step's inputs (consts are bound as they are; the initial carry
+   * and the xs are read densely from these offsets).
+   */
+  readonly inOffsets: readonly number[];
+}
+
+/** A loop step: reads `ins` (consts, initial carry, xs) and writes `outs` (final carry, stacked ys), allocated before it. */
+export interface LoopStep {
+  readonly op: "loop";
+  readonly loop: LoopBody;
+  readonly ins: readonly number[];
+  readonly outs: readonly number[];
+}
+
+/** Runs a loop step over `slots` (the enclosing program's), through the backend's alloc, copy, run and free. */
+export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]): void {
+  const b = step.loop;
+  const copy = backend.copy?.bind(backend);
+  if (!copy) throw new Error(`${backend.name}: a loop step needs Backend.copy`);
+  const ins = step.ins.map((i) => slots[i] as Slot);
+  const outs = step.outs.map((i) => slots[i] as Slot);
+  const nc = b.numConsts;
+  const nk = b.carry.length;
+  const local = new globalThis.Array<Slot>(b.nIds);
+  for (const f of b.fixed) local[f.id] = f.slot();
+  for (let k = 0; k < nc; k++) local[b.inIds[k] as number] = ins[k] as Slot;
+  let carry = b.carry.map((c, k) => {
+    const s = backend.alloc(c.dtype, c.size);
+    copy(ins[nc + k] as Slot, b.inOffsets[nc + k] as number, s, 0, c.size, c.dtype);
+    return s;
+  });
+  const slices = b.xs.map((x) => backend.alloc(x.dtype, x.rowSize));
+  const run = (p: BackendProgram, s: Slot[]) => (backend.run ? backend.run(p, s) : runSteps(backend, p, s));
+  for (let t = 0; t < b.length; t++) {
+    const row = b.reverse ? b.length - 1 - t : t;
+    b.xs.forEach((x, j) => {
+      const at = nc + nk + j;
+      copy(ins[at] as Slot, (b.inOffsets[at] as number) + row * x.rowSize, slices[j] as Slot, 0, x.rowSize, x.dtype);
+      local[b.inIds[at] as number] = slices[j] as Slot;
+    });
+    carry.forEach((s, k) => {
+      local[b.inIds[nc + k] as number] = s;
+    });
+    run(b.program, local);
+    const taken = new Set<number>();
+    const next = b.carry.map((c, k) => {
+      const o = b.outs[k] as LoopOutput;
+      if (o.owned && !taken.has(o.id)) {
+        taken.add(o.id);
+        return local[o.id] as Slot;
+      }
+      const s = backend.alloc(c.dtype, c.size);
+      copy(local[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
+      return s;
+    });
+    b.ys.forEach((y, j) => {
+      const o = b.outs[nk + j] as LoopOutput;
+      copy(local[o.id] as Slot, o.offset, outs[nk + j] as Slot, row * y.rowSize, y.rowSize, y.dtype);
+    });
+    for (const s of carry) backend.free(s);
+    for (const id of b.made) if (!taken.has(id)) backend.free(local[id] as Slot);
+    carry = next;
+  }
+  carry.forEach((s, k) => {
+    const c = b.carry[k] as { dtype: DType; size: number };
+    copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
+    backend.free(s);
+  });
+  for (const s of slices) backend.free(s);
+}
