@@ -64,7 +64,7 @@ async function rows(report: (results: Record<string, number>, unit: string) => v
     const before = kernelCount();
     await run();
     counts[name] = kernelCount() - before;
-    times[name] = await medianMs(run, { warmup: 1, reps });
+    times[name] = await medianMs(run, { warmup: Math.max(1, reps), reps });
   }
   report(times, "ms/call");
   console.log(
@@ -79,7 +79,7 @@ export async function benchControl(
   heading: (t: string) => void,
 ) {
   heading(`\ncontrol flow: an RNN over ${STEPS} steps (hidden ${HIDDEN}, batch ${BATCH}), jitted (cpu backend)`);
-  await rows(report, 7);
+  await rows(report, 15);
 }
 
 export async function benchControlWebGPU(

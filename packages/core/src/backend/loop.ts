@@ -37,8 +37,12 @@ export interface LoopBody {
   readonly fixed: readonly { readonly id: number; readonly slot: () => Slot }[];
   /** Per body output (carry, then ys). */
   readonly outs: readonly LoopOutput[];
-  /** Body ids the body made for its outputs: released at the end of each iteration unless carried on. */
-  readonly made: readonly number[];
+  /**
+   * The buffers of the body's outputs (ids, dtypes, sizes). The body program does not allocate
+   * them: the loop binds one of two sets, alternating, so iteration t + 1 writes its carry while
+   * reading iteration t's, and no iteration allocates anything.
+   */
+  readonly made: readonly { readonly id: number; readonly dtype: DType; readonly size: number }[];
   /**
    * Element offsets of the loop step's inputs (consts are bound as they are; the initial carry
    * and the xs are read densely from these offsets).
@@ -66,13 +70,17 @@ export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]
   const local = new globalThis.Array<Slot>(b.nIds);
   for (const f of b.fixed) local[f.id] = f.slot();
   for (let k = 0; k < nc; k++) local[b.inIds[k] as number] = ins[k] as Slot;
-  let carry = b.carry.map((c, k) => {
+  const init = b.carry.map((c, k) => {
     const s = backend.alloc(c.dtype, c.size);
     copy(ins[nc + k] as Slot, b.inOffsets[nc + k] as number, s, 0, c.size, c.dtype);
     return s;
   });
   const slices = b.xs.map((x) => backend.alloc(x.dtype, x.rowSize));
+  const sets = [0, 1].map(() => b.made.map((m) => backend.alloc(m.dtype, m.size)));
   const run = (p: BackendProgram, s: Slot[]) => (backend.run ? backend.run(p, s) : runSteps(backend, p, s));
+  // Carries that are not a made buffer of their own (an input passed through, a repeated output) are copied into these.
+  const spare: Slot[] = [];
+  let carry = init;
   for (let t = 0; t < b.length; t++) {
     const row = b.reverse ? b.length - 1 - t : t;
     b.xs.forEach((x, j) => {
@@ -83,6 +91,10 @@ export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]
     carry.forEach((s, k) => {
       local[b.inIds[nc + k] as number] = s;
     });
+    const set = sets[t % 2] as Slot[];
+    b.made.forEach((m, i) => {
+      local[m.id] = set[i] as Slot;
+    });
     run(b.program, local);
     const taken = new Set<number>();
     const next = b.carry.map((c, k) => {
@@ -92,6 +104,7 @@ export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]
         return local[o.id] as Slot;
       }
       const s = backend.alloc(c.dtype, c.size);
+      spare.push(s);
       copy(local[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
       return s;
     });
@@ -99,14 +112,19 @@ export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]
       const o = b.outs[nk + j] as LoopOutput;
       copy(local[o.id] as Slot, o.offset, outs[nk + j] as Slot, row * y.rowSize, y.rowSize, y.dtype);
     });
-    for (const s of carry) backend.free(s);
-    for (const id of b.made) if (!taken.has(id)) backend.free(local[id] as Slot);
+    // The spare copies of the carry before last are read no more.
+    for (const s of carry) {
+      const at = spare.indexOf(s);
+      if (at >= 0) {
+        spare.splice(at, 1);
+        backend.free(s);
+      }
+    }
     carry = next;
   }
   carry.forEach((s, k) => {
     const c = b.carry[k] as { dtype: DType; size: number };
     copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
-    backend.free(s);
   });
-  for (const s of slices) backend.free(s);
+  for (const s of [...init, ...slices, ...sets.flat(), ...spare]) backend.free(s);
 }

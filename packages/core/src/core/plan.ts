@@ -306,13 +306,18 @@ export class Plan {
 
   /**
    * The plan as a loop body (backend/loop.ts), for `fixed` as recorded: its program (nothing
-   * donated), the ids of the fixed arrays, and per output its slot id and element offset —
-   * owned where the plan made a buffer for it alone. Null where an output is a strided view
-   * (the loop copies outputs densely).
+   * donated; the buffers of its outputs not allocated but bound by the loop), the ids of the
+   * fixed arrays, per output its slot id and element offset — owned where the plan made a
+   * buffer for it alone — and the buffers made for outputs. Null where an output is a strided
+   * view (the loop copies outputs densely).
    */
-  asLoopBody(
-    fixed: readonly ConcreteArray[],
-  ): { program: BackendProgram; nIds: number; ids: readonly number[]; outs: LoopOutput[]; made: number[] } | null {
+  asLoopBody(fixed: readonly ConcreteArray[]): {
+    program: BackendProgram;
+    nIds: number;
+    ids: readonly number[];
+    outs: LoopOutput[];
+    made: { id: number; dtype: DType; size: number }[];
+  } | null {
     if (this.donations.length > 0) return null;
     const { program, aliases } = this.programFor("");
     if (aliases.length > 0) return null;
@@ -330,7 +335,10 @@ export class Plan {
       outs.push({ id: o.id, offset, owned: whole && !made.has(o.id) });
       made.add(o.id);
     }
-    return { program, nIds: this.nIds, ids: this.canon, outs, made: [...made] };
+    // The outputs' buffers are the loop's to provide (it alternates two sets): the body does not allocate them.
+    const steps = program.steps.filter((st) => !(st.op === "alloc" && made.has(st.id)));
+    const sizes = [...made].map((id) => ({ id, ...(this.sizes.get(id) as { dtype: DType; size: number }) }));
+    return { program: { steps }, nIds: this.nIds, ids: this.canon, outs, made: sizes };
   }
 
   /**
