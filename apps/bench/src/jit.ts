@@ -100,6 +100,13 @@ export async function benchJit(
     },
     "ms/step",
   );
+  // The step's work by costAnalysis, and the rate the jitted step achieves.
+  const cost = jitted.lower(params, x, y).costAnalysis();
+  console.log(
+    `  costAnalysis: ${(cost.flops / 1e9).toFixed(3)} GFLOP and ${(cost.bytesAccessed / 1e6).toFixed(1)} MB a step ` +
+      `(${cost.intensity.toFixed(1)} flop/byte, ${cost.kernels.length} kernels); ` +
+      `achieved ${(cost.flops / (jitMs * 1e6)).toFixed(1)} GFLOP/s`,
+  );
 
   heading("\njit per-call overhead (cpu backend): a no-op, and 10 chained adds of 16 floats");
   const small = np.ones([16]);

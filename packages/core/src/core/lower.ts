@@ -6,6 +6,7 @@ import type { Executable } from "../backend/backend.js";
 import { children, type Expr } from "../ir/expr.js";
 import { type IntExpr, type Kernel, type Load, outputExprs } from "../ir/kernel.js";
 import type { ConcreteArray } from "./concrete.js";
+import { type CostAnalysis, type KernelCost, kernelCost, totalCost } from "./cost.js";
 import type { FusionStage } from "./fusion.js";
 import type { Eqn } from "./jaxpr.js";
 import { printEqns } from "./jaxpr-print.js";
@@ -22,6 +23,8 @@ export interface LoweredKernel {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly kernel: Kernel;
+  /** Its flops, transcendentals and bytes moved at this dispatch (core/cost.ts). */
+  readonly cost: KernelCost;
   /** The backend's generated code for it (WGSL on WebGPU, the JS form of the CPU kernel). */
   code(): string;
 }
@@ -50,6 +53,14 @@ export class Lowered {
   toString(): string {
     return this.text();
   }
+
+  /**
+   * Flops, transcendentals and bytes read and written, per kernel and in total, with the
+   * arithmetic intensity (flops per byte): JAX's `lowered.cost_analysis()` (core/cost.ts).
+   */
+  costAnalysis(): CostAnalysis {
+    return totalCost(this.kernels.map((k) => k.cost));
+  }
 }
 
 const indent = (s: string) =>
@@ -68,7 +79,7 @@ export function lowerProgram(name: string, program: Program, inputs: readonly Co
     alloc() {},
     free() {},
     write() {},
-    dispatch(exe: Executable) {
+    dispatch(exe: Executable, ins, outs, params) {
       const covered: readonly number[] = stage === null ? [] : stage.kind === "kernel" ? stage.covers : [stage.index];
       const backend = inputs[0]?.backend ?? program.closed.backend;
       const k = exe.kernel;
@@ -79,6 +90,12 @@ export function lowerProgram(name: string, program: Program, inputs: readonly Co
         inputs: k.inputs,
         outputs: k.outputs,
         kernel: k,
+        cost: kernelCost(
+          k,
+          params,
+          ins.map((x) => x.bytes),
+          outs.map((x) => x.bytes),
+        ),
         code: () => backend?.kernelSource?.(k) ?? "(this backend shows no code)",
       });
     },
