@@ -3,7 +3,7 @@
  * params), the first call's trace-and-compile time, and the per-call overhead of a jitted no-op
  * and of a 10-op program.
  */
-import { jit, np, random, tree, valueAndGrad, type Array as WArray } from "@webjax/core";
+import { configure, jit, np, random, tree, valueAndGrad, type Array as WArray } from "@webjax/core";
 import { medianMs } from "./timing.js";
 
 type Params = Record<string, WArray>;
@@ -91,11 +91,25 @@ export async function benchJit(
       },
       { warmup: 1, reps: 5 },
     )) / 10;
+  // The NaN checker on: the outputs read back and checked each call, nothing donated.
+  configure({ debugNans: true });
+  const checkedMs = await medianMs(
+    async () => {
+      const [l, next] = jitted(params, x, y);
+      await l.item();
+      l.dispose();
+      for (const a of tree.leaves(params)) (a as WArray).dispose();
+      params = next;
+    },
+    { warmup: 3, reps: 15 },
+  );
+  configure({ debugNans: false });
   report(
     {
       "webjax eager": eagerMs,
       "webjax jit": jitMs,
       "jit, 10 queued steps": aheadMs,
+      "jit, debugNans on": checkedMs,
       "jit first call (trace + run)": firstMs,
     },
     "ms/step",

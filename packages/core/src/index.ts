@@ -17,6 +17,8 @@ export {
 } from "./backend/registry.js";
 export type { Atom, ClosedJaxpr, Eqn, EqnOf, Jaxpr, Literal, Var } from "./core/jaxpr.js";
 export { Lowered, type LoweredKernel } from "./core/lower.js";
+export * as debug from "./debug.js";
+export { configure, type DebugOptions, FloatingPointError, withDebugNans } from "./debug-config.js";
 export { DTYPES, type DType, promoteTypes, type ValueArray } from "./dtype.js";
 export { BackendError, DTypeError, ShapeError, TracerError, WebjaxError } from "./errors.js";
 export * as lax from "./lax.js";

@@ -330,6 +330,10 @@ export class WebGPUBackend implements Backend {
           runLoop(this, s, slots);
           continue;
         }
+        if (s.op === "host") {
+          s.run(s.ins.map((i) => slots[i] as Slot));
+          continue;
+        }
         // Each dispatch step keeps its param buffers and recent bind groups (program-state.ts).
         this.steps.enter(s);
         try {

@@ -7,7 +7,9 @@ import {
   checkpoint,
   collect,
   collectionStats,
+  configure,
   currentBackend,
+  debug,
   evalShape,
   getBackend,
   grad,
@@ -172,6 +174,44 @@ describe("WebGPU in the browser", () => {
     ]);
     const suffix = jit((v: JArray) => lax.associativeScan((a: JArray, b: JArray) => a.mul(b), v, { reverse: true }));
     expect(Array.from(await suffix(x).data())).toEqual([5040, 5040, 2520, 840, 210, 42, 7]);
+  });
+  test("debugging on the GPU: debug.print inside a jitted scan, costAnalysis, and the NaN checker", async () => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => lines.push(a.map(String).join(" "));
+    try {
+      const run = jit(
+        (xs: JArray) =>
+          lax.scan(
+            (c: JArray, x: JArray) => {
+              debug.print("c={}", c);
+              return [c.add(x), null] as const;
+            },
+            np.array(0),
+            xs,
+          )[0],
+      );
+      await run(np.array([1, 2])).data();
+      await run(np.array([1, 2])).data();
+      await debug.barrier();
+    } finally {
+      console.log = log;
+    }
+    expect(lines).toEqual(["c=0.", "c=1.", "c=0.", "c=1."]);
+    const cost = jit((a: JArray, b: JArray) => a.matmul(b))
+      .lower(np.ones([8, 4]), np.ones([4, 2]))
+      .costAnalysis();
+    expect([cost.flops, cost.bytesRead, cost.bytesWritten]).toEqual([128, 160, 64]);
+    const quiet = console.error;
+    console.error = () => {};
+    try {
+      configure({ debugNans: true });
+      jit((v: JArray) => np.log(v).sum())(np.array([1, -1]));
+      await expect(debug.barrier()).rejects.toThrow(/the first NaN came from 'log'/);
+    } finally {
+      configure({ debugNans: false });
+      console.error = quiet;
+    }
   });
   test("checkpoint on the GPU: a rematerialised layer's gradient equals the plain one", async () => {
     const layer = (h: JArray, w: JArray) => np.tanh(h.matmul(w)).mul(np.cos(h.matmul(w)));

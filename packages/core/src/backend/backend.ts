@@ -24,7 +24,24 @@ export type ProgramStep =
       readonly params: Int32Array;
     }
   | { readonly op: "free"; readonly id: number }
-  | LoopStep;
+  | LoopStep
+  | HostStep;
+
+/**
+ * A host callback at this point of the program (debug.callback, debug.print): `run` gets the
+ * slots of `ins` and reads them (synchronously where the backend can, else asynchronously,
+ * callbacks kept in program order). `outs` holds only the effect id (−1), which orders host
+ * steps among themselves when a plan is scheduled; backends ignore it.
+ */
+export interface HostStep {
+  readonly op: "host";
+  readonly ins: readonly number[];
+  readonly outs: readonly number[];
+  readonly run: (slots: readonly Slot[]) => void;
+}
+
+/** The id a host step "writes": host steps keep their order. */
+export const EFFECT_ID = -1;
 
 /** A whole compiled program, as `Backend.run` executes it (DESIGN decision 5). */
 export interface BackendProgram {

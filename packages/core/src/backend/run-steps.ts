@@ -22,6 +22,9 @@ export function runSteps(backend: Backend, program: BackendProgram, slots: Slot[
       case "loop":
         runLoop(backend, s, slots);
         break;
+      case "host":
+        s.run(s.ins.map((i) => slots[i] as Slot));
+        break;
     }
   }
 }

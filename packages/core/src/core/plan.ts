@@ -6,7 +6,14 @@
  * the Program keys plans by those.
  */
 import type { Array } from "../array.js";
-import type { Backend, BackendProgram, Executable, ProgramStep, Slot } from "../backend/backend.js";
+import {
+  type Backend,
+  type BackendProgram,
+  EFFECT_ID,
+  type Executable,
+  type ProgramStep,
+  type Slot,
+} from "../backend/backend.js";
 import type { LoopOutput } from "../backend/loop.js";
 import { runSteps } from "../backend/run-steps.js";
 import type { DType } from "../dtype.js";
@@ -128,6 +135,8 @@ export class Plan {
         else remap.set(st.id, input);
       } else if (st.op === "loop") {
         steps.push(remap.size === 0 ? st : { ...st, ins: st.ins.map(id), outs: st.outs.map(id) });
+      } else if (st.op === "host") {
+        steps.push(remap.size === 0 ? st : { ...st, ins: st.ins.map(id) });
       } else if (st.op === "dispatch") {
         const variant = variants.get(i) ?? st.exe;
         const exe = this.backend.specialize?.(variant, st.params) ?? variant;
@@ -171,10 +180,10 @@ export class Plan {
       const x = this.canon[st.input] as number;
       const { dtype, size } = this.fixedSizes[st.input] as { dtype: DType; size: number };
       let d = i - 1;
-      const reads = (o: PlanStep) => (o.op === "dispatch" || o.op === "loop") && o.ins.includes(x);
+      const reads = (o: PlanStep) => (o.op === "dispatch" || o.op === "loop" || o.op === "host") && o.ins.includes(x);
       while (d >= 0 && !reads(all[d] as PlanStep)) d--;
-      // A loop step's reads are not elementwise: it cannot write over its input.
-      if (d < 0 || (all[d] as PlanStep).op === "loop") return;
+      // A loop's or a host callback's reads are not a kernel's: nothing writes over their input.
+      if (d < 0 || (all[d] as PlanStep).op !== "dispatch") return;
       const disp = all[d] as Dispatch;
       const kernel = disp.exe.kernel;
       const pointwise = pointwiseInputs(kernel, disp.params);
@@ -190,7 +199,8 @@ export class Plan {
         // Nothing else writes or reads it before this dispatch.
         for (let t = a + 1; t < d; t++) {
           const o = all[t] as PlanStep;
-          if ((o.op === "dispatch" || o.op === "loop") && (o.outs.includes(y) || o.ins.includes(y))) return false;
+          if (o.op !== "alloc" && o.op !== "free" && o.op !== "donate" && (o.outs.includes(y) || o.ins.includes(y)))
+            return false;
         }
         return true;
       };
@@ -270,6 +280,9 @@ export class Plan {
       },
       loop(loop, ins, outs) {
         steps.push({ op: "loop", loop, ins: ins.map(idOf), outs: outs.map(idOf) });
+      },
+      host(ins, run) {
+        steps.push({ op: "host", ins: ins.map(idOf), outs: [EFFECT_ID], run });
       },
     };
     const outs = withRecorder(rec, () => run((input) => steps.push({ op: "donate", input })));

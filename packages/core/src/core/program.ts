@@ -17,7 +17,7 @@ import { type Fusion, type FusionStage, fuse } from "./fusion.js";
 import { runKernelStage } from "./fusion-kernel.js";
 import { type Atom, type ClosedJaxpr, type Eqn, evalJaxpr, Literal, type Var } from "./jaxpr.js";
 import { layoutKey, Plan } from "./plan.js";
-import { withRecorder } from "./recording.js";
+import { rehearse, withRecorder } from "./recording.js";
 import { bind } from "./trace.js";
 
 let fusionEnabled = true;
@@ -251,8 +251,9 @@ export class Program {
       const plan = this.plans.get(this.planKey(fixed));
       if (plan instanceof Plan) plan.prepare(fixed as ConcreteArray[]);
     };
-    if (backend?.prepare) await backend.prepare(build);
-    else build();
+    // A rehearsal: host callbacks (debug.print) are recorded, not called.
+    if (backend?.prepare) await backend.prepare(() => rehearse(build));
+    else rehearse(build);
   }
 
   /** Runs the equations one by one as eager kernels (and records them, under a recorder). */

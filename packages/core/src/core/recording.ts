@@ -18,6 +18,8 @@ export interface Recorder {
    * and writing `outs`. Absent: loops are recorded as their steps, unrolled.
    */
   loop?(loop: LoopBody, ins: readonly Slot[], outs: readonly Slot[]): void;
+  /** A host callback reading `ins` (a program step: backend/backend.ts's HostStep). Absent: not replayed. */
+  host?(ins: readonly Slot[], run: (slots: readonly Slot[]) => void): void;
 }
 
 let active: Recorder | null = null;
@@ -46,4 +48,24 @@ export function withoutRecorder<T>(f: () => T): T {
   } finally {
     active = prev;
   }
+}
+
+let rehearsals = 0;
+
+/**
+ * Runs `f` as a rehearsal: a run made only to record or compile (a loop body's recording,
+ * `jit(f).compile`), whose host callbacks are recorded but not called.
+ */
+export function rehearse<T>(f: () => T): T {
+  rehearsals++;
+  try {
+    return f();
+  } finally {
+    rehearsals--;
+  }
+}
+
+/** Whether a rehearsal is running (host callbacks stay silent). */
+export function rehearsing(): boolean {
+  return rehearsals > 0;
 }

@@ -16,7 +16,7 @@ import { type DType, itemSize } from "../dtype.js";
 /** A plan step: a backend step, or the point where the recording released donated input `input`. */
 export type PlanStep = ProgramStep | { readonly op: "donate"; readonly input: number };
 /** A step that reads and writes slots: a kernel dispatch, or a loop (which runs as one). */
-type Dispatch = Extract<ProgramStep, { op: "dispatch" | "loop" }>;
+type Dispatch = Extract<ProgramStep, { op: "dispatch" | "loop" | "host" }>;
 type Alloc = Extract<ProgramStep, { op: "alloc" }>;
 
 /** `steps` reordered as described above; `canon[i]` is the id fixed array i's buffer goes by. */
@@ -26,7 +26,7 @@ export function schedule(steps: readonly PlanStep[], canon: readonly number[]): 
   const freed = new Set<number>();
   const donations: { input: number; step: PlanStep }[] = [];
   for (const s of steps) {
-    if (s.op === "dispatch" || s.op === "loop") dispatches.push(s);
+    if (s.op === "dispatch" || s.op === "loop" || s.op === "host") dispatches.push(s);
     else if (s.op === "alloc") allocs.set(s.id, s);
     else if (s.op === "free") freed.add(s.id);
     else donations.push({ input: s.input, step: s });

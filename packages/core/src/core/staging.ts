@@ -16,6 +16,7 @@ import { hostValue } from "../host.js";
 import type { Params, Primitive } from "../primitives/types.js";
 import { type Aval, fmtAval } from "./aval.js";
 import { ConcreteArray, nextArraySerial } from "./concrete.js";
+import { checkingNans, noteSite } from "./debug-nans.js";
 import { type Atom, ClosedJaxpr, type Eqn, Literal, Var } from "./jaxpr.js";
 import {
   abstractEval,
@@ -129,7 +130,10 @@ export class JaxprTrace extends Trace implements Stager {
     );
     const atoms = inputs.map((x) => this.atom(x));
     const outs = outAvals.map((a) => this.newArg(a));
-    this.eqns.push({ prim, inputs: atoms, params, outputs: outs.map((o) => o.atom as Var) } as Eqn);
+    const eqn = { prim, inputs: atoms, params, outputs: outs.map((o) => o.atom as Var) } as Eqn;
+    // With the NaN checker on, the user's line that staged it (for its error).
+    if (checkingNans()) noteSite(eqn);
+    this.eqns.push(eqn);
     return outs;
   }
 

@@ -5,7 +5,9 @@ import { registry } from "../primitives/registry.js";
 import type { Params, Primitive } from "../primitives/types.js";
 import type { Aval } from "./aval.js";
 import { ConcreteArray } from "./concrete.js";
+import { checkEager, checkingNans } from "./debug-nans.js";
 import { evalPrimitive } from "./eager.js";
+import { later } from "./effects.js";
 
 /**
  * A trace interprets primitives (Autodidax's design). The EvalTrace at the bottom of the stack
@@ -93,12 +95,18 @@ export abstract class Tracer extends Array {
 class EvalTrace extends Trace {
   processPrimitive<P extends Primitive>(prim: P, inputs: readonly Array[], params: Params[P]): Array[] {
     const low = registry[prim].lowering;
-    if (low.kind === "impl") return (low.impl as (xs: readonly Array[], p: Params[P]) => Array[])(inputs, params);
-    const concrete = inputs.map((x) => {
-      if (!(x instanceof ConcreteArray)) throw new TracerError(`${prim}: a tracer escaped its transform`);
-      return x;
-    });
-    return evalPrimitive(prim, concrete, params);
+    let outs: Array[];
+    if (low.kind === "impl") outs = (low.impl as (xs: readonly Array[], p: Params[P]) => Array[])(inputs, params);
+    else {
+      const concrete = inputs.map((x) => {
+        if (!(x instanceof ConcreteArray)) throw new TracerError(`${prim}: a tracer escaped its transform`);
+        return x;
+      });
+      outs = evalPrimitive(prim, concrete, params);
+    }
+    // The NaN checker (core/debug-nans.ts): one flag test when off.
+    if (checkingNans()) checkEager(prim, outs, later);
+    return outs;
   }
   /** Outside every transform a custom function just runs. */
   processCustomJvp(call: CustomJvpCall, args: readonly Array[]): Array[] {

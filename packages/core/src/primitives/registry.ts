@@ -3,6 +3,7 @@ import { condPrimitives } from "./cond.js";
 import { creationPrimitives } from "./creation.js";
 import { customPrimitives } from "./custom.js";
 import { customCallPrimitives } from "./custom-call.js";
+import { debugPrimitives } from "./debug-callback.js";
 import { dotPrimitives } from "./dot.js";
 import { binaryPrimitives, otherElementwise, unaryPrimitives } from "./elementwise.js";
 import { gatherPrimitives } from "./gather.js";
@@ -43,4 +44,5 @@ export const registry: PrimitiveTable<Primitive> = {
   ...scanLoopPrimitives,
   ...whileLoopPrimitives,
   ...checkpointPrimitives,
+  ...debugPrimitives,
 };

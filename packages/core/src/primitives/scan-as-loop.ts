@@ -15,7 +15,7 @@ import { DeviceBuffer } from "../core/buffer.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { denseOffset } from "../core/plan.js";
 import { subProgram } from "../core/program.js";
-import { recorder, withoutRecorder } from "../core/recording.js";
+import { recorder, rehearse, withoutRecorder } from "../core/recording.js";
 import { bind1 } from "../core/trace.js";
 import { BackendError } from "../errors.js";
 import { sizeOf } from "../shape.js";
@@ -44,7 +44,7 @@ export function scanAsLoop(inputs: readonly Array[], p: ScanParams): Array[] | n
     return c;
   });
   const offsets = arrays.map((x) => denseOffset(x.view) ?? 0);
-  const body = withoutRecorder(() => recordBody(arrays, p));
+  const body = withoutRecorder(() => rehearse(() => recordBody(arrays, p)));
   if (!body) {
     for (const c of copies) c.dispose();
     return null;

@@ -2,7 +2,7 @@ import type { Array } from "../array.js";
 import type { Aval } from "../core/aval.js";
 import type { ClosedJaxpr } from "../core/jaxpr.js";
 import type { CustomJvpCall, CustomVjpCall } from "../core/trace.js";
-import type { DType } from "../dtype.js";
+import type { DataArray, DType } from "../dtype.js";
 import type { BinaryOp, Expr, UnaryOp } from "../ir/expr.js";
 import type { IntExpr, ReduceOp } from "../ir/kernel.js";
 import type { RoutineSpec } from "../ir/routine.js";
@@ -50,9 +50,17 @@ export type Primitive =
   | "cond"
   | "scan"
   | "while"
-  | "checkpoint";
+  | "checkpoint"
+  | "debug_callback";
 
 type NoParams = Record<string, never>;
+
+/** One operand of a host callback as read back: its values, shape and dtype. */
+export interface HostLeaf {
+  readonly data: DataArray;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
 
 /** XLA's dot_general dimension numbers: [lhs dims, rhs dims] for contraction and batch. */
 export interface DotDims {
@@ -167,6 +175,15 @@ export type Params = { [P in UnaryPrimitive | BinaryPrimitive | "select" | "copy
    * (consts, carry, x slices) → (carry, y slices), run `length` times (from the last slice when
    * `reverse`); outputs [carry…, ys stacked along a new axis 0…].
    */
+  /**
+   * debug.callback / debug.print (primitives/debug-callback.ts): no outputs; `callback` gets the
+   * operands' values on the host, as the pytree `tree` of them, in program order.
+   */
+  debug_callback: {
+    readonly name: string;
+    readonly callback: (leaves: readonly HostLeaf[]) => void;
+    readonly ordered: boolean;
+  };
   /** checkpoint(f) (primitives/checkpoint.ts): the body's derivative saves only its inputs. */
   checkpoint: {
     readonly name: string;

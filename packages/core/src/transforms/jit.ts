@@ -15,13 +15,15 @@ import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { type Aval, aval } from "../core/aval.js";
 import { ConcreteArray, nextArraySerial } from "../core/concrete.js";
+import { checkingNans, checkJitted, quietly } from "../core/debug-nans.js";
+import { later } from "../core/effects.js";
 import { type ClosedJaxpr, evalJaxpr } from "../core/jaxpr.js";
 import { checkIfEnabled } from "../core/jaxpr-check.js";
 import { fmtType } from "../core/jaxpr-print.js";
 import { type Lowered, lowerProgram } from "../core/lower.js";
 import { Program, setFusion } from "../core/program.js";
 import { stage } from "../core/staging.js";
-import { currentStager, Tracer } from "../core/trace.js";
+import { bind, currentStager, Tracer } from "../core/trace.js";
 import { TracerError, WebjaxError } from "../errors.js";
 import { LruCache } from "../lru.js";
 import { scalar } from "../numpy/convert.js";
@@ -348,13 +350,18 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
       x.donatedTo = name;
       x.dispose();
     };
-    const outs = entry.program.run(inputs, donate);
+    // The NaN checker keeps the inputs (nothing donated) to run the program again op by op.
+    const checking = checkingNans();
+    const outs = checking ? quietly(() => entry.program.run(inputs, () => {})) : entry.program.run(inputs, donate);
+    if (checking) {
+      checkJitted(name, entry.closed, inputs, outs, (prim, xs, params) => quietly(() => bind(prim, xs, params)), later);
+    }
     const result = owned(outs, mark);
     // Donated inputs the program kept to the end (returned, or never read) are released now:
     // an output that was one holds its own handle on the buffer.
     dynamic.forEach((l, i) => {
       const x = inputs[i];
-      if (donated.has(l.arg) && x instanceof ConcreteArray && !x.disposed && !made.includes(x)) donate(x);
+      if (!checking && donated.has(l.arg) && x instanceof ConcreteArray && !x.disposed && !made.includes(x)) donate(x);
     });
     for (const s of made) if (!result.includes(s)) s.dispose();
     return entry.outDef.unflatten(result);

@@ -274,6 +274,8 @@ export class CpuBackend implements Backend {
         this.enqueue({ kind: "free", slot: slots[s.id] as CpuSlot, keep: plan.ids.has(s.id) });
       } else if (s.op === "loop") {
         runLoop(this, s, slots);
+      } else if (s.op === "host") {
+        s.run(s.ins.map((i) => slots[i] as Slot));
       } else {
         this.dispatch(
           s.exe,

@@ -1,0 +1,105 @@
+/**
+ * debug.print and debug.callback (issue 25): the runtime values, in program order — eagerly,
+ * once per call inside jit, once per member under vmap, primal values under grad, once per
+ * iteration inside a scan (eager and jitted, where the scan is one loop step) — on every
+ * backend (`debug.barrier()` awaits the ones a backend that reads asynchronously still owes).
+ */
+import { debug, grad, type Array as JArray, jit, lax, np, vmap } from "@webjax/core";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+
+let lines: string[] = [];
+beforeEach(() => {
+  lines = [];
+  vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => {
+    lines.push(a.map(String).join(" "));
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe("debug.print", () => {
+  test("eagerly and inside jit: once per call, with that call's values", async () => {
+    const f = (x: JArray) => {
+      debug.print("x = {}, total {total}", x, { total: x.sum() });
+      return x.mul(2);
+    };
+    f(np.array([1, 2]));
+    const jf = jit(f);
+    await jf(np.array([1, 2])).data();
+    await jf(np.array([3, 4])).data();
+    await jf(np.array([5, 6])).data();
+    await debug.barrier();
+    expect(lines).toEqual([
+      "x = [1., 2.], total 3.",
+      "x = [1., 2.], total 3.",
+      "x = [3., 4.], total 7.",
+      "x = [5., 6.], total 11.",
+    ]);
+  });
+
+  test("under vmap once per member, under grad the primal values, braces escaped", async () => {
+    const f = (x: JArray) => {
+      debug.print("{{x}} = {0}", x);
+      return x.square().sum();
+    };
+    vmap(f)(
+      np.array([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
+    await grad(f)(np.array([1.5, -2])).data();
+    await debug.barrier();
+    expect(lines).toEqual(["{x} = [1., 2.]", "{x} = [3., 4.]", "{x} = [1.5, -2.]"]);
+  });
+
+  test("inside a scan: once per iteration, eagerly and jitted (a loop step), in order", async () => {
+    const run = (xs: JArray) =>
+      lax.scan(
+        (c: JArray, x: JArray) => {
+          debug.print("c={} x={}", c, x);
+          return [c.add(x), null] as const;
+        },
+        np.array(0),
+        xs,
+      )[0];
+    const xs = np.array([1, 2, 3]);
+    const want = ["c=0. x=1.", "c=1. x=2.", "c=3. x=3."];
+    await run(xs).data();
+    const jr = jit(run);
+    await jr(xs).data();
+    await jr(xs).data();
+    await debug.barrier();
+    expect(lines).toEqual([...want, ...want, ...want]);
+  });
+
+  test("a placeholder without a value is an error at trace time", () => {
+    expect(() => debug.print("{} and {}", np.array(1))).toThrow(
+      /debug\.print: "\{\} and \{\}" refers to positional value 1/,
+    );
+    expect(() => debug.print("{loss}", np.array(1))).toThrow(/debug\.print: "\{loss\}" refers to 'loss'/);
+  });
+});
+
+describe("debug.callback", () => {
+  test("gets CPU arrays of the values as a pytree, in order with prints; its error reaches the barrier", async () => {
+    const seen: [readonly number[], JArray][] = [];
+    const f = jit((x: JArray) => {
+      debug.callback((a: JArray, t: { b: JArray }) => seen.push([a.shape, t.b]), x, { b: x.sum() }, { ordered: true });
+      return x.add(1);
+    });
+    await f(np.array([1, 2, 3])).data();
+    await f(np.array([4, 5, 6])).data();
+    await debug.barrier();
+    // The arrays live on the CPU backend (read asynchronously where it runs deferred).
+    expect(await Promise.all(seen.map(async ([shape, b]) => [shape, Array.from(await b.data())]))).toEqual([
+      [[3], [6]],
+      [[3], [15]],
+    ]);
+    const err = vi.spyOn(console, "error").mockImplementation(() => {});
+    debug.callback(() => {
+      throw new Error("boom");
+    });
+    await expect(debug.barrier()).rejects.toThrow("boom");
+    expect(err).toHaveBeenCalled();
+  });
+});
