@@ -36,6 +36,7 @@ export {
   setMemoryWarning,
 } from "./memory.js";
 export * as np from "./numpy/index.js";
+export * as profiler from "./profiler.js";
 export * as random from "./random/index.js";
 export { devicePut } from "./transfer.js";
 export {

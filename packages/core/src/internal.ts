@@ -15,6 +15,7 @@ export { type Fusion, type FusionStage, fuse, type KernelStage } from "./core/fu
 export { ClosedJaxpr, evalJaxpr, Literal, Var } from "./core/jaxpr.js";
 export { checkJaxpr, dce, setJaxprChecks } from "./core/jaxpr-check.js";
 export { printEqn } from "./core/jaxpr-print.js";
+export { profiling, THREAD, traceAwait, traceNow, traceSpan, traceSpanAt } from "./core/profiler.js";
 export { type PlanStep, schedule } from "./core/schedule.js";
 export { stage } from "./core/staging.js";
 export { abstractEval, bind, bind1, Trace, Tracer } from "./core/trace.js";

@@ -1,5 +1,15 @@
 import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
-import { type Kernel, LruCache, ProgramArenas, runLoop } from "@webjax/core/internal";
+import {
+  type Kernel,
+  LruCache,
+  ProgramArenas,
+  profiling,
+  runLoop,
+  THREAD,
+  traceAwait,
+  traceNow,
+  traceSpan,
+} from "@webjax/core/internal";
 import { fusedSource, paramCount } from "./codegen/fused.js";
 import { matmulSource } from "./codegen/matmul.js";
 import { checkTuning, chooseTiles, type Tuning, tuningFor } from "./codegen/matmul-tiles.js";
@@ -24,6 +34,7 @@ import { BufferPool, MapMode, Usage } from "./pool.js";
 import { type Bound, createBindGroup, padParams, planGpuArena, StepCaches } from "./program-state.js";
 import { planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
+import { newKernelTimes, nextPass, resolveTimes } from "./timestamps.js";
 import { inPlaceVariant, specializedVariant } from "./variants.js";
 
 export { GpuSlot } from "./executables.js";
@@ -413,11 +424,29 @@ export class WebGPUBackend implements Backend {
       return;
     }
     const batch = this.open();
+    const t0 = profiling() ? traceNow() : -1;
+    // Profiling with timestamp queries: the kernel in a pass of its own that writes them.
+    let timed: GPUComputePassTimestampWrites | null = null;
+    if (t0 >= 0 && this.device.features.has("timestamp-query")) {
+      batch.times ??= newKernelTimes(this.device);
+      timed = nextPass(batch.times, exe.kernel.label);
+      if (timed) {
+        batch.pass.end();
+        batch.pass = batch.encoder.beginComputePass({ timestampWrites: timed });
+      }
+    }
     const compiled =
       exe instanceof GpuRoutine
         ? encodeRoutine(this.recorder, batch, exe, ins, outs, params)
         : this.encodeKernel(batch, exe as GpuExecutable, ins, outs, params);
     batch.labels.push(exe.kernel.label);
+    if (timed) {
+      batch.pass.end();
+      batch.pass = batch.encoder.beginComputePass();
+    } else if (t0 >= 0) {
+      // Without timestamps a kernel shows its encoding; the GPU's time is its submit's (flush).
+      traceSpan(exe.kernel.label, "kernel", THREAD.gpuKernels, t0, { backend: "webgpu", timing: "encoded" });
+    }
     const upstream = ins.map((s) => s.check).filter((c): c is Promise<Error | null> => c !== null);
     for (const out of outs) {
       out.check = firstError([batch.errors, ...compiled, ...upstream, ...(out.check ? [out.check] : [])]);
@@ -507,8 +536,19 @@ export class WebGPUBackend implements Backend {
     if (!b || this.lostReason !== null) return;
     this.batch = null;
     b.pass.end();
+    const reportTimes = b.times ? resolveTimes(this.device, b.encoder, b.times) : null;
     this.device.queue.submit([b.encoder.finish()]);
+    reportTimes?.();
     this.counters.submits++;
+    if (profiling()) {
+      const t = traceNow();
+      const n = b.dispatches;
+      traceAwait(
+        this.device.queue
+          .onSubmittedWorkDone()
+          .then(() => traceSpan(`submit (${n} dispatches)`, "submit", THREAD.gpuQueue, t, { dispatches: n })),
+      );
+    }
     this.storage.submitted();
     this.uniforms.submitted();
     const oom = this.device.popErrorScope();

@@ -13,11 +13,14 @@ import { grid, type WebGPULimits } from "./limits.js";
 import type { BufferPool } from "./pool.js";
 import type { Bound } from "./program-state.js";
 import { type BufRef, planRoutine } from "./routines/index.js";
+import type { KernelTimes } from "./timestamps.js";
 
 /** The work recorded into one command encoder; its error promise settles after the submit. */
 export interface Batch {
   encoder: GPUCommandEncoder;
   pass: GPUComputePassEncoder;
+  /** Kernel timestamp queries while the profiler records (timestamps.ts). */
+  times?: KernelTimes;
   labels: string[];
   dispatches: number;
   settle: (e: Error | null) => void;

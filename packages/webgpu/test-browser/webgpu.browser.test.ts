@@ -20,6 +20,7 @@ import {
   makeJaxpr,
   memoryStats,
   np,
+  profiler,
   random,
   registerBackend,
   ShapeDtypeStruct,
@@ -175,7 +176,7 @@ describe("WebGPU in the browser", () => {
     const suffix = jit((v: JArray) => lax.associativeScan((a: JArray, b: JArray) => a.mul(b), v, { reverse: true }));
     expect(Array.from(await suffix(x).data())).toEqual([5040, 5040, 2520, 840, 210, 42, 7]);
   });
-  test("debugging on the GPU: debug.print inside a jitted scan, costAnalysis, and the NaN checker", async () => {
+  test("debugging on the GPU: debug.print inside a jitted scan, costAnalysis, a profile, and the NaN checker", async () => {
     const lines: string[] = [];
     const log = console.log;
     console.log = (...a: unknown[]) => lines.push(a.map(String).join(" "));
@@ -202,6 +203,17 @@ describe("WebGPU in the browser", () => {
       .lower(np.ones([8, 4]), np.ones([4, 2]))
       .costAnalysis();
     expect([cost.flops, cost.bytesRead, cost.bytesWritten]).toEqual([128, 160, 64]);
+    profiler.startTrace();
+    await jit((v: JArray) => np.tanh(v).sum())(np.ones([64])).data();
+    const trace = await profiler.stopTrace();
+    const kernels = trace.traceEvents.filter((e) => e.cat === "kernel");
+    expect(kernels.length).toBeGreaterThan(0);
+    expect(kernels.every((e) => e.ph === "X" && typeof e.ts === "number" && typeof e.dur === "number")).toBe(true);
+    const blob = profiler.traceBlob(trace);
+    expect(blob.type).toBe("application/json");
+    expect((JSON.parse(await blob.text()) as { traceEvents: unknown[] }).traceEvents).toHaveLength(
+      trace.traceEvents.length,
+    );
     const quiet = console.error;
     console.error = () => {};
     try {

@@ -2,6 +2,7 @@ import type { Backend, Slot } from "../backend/backend.js";
 import type { HeapStats } from "../backend/cpu/heap.js";
 import { existingBackend } from "../backend/registry.js";
 import { type DType, itemSize } from "../dtype.js";
+import { profiling, traceCounter } from "./profiler.js";
 import { recorder } from "./recording.js";
 
 /**
@@ -94,6 +95,7 @@ function track(b: DeviceBuffer): void {
   c.liveBuffers++;
   c.liveBytes += b.bytes;
   c.peakBytes = Math.max(c.peakBytes, c.liveBytes);
+  if (profiling()) traceCounter(`live bytes (${name})`, c.liveBytes);
   if (!warned && c.liveBytes > warnBytes) {
     warned = true;
     console.warn(
@@ -110,6 +112,7 @@ function untrack(b: DeviceBuffer): void {
   const c = countersOf(name);
   c.liveBuffers--;
   c.liveBytes -= b.bytes;
+  if (profiling()) traceCounter(`live bytes (${name})`, c.liveBytes);
 }
 
 /** Live buffers and bytes per backend. */

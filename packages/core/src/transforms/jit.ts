@@ -21,6 +21,7 @@ import { type ClosedJaxpr, evalJaxpr } from "../core/jaxpr.js";
 import { checkIfEnabled } from "../core/jaxpr-check.js";
 import { fmtType } from "../core/jaxpr-print.js";
 import { type Lowered, lowerProgram } from "../core/lower.js";
+import { profiling, THREAD, traceNow, traceSpan } from "../core/profiler.js";
 import { Program, setFusion } from "../core/program.js";
 import { stage } from "../core/staging.js";
 import { bind, currentStager, Tracer } from "../core/trace.js";
@@ -293,6 +294,8 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
       // A program that reads an enclosing transform's values is that transform's alone: not cached.
       if (lifted.length === 0) cache.set(key, entry);
       const event = { fn: name, reason: reasonFor(sig, prev), ms: performance.now() - t0 };
+      if (profiling())
+        traceSpan(`trace ${name}`, "compile", THREAD.host, traceNow() - event.ms * 1000, { reason: event.reason });
       if (typeof logCompiles === "function") logCompiles(event);
       else if (logCompiles) console.info(`${name}: compiled in ${event.ms.toFixed(1)} ms (${event.reason})`);
     }
@@ -352,7 +355,9 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
     };
     // The NaN checker keeps the inputs (nothing donated) to run the program again op by op.
     const checking = checkingNans();
+    const t0 = profiling() ? traceNow() : -1;
     const outs = checking ? quietly(() => entry.program.run(inputs, () => {})) : entry.program.run(inputs, donate);
+    if (t0 >= 0) traceSpan(name, "program", THREAD.host, t0);
     if (checking) {
       checkJitted(name, entry.closed, inputs, outs, (prim, xs, params) => quietly(() => bind(prim, xs, params)), later);
     }

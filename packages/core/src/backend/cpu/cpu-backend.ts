@@ -1,3 +1,4 @@
+import { profiling, THREAD, traceNow, traceSpan } from "../../core/profiler.js";
 import type { DataArray, DType } from "../../dtype.js";
 import { itemSize } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
@@ -185,6 +186,14 @@ export class CpuBackend implements Backend {
   }
 
   compile(kernel: Kernel): CpuExecutable {
+    if (!profiling()) return this.compileKernel(kernel);
+    const t0 = traceNow();
+    const exe = this.compileKernel(kernel);
+    traceSpan(`compile ${kernel.label}`, "compile", THREAD.host, t0, { backend: "cpu", kind: kernel.kind });
+    return exe;
+  }
+
+  private compileKernel(kernel: Kernel): CpuExecutable {
     this.counters.compiles++;
     if (kernel.kind === "matmul") {
       const fallback = (why: string) => this.fellBack(`${why} (in a matmul epilogue)`);
@@ -359,7 +368,9 @@ export class CpuBackend implements Backend {
       if (op.src.poison) op.dst.poison = op.src.poison;
       else if (op.size > 0) {
         this.counters.copies++;
+        const t0 = profiling() ? traceNow() : -1;
         op.dst.data.set(op.src.data.subarray(op.srcOffset, op.srcOffset + op.size) as never, op.dstOffset);
+        if (t0 >= 0) traceSpan("copy", "copy", THREAD.cpu, t0, { elements: op.size });
       }
       return;
     }
@@ -384,12 +395,16 @@ export class CpuBackend implements Backend {
         throw new Error(message);
       }
       this.counters.kernels++;
-      if ((exe.run as { wasm?: boolean }).wasm) this.counters.wasmKernels++;
+      const wasm = (exe.run as { wasm?: boolean }).wasm === true;
+      if (wasm) this.counters.wasmKernels++;
+      const t0 = profiling() ? traceNow() : -1;
       exe.run(
         inputs.map((s) => s.data),
         outputs.map((s) => s.data),
         op.params,
       );
+      if (t0 >= 0)
+        traceSpan(exe.kernel.label, "kernel", THREAD.cpu, t0, { backend: "cpu", kind: exe.kernel.kind, wasm });
     } catch (e) {
       const error = new BackendError(`cpu: kernel '${exe.kernel.label}' failed: ${(e as Error).message}`, {
         cause: e,
