@@ -7,6 +7,7 @@ import { contiguousView, isContiguous, type View } from "../ir/view.js";
 import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
+import { withCallSite } from "./call-sites.js";
 import { beforeRead } from "./collector.js";
 import { formatArray } from "./format.js";
 import { recorder } from "./recording.js";
@@ -137,16 +138,24 @@ export class ConcreteArray extends Array {
     const pending = beforeRead();
     if (pending) await pending;
     if (this.size === 0) return values(allocHost(this.dtype, 0), this.dtype);
-    const raw = await this.withContiguous((b, off) => b.backend.read(b.slot, this.dtype, off, this.size));
-    return values(raw, this.dtype);
+    try {
+      const raw = await this.withContiguous((b, off) => b.backend.read(b.slot, this.dtype, off, this.size));
+      return values(raw, this.dtype);
+    } catch (e) {
+      throw withCallSite(e);
+    }
   }
 
   dataSync(): ValueArray {
     if (this.size === 0) return values(allocHost(this.dtype, 0), this.dtype);
-    return values(
-      this.withContiguous((b, off) => b.backend.readSync(b.slot, this.dtype, off, this.size)),
-      this.dtype,
-    );
+    try {
+      return values(
+        this.withContiguous((b, off) => b.backend.readSync(b.slot, this.dtype, off, this.size)),
+        this.dtype,
+      );
+    } catch (e) {
+      throw withCallSite(e);
+    }
   }
 
   async toArray(): Promise<NestedArray> {
@@ -166,7 +175,11 @@ export class ConcreteArray extends Array {
     const pending = beforeRead();
     if (pending) await pending;
     const b = this.buffer;
-    await b.backend.ready(b.slot);
+    try {
+      await b.backend.ready(b.slot);
+    } catch (e) {
+      throw withCallSite(e);
+    }
     return this;
   }
 

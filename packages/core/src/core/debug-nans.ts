@@ -6,8 +6,7 @@
  *   called it;
  * - a jitted call's outputs are checked, and where one holds a NaN the program is run again
  *   equation by equation (nothing fused, nothing donated), the first equation that produces one
- *   named with its text and the user's line it was traced from (captured while tracing, only
- *   when the checker is on);
+ *   named with its text and the user's line it was traced from (core/call-sites.ts);
  * - on a backend that reads asynchronously (WebGPU) the same checks run on asynchronous reads,
  *   and the error is logged and thrown by `debug.barrier()`.
  */
@@ -16,6 +15,7 @@ import { isFloat } from "../dtype.js";
 import { WebjaxError } from "../errors.js";
 import type { Params, Primitive } from "../primitives/types.js";
 import { fmtAval } from "./aval.js";
+import { eqnSite, userFrame } from "./call-sites.js";
 import { ConcreteArray } from "./concrete.js";
 import type { ClosedJaxpr, Eqn } from "./jaxpr.js";
 import { printEqns } from "./jaxpr-print.js";
@@ -68,19 +68,6 @@ export function quietly<T>(f: () => T): T {
   }
 }
 
-/** The first caller outside webjax's own packages in a stack, as "file:line:col". */
-export function userFrame(stack: string | undefined): string | null {
-  for (const line of (stack ?? "").split("\n").slice(1)) {
-    const m = /\(?((?:file:\/\/|\/|[A-Za-z]:\\|https?:\/\/)[^()\s]+:\d+:\d+)\)?\s*$/.exec(line.trim());
-    if (!m) continue;
-    const where = m[1] as string;
-    if (/[\\/](packages[\\/][^\\/]+[\\/](src|dist)|node_modules)[\\/]/.test(where) || where.startsWith("node:"))
-      continue;
-    return where;
-  }
-  return null;
-}
-
 /** The current stack, deep enough to reach the user's frame below webjax's own. */
 function deepStack(): string | undefined {
   const limit = Error.stackTraceLimit;
@@ -128,15 +115,6 @@ export function checkEager(prim: Primitive, outs: readonly Array[], later: (chec
   }
 }
 
-/** Where each equation was traced from, recorded while the checker is on. */
-const sites = new WeakMap<Eqn, string>();
-
-/** Notes the user's line that staged `eqn` (only while the checker is on). */
-export function noteSite(eqn: Eqn): void {
-  const where = userFrame(deepStack());
-  if (where) sites.set(eqn, where);
-}
-
 /**
  * Checks a jitted call's outputs; where one is bad, runs `closed` again on `inputs` equation by
  * equation (`bindEqn`) and throws (or reports) the first equation whose output is.
@@ -153,7 +131,7 @@ export function checkJitted(
   const flags = { ...state };
   const eqnText = printEqns(closed.jaxpr);
   const failAt = (eqn: Eqn, x: ConcreteArray, bad: string) => {
-    const site = sites.get(eqn);
+    const site = eqnSite(eqn);
     return new FloatingPointError(
       `debugNans: ${name} produced ${bad}; run again op by op, the first ${bad} came from '${eqn.prim}' ` +
         `(output ${fmtAval(x.aval)}) in the equation \`${eqnText(eqn)}\`${site ? `, traced at ${site}` : ""}`,

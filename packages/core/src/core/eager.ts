@@ -21,7 +21,9 @@ import type {
 import { sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
+import { noteDispatch } from "./call-sites.js";
 import { ConcreteArray, setMaterialize } from "./concrete.js";
+import { checkingNans } from "./debug-nans.js";
 import { type DotEpilogue, runDot } from "./eager-dot.js";
 import { recorder } from "./recording.js";
 import { checkSameBackend } from "./trace.js";
@@ -118,6 +120,7 @@ export function dispatchNew(
     const ins = inputs.map((x) => x.buffer.slot);
     const ps = Int32Array.from(params);
     recorder()?.dispatch(exe, ins, [slot], ps);
+    noteDispatch(exe, [slot], checkingNans);
     backend.dispatch(exe, ins, [slot], ps);
   }
   return result;
@@ -306,6 +309,7 @@ export function dispatchKernels(
     const slots = results.map((r) => r.buffer.slot);
     const ps = new Int32Array(0);
     recorder()?.dispatch(exe, ins, slots, ps);
+    noteDispatch(exe, slots, checkingNans);
     backend.dispatch(exe, ins, slots, ps);
   }
   return results;
@@ -497,6 +501,7 @@ function runRoutine<K extends Primitive>(
           }),
         ]);
         recorder()?.dispatch(exe, ins, outSlots, ps);
+        noteDispatch(exe, outSlots, checkingNans);
         backend.dispatch(exe, ins, outSlots, ps);
       } catch (e) {
         for (const r of results) r.dispose();

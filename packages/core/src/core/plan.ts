@@ -22,6 +22,7 @@ import { isContiguous, type View } from "../ir/view.js";
 import { contiguousStrides, sizeOf } from "../shape.js";
 import type { Aval } from "./aval.js";
 import { DeviceBuffer } from "./buffer.js";
+import { copySite } from "./call-sites.js";
 import { ConcreteArray } from "./concrete.js";
 import type { Recorder } from "./recording.js";
 import { type PlanStep, schedule } from "./schedule.js";
@@ -140,6 +141,7 @@ export class Plan {
       } else if (st.op === "dispatch") {
         const variant = variants.get(i) ?? st.exe;
         const exe = this.backend.specialize?.(variant, st.params) ?? variant;
+        copySite(st.exe, exe);
         steps.push(
           remap.size === 0 && exe === st.exe ? st : { ...st, exe, ins: st.ins.map(id), outs: st.outs.map(id) },
         );

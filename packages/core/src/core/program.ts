@@ -11,6 +11,7 @@ import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { patchLimit } from "../primitives/conv-dot.js";
 import type { Params } from "../primitives/types.js";
+import { withEqnSite } from "./call-sites.js";
 import { ConcreteArray, nextArraySerial } from "./concrete.js";
 import { withProgramBackend } from "./eager.js";
 import { type Fusion, type FusionStage, fuse } from "./fusion.js";
@@ -327,10 +328,15 @@ export class Program {
       for (const u of fused.units) {
         const st = u.stage;
         log?.begin(st);
-        if (st.kind === "eqn") this.bindStep(this.steps[st.index] as Step, env, read);
-        else {
+        if (st.kind === "eqn") {
+          const step = this.steps[st.index] as Step;
+          withEqnSite(step.eqn, () => this.bindStep(step, env, read));
+        } else {
           const label = kernelLabel(eqns, st.covers);
-          const made = runKernelStage(st, eqns, fused.producer, value, backend, label);
+          // The kernel's call site: the last equation it covers (the one whose value it makes).
+          const made = withEqnSite(eqns[st.covers[st.covers.length - 1] as number], () =>
+            runKernelStage(st, eqns, fused.producer, value, backend, label),
+          );
           u.outputs.forEach((s, k) => {
             env[s] = made[k];
           });
@@ -341,7 +347,7 @@ export class Program {
     } else {
       for (const s of this.unusedInputs) free(s);
       for (const step of this.steps) {
-        this.bindStep(step, env, read);
+        withEqnSite(step.eqn, () => this.bindStep(step, env, read));
         for (const s of step.frees) free(s);
       }
     }

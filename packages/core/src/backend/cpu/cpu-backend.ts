@@ -406,9 +406,11 @@ export class CpuBackend implements Backend {
       if (t0 >= 0)
         traceSpan(exe.kernel.label, "kernel", THREAD.cpu, t0, { backend: "cpu", kind: exe.kernel.kind, wasm });
     } catch (e) {
-      const error = new BackendError(`cpu: kernel '${exe.kernel.label}' failed: ${(e as Error).message}`, {
-        cause: e,
-      });
+      const error = Object.assign(
+        new BackendError(`cpu: kernel '${exe.kernel.label}' failed: ${(e as Error).message}`, { cause: e }),
+        // Which kernel and output failed: the core names the op's call site (core/call-sites.ts).
+        { origin: exe, originSlot: outputs[0] },
+      );
       for (const o of outputs) o.poison = error;
     }
   }
