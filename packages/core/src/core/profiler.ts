@@ -1,9 +1,10 @@
 /**
  * The profiler (issue 25): `profiler.startTrace()` … `profiler.stopTrace()` records a Chrome
  * trace (the JSON Perfetto and chrome://tracing open): compile events, jitted program calls,
- * one event per kernel — its run time on the CPU backend; on WebGPU its encoding, with each
- * submit's time from submission to `onSubmittedWorkDone` — buffer copies, and a live-bytes
- * counter per backend. Off, each hook is one test of a null. Times are microseconds from the
+ * one event per kernel — its run time on the CPU backend (and each worker thread's share of it
+ * on that worker's track); on WebGPU the GPU's time from timestamp queries, or else its
+ * encoding, with each submit's time from submission to `onSubmittedWorkDone` — buffer copies,
+ * and a live-bytes counter per backend. Off, each hook is one test of a null. Times are microseconds from the
  * trace's start.
  */
 
@@ -25,7 +26,7 @@ export interface ProfileTrace {
 }
 
 /** The trace's threads: the JS thread, the CPU backend's kernels, WebGPU's submits and its kernels. */
-export const THREAD = { host: 1, cpu: 2, gpuQueue: 3, gpuKernels: 4 } as const;
+export const THREAD = { host: 1, cpu: 2, gpuQueue: 3, gpuKernels: 4, cpuWorker0: 10 } as const;
 const PID = 1;
 
 let events: TraceEvent[] | null = null;
@@ -36,6 +37,11 @@ const outstanding = new Set<Promise<unknown>>();
 /** Whether a trace is being recorded. */
 export function profiling(): boolean {
   return events !== null;
+}
+
+/** An absolute time (ms since the epoch: performance.timeOrigin + now, as workers read it) on the trace's clock. */
+export function traceClock(epochMs: number): number {
+  return (epochMs - performance.timeOrigin - origin) * 1000;
 }
 
 /** Microseconds since the trace began. */
@@ -81,7 +87,8 @@ export function startTrace(): void {
     [THREAD.host, "host (JS)"],
     [THREAD.cpu, "cpu backend kernels"],
     [THREAD.gpuQueue, "webgpu submits"],
-    [THREAD.gpuKernels, "webgpu kernels (encoded)"],
+    [THREAD.gpuKernels, "webgpu kernels"],
+    ...Array.from({ length: 16 }, (_, w): [number, string] => [THREAD.cpuWorker0 + w, `cpu worker ${w + 1}`]),
   ];
   events.push({ name: "process_name", cat: "__metadata", ph: "M", ts: 0, pid: PID, tid: 0, args: { name: "webjax" } });
   for (const [tid, name] of names) {

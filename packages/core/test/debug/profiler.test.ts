@@ -74,6 +74,33 @@ describe("profiler", () => {
     expect(trace.traceEvents.filter((e) => e.cat === "kernel").length).toBe(ran + 1);
   });
 
+  test("the CPU backend's worker threads show their share of a split kernel on their own tracks", async () => {
+    const cpu = getBackend("cpu") as unknown as {
+      wasm: { pool: { active: number; whenReady(): Promise<number> } | null } | null;
+    };
+    const threads = (await cpu.wasm?.pool?.whenReady()) ?? 1;
+    const a = np.ones([256, 256], { backend: "cpu" });
+    const f = jit((m: JArray) => m.matmul(m));
+    await f(a).data();
+    profiler.startTrace();
+    await f(a).data();
+    const trace = await profiler.stopTrace();
+    checkSchema(trace);
+    const kernel = trace.traceEvents.find((e) => e.cat === "kernel" && e.args?.backend === "cpu");
+    const shares = trace.traceEvents.filter((e) => e.cat === "worker");
+    expect(kernel).toBeDefined();
+    if (threads > 1) {
+      // A 256³ GEMM is split over every thread: each worker's share lies within the kernel's span.
+      expect(new Set(shares.map((e) => e.tid)).size).toBe(threads - 1);
+      const k = kernel as profiler.TraceEvent;
+      for (const e of shares) {
+        expect(e.name).toBe(k.name);
+        expect(e.ts).toBeGreaterThanOrEqual(k.ts - 1000);
+        expect(e.ts + (e.dur as number)).toBeLessThanOrEqual(k.ts + (k.dur as number) + 1000);
+      }
+    } else expect(shares).toHaveLength(0);
+  });
+
   test("misuse is a clear error", async () => {
     await expect(profiler.stopTrace()).rejects.toThrow(/profiler\.stopTrace: no trace is being recorded/);
     profiler.startTrace();

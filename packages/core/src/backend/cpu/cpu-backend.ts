@@ -1,4 +1,4 @@
-import { profiling, THREAD, traceNow, traceSpan } from "../../core/profiler.js";
+import { profiling, THREAD, traceClock, traceNow, traceSpan, traceSpanAt } from "../../core/profiler.js";
 import type { DataArray, DType } from "../../dtype.js";
 import { itemSize } from "../../dtype.js";
 import { BackendError } from "../../errors.js";
@@ -398,13 +398,23 @@ export class CpuBackend implements Backend {
       const wasm = (exe.run as { wasm?: boolean }).wasm === true;
       if (wasm) this.counters.wasmKernels++;
       const t0 = profiling() ? traceNow() : -1;
+      const pool = t0 >= 0 ? this.wasm?.pool : undefined;
+      if (pool) pool.shares = [];
       exe.run(
         inputs.map((s) => s.data),
         outputs.map((s) => s.data),
         op.params,
       );
-      if (t0 >= 0)
+      if (t0 >= 0) {
         traceSpan(exe.kernel.label, "kernel", THREAD.cpu, t0, { backend: "cpu", kind: exe.kernel.kind, wasm });
+        // The workers' shares of it, on their own tracks.
+        for (const [w, start, end] of pool?.shares ?? []) {
+          traceSpanAt(exe.kernel.label, "worker", THREAD.cpuWorker0 + w, traceClock(start), (end - start) * 1000, {
+            worker: w + 1,
+          });
+        }
+        if (pool) pool.shares = null;
+      }
     } catch (e) {
       const error = Object.assign(
         new BackendError(`cpu: kernel '${exe.kernel.label}' failed: ${(e as Error).message}`, { cause: e }),

@@ -66,10 +66,12 @@ export function gemmRows(
   }
 }
 
-/** The worker's loop, given { memory, mailbox, bytes, control, slot }. */
+/** The worker's loop, given { memory, mailbox, bytes, control, slot, times } (times: its jobs' start and end, for the profiler). */
 const SERVE = `
 function serve(d) {
   const { memory, mailbox, bytes, control, slot } = d;
+  const times = new Float64Array(d.times);
+  const clock = () => performance.timeOrigin + performance.now();
   const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } }).exports;
   const ctl = new Int32Array(control);
   const base = slot * ${WORDS};
@@ -96,6 +98,7 @@ function serve(d) {
     Atomics.wait(ctl, base + ${SEQ}, seen);
     seen = Atomics.load(ctl, base + ${SEQ});
     if (seen < 0) break;
+    times[2 * slot] = clock();
     try {
       const job = ctl[base + ${JOB}];
       const args = ctl.subarray(base + ${ARGS}, base + ${WORDS});
@@ -106,6 +109,7 @@ function serve(d) {
     } catch (e) {
       Atomics.store(ctl, base + ${FAILED}, 1);
     }
+    times[2 * slot + 1] = clock();
     Atomics.store(ctl, base + ${DONE}, seen);
     Atomics.notify(ctl, base + ${DONE});
   }

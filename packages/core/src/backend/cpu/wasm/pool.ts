@@ -60,6 +60,8 @@ interface StartData {
   bytes: Uint8Array;
   control: SharedArrayBuffer;
   slot: number;
+  /** Per worker its last job's start and end (Float64, ms since the epoch), for the profiler. */
+  times: SharedArrayBuffer;
 }
 
 interface Globals {
@@ -140,6 +142,10 @@ export class WorkerPool {
   private seq = 0;
   private nextModule = 1;
   private readonly dropped = new FinalizationRegistry<number>((id) => this.modules.delete(id));
+  /** Per worker, its last job's start and end (ms since the epoch: performance.timeOrigin + now). */
+  private readonly times: Float64Array;
+  /** While the profiler records: each finished job's [worker, start, end]. */
+  shares: [number, number, number][] | null = null;
 
   constructor(
     memory: WebAssembly.Memory,
@@ -150,12 +156,14 @@ export class WorkerPool {
     if (typeof spawn === "string") throw new Error(`cpu: no worker pool here: ${spawn}`);
     const control = new SharedArrayBuffer(WORDS * 4 * (threads - 1));
     this.ctl = new Int32Array(control);
+    const times = new SharedArrayBuffer(16 * Math.max(1, threads - 1));
+    this.times = new Float64Array(times);
     for (let slot = 0; slot < threads - 1; slot++) {
       const failed = () => {
         Atomics.store(this.ctl, slot * WORDS + FAILED, 1);
         Atomics.notify(this.ctl, slot * WORDS + DONE);
       };
-      this.workers.push(spawn({ memory, mailbox: this.mailbox, bytes, control, slot }, failed));
+      this.workers.push(spawn({ memory, mailbox: this.mailbox, bytes, control, slot, times }, failed));
       this.has.push(new Set());
       this.gens.push(0);
     }
@@ -223,6 +231,7 @@ export class WorkerPool {
         }
       }
       if (Atomics.load(this.ctl, base + FAILED) !== 0) error ??= new Error(`cpu worker ${i + 1} failed its job`);
+      this.shares?.push([i, this.times[2 * i] as number, this.times[2 * i + 1] as number]);
     }
     if (error) throw error;
   }
