@@ -435,11 +435,14 @@ export class WebGPUBackend implements Backend {
         batch.pass = batch.encoder.beginComputePass({ timestampWrites: timed });
       }
     }
+    const faulting = this.fault !== null;
     const compiled =
       exe instanceof GpuRoutine
         ? encodeRoutine(this.recorder, batch, exe, ins, outs, params)
         : this.encodeKernel(batch, exe as GpuExecutable, ins, outs, params);
     batch.labels.push(exe.kernel.label);
+    (batch.exes ??= []).push(exe);
+    if (faulting && this.fault === null) batch.faulted ??= exe;
     if (timed) {
       batch.pass.end();
       batch.pass = batch.encoder.beginComputePass();
@@ -556,7 +559,13 @@ export class WebGPUBackend implements Backend {
     Promise.all([oom, validation]).then(
       ([o, v]) => {
         const err = o ?? v;
-        b.settle(err ? new BackendError(`webgpu: kernel(s) ${describe(b.labels)} failed: ${err.message}`) : null);
+        // Which kernels: the core names their ops' call sites (core/call-sites.ts).
+        const origins = { origin: b.faulted, origins: b.exes };
+        b.settle(
+          err
+            ? Object.assign(new BackendError(`webgpu: kernel(s) ${describe(b.labels)} failed: ${err.message}`), origins)
+            : null,
+        );
       },
       (e: unknown) => b.settle(new BackendError(`webgpu: kernel(s) ${describe(b.labels)} failed: ${String(e)}`)),
     );

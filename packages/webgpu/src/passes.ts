@@ -21,6 +21,9 @@ export interface Batch {
   pass: GPUComputePassEncoder;
   /** Kernel timestamp queries while the profiler records (timestamps.ts). */
   times?: KernelTimes;
+  /** The kernels encoded, and the one an injected fault hit: a failed submit's error names their call sites. */
+  exes?: object[];
+  faulted?: object;
   labels: string[];
   dispatches: number;
   settle: (e: Error | null) => void;

@@ -67,6 +67,8 @@ export function noteDispatch(exe: object, outs: readonly object[], capture: () =
   else if (eager || capture()) {
     const site = captureSite();
     for (const o of outs) bySlot.set(o, site);
+    // Where a failure names only its kernel (WebGPU): this kernel's latest eager call.
+    byKernel.set(exe, site);
   }
 }
 
@@ -94,12 +96,20 @@ const sited = new WeakSet<object>();
 /** `e` with the failed kernel's call site added to its message (a backend error naming its kernel). */
 export function withCallSite(e: unknown): unknown {
   if (!(e instanceof Error) || sited.has(e)) return e;
-  const { origin, originSlot } = e as { origin?: object; originSlot?: object };
+  const { origin, originSlot, origins } = e as { origin?: object; originSlot?: object; origins?: object[] };
   const site = (originSlot && bySlot.get(originSlot)) ?? (origin && byKernel.get(origin));
   const where = site ? userFrame(site.stack) : null;
-  if (where) {
-    e.message += ` (the op was called at ${where})`;
-    sited.add(e);
+  if (where) e.message += ` (the op was called at ${where})`;
+  else if (origins) {
+    // A failure known only per submit (WebGPU): the call sites of the kernels it held.
+    const all = [
+      ...new Set(origins.map((k) => byKernel.get(k)).flatMap((s) => (s ? [userFrame(s.stack)] : []))),
+    ].filter((w): w is string => w !== null);
+    if (all.length > 0) {
+      const shown = all.slice(0, 4).join(", ");
+      e.message += ` (their ops were called at ${shown}${all.length > 4 ? `, and ${all.length - 4} more` : ""})`;
+    }
   }
+  sited.add(e);
   return e;
 }

@@ -1,8 +1,9 @@
 /**
  * A failed kernel's error names the user's line that called its op (issue 25): always for a
  * jitted program (sites taken while tracing; the first call and replays), and for eager ops
- * with configure({ callSites: true }). On the CPU backend, whose kernel failures say which
- * kernel failed (its fault-injection hook makes one fail).
+ * with configure({ callSites: true }). Each backend's fault-injection hook makes a kernel fail;
+ * WebGPU knows failures per submit, and its error names the failed kernel's site where the
+ * fault says which kernel it was.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -14,8 +15,13 @@ const lineOf = (marker: string) =>
     .split("\n")
     .findIndex((l) => l.includes(marker) && !l.includes("lineOf(")) + 1;
 const failNext = () =>
-  (getBackend("cpu") as unknown as { failNextKernel(m: string): void }).failNextKernel("injected fault");
-const cpuArray = (v: number[]) => np.array(v, { backend: "cpu" });
+  (getBackend() as unknown as { failNextKernel(m: string): void }).failNextKernel("injected fault");
+const arr = (v: number[]) => np.array(v);
+/** The backend's words for a failed kernel: the CPU names it; WebGPU names its submit's kernels. */
+const failedKernel = () =>
+  getBackend().name === "cpu"
+    ? /cpu: kernel '.*' failed: injected fault/
+    : /webgpu: kernel\(s\) .*injected fault.* failed/;
 
 afterEach(() => configure({ callSites: false }));
 
@@ -26,17 +32,17 @@ describe("call sites of failed kernels", () => {
       return y.sum(); // the sum: the last op of the fused kernel
     };
     const replayed = jit(body);
-    await replayed(cpuArray([1, 2])).data();
+    await replayed(arr([1, 2])).data();
     for (const [call, f] of [
       ["the first call (recorded)", jit(body)],
       ["a replay", replayed],
     ] as const) {
       failNext();
-      const err = await f(cpuArray([1, 2]))
+      const err = await f(arr([1, 2]))
         .data()
         .catch((e: unknown) => e);
       expect(err, call).toBeInstanceOf(BackendError);
-      expect((err as Error).message).toMatch(/cpu: kernel '.*' failed: injected fault/);
+      expect((err as Error).message).toMatch(failedKernel());
       // The fused kernel (mul, exp, sum) is named by the line of the value it makes.
       expect((err as Error).message, call).toContain(`call-sites.test.ts:${lineOf("// the sum")}:`);
     }
@@ -44,14 +50,13 @@ describe("call sites of failed kernels", () => {
 
   test("eager ops name their line with configure({ callSites: true }), and everything downstream says so too", async () => {
     configure({ callSites: true });
-    const x = cpuArray([1, 2, 3]);
+    const x = arr([1, 2, 3]);
     failNext();
     const y = np.sin(x); // the sin
     const z = y.add(1);
     const err = await z.data().catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(
-      /kernel 'sin' failed: injected fault \(the op was called at .*call-sites\.test\.ts:\d+:\d+\)/,
-    );
+    expect((err as Error).message).toMatch(failedKernel());
+    expect((err as Error).message).toMatch(/\(the op was called at .*call-sites\.test\.ts:\d+:\d+\)/);
     expect((err as Error).message).toContain(`call-sites.test.ts:${lineOf("// the sin")}:`);
   });
 });
