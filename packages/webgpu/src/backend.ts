@@ -441,7 +441,8 @@ export class WebGPUBackend implements Backend {
         ? encodeRoutine(this.recorder, batch, exe, ins, outs, params)
         : this.encodeKernel(batch, exe as GpuExecutable, ins, outs, params);
     batch.labels.push(exe.kernel.label);
-    (batch.exes ??= []).push(exe);
+    batch.exes ??= [];
+    batch.exes.push(exe);
     if (faulting && this.fault === null) batch.faulted ??= exe;
     if (timed) {
       batch.pass.end();
