@@ -543,6 +543,7 @@ export class WebGPUBackend implements Backend {
     const reportTimes = b.times ? resolveTimes(this.device, b.encoder, b.times) : null;
     this.device.queue.submit([b.encoder.finish()]);
     reportTimes?.();
+    for (const done of b.afterSubmit ?? []) done();
     this.counters.submits++;
     if (profiling()) {
       const t = traceNow();
@@ -611,6 +612,53 @@ export class WebGPUBackend implements Backend {
     if (copyError) throw new BackendError(`webgpu: reading a ${dtype}[${size}] array failed: ${copyError.message}`);
     if (this.lostReason !== null) this.alive();
     return fromBytes(raw, dtype, skip, size);
+  }
+
+  /**
+   * A read at this point of the queue without a submit of its own (debug callbacks, host steps
+   * of programs): the copy is encoded into the current command buffer between compute passes,
+   * and the value resolves once that buffer has run — one submit for any number of reads.
+   */
+  readAt(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray> {
+    const s = slot as GpuSlot;
+    this.alive();
+    if (s.poison) return Promise.reject(s.poison);
+    if (!s.buffer) return Promise.reject(new BackendError("webgpu: read of a freed buffer"));
+    if (this.preparing) return this.read(slot, dtype, offset, size);
+    const half = dtype === "float16";
+    const skip = half ? offset % 2 : 0;
+    const start = half ? (offset - skip) * 2 : offset * 4;
+    const bytes = half ? Math.ceil(((size + skip) * 2) / 4) * 4 : size * 4;
+    const staging = this.staging.acquire(Math.max(bytes, 4));
+    const batch = this.open();
+    batch.pass.end();
+    if (bytes > 0) batch.encoder.copyBufferToBuffer(s.buffer, s.offset + start, staging, 0, bytes);
+    batch.pass = batch.encoder.beginComputePass();
+    const submitted = new Promise<void>((resolve) => {
+      batch.afterSubmit ??= [];
+      batch.afterSubmit.push(resolve);
+    });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setTimeout(() => this.flush(), 0);
+    }
+    return (async () => {
+      await submitted;
+      try {
+        await staging.mapAsync(MapMode.READ);
+      } catch (e) {
+        staging.destroy();
+        throw new BackendError(
+          `webgpu: reading an array failed${this.lostReason ? ` (device lost: ${this.lostReason})` : ""}: ${String(e)}`,
+        );
+      }
+      const raw = staging.getMappedRange(0, Math.max(bytes, 4)).slice(0);
+      staging.unmap();
+      this.staging.recycle(staging);
+      const err = (await s.check) ?? (await batch.errors);
+      if (err) throw err;
+      return fromBytes(raw, dtype, skip, size);
+    })();
   }
 
   readSync(): never {

@@ -24,6 +24,8 @@ export interface Batch {
   /** The kernels encoded, and the one an injected fault hit: a failed submit's error names their call sites. */
   exes?: object[];
   faulted?: object;
+  /** Reads encoded into this batch (`readAt`), released to map their staging once it is submitted. */
+  afterSubmit?: (() => void)[];
   labels: string[];
   dispatches: number;
   settle: (e: Error | null) => void;

@@ -115,6 +115,12 @@ export interface Backend {
   /** Reads `size` elements from `offset` (in elements), after the queued work. */
   read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray>;
   readSync(slot: Slot, dtype: DType, offset: number, size: number): DataArray;
+  /**
+   * A read at this point of the queue that needs no submit or flush of its own (WebGPU: the copy
+   * goes into the current command buffer, so the reads of a program's host steps share its
+   * submit). Absent: `read`.
+   */
+  readAt?(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray>;
   /** Resolves when the slot's value is computed; rejects like `read` when its kernel failed. */
   ready(slot: Slot): Promise<void>;
   /** Resolves when everything enqueued so far has run (or failed). */

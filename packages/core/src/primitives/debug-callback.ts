@@ -52,9 +52,11 @@ function deliver(
     else chain(Promise.resolve(), run);
     return;
   }
+  // Encoded where the program is (WebGPU: into its command buffer, no submit per callback).
+  const read = backend.readAt?.bind(backend) ?? backend.read.bind(backend);
   const reads = slots.map((s, i) => {
     const m = metas[i] as (typeof metas)[number];
-    return backend.read(s, m.dtype, m.offset, m.size);
+    return read(s, m.dtype, m.offset, m.size);
   });
   chain(Promise.all(reads), (data) => call(p, data.map(leaf)), `${p.name}: reading its values failed`);
 }

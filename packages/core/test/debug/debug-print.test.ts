@@ -4,7 +4,7 @@
  * iteration inside a scan (eager and jitted, where the scan is one loop step) — on every
  * backend (`debug.barrier()` awaits the ones a backend that reads asynchronously still owes).
  */
-import { debug, grad, type Array as JArray, jit, lax, np, vmap } from "@webjax/core";
+import { debug, getBackend, grad, type Array as JArray, jit, lax, np, vmap } from "@webjax/core";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 
 let lines: string[] = [];
@@ -71,6 +71,33 @@ describe("debug.print", () => {
     await debug.barrier();
     expect(lines).toEqual([...want, ...want, ...want]);
   });
+
+  test.runIf(getBackend().name === "webgpu")(
+    "on WebGPU the prints of a jitted scan share its submit (no readback submit per print)",
+    async () => {
+      const run = jit(
+        (xs: JArray) =>
+          lax.scan(
+            (c: JArray, x: JArray) => {
+              debug.print("{}", c);
+              return [c.add(x), null] as const;
+            },
+            np.array(0),
+            xs,
+          )[0],
+      );
+      const xs = np.arange(10).astype("float32");
+      await run(xs).data();
+      await debug.barrier();
+      const counters = (getBackend() as unknown as { counters: { submits: number } }).counters;
+      const before = counters.submits;
+      await run(xs).data();
+      await debug.barrier();
+      // The program's submit and the result's read; not one per print.
+      expect(counters.submits - before).toBeLessThanOrEqual(3);
+      expect(lines.slice(-10)).toEqual(["0.", "0.", "1.", "3.", "6.", "10.", "15.", "21.", "28.", "36."]);
+    },
+  );
 
   test("a placeholder without a value is an error at trace time", () => {
     expect(() => debug.print("{} and {}", np.array(1))).toThrow(
