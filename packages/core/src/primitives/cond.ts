@@ -18,6 +18,7 @@
  */
 import type { Array } from "../array.js";
 import { type Aval, fmtAval, fmtAvals, sameType, strong } from "../core/aval.js";
+import { withBranch } from "../core/branch-guard.js";
 import { ConcreteArray } from "../core/concrete.js";
 import { type ClosedJaxpr, evalJaxpr } from "../core/jaxpr.js";
 import { evalReleasing } from "../core/program.js";
@@ -114,7 +115,10 @@ function impl(inputs: readonly Array[], p: CondParams): Array[] {
     const i = Math.min(Math.max(Number(index.dataSync()[0]), 0), n - 1);
     return ownedOutputs(evalReleasing(p.branches[i] as ClosedJaxpr, ops), inputs);
   }
-  const all = p.branches.map((b) => evalReleasing(b, ops));
+  // Every branch runs; a host callback in one calls back only where it was taken (core/branch-guard.ts).
+  const all = p.branches.map((b, k) =>
+    index instanceof ConcreteArray ? withBranch(index, k, n, () => evalReleasing(b, ops)) : evalReleasing(b, ops),
+  );
   const outs = selectBranches(index, all);
   releaseExcept(all.flat(), [...inputs, ...outs]);
   return ownedOutputs(outs, inputs);

@@ -11,6 +11,7 @@
 import type { Array } from "../array.js";
 import type { Backend, Slot } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
+import { currentGuards, taken } from "../core/branch-guard.js";
 import type { ConcreteArray } from "../core/concrete.js";
 import { chain, noteFailure, pendingEffects } from "../core/effects.js";
 import { denseOffset } from "../core/plan.js";
@@ -78,8 +79,23 @@ function impl(inputs: readonly Array[], p: CallbackParams): Array[] {
     offset: denseOffset(x.view) as number,
     size: x.size,
   }));
-  const run = (slots: readonly Slot[]) => deliver(backend, slots, metas, p);
-  const slots = dense.map((x) => x.buffer.slot);
+  // Inside cond branches that all run (then selected): the indices, to call back only in the branch taken.
+  const guards = currentGuards();
+  const guardMetas = guards.map((g) => ({
+    dtype: g.index.dtype,
+    shape: [],
+    offset: denseOffset(g.index.view) ?? 0,
+    size: 1,
+  }));
+  const run = (slots: readonly Slot[]) =>
+    deliver(backend, slots, [...metas, ...guardMetas], {
+      ...p,
+      callback: (leaves) => {
+        const values = leaves.slice(0, metas.length);
+        if (guards.every((g, i) => taken(g, Number(leaves[metas.length + i]?.data[0])))) p.callback(values);
+      },
+    });
+  const slots = [...dense.map((x) => x.buffer.slot), ...guards.map((g) => g.index.buffer.slot)];
   recorder()?.host?.(slots, run);
   if (!rehearsing()) run(slots);
   for (const c of copies) c.dispose();

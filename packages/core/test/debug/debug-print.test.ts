@@ -130,3 +130,35 @@ describe("debug.callback", () => {
     expect(err).toHaveBeenCalled();
   });
 });
+
+describe("debug.print in cond branches", () => {
+  test("only the branch taken prints: eagerly, and inside jit, where every branch runs and one is selected", async () => {
+    const f = (x: JArray) =>
+      lax.cond(
+        x.sum().greater(0),
+        (v: JArray) => {
+          debug.print("positive {}", v);
+          return v.mul(2);
+        },
+        (v: JArray) => {
+          debug.print("not positive {}", v);
+          return v.neg();
+        },
+        x,
+      );
+    f(np.array([1, 2]));
+    f(np.array([-1, -2]));
+    const jf = jit(f);
+    await jf(np.array([3, 4])).data();
+    await jf(np.array([-3, -4])).data();
+    await jf(np.array([5, 6])).data();
+    await debug.barrier();
+    expect(lines).toEqual([
+      "positive [1., 2.]",
+      "not positive [-1., -2.]",
+      "positive [3., 4.]",
+      "not positive [-3., -4.]",
+      "positive [5., 6.]",
+    ]);
+  });
+});
