@@ -19,23 +19,16 @@ export interface LoopOutput {
   readonly owned: boolean;
 }
 
-export interface LoopBody {
-  readonly length: number;
-  readonly reverse: boolean;
+/** A recorded body: its program over its own ids, how its inputs and outputs bind, its own fixed slots. */
+export interface BodyProgram {
   /** The body over its own ids; `nIds` of them. */
   readonly program: BackendProgram;
   readonly nIds: number;
-  readonly numConsts: number;
-  /** Per carry leaf: its dtype and element count. */
-  readonly carry: readonly { readonly dtype: DType; readonly size: number }[];
-  /** Per xs leaf and per ys leaf: the dtype and the elements of one row. */
-  readonly xs: readonly { readonly dtype: DType; readonly rowSize: number }[];
-  readonly ys: readonly { readonly dtype: DType; readonly rowSize: number }[];
-  /** The body id of each body input (consts, carry, x slices). */
+  /** The body id of each body input. */
   readonly inIds: readonly number[];
   /** The body's own fixed slots (its consts and literals): id, and a holder keeping them alive. */
   readonly fixed: readonly { readonly id: number; readonly slot: () => Slot }[];
-  /** Per body output (carry, then ys). */
+  /** Per body output. */
   readonly outs: readonly LoopOutput[];
   /**
    * The buffers of the body's outputs (ids, dtypes, sizes). The body program does not allocate
@@ -43,6 +36,19 @@ export interface LoopBody {
    * reading iteration t's, and no iteration allocates anything.
    */
   readonly made: readonly { readonly id: number; readonly dtype: DType; readonly size: number }[];
+}
+
+/** A scan's loop (lax.scan, foriLoop, map). */
+export interface LoopBody extends BodyProgram {
+  readonly kind?: "scan";
+  readonly length: number;
+  readonly reverse: boolean;
+  readonly numConsts: number;
+  /** Per carry leaf: its dtype and element count. */
+  readonly carry: readonly { readonly dtype: DType; readonly size: number }[];
+  /** Per xs leaf and per ys leaf: the dtype and the elements of one row. */
+  readonly xs: readonly { readonly dtype: DType; readonly rowSize: number }[];
+  readonly ys: readonly { readonly dtype: DType; readonly rowSize: number }[];
   /**
    * Element offsets of the loop step's inputs (consts are bound as they are; the initial carry
    * and the xs are read densely from these offsets).
@@ -50,16 +56,36 @@ export interface LoopBody {
   readonly inOffsets: readonly number[];
 }
 
-/** A loop step: reads `ins` (consts, initial carry, xs) and writes `outs` (final carry, stacked ys), allocated before it. */
+/**
+ * A while loop (lax.whileLoop) on a backend that reads synchronously: the cond runs, its
+ * predicate is read, and the body runs, until the predicate is false.
+ */
+export interface WhileBody {
+  readonly kind: "while";
+  readonly cond: BodyProgram;
+  readonly body: BodyProgram;
+  readonly numCondConsts: number;
+  readonly numBodyConsts: number;
+  readonly carry: readonly { readonly dtype: DType; readonly size: number }[];
+  /** Element offsets of the loop step's inputs (the carry's are read densely from them). */
+  readonly inOffsets: readonly number[];
+}
+
+/**
+ * A loop step: a scan's reads `ins` (consts, initial carry, xs) and writes `outs` (final carry,
+ * stacked ys); a while loop's reads (cond consts, body consts, initial carry) and writes the
+ * final carry. Its outputs are allocated before it.
+ */
 export interface LoopStep {
   readonly op: "loop";
-  readonly loop: LoopBody;
+  readonly loop: LoopBody | WhileBody;
   readonly ins: readonly number[];
   readonly outs: readonly number[];
 }
 
 /** Runs a loop step over `slots` (the enclosing program's), through the backend's alloc, copy, run and free. */
 export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]): void {
+  if (step.loop.kind === "while") return runWhile(backend, step.loop, step, slots);
   const b = step.loop;
   const copy = backend.copy?.bind(backend);
   if (!copy) throw new Error(`${backend.name}: a loop step needs Backend.copy`);
@@ -127,4 +153,72 @@ export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]
     copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
   });
   for (const s of [...init, ...slices, ...sets.flat(), ...spare]) backend.free(s);
+}
+
+/** Binds a body's own fixed slots and `inputs` at its input ids, into `local`. */
+function bindInputs(b: BodyProgram, local: Slot[], inputs: readonly Slot[]): void {
+  for (const f of b.fixed) local[f.id] = f.slot();
+  inputs.forEach((s, i) => {
+    local[b.inIds[i] as number] = s;
+  });
+}
+
+function runWhile(backend: Backend, w: WhileBody, step: LoopStep, slots: readonly Slot[]): void {
+  const copy = backend.copy?.bind(backend);
+  if (!copy) throw new Error(`${backend.name}: a loop step needs Backend.copy`);
+  const ins = step.ins.map((i) => slots[i] as Slot);
+  const outs = step.outs.map((i) => slots[i] as Slot);
+  const [cc, bc] = [w.numCondConsts, w.numBodyConsts];
+  const run = (p: BackendProgram, s: Slot[]) => (backend.run ? backend.run(p, s) : runSteps(backend, p, s));
+  const init = w.carry.map((c, k) => {
+    const s = backend.alloc(c.dtype, c.size);
+    copy(ins[cc + bc + k] as Slot, w.inOffsets[cc + bc + k] as number, s, 0, c.size, c.dtype);
+    return s;
+  });
+  const condLocal = new globalThis.Array<Slot>(w.cond.nIds);
+  const bodyLocal = new globalThis.Array<Slot>(w.body.nIds);
+  const condMade = w.cond.made.map((m) => backend.alloc(m.dtype, m.size));
+  const sets = [0, 1].map(() => w.body.made.map((m) => backend.alloc(m.dtype, m.size)));
+  const spare: Slot[] = [];
+  let carry = init;
+  for (let t = 0; ; t++) {
+    bindInputs(w.cond, condLocal, [...ins.slice(0, cc), ...carry]);
+    w.cond.made.forEach((m, i) => {
+      condLocal[m.id] = condMade[i] as Slot;
+    });
+    run(w.cond.program, condLocal);
+    const p = w.cond.outs[0] as LoopOutput;
+    if (!backend.readSync(condLocal[p.id] as Slot, "bool", p.offset, 1)[0]) break;
+    bindInputs(w.body, bodyLocal, [...ins.slice(cc, cc + bc), ...carry]);
+    const set = sets[t % 2] as Slot[];
+    w.body.made.forEach((m, i) => {
+      bodyLocal[m.id] = set[i] as Slot;
+    });
+    run(w.body.program, bodyLocal);
+    const taken = new Set<number>();
+    const next = w.carry.map((c, k) => {
+      const o = w.body.outs[k] as LoopOutput;
+      if (o.owned && !taken.has(o.id)) {
+        taken.add(o.id);
+        return bodyLocal[o.id] as Slot;
+      }
+      const s = backend.alloc(c.dtype, c.size);
+      spare.push(s);
+      copy(bodyLocal[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
+      return s;
+    });
+    for (const s of carry) {
+      const at = spare.indexOf(s);
+      if (at >= 0) {
+        spare.splice(at, 1);
+        backend.free(s);
+      }
+    }
+    carry = next;
+  }
+  carry.forEach((s, k) => {
+    const c = w.carry[k] as { dtype: DType; size: number };
+    copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
+  });
+  for (const s of [...init, ...condMade, ...sets.flat(), ...spare]) backend.free(s);
 }

@@ -15,7 +15,7 @@ import { isFloat } from "../dtype.js";
 import { WebjaxError } from "../errors.js";
 import type { Params, Primitive } from "../primitives/types.js";
 import { fmtAval } from "./aval.js";
-import { eqnSite, userFrame } from "./call-sites.js";
+import { captureSite, eqnSite } from "./call-sites.js";
 import { ConcreteArray } from "./concrete.js";
 import type { ClosedJaxpr, Eqn } from "./jaxpr.js";
 import { printEqns } from "./jaxpr-print.js";
@@ -68,17 +68,6 @@ export function quietly<T>(f: () => T): T {
   }
 }
 
-/** The current stack, deep enough to reach the user's frame below webjax's own. */
-function deepStack(): string | undefined {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 200;
-  try {
-    return new Error().stack;
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
-
 /** What is wrong with `data`, or null: "NaN", "Inf" or "-Inf" where the checker looks for it. */
 function badValue(data: ArrayLike<number>, flags: { nans: boolean; infs: boolean } = state): string | null {
   for (let i = 0; i < data.length; i++) {
@@ -94,7 +83,7 @@ const floats = (xs: readonly Array[]) =>
 
 /** Checks an eager op's outputs: synchronously where the backend reads so, else through `later`. */
 export function checkEager(prim: Primitive, outs: readonly Array[], later: (check: Promise<void>) => void): void {
-  const site = userFrame(deepStack());
+  const site = captureSite();
   const fail = (x: ConcreteArray, bad: string) =>
     new FloatingPointError(
       `debugNans: ${prim} produced ${bad} (its output ${fmtAval(x.aval)})${site ? ` at ${site}` : ""}`,

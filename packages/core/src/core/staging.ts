@@ -15,7 +15,7 @@ import { TracerError } from "../errors.js";
 import { hostValue } from "../host.js";
 import type { Params, Primitive } from "../primitives/types.js";
 import { type Aval, fmtAval } from "./aval.js";
-import { noteEqnSite } from "./call-sites.js";
+import { noteEqnSite, noteSites } from "./call-sites.js";
 import { ConcreteArray, nextArraySerial } from "./concrete.js";
 import { checkingNans } from "./debug-nans.js";
 import { type Atom, ClosedJaxpr, type Eqn, Literal, Var } from "./jaxpr.js";
@@ -132,9 +132,9 @@ export class JaxprTrace extends Trace implements Stager {
     const atoms = inputs.map((x) => this.atom(x));
     const outs = outAvals.map((a) => this.newArg(a));
     const eqn = { prim, inputs: atoms, params, outputs: outs.map((o) => o.atom as Var) } as Eqn;
-    // The user's line that staged it (a failed kernel's error and the NaN checker name it);
-    // linearize's recordings, made at every eager grad, skip it unless the checker is on.
-    if (this.staging || checkingNans()) noteEqnSite(eqn);
+    // The user's line that staged it (a failed kernel's error and the NaN checker name it):
+    // while jit traces, or with the checker on (eager control flow stages at every call).
+    if (noteSites() || checkingNans()) noteEqnSite(eqn);
     this.eqns.push(eqn);
     return outs;
   }

@@ -9,10 +9,11 @@
  * kernels: `jit(f).lower`), the scan runs its steps as before and they are recorded unrolled.
  */
 import type { Array } from "../array.js";
-import { type LoopBody, runLoop } from "../backend/loop.js";
+import { type BodyProgram, type LoopBody, runLoop } from "../backend/loop.js";
 import { type Aval, strong } from "../core/aval.js";
 import { DeviceBuffer } from "../core/buffer.js";
 import { ConcreteArray } from "../core/concrete.js";
+import type { ClosedJaxpr } from "../core/jaxpr.js";
 import { denseOffset } from "../core/plan.js";
 import { subProgram } from "../core/program.js";
 import { recorder, rehearse, withoutRecorder } from "../core/recording.js";
@@ -79,10 +80,7 @@ export function scanAsLoop(inputs: readonly Array[], p: ScanParams): Array[] | n
 }
 
 /** The body's plan, recorded over the consts and dense copies of the initial carry and the xs' first rows. */
-function recordBody(
-  arrays: readonly ConcreteArray[],
-  p: ScanParams,
-): Pick<LoopBody, "program" | "nIds" | "inIds" | "fixed" | "outs" | "made"> | null {
+function recordBody(arrays: readonly ConcreteArray[], p: ScanParams): BodyProgram | null {
   const { numConsts: nc, numCarry: nk } = p;
   const scratch: Array[] = [];
   const own = (x: Array) => {
@@ -101,36 +99,49 @@ function recordBody(
       );
       return own(bind1("copy", [own(bind1("reshape", [first], { newShape: rowAval(x.aval).shape }))], {}));
     });
-    const bodyInputs = [...arrays.slice(0, nc), ...carry, ...rows];
-    const program = subProgram(p.body);
-    // A first recording that uploads a literal cannot be replayed; the second finds it made.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const outs = program.run(bodyInputs, () => {});
-      const got = program.planFor(bodyInputs);
-      const kept = new Set<Array>(got?.fixed ?? bodyInputs);
-      for (const o of outs) if (!kept.has(o)) own(o);
-      if (!got) continue;
-      const shape = got.plan.asLoopBody(got.fixed);
-      if (!shape) return null;
-      const n = bodyInputs.length;
-      const fixed = got.fixed.slice(n).map((x, i) => ({
-        id: shape.ids[n + i] as number,
-        slot: () => {
-          if (x.disposed) throw new BackendError(`${p.name}: a jitted loop's body const was released`);
-          return x.buffer.slot;
-        },
-      }));
-      return {
-        program: shape.program,
-        nIds: shape.nIds,
-        inIds: shape.ids.slice(0, n),
-        fixed,
-        outs: shape.outs,
-        made: shape.made,
-      };
-    }
-    return null;
+    return recordBodyPlan(p.name, p.body, [...arrays.slice(0, nc), ...carry, ...rows], own);
   } finally {
     for (const x of new Set(scratch)) if (x instanceof ConcreteArray && !x.disposed) x.dispose();
   }
+}
+
+/**
+ * A higher-order primitive's body recorded as a plan over `inputs` (dense, as a loop binds
+ * them), for a loop step: its program, ids, fixed slots and outputs; null where it cannot be
+ * one. The recording's outputs go to `own` (released by the caller).
+ */
+export function recordBodyPlan(
+  name: string,
+  closed: ClosedJaxpr,
+  inputs: readonly Array[],
+  own: (x: Array) => Array,
+): BodyProgram | null {
+  const program = subProgram(closed);
+  // A first recording that uploads a literal cannot be replayed; the second finds it made.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const outs = program.run(inputs, () => {});
+    const got = program.planFor(inputs);
+    const kept = new Set<Array>(got?.fixed ?? inputs);
+    for (const o of outs) if (!kept.has(o)) own(o);
+    if (!got) continue;
+    const shape = got.plan.asLoopBody(got.fixed);
+    if (!shape) return null;
+    const n = inputs.length;
+    const fixed = got.fixed.slice(n).map((x, i) => ({
+      id: shape.ids[n + i] as number,
+      slot: () => {
+        if (x.disposed) throw new BackendError(`${name}: a jitted loop's body const was released`);
+        return x.buffer.slot;
+      },
+    }));
+    return {
+      program: shape.program,
+      nIds: shape.nIds,
+      inIds: shape.ids.slice(0, n),
+      fixed,
+      outs: shape.outs,
+      made: shape.made,
+    };
+  }
+  return null;
 }

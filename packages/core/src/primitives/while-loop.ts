@@ -4,8 +4,8 @@
  * (JAX's while_loop). Operands: the cond's consts, the body's consts, the initial carry.
  *
  * - Eagerly the cond is read after every step, which needs a backend that reads synchronously
- *   (the CPU); under jit the recorded plan is marked not replayable (the trip count is data),
- *   so each call runs the loop again. On WebGPU it is a named error until loops run on the
+ *   (the CPU); under jit it is one loop step of the program (primitives/while-as-loop.ts) that
+ *   does the same inside `Backend.run`, so the plan replays. On WebGPU it is a named error until loops run on the
  *   device (issue 24's chunked loops against a device-side flag).
  * - jvp: a while over (carry, tangents), the cond reading the primal carry: forward mode works.
  *   Reverse mode cannot (the trip count is unknown when the backward pass is built): linearize
@@ -27,6 +27,7 @@ import { scalar } from "../numpy/convert.js";
 import { batchAt } from "./batch-util.js";
 import { batchedEval, jvpFlat, ownedOutputs, program, releaseExcept, releaseUnstaged } from "./higher-order.js";
 import type { BDim, Params, PrimitiveTable, Tangent } from "./types.js";
+import { whileAsLoop } from "./while-as-loop.js";
 
 type WhileParams = Params["while"];
 
@@ -67,7 +68,10 @@ function impl(inputs: readonly Array[], p: WhileParams): Array[] {
         "which this version cannot do without waiting; use lax.foriLoop with static bounds or lax.scan, or run it on the cpu backend",
     );
   }
-  // A plan recorded now could not replay a data-dependent trip count: the program runs anew each call.
+  // Inside a jitted program's recording on a backend that reads synchronously: one loop step.
+  const looped = whileAsLoop(inputs, p);
+  if (looped) return looped;
+  // Otherwise a plan recorded now could not replay a data-dependent trip count: the program runs anew each call.
   recorder()?.write();
   for (;;) {
     const [pred] = evalReleasing(p.cond, [...condConsts, ...carry]);

@@ -14,6 +14,7 @@ import { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { type Aval, aval } from "../core/aval.js";
+import { tracingSites } from "../core/call-sites.js";
 import { ConcreteArray, nextArraySerial } from "../core/concrete.js";
 import { checkingNans, checkJitted, quietly } from "../core/debug-nans.js";
 import { later } from "../core/effects.js";
@@ -263,24 +264,27 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
       let outDef: TreeDef | undefined;
       let staged: { closed: ClosedJaxpr; lifted: Array[] };
       try {
-        staged = stage(
-          name,
-          (xs) => {
-            let k = 0;
-            const leafVals = leaves.map((l) => (l.x instanceof Array || typeof l.x === "number" ? xs[k++] : l.x));
-            const tracedArgs = def.unflatten(leafVals) as unknown[];
-            const full = args.slice();
-            traced.forEach((i, j) => {
-              full[i] = tracedArgs[j];
-            });
-            const out = f(...full);
-            checkSync(name, out);
-            const o = arrayLeaves(name, "the function's output", out);
-            outDef = o.def;
-            return o.leaves;
-          },
-          avals,
-          backend,
+        // Every equation notes the user's line that staged it (core/call-sites.ts).
+        staged = tracingSites(() =>
+          stage(
+            name,
+            (xs) => {
+              let k = 0;
+              const leafVals = leaves.map((l) => (l.x instanceof Array || typeof l.x === "number" ? xs[k++] : l.x));
+              const tracedArgs = def.unflatten(leafVals) as unknown[];
+              const full = args.slice();
+              traced.forEach((i, j) => {
+                full[i] = tracedArgs[j];
+              });
+              const out = f(...full);
+              checkSync(name, out);
+              const o = arrayLeaves(name, "the function's output", out);
+              outDef = o.def;
+              return o.leaves;
+            },
+            avals,
+            backend,
+          ),
         );
       } catch (e) {
         if (e instanceof WebjaxError && !e.message.startsWith(name)) e.message = `${name}: ${e.message}`;

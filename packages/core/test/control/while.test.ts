@@ -1,7 +1,8 @@
 /**
  * lax.whileLoop (issue 24): Newton's method against Math.sqrt, Collatz step counts against a JS
  * loop, vmap whose members stop at different steps against a loop of calls, forward mode through
- * the loop against the analytic derivative, jit across calls with different trip counts, and
+ * the loop against the analytic derivative, jit across calls with different trip counts (one
+ * loop step of the program, whose plan replays), and
  * reverse mode's error. On a backend that cannot read back synchronously (WebGPU) the loop is a
  * named error for now.
  */
@@ -64,10 +65,36 @@ describe.runIf(syncBackend)("lax.whileLoop", () => {
     expect(await values(g)).toEqual([collatzJs(7)]);
   });
 
-  test("jit: each call runs the loop anew (the trip count is data), equal to eager", async () => {
+  test("jit: one loop step of the program, replayed across calls with different trip counts, equal to eager", async () => {
     const f = jit(collatz);
-    for (const n of [27, 6, 97, 27]) expect(await values(f(np.array(n, { dtype: "int32" })))).toEqual([collatzJs(n)]);
+    expect(await values(f(np.array(7, { dtype: "int32" })))).toEqual([collatzJs(7)]);
+    const backend = getBackend();
+    const run = backend.run?.bind(backend);
+    let topLevel = 0;
+    let depth = 0;
+    if (run) {
+      backend.run = (p, slots) => {
+        if (depth === 0) topLevel++;
+        depth++;
+        try {
+          run(p, slots);
+        } finally {
+          depth--;
+        }
+      };
+    }
+    try {
+      for (const n of [27, 6, 97, 27]) expect(await values(f(np.array(n, { dtype: "int32" })))).toEqual([collatzJs(n)]);
+    } finally {
+      delete (backend as { run?: unknown }).run;
+    }
     expect(f.traceCount).toBe(1);
+    // After the first call (the recording) each call replays the plan: one top-level run.
+    if (run) expect(topLevel).toBe(4);
+    // Newton's method jitted, and under vmap (members stop at different steps).
+    const roots = jit(vmap((a: JArray) => newton(a)[0]));
+    for (let k = 0; k < 2; k++)
+      await expectClose(roots(np.array([2, 9, 100])), [Math.SQRT2, 3, 10], { rtol: 1e-5, atol: 1e-5 });
     // foriLoop with array bounds is a while loop.
     const sum = jit((lo: JArray, hi: JArray) =>
       lax.foriLoop(lo, hi, (i, acc: JArray) => acc.add(i), np.array(0, { dtype: "int32" })),
