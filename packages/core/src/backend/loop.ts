@@ -85,7 +85,10 @@ export interface LoopStep {
 
 /** Runs a loop step over `slots` (the enclosing program's), through the backend's alloc, copy, run and free. */
 export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]): void {
-  if (step.loop.kind === "while") return runWhile(backend, step.loop, step, slots);
+  if (step.loop.kind === "while") {
+    runWhile(backend, step.loop, step, slots);
+    return;
+  }
   const b = step.loop;
   const copy = backend.copy?.bind(backend);
   if (!copy) throw new Error(`${backend.name}: a loop step needs Backend.copy`);
