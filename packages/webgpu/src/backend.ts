@@ -1,15 +1,5 @@
 import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
-import {
-  type Kernel,
-  LruCache,
-  ProgramArenas,
-  profiling,
-  runLoop,
-  THREAD,
-  traceAwait,
-  traceNow,
-  traceSpan,
-} from "@webjax/core/internal";
+import { type Kernel, LruCache, ProgramArenas, profiling, runLoop, traceNow } from "@webjax/core/internal";
 import { fusedSource, paramCount } from "./codegen/fused.js";
 import { matmulSource } from "./codegen/matmul.js";
 import { checkTuning, chooseTiles, type Tuning, tuningFor } from "./codegen/matmul-tiles.js";
@@ -30,11 +20,12 @@ import {
 } from "./executables.js";
 import type { WebGPULimits } from "./limits.js";
 import { type Batch, encodeRoutine, encodeSplit, type PassRecorder, splitPipelines } from "./passes.js";
-import { BufferPool, MapMode, Usage } from "./pool.js";
+import { BufferPool, Usage } from "./pool.js";
 import { type Bound, createBindGroup, padParams, planGpuArena, StepCaches } from "./program-state.js";
+import { mapStaging, readRange } from "./readback.js";
 import { planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
-import { newKernelTimes, nextPass, resolveTimes } from "./timestamps.js";
+import { beginTimed, endTimed, resolveTimes, traceSubmit } from "./timestamps.js";
 import { inPlaceVariant, specializedVariant } from "./variants.js";
 
 export { GpuSlot } from "./executables.js";
@@ -425,16 +416,7 @@ export class WebGPUBackend implements Backend {
     }
     const batch = this.open();
     const t0 = profiling() ? traceNow() : -1;
-    // Profiling with timestamp queries: the kernel in a pass of its own that writes them.
-    let timed: GPUComputePassTimestampWrites | null = null;
-    if (t0 >= 0 && this.device.features.has("timestamp-query")) {
-      batch.times ??= newKernelTimes(this.device);
-      timed = nextPass(batch.times, exe.kernel.label);
-      if (timed) {
-        batch.pass.end();
-        batch.pass = batch.encoder.beginComputePass({ timestampWrites: timed });
-      }
-    }
+    const timed = t0 >= 0 && beginTimed(this.device, batch, exe.kernel.label);
     const faulting = this.fault !== null;
     const compiled =
       exe instanceof GpuRoutine
@@ -444,13 +426,7 @@ export class WebGPUBackend implements Backend {
     batch.exes ??= [];
     batch.exes.push(exe);
     if (faulting && this.fault === null) batch.faulted ??= exe;
-    if (timed) {
-      batch.pass.end();
-      batch.pass = batch.encoder.beginComputePass();
-    } else if (t0 >= 0) {
-      // Without timestamps a kernel shows its encoding; the GPU's time is its submit's (flush).
-      traceSpan(exe.kernel.label, "kernel", THREAD.gpuKernels, t0, { backend: "webgpu", timing: "encoded" });
-    }
+    if (t0 >= 0) endTimed(batch, timed, exe.kernel.label, t0);
     const upstream = ins.map((s) => s.check).filter((c): c is Promise<Error | null> => c !== null);
     for (const out of outs) {
       out.check = firstError([batch.errors, ...compiled, ...upstream, ...(out.check ? [out.check] : [])]);
@@ -545,15 +521,7 @@ export class WebGPUBackend implements Backend {
     reportTimes?.();
     for (const done of b.afterSubmit ?? []) done();
     this.counters.submits++;
-    if (profiling()) {
-      const t = traceNow();
-      const n = b.dispatches;
-      traceAwait(
-        this.device.queue
-          .onSubmittedWorkDone()
-          .then(() => traceSpan(`submit (${n} dispatches)`, "submit", THREAD.gpuQueue, t, { dispatches: n })),
-      );
-    }
+    if (profiling()) traceSubmit(this.device, b.dispatches);
     this.storage.submitted();
     this.uniforms.submitted();
     const oom = this.device.popErrorScope();
@@ -584,28 +552,14 @@ export class WebGPUBackend implements Backend {
     if (s.poison) throw s.poison;
     if (!s.buffer) throw new BackendError("webgpu: read of a freed buffer");
     this.flush();
-    // float16: copies start on a 4-byte word, so an odd offset reads one element early.
-    const half = dtype === "float16";
-    const skip = half ? offset % 2 : 0;
-    const start = half ? (offset - skip) * 2 : offset * 4;
-    const bytes = half ? Math.ceil(((size + skip) * 2) / 4) * 4 : size * 4;
+    const { skip, start, bytes } = readRange(dtype, offset, size);
     const staging = this.staging.acquire(Math.max(bytes, 4));
     this.device.pushErrorScope("validation");
     const enc = this.device.createCommandEncoder({ label: "webjax-read" });
     enc.copyBufferToBuffer(s.buffer, s.offset + start, staging, 0, bytes);
     this.device.queue.submit([enc.finish()]);
     const copied = this.device.popErrorScope();
-    try {
-      await staging.mapAsync(MapMode.READ);
-    } catch (e) {
-      staging.destroy();
-      throw new BackendError(
-        `webgpu: reading an array failed${this.lostReason ? ` (device lost: ${this.lostReason})` : ""}: ${String(e)}`,
-      );
-    }
-    const raw = staging.getMappedRange(0, Math.max(bytes, 4)).slice(0);
-    staging.unmap();
-    this.staging.recycle(staging);
+    const raw = await mapStaging(staging, bytes, this.staging, () => this.lostReason);
     const err = await s.check;
     if (err) throw err;
     const copyError = await copied;
@@ -625,10 +579,7 @@ export class WebGPUBackend implements Backend {
     if (s.poison) return Promise.reject(s.poison);
     if (!s.buffer) return Promise.reject(new BackendError("webgpu: read of a freed buffer"));
     if (this.preparing) return this.read(slot, dtype, offset, size);
-    const half = dtype === "float16";
-    const skip = half ? offset % 2 : 0;
-    const start = half ? (offset - skip) * 2 : offset * 4;
-    const bytes = half ? Math.ceil(((size + skip) * 2) / 4) * 4 : size * 4;
+    const { skip, start, bytes } = readRange(dtype, offset, size);
     const staging = this.staging.acquire(Math.max(bytes, 4));
     const batch = this.open();
     batch.pass.end();
@@ -644,17 +595,7 @@ export class WebGPUBackend implements Backend {
     }
     return (async () => {
       await submitted;
-      try {
-        await staging.mapAsync(MapMode.READ);
-      } catch (e) {
-        staging.destroy();
-        throw new BackendError(
-          `webgpu: reading an array failed${this.lostReason ? ` (device lost: ${this.lostReason})` : ""}: ${String(e)}`,
-        );
-      }
-      const raw = staging.getMappedRange(0, Math.max(bytes, 4)).slice(0);
-      staging.unmap();
-      this.staging.recycle(staging);
+      const raw = await mapStaging(staging, bytes, this.staging, () => this.lostReason);
       const err = (await s.check) ?? (await batch.errors);
       if (err) throw err;
       return fromBytes(raw, dtype, skip, size);

@@ -6,7 +6,8 @@
  * kernel's start) — the GPU's own durations. Without the feature, kernels show their encoding
  * and each submit its time to `onSubmittedWorkDone`.
  */
-import { THREAD, traceAwait, traceNow, traceSpanAt } from "@webjax/core/internal";
+import { THREAD, traceAwait, traceNow, traceSpan, traceSpanAt } from "@webjax/core/internal";
+import type { Batch } from "./passes.js";
 
 /** Most kernels timed per submit; later ones show their encoding only. */
 const CAPACITY = 2048;
@@ -70,4 +71,36 @@ export function resolveTimes(device: GPUDevice, encoder: GPUCommandEncoder, t: K
         }),
     );
   };
+}
+
+/**
+ * While profiling with timestamp queries: ends the batch's pass and begins one for the next
+ * kernel that writes them; false where the device lacks them (or the set is full).
+ */
+export function beginTimed(device: GPUDevice, batch: Batch, label: string): boolean {
+  if (!device.features.has("timestamp-query")) return false;
+  batch.times ??= newKernelTimes(device);
+  const writes = nextPass(batch.times, label);
+  if (!writes) return false;
+  batch.pass.end();
+  batch.pass = batch.encoder.beginComputePass({ timestampWrites: writes });
+  return true;
+}
+
+/** After the kernel: a timed one's pass ends; an untimed one shows its encoding (the GPU's time is its submit's). */
+export function endTimed(batch: Batch, timed: boolean, label: string, t0: number): void {
+  if (timed) {
+    batch.pass.end();
+    batch.pass = batch.encoder.beginComputePass();
+  } else traceSpan(label, "kernel", THREAD.gpuKernels, t0, { backend: "webgpu", timing: "encoded" });
+}
+
+/** A submit's span, from now to `onSubmittedWorkDone`. */
+export function traceSubmit(device: GPUDevice, dispatches: number): void {
+  const t = traceNow();
+  traceAwait(
+    device.queue
+      .onSubmittedWorkDone()
+      .then(() => traceSpan(`submit (${dispatches} dispatches)`, "submit", THREAD.gpuQueue, t, { dispatches })),
+  );
 }
