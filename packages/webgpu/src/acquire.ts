@@ -84,7 +84,7 @@ async function acquire(options: InitOptions): Promise<WebGPUBackend> {
     requiredLimits[name] = adapter.limits[name];
   }
   // Timestamp queries time kernels for the profiler (nothing is queried unless it records).
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has("timestamp-query") ? ["timestamp-query"] : [];
+  const requiredFeatures: GPUFeatureName[] = adapter.features?.has("timestamp-query") ? ["timestamp-query"] : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info
     ? `${adapter.info.vendor} ${adapter.info.architecture} ${adapter.info.description}`.trim()

@@ -386,7 +386,7 @@ export class WebGPUBackend implements Backend {
     batch.encoder.copyBufferToBuffer(a.buffer, a.offset + from, b.buffer, b.offset + to, bytes);
     batch.pass = batch.encoder.beginComputePass();
     this.counters.copies++;
-    if (a.check) b.check = firstError([a.check, ...(b.check ? [b.check] : [])]);
+    b.check = firstError([batch.errors, ...(a.check ? [a.check] : []), ...(b.check ? [b.check] : [])]);
     if (!this.scheduled) {
       this.scheduled = true;
       setTimeout(() => this.flush(), 0);
@@ -513,7 +513,13 @@ export class WebGPUBackend implements Backend {
   flush(): void {
     this.scheduled = false;
     const b = this.batch;
-    if (!b || this.lostReason !== null) return;
+    if (b && this.lostReason !== null) {
+      // Lost: reads waiting on this batch settle (their mapping fails and names the loss).
+      this.batch = null;
+      for (const done of b.afterSubmit ?? []) done();
+      return;
+    }
+    if (!b) return;
     this.batch = null;
     b.pass.end();
     const reportTimes = b.times ? resolveTimes(this.device, b.encoder, b.times) : null;
@@ -633,6 +639,8 @@ export class WebGPUBackend implements Backend {
       this.batch.settle(
         new BackendError(`webgpu: the device was lost (${reason}) before kernels ${describe(this.batch.labels)} ran`),
       );
+      // Reads waiting on it settle: their mapping fails and names the loss.
+      for (const done of this.batch.afterSubmit ?? []) done();
       this.batch = null;
     }
   }

@@ -50,7 +50,8 @@ export function planGpuArena(steps: readonly ProgramStep[], limits: WebGPULimits
   const items = [...end.keys()];
   const conflicts = new Map<number, Set<number>>(items.map((id) => [id, new Set()]));
   for (const s of steps) {
-    if (s.op !== "dispatch") continue;
+    // A loop step copies between its ins and outs: copyBufferToBuffer needs distinct buffers.
+    if (s.op !== "dispatch" && s.op !== "loop") continue;
     for (const o of s.outs)
       for (const i of s.ins) {
         if (o === i || !conflicts.has(o) || !conflicts.has(i)) continue;

@@ -126,11 +126,16 @@ export function checkJitted(
         `(output ${fmtAval(x.aval)}) in the equation \`${eqnText(eqn)}\`${site ? `, traced at ${site}` : ""}`,
     );
   };
+  // The search may run later (asynchronous backends): it holds its own handles on the inputs.
+  const held = sync ? inputs : inputs.map((x) => (x instanceof ConcreteArray ? x.alias() : x));
+  const releaseHeld = () => {
+    if (!sync) for (const x of held) if (x instanceof ConcreteArray && !x.disposed) x.dispose();
+  };
   const locate = (): Promise<void> | undefined => {
     // Op by op: every equation bound eagerly on concrete values, its outputs checked.
     const env = new Map<unknown, Array>();
     closed.jaxpr.constvars.forEach((v, i) => env.set(v, closed.consts[i] as Array));
-    closed.jaxpr.invars.forEach((v, i) => env.set(v, inputs[i] as Array));
+    closed.jaxpr.invars.forEach((v, i) => env.set(v, held[i] as Array));
     const made: Array[] = [];
     const read = (a: unknown) => env.get(a) ?? closed.literal(a as never);
     const steps = closed.jaxpr.eqns.map((eqn) => () => {
@@ -140,7 +145,7 @@ export function checkJitted(
       return { eqn, outs: floats(o) };
     });
     const release = () => {
-      for (const x of made) if (x instanceof ConcreteArray && !x.disposed && !inputs.includes(x)) x.dispose();
+      for (const x of made) if (x instanceof ConcreteArray && !x.disposed && !held.includes(x)) x.dispose();
     };
     if (sync) {
       try {
@@ -183,13 +188,15 @@ export function checkJitted(
     return;
   }
   later(
-    Promise.all(floats(outs).map((x) => x.data())).then(async (ds) => {
-      const bad = ds.map((d) => badValue(d, flags)).find((b) => b !== null);
-      if (!bad) return;
-      await locate();
-      throw new FloatingPointError(
-        `debugNans: ${name} produced ${bad}, but run again op by op none of its equations did`,
-      );
-    }),
+    Promise.all(floats(outs).map((x) => x.data()))
+      .then(async (ds) => {
+        const bad = ds.map((d) => badValue(d, flags)).find((b) => b !== null);
+        if (!bad) return;
+        await locate();
+        throw new FloatingPointError(
+          `debugNans: ${name} produced ${bad}, but run again op by op none of its equations did`,
+        );
+      })
+      .finally(releaseHeld),
   );
 }

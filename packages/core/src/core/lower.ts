@@ -11,7 +11,7 @@ import type { FusionStage } from "./fusion.js";
 import type { Eqn } from "./jaxpr.js";
 import { printEqns } from "./jaxpr-print.js";
 import type { Program } from "./program.js";
-import { type Recorder, withRecorder } from "./recording.js";
+import { type Recorder, rehearse, withRecorder } from "./recording.js";
 
 /** One kernel a program dispatches. */
 export interface LoweredKernel {
@@ -100,15 +100,18 @@ export function lowerProgram(name: string, program: Program, inputs: readonly Co
       });
     },
   };
+  // A rehearsal: host callbacks (debug.print) stay silent.
   const outs = withRecorder(rec, () =>
-    program.runEager(inputs, () => {}, undefined, {
-      begin: (st) => {
-        stage = st;
-      },
-      end: () => {
-        stage = null;
-      },
-    }),
+    rehearse(() =>
+      program.runEager(inputs, () => {}, undefined, {
+        begin: (st) => {
+          stage = st;
+        },
+        end: () => {
+          stage = null;
+        },
+      }),
+    ),
   );
   for (const o of outs) if (!inputs.includes(o as ConcreteArray)) (o as ConcreteArray).dispose();
   return new Lowered(name, kernels);

@@ -14,7 +14,7 @@ import {
   type ProgramStep,
   type Slot,
 } from "../backend/backend.js";
-import type { LoopOutput } from "../backend/loop.js";
+import type { LoopBody, LoopOutput, WhileBody } from "../backend/loop.js";
 import { runSteps } from "../backend/run-steps.js";
 import type { DType } from "../dtype.js";
 import { inputDepths, pointwiseInputs } from "../ir/kernel.js";
@@ -281,7 +281,9 @@ export class Plan {
         broken ??= "it uploads host data while running";
       },
       loop(loop, ins, outs) {
-        steps.push({ op: "loop", loop, ins: ins.map(idOf), outs: outs.map(idOf) });
+        // A loop whose body calls back keeps its place among the program's callbacks.
+        const effect = loopHasHost(loop) ? [EFFECT_ID] : [];
+        steps.push({ op: "loop", loop, ins: ins.map(idOf), outs: [...outs.map(idOf), ...effect] });
       },
       host(ins, run) {
         steps.push({ op: "host", ins: ins.map(idOf), outs: [EFFECT_ID], run });
@@ -416,4 +418,10 @@ export class Plan {
 export function denseOffset(v: View): number | null {
   const c = contiguousStrides(v.shape);
   return v.shape.every((d, i) => d === 1 || v.strides[i] === c[i]) ? v.offset : null;
+}
+
+/** Whether a loop's programs (nested loops included) hold host steps. */
+function loopHasHost(loop: LoopBody | WhileBody): boolean {
+  const programs = loop.kind === "while" ? [loop.cond.program, loop.body.program] : [loop.program];
+  return programs.some((p) => p.steps.some((s) => s.op === "host" || (s.op === "loop" && loopHasHost(s.loop))));
 }

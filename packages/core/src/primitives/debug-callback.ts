@@ -12,12 +12,14 @@ import type { Array } from "../array.js";
 import type { Backend, Slot } from "../backend/backend.js";
 import { getBackend } from "../backend/registry.js";
 import { currentGuards, taken } from "../core/branch-guard.js";
+import { withCallSite } from "../core/call-sites.js";
 import type { ConcreteArray } from "../core/concrete.js";
 import { chain, noteFailure, pendingEffects } from "../core/effects.js";
 import { denseOffset } from "../core/plan.js";
 import { recorder, rehearsing } from "../core/recording.js";
 import { bind, bind1 } from "../core/trace.js";
 import type { DataArray } from "../dtype.js";
+import { releaseMade } from "./higher-order.js";
 import type { BDim, HostLeaf, Params, PrimitiveTable } from "./types.js";
 
 type CallbackParams = Params["debug_callback"];
@@ -43,10 +45,17 @@ function deliver(
     return { data, shape: m.shape, dtype: m.dtype };
   };
   if (backend.canReadSync) {
-    const data = slots.map((s, i) => {
-      const m = metas[i] as (typeof metas)[number];
-      return backend.readSync(s, m.dtype, m.offset, m.size);
-    });
+    let data: DataArray[];
+    try {
+      data = slots.map((s, i) => {
+        const m = metas[i] as (typeof metas)[number];
+        return backend.readSync(s, m.dtype, m.offset, m.size);
+      });
+    } catch (e) {
+      // A failed kernel upstream: the program goes on; the error (with its call site) goes to the barrier.
+      noteFailure(`${p.name}: reading its values failed`, withCallSite(e));
+      return;
+    }
     const run = () => call(p, data.map(leaf));
     // Behind any asynchronous callback still waiting, else now.
     if (pendingEffects() === 0) run();
@@ -87,7 +96,9 @@ function impl(inputs: readonly Array[], p: CallbackParams): Array[] {
     offset: denseOffset(g.index.view) ?? 0,
     size: 1,
   }));
+  // Silent in rehearsals (a loop body's recording, compile, lower), replays included.
   const run = (slots: readonly Slot[]) =>
+    rehearsing() ||
     deliver(backend, slots, [...metas, ...guardMetas], {
       ...p,
       callback: (leaves) => {
@@ -97,7 +108,7 @@ function impl(inputs: readonly Array[], p: CallbackParams): Array[] {
     });
   const slots = [...dense.map((x) => x.buffer.slot), ...guards.map((g) => g.index.buffer.slot)];
   recorder()?.host?.(slots, run);
-  if (!rehearsing()) run(slots);
+  run(slots);
   for (const c of copies) c.dispose();
   return [];
 }
@@ -113,6 +124,7 @@ function batch(args: readonly Array[], dims: readonly BDim[], p: CallbackParams,
       return bind1("squeeze", [row], { dimensions: [d] });
     });
     bind("debug_callback", member, p);
+    releaseMade(member.filter((m) => !args.includes(m)));
   }
   return [[], []];
 }

@@ -363,7 +363,21 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
     const outs = checking ? quietly(() => entry.program.run(inputs, () => {})) : entry.program.run(inputs, donate);
     if (t0 >= 0) traceSpan(name, "program", THREAD.host, t0);
     if (checking) {
-      checkJitted(name, entry.closed, inputs, outs, (prim, xs, params) => quietly(() => bind(prim, xs, params)), later);
+      try {
+        checkJitted(
+          name,
+          entry.closed,
+          inputs,
+          outs,
+          (prim, xs, params) => quietly(() => bind(prim, xs, params)),
+          later,
+        );
+      } catch (e) {
+        // The error is the call's result: its outputs (and the scalars it made) go now.
+        for (const o of new Set(outs)) if (o instanceof ConcreteArray && !inputs.includes(o)) o.dispose();
+        for (const s of made) s.dispose();
+        throw e;
+      }
     }
     const result = owned(outs, mark);
     // Donated inputs the program kept to the end (returned, or never read) are released now:

@@ -162,3 +162,38 @@ describe("debug.print in cond branches", () => {
     ]);
   });
 });
+
+describe("debug.print: rehearsals and order", () => {
+  test("compile and lower print nothing; a nested scan prints once per inner step, in program order, on every call", async () => {
+    const f = (xs: JArray) => {
+      debug.print("before");
+      const [c] = lax.scan(
+        (acc: JArray, x: JArray) => {
+          const [inner] = lax.scan(
+            (d: JArray, k: JArray) => {
+              debug.print("inner {}", k);
+              return [d.add(k.mul(x)), null] as const;
+            },
+            acc,
+            np.arange(2).astype("float32"),
+          );
+          return [inner, null] as const;
+        },
+        np.array(0),
+        xs,
+      );
+      debug.print("after {}", c);
+      return c;
+    };
+    const xs = np.array([1, 2]);
+    const jf = jit(f);
+    await jf.compile(xs);
+    jf.lower(xs);
+    await debug.barrier();
+    expect(lines).toEqual([]);
+    const once = ["before", "inner 0.", "inner 1.", "inner 0.", "inner 1.", "after 3."];
+    for (let call = 0; call < 3; call++) await jf(xs).data();
+    await debug.barrier();
+    expect(lines).toEqual([...once, ...once, ...once]);
+  });
+});

@@ -400,11 +400,16 @@ export class CpuBackend implements Backend {
       const t0 = profiling() ? traceNow() : -1;
       const pool = t0 >= 0 ? this.wasm?.pool : undefined;
       if (pool) pool.shares = [];
-      exe.run(
-        inputs.map((s) => s.data),
-        outputs.map((s) => s.data),
-        op.params,
-      );
+      try {
+        exe.run(
+          inputs.map((s) => s.data),
+          outputs.map((s) => s.data),
+          op.params,
+        );
+      } catch (e) {
+        if (pool) pool.shares = null;
+        throw e;
+      }
       if (t0 >= 0) {
         traceSpan(exe.kernel.label, "kernel", THREAD.cpu, t0, { backend: "cpu", kind: exe.kernel.kind, wasm });
         // The workers' shares of it, on their own tracks.
