@@ -110,52 +110,56 @@ export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]
   // Carries that are not a made buffer of their own (an input passed through, a repeated output) are copied into these.
   const spare: Slot[] = [];
   let carry = init;
-  for (let t = 0; t < b.length; t++) {
-    const row = b.reverse ? b.length - 1 - t : t;
-    b.xs.forEach((x, j) => {
-      const at = nc + nk + j;
-      copy(ins[at] as Slot, (b.inOffsets[at] as number) + row * x.rowSize, slices[j] as Slot, 0, x.rowSize, x.dtype);
-      local[b.inIds[at] as number] = slices[j] as Slot;
-    });
-    carry.forEach((s, k) => {
-      local[b.inIds[nc + k] as number] = s;
-    });
-    const set = sets[t % 2] as Slot[];
-    b.made.forEach((m, i) => {
-      local[m.id] = set[i] as Slot;
-    });
-    run(b.program, local);
-    const taken = new Set<number>();
-    const next = b.carry.map((c, k) => {
-      const o = b.outs[k] as LoopOutput;
-      if (o.owned && !taken.has(o.id)) {
-        taken.add(o.id);
-        return local[o.id] as Slot;
+  // Whatever happens, the loop's own slots go back (an error mid-loop poisons nothing else).
+  try {
+    for (let t = 0; t < b.length; t++) {
+      const row = b.reverse ? b.length - 1 - t : t;
+      b.xs.forEach((x, j) => {
+        const at = nc + nk + j;
+        copy(ins[at] as Slot, (b.inOffsets[at] as number) + row * x.rowSize, slices[j] as Slot, 0, x.rowSize, x.dtype);
+        local[b.inIds[at] as number] = slices[j] as Slot;
+      });
+      carry.forEach((s, k) => {
+        local[b.inIds[nc + k] as number] = s;
+      });
+      const set = sets[t % 2] as Slot[];
+      b.made.forEach((m, i) => {
+        local[m.id] = set[i] as Slot;
+      });
+      run(b.program, local);
+      const taken = new Set<number>();
+      const next = b.carry.map((c, k) => {
+        const o = b.outs[k] as LoopOutput;
+        if (o.owned && !taken.has(o.id)) {
+          taken.add(o.id);
+          return local[o.id] as Slot;
+        }
+        const s = backend.alloc(c.dtype, c.size);
+        spare.push(s);
+        copy(local[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
+        return s;
+      });
+      b.ys.forEach((y, j) => {
+        const o = b.outs[nk + j] as LoopOutput;
+        copy(local[o.id] as Slot, o.offset, outs[nk + j] as Slot, row * y.rowSize, y.rowSize, y.dtype);
+      });
+      // The spare copies of the carry before last are read no more.
+      for (const s of carry) {
+        const at = spare.indexOf(s);
+        if (at >= 0) {
+          spare.splice(at, 1);
+          backend.free(s);
+        }
       }
-      const s = backend.alloc(c.dtype, c.size);
-      spare.push(s);
-      copy(local[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
-      return s;
-    });
-    b.ys.forEach((y, j) => {
-      const o = b.outs[nk + j] as LoopOutput;
-      copy(local[o.id] as Slot, o.offset, outs[nk + j] as Slot, row * y.rowSize, y.rowSize, y.dtype);
-    });
-    // The spare copies of the carry before last are read no more.
-    for (const s of carry) {
-      const at = spare.indexOf(s);
-      if (at >= 0) {
-        spare.splice(at, 1);
-        backend.free(s);
-      }
+      carry = next;
     }
-    carry = next;
+    carry.forEach((s, k) => {
+      const c = b.carry[k] as { dtype: DType; size: number };
+      copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
+    });
+  } finally {
+    for (const s of [...init, ...slices, ...sets.flat(), ...spare]) backend.free(s);
   }
-  carry.forEach((s, k) => {
-    const c = b.carry[k] as { dtype: DType; size: number };
-    copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
-  });
-  for (const s of [...init, ...slices, ...sets.flat(), ...spare]) backend.free(s);
 }
 
 /** Binds a body's own fixed slots and `inputs` at its input ids, into `local`. */
@@ -184,44 +188,47 @@ function runWhile(backend: Backend, w: WhileBody, step: LoopStep, slots: readonl
   const sets = [0, 1].map(() => w.body.made.map((m) => backend.alloc(m.dtype, m.size)));
   const spare: Slot[] = [];
   let carry = init;
-  for (let t = 0; ; t++) {
-    bindInputs(w.cond, condLocal, [...ins.slice(0, cc), ...carry]);
-    w.cond.made.forEach((m, i) => {
-      condLocal[m.id] = condMade[i] as Slot;
-    });
-    run(w.cond.program, condLocal);
-    const p = w.cond.outs[0] as LoopOutput;
-    if (!backend.readSync(condLocal[p.id] as Slot, "bool", p.offset, 1)[0]) break;
-    bindInputs(w.body, bodyLocal, [...ins.slice(cc, cc + bc), ...carry]);
-    const set = sets[t % 2] as Slot[];
-    w.body.made.forEach((m, i) => {
-      bodyLocal[m.id] = set[i] as Slot;
-    });
-    run(w.body.program, bodyLocal);
-    const taken = new Set<number>();
-    const next = w.carry.map((c, k) => {
-      const o = w.body.outs[k] as LoopOutput;
-      if (o.owned && !taken.has(o.id)) {
-        taken.add(o.id);
-        return bodyLocal[o.id] as Slot;
+  try {
+    for (let t = 0; ; t++) {
+      bindInputs(w.cond, condLocal, [...ins.slice(0, cc), ...carry]);
+      w.cond.made.forEach((m, i) => {
+        condLocal[m.id] = condMade[i] as Slot;
+      });
+      run(w.cond.program, condLocal);
+      const p = w.cond.outs[0] as LoopOutput;
+      if (!backend.readSync(condLocal[p.id] as Slot, "bool", p.offset, 1)[0]) break;
+      bindInputs(w.body, bodyLocal, [...ins.slice(cc, cc + bc), ...carry]);
+      const set = sets[t % 2] as Slot[];
+      w.body.made.forEach((m, i) => {
+        bodyLocal[m.id] = set[i] as Slot;
+      });
+      run(w.body.program, bodyLocal);
+      const taken = new Set<number>();
+      const next = w.carry.map((c, k) => {
+        const o = w.body.outs[k] as LoopOutput;
+        if (o.owned && !taken.has(o.id)) {
+          taken.add(o.id);
+          return bodyLocal[o.id] as Slot;
+        }
+        const s = backend.alloc(c.dtype, c.size);
+        spare.push(s);
+        copy(bodyLocal[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
+        return s;
+      });
+      for (const s of carry) {
+        const at = spare.indexOf(s);
+        if (at >= 0) {
+          spare.splice(at, 1);
+          backend.free(s);
+        }
       }
-      const s = backend.alloc(c.dtype, c.size);
-      spare.push(s);
-      copy(bodyLocal[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
-      return s;
-    });
-    for (const s of carry) {
-      const at = spare.indexOf(s);
-      if (at >= 0) {
-        spare.splice(at, 1);
-        backend.free(s);
-      }
+      carry = next;
     }
-    carry = next;
+    carry.forEach((s, k) => {
+      const c = w.carry[k] as { dtype: DType; size: number };
+      copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
+    });
+  } finally {
+    for (const s of [...init, ...condMade, ...sets.flat(), ...spare]) backend.free(s);
   }
-  carry.forEach((s, k) => {
-    const c = w.carry[k] as { dtype: DType; size: number };
-    copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
-  });
-  for (const s of [...init, ...condMade, ...sets.flat(), ...spare]) backend.free(s);
 }
