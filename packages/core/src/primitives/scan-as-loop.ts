@@ -71,11 +71,15 @@ export function scanAsLoop(inputs: readonly Array[], p: ScanParams): Array[] | n
   const ins = arrays.map((x) => x.buffer.slot);
   const made = outs.map((o) => o.buffer.slot);
   rec.loop(loop, ins, made);
-  runLoop(backend, { op: "loop", loop, ins: ins.map((_, i) => i), outs: made.map((_, i) => ins.length + i) }, [
-    ...ins,
-    ...made,
-  ]);
-  for (const c of copies) c.dispose();
+  const step = { op: "loop", loop, ins: ins.map((_, i) => i), outs: made.map((_, i) => ins.length + i) } as const;
+  try {
+    runLoop(backend, step, [...ins, ...made]);
+  } catch (e) {
+    for (const o of outs) o.dispose();
+    throw e;
+  } finally {
+    for (const c of copies) c.dispose();
+  }
   return outs;
 }
 

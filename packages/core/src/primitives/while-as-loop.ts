@@ -75,10 +75,14 @@ export function whileAsLoop(inputs: readonly Array[], p: WhileParams): Array[] |
   const ins = arrays.map((x) => x.buffer.slot);
   const made = outs.map((o) => o.buffer.slot);
   rec.loop(loop, ins, made);
-  runLoop(backend, { op: "loop", loop, ins: ins.map((_, i) => i), outs: made.map((_, i) => ins.length + i) }, [
-    ...ins,
-    ...made,
-  ]);
-  release();
+  const step = { op: "loop", loop, ins: ins.map((_, i) => i), outs: made.map((_, i) => ins.length + i) } as const;
+  try {
+    runLoop(backend, step, [...ins, ...made]);
+  } catch (e) {
+    for (const o of outs) o.dispose();
+    throw e;
+  } finally {
+    release();
+  }
   return outs;
 }
