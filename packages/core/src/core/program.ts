@@ -98,6 +98,12 @@ export class Program {
     readonly closed: ClosedJaxpr,
     /** Per input: donated (its handle is released after its last use). */
     private readonly donated: readonly boolean[],
+    /**
+     * Whether an output that repeats an earlier one is computed into a buffer of its own (so
+     * every output can be donated). A loop body's need not be: the loop copies each output
+     * out of the body's buffers anyway (backend/loop.ts).
+     */
+    copyRepeats = true,
   ) {
     const { jaxpr } = closed;
     const slot = new Map<Var, number>();
@@ -119,7 +125,7 @@ export class Program {
       frees: [],
     }));
     this.outRefs = jaxpr.outvars.map(ref);
-    this.copyOut = this.outRefs.map((r, k) => r instanceof Literal || this.outRefs.indexOf(r) < k);
+    this.copyOut = this.outRefs.map((r, k) => r instanceof Literal || (copyRepeats && this.outRefs.indexOf(r) < k));
     const lits = new Set<Literal>();
     for (const st of steps) for (const r of st.inputs) if (r instanceof Literal) lits.add(r);
     for (const r of this.outRefs) if (r instanceof Literal) lits.add(r);
@@ -396,6 +402,22 @@ export function subProgram(closed: ClosedJaxpr): Program {
       closed.jaxpr.invars.map(() => false),
     );
     subPrograms.set(closed, p);
+  }
+  return p;
+}
+
+const loopBodies = new WeakMap<ClosedJaxpr, Program>();
+
+/** A loop step's body as a program: a repeated output shares its buffer (the loop copies it out). */
+export function loopBodyProgram(closed: ClosedJaxpr): Program {
+  let p = loopBodies.get(closed);
+  if (!p) {
+    p = new Program(
+      closed,
+      closed.jaxpr.invars.map(() => false),
+      false,
+    );
+    loopBodies.set(closed, p);
   }
   return p;
 }

@@ -15,7 +15,7 @@ import { DeviceBuffer } from "../core/buffer.js";
 import { ConcreteArray } from "../core/concrete.js";
 import type { ClosedJaxpr } from "../core/jaxpr.js";
 import { denseOffset } from "../core/plan.js";
-import { subProgram } from "../core/program.js";
+import { loopBodyProgram } from "../core/program.js";
 import { recorder, rehearse, withoutRecorder } from "../core/recording.js";
 import { bind1 } from "../core/trace.js";
 import { BackendError } from "../errors.js";
@@ -120,7 +120,7 @@ export function recordBodyPlan(
   inputs: readonly Array[],
   own: (x: Array) => Array,
 ): BodyProgram | null {
-  const program = subProgram(closed);
+  const program = loopBodyProgram(closed);
   // A first recording that uploads a literal cannot be replayed; the second finds it made.
   for (let attempt = 0; attempt < 2; attempt++) {
     const outs = program.run(inputs, () => {});
