@@ -37,6 +37,7 @@ import {
   releaseUnstaged,
   zerosOf,
 } from "./higher-order.js";
+import { invariantOutputs } from "./loop-invariant.js";
 import { scanAsLoop } from "./scan-as-loop.js";
 import type { BDim, Params, PrimitiveTable, Tangent } from "./types.js";
 import { UndefinedPrimal } from "./types.js";
@@ -158,10 +159,18 @@ function jvp(primals: readonly Array[], tangents: readonly Tangent[], p: ScanPar
     [...ins.map(() => false), ...tcAv.map(() => true), ...tkAv.map(() => true), ...txAv.map(() => true)],
     [...new globalThis.Array<boolean>(nk + ny).fill(false), ...new globalThis.Array<boolean>(nTk + nTy).fill(true)],
   );
-  // Residuals that are consts or x slices are passed as they are; the others are stacked per step.
-  const kind = pe.residualInvars.map((s) =>
+  // Residuals that are consts or x slices are passed as they are; those computed from consts
+  // alone are computed once, outside the loop (hoisted); the others are stacked per step.
+  const kind0 = pe.residualInvars.map((s) =>
     s !== null && s < nc ? "const" : s !== null && s >= nc + nk ? "x" : "stacked",
   );
+  const hoisted = invariantOutputs(
+    pe.known,
+    nc,
+    kind0.flatMap((k, i) => (k === "stacked" ? [nk + ny + i] : [])),
+    consts,
+  );
+  const kind = kind0.map((k, i) => (hoisted.has(nk + ny + i) ? "hoisted" : k));
   const stackedIdx = kind.flatMap((k, i) => (k === "stacked" ? [i] : []));
   const knownBody = program(`${name} (primal)`, ins, (vs) => {
     const r = evalJaxpr(pe.known, vs);
@@ -175,7 +184,7 @@ function jvp(primals: readonly Array[], tangents: readonly Tangent[], p: ScanPar
   const stackedRes = primalOuts.slice(nk + ny);
   // The tangent scan: consts [const residuals, const tangents], carry [carry tangents], xs
   // [stacked residuals, x residuals, x tangents].
-  const constRes = kind.flatMap((k, i) => (k === "const" ? [i] : []));
+  const constRes = kind.flatMap((k, i) => (k === "const" || k === "hoisted" ? [i] : []));
   const xRes = kind.flatMap((k, i) => (k === "x" ? [i] : []));
   const resAv = pe.residuals.map(strong);
   const linBody = program(
@@ -202,7 +211,7 @@ function jvp(primals: readonly Array[], tangents: readonly Tangent[], p: ScanPar
     },
   );
   releaseInlined([pe.known, pe.unknown]);
-  const source = (i: number) => primals[pe.residualInvars[i] as number] as Array;
+  const source = (i: number) => hoisted.get(nk + ny + i) ?? (primals[pe.residualInvars[i] as number] as Array);
   const givenC = tc.filter((t): t is Array => t !== null);
   const initT = init.flatMap((c, i) => (floatK[i] ? [tk[i] ?? zerosFor(c)] : []));
   const givenX = tx.filter((t): t is Array => t !== null);

@@ -130,6 +130,30 @@ describe("lax.scan, foriLoop and map", () => {
     }
   });
 
+  test("a residual computed from consts alone is hoisted out of the loop, not stacked per step", async () => {
+    const w = np.array([
+      [0.5, -0.2],
+      [0.3, 0.1],
+    ]);
+    const xs = np.linspace(-1, 1, 12).reshape([6, 2]);
+    // W·W depends only on the const: the backward pass needs it once, not once per step.
+    const viaScan = (m: JArray) =>
+      lax
+        .scan((h: JArray, x: JArray) => [np.tanh(h.matmul(m.matmul(m)).add(x)), null] as const, np.ones([2]), xs)[0]
+        .sum();
+    const viaLoop = (m: JArray) => {
+      let h = np.ones([2]);
+      for (let t = 0; t < 6; t++) h = np.tanh(h.matmul(m.matmul(m)).add(rowOf(xs, t)));
+      return h.sum();
+    };
+    await expectClose(grad(viaScan)(w), await grad(viaLoop)(w).toArray(), { rtol: 1e-5, atol: 1e-6 });
+    const closed = makeJaxpr(grad(viaScan))(w);
+    checkJaxpr(closed, "grad of a scan with a const-only residual");
+    const scans = closed.jaxpr.eqns.filter((e) => e.prim === "scan");
+    const stacked = (scans[0]?.outputs ?? []).map((v) => v.aval.shape.join("x"));
+    expect(stacked).not.toContain("6x2x2");
+  });
+
   test("jvp of a scan equals the loop's; gradient wrt the initial carry and the xs", async () => {
     const f = (h0: JArray, xs: JArray) =>
       lax.scan((h: JArray, x: JArray) => [np.sin(h.mul(x)), h.mul(x)] as const, h0, xs);
