@@ -20,8 +20,9 @@ import type { TreeDef } from "./tree/treedef.js";
 
 export interface AssociativeScanOptions {
   /**
-   * Scan from the end: out[i] = fn(x[i], fn(x[i+1], … x[n−1])), the operands in their order
-   * along the axis (so a non-commutative `fn` composes as a suffix product).
+   * Scan from the end, as JAX does: the leaves reversed along the axis, scanned, and reversed
+   * back — out[i] = fn(… fn(x[n−1], x[n−2]) …, x[i]) (for a non-commutative `fn`, the
+   * elements combine from the last one down).
    */
   reverse?: boolean;
   /** The axis to scan along (default 0; negative counts from the end). */
@@ -80,8 +81,7 @@ export function associativeScan<T>(fn: (a: T, b: T) => T, elems: T, opts: Associ
   const reverse = opts.reverse ?? false;
   const out = scoped(() => {
     const combine = (a: Array[], b: Array[]): Array[] => {
-      const [l, r] = reverse ? [b, a] : [a, b];
-      const result = fn(def.unflatten(l) as T, def.unflatten(r) as T);
+      const result = fn(def.unflatten(a) as T, def.unflatten(b) as T);
       const [got, gotDef] = flattenAs(NAME, result);
       if (!gotDef.equals(def as TreeDef)) {
         throw new TracerError(

@@ -284,9 +284,10 @@ export function convGeneralDilated(
 }
 
 /**
- * Convolution with NHWC input and HWIO kernel (any number of spatial dims), no dilation, one
- * feature group: `convGeneralDilated(lhs, rhs, windowStrides, padding)`. Note that JAX's
- * lax.conv takes NCHW/OIHW; use {@link convGeneralDilated} with `dimensionNumbers` for those.
+ * JAX's `lax.conv`: convolution of an NCHW input with an OIHW kernel (any number of spatial
+ * dims), no dilation, one feature group — `convGeneralDilated(lhs, rhs, windowStrides,
+ * padding)` with its default dimension numbers. For NHWC/HWIO pass `dimensionNumbers` to
+ * {@link convGeneralDilated}.
  */
 export function conv(lhs: Array, rhs: Array, windowStrides: readonly number[], padding: Padding): Array {
   return convGeneralDilated(lhs, rhs, windowStrides, padding);

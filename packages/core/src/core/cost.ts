@@ -4,14 +4,15 @@
  * buffers each dispatch binds — so a user sees whether a step is compute- or memory-bound.
  *
  * The model (XLA's, where it has one): a matmul is 2·batch·m·n·k flops; a fused kernel's
- * arithmetic nodes (shared sub-expressions once) count once per point of its loops, a reduction
+ * float arithmetic nodes (shared sub-expressions once; index and mask math, comparisons'
+ * bool results and selects are not flops) count once per point of its loops, a reduction
  * adds one per reduced element and its `post` runs once per output; prologues and epilogues
  * count over their operand's or result's elements. Transcendentals (exp, log, tanh, sqrt, …) are
  * counted apart from flops. Bytes read are, per input, the elements its loads can touch (a
  * broadcast dimension adds none) up to the buffer's size; bytes written are the outputs'.
  * Routines (sorts, gathers, cumulative sums, …) count their bytes and no flops.
  */
-import { itemSize } from "../dtype.js";
+import { isFloat, itemSize } from "../dtype.js";
 import { children, type Expr } from "../ir/expr.js";
 import { type IntExpr, type Kernel, type Load, outputExprs, resolveInt } from "../ir/kernel.js";
 
@@ -72,10 +73,11 @@ function exprOps(roots: readonly Expr[]): [number, number] {
   const visit = (e: Expr) => {
     if (seen.has(e)) return;
     seen.add(e);
-    if (e.op === "unary" || e.op === "binary") {
+    // Float arithmetic only: index and mask math (ints, bools, selects) is not a flop (XLA's count).
+    if ((e.op === "unary" || e.op === "binary") && isFloat(e.dtype)) {
       if (TRANSCENDENTAL.has(e.fn)) trans++;
       else flops++;
-    } else if (e.op === "select") flops++;
+    }
     for (const c of children(e)) visit(c);
   };
   for (const r of roots) visit(r);

@@ -86,7 +86,7 @@ export function checkEager(prim: Primitive, outs: readonly Array[], later: (chec
   const site = captureSite();
   const fail = (x: ConcreteArray, bad: string) =>
     new FloatingPointError(
-      `debugNans: ${prim} produced ${bad} (its output ${fmtAval(x.aval)})${site ? ` at ${site}` : ""}`,
+      `${bad === "NaN" ? "debugNans" : "debugInfs"}: ${prim} produced ${bad} (its output ${fmtAval(x.aval)})${site ? ` at ${site}` : ""}`,
     );
   const flags = { ...state };
   for (const x of floats(outs)) {
@@ -122,7 +122,7 @@ export function checkJitted(
   const failAt = (eqn: Eqn, x: ConcreteArray, bad: string) => {
     const site = eqnSite(eqn);
     return new FloatingPointError(
-      `debugNans: ${name} produced ${bad}; run again op by op, the first ${bad} came from '${eqn.prim}' ` +
+      `${bad === "NaN" ? "debugNans" : "debugInfs"}: ${name} produced ${bad}; run again op by op, the first ${bad} came from '${eqn.prim}' ` +
         `(output ${fmtAval(x.aval)}) in the equation \`${eqnText(eqn)}\`${site ? `, traced at ${site}` : ""}`,
     );
   };

@@ -156,17 +156,17 @@ export function fmtExpr(e: Expr): string {
 export function describeKernel(k: Kernel): string {
   if (k.kind === "routine") return `routine ${k.routine.name}`;
   if (k.kind === "matmul") {
+    const names = k.batch.length > 0 ? "batch×m×n×k" : "m×n×k";
     const shape = [...k.batch, k.m, k.n, k.k].map(int).join("×");
-    const epi = k.epilogue
-      ? `; epilogue ${fmtExpr(k.epilogue.expr)} with ${k.epilogue.loads.map(fmtLoad).join(", ")}`
-      : "";
+    const withLoads = (loads: readonly Load[]) => (loads.length > 0 ? ` with ${loads.map(fmtLoad).join(", ")}` : "");
+    const epi = k.epilogue ? `; epilogue ${fmtExpr(k.epilogue.expr)}${withLoads(k.epilogue.loads)}` : "";
     const pro = (["lhs", "rhs"] as const)
       .map((side) => {
         const p = k[side].prologue;
-        return p ? `; ${side} prologue ${fmtExpr(p.expr)} with ${p.loads.map(fmtLoad).join(", ")}` : "";
+        return p ? `; ${side} prologue ${fmtExpr(p.expr)}${withLoads(p.loads)}` : "";
       })
       .join("");
-    return `matmul batch×m×n×k ${shape}${pro}${epi}`;
+    return `matmul ${names} ${shape}${pro}${epi}`;
   }
   const red = k.reduce ? `, ${k.reduce} over loops ${k.outRank}…` : "";
   const post = k.post ? `; post ${fmtExpr(k.post)}` : "";

@@ -78,7 +78,10 @@ export function traceAwait(p: Promise<unknown>): void {
   p.finally(() => outstanding.delete(p)).catch(() => {});
 }
 
-/** Begins recording a trace (JAX's `jax.profiler.start_trace`). */
+/**
+ * Begins recording a trace (JAX's `jax.profiler.start_trace`). A jitted call's span is its
+ * host time (tracing, or enqueueing a replay); its kernels run after it, on their own tracks.
+ */
 export function startTrace(): void {
   if (events) throw new Error("profiler.startTrace: a trace is already being recorded (stopTrace ends it)");
   events = [];
@@ -103,7 +106,10 @@ export function startTrace(): void {
 export async function stopTrace(opts: { path?: string } = {}): Promise<ProfileTrace> {
   if (!events) throw new Error("profiler.stopTrace: no trace is being recorded (startTrace begins one)");
   while (outstanding.size > 0) await Promise.allSettled([...outstanding]);
-  const trace: ProfileTrace = { traceEvents: events, displayTimeUnit: "ms" };
+  // Thread names only for the tracks that have events.
+  const used = new Set(events.filter((e) => e.ph !== "M").map((e) => e.tid));
+  const kept = events.filter((e) => e.ph !== "M" || e.tid === 0 || used.has(e.tid));
+  const trace: ProfileTrace = { traceEvents: kept, displayTimeUnit: "ms" };
   events = null;
   if (opts.path !== undefined) await saveTrace(trace, opts.path);
   return trace;

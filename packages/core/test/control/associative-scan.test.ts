@@ -38,14 +38,15 @@ describe("lax.associativeScan", () => {
     }
   });
 
-  test("a non-commutative product keeps its operands' order (forwards: prefixes; reversed: suffixes)", async () => {
+  test("a non-commutative product: prefixes forwards; reversed, the reversed sequence's prefixes (as JAX)", async () => {
     const next = rng(3);
     const n = 11;
     const ms = Array.from({ length: n }, () => Array.from({ length: 4 }, () => Math.round(next() * 4 - 2) + 0));
     const x = np.array(Float32Array.from(ms.flat()), { shape: [n, 2, 2] });
     const matmul = (a: JArray, b: JArray) => np.matmul(a, b);
     const fwd = ms.map((_, i) => ms.slice(1, i + 1).reduce(mm, ms[0] as number[]));
-    const bwd = ms.map((_, i) => ms.slice(i + 1).reduce(mm, ms[i] as number[]));
+    // JAX's reverse: the reversed sequence scanned, fn(fn(x[n−1], x[n−2]), …, x[i]).
+    const bwd = ms.map((_, i) => ms.slice(i, n - 1).reduceRight((acc, m) => mm(acc, m), ms[n - 1] as number[]));
     expect(await values(lax.associativeScan(matmul, x))).toEqual(fwd.flat().map((v) => v + 0));
     expect(await values(lax.associativeScan(matmul, x, { reverse: true }))).toEqual(bwd.flat().map((v) => v + 0));
   });

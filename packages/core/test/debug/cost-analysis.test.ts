@@ -3,7 +3,7 @@
  * in total, against counts by hand — a 1024² matmul is 2·1024³ flops over its operands' and
  * result's bytes; an elementwise chain, a reduction, a broadcast.
  */
-import { type Array as JArray, jit, np } from "@webjax/core";
+import { type Array as JArray, jit, lax, np } from "@webjax/core";
 import { describe, expect, test } from "vitest";
 
 describe("costAnalysis", () => {
@@ -42,6 +42,19 @@ describe("costAnalysis", () => {
       .lower(np.ones([100, 1]), np.ones([1, 50]))
       .costAnalysis();
     expect([outer.flops, outer.bytesRead, outer.bytesWritten]).toEqual([5000, 600, 20000]);
+  });
+
+  test("a SAME-padded conv counts its arithmetic only, as XLA does (padding masks are no flops)", () => {
+    // lax.conv: NCHW input, OIHW kernel; 2·N·O·H·W·(C·3·3) multiply-adds at every output.
+    const x = np.ones([2, 3, 16, 16]);
+    const k = np.ones([8, 3, 3, 3]);
+    const cost = jit((a: JArray, b: JArray) => lax.conv(a, b, [1, 1], "SAME"))
+      .lower(x, k)
+      .costAnalysis();
+    const macs = 2 * 8 * 16 * 16 * 3 * 3 * 3;
+    expect(cost.flops).toBeGreaterThanOrEqual(2 * macs);
+    // Beyond the multiply-adds at most one op an output element (XLA counts 203,136 here).
+    expect(cost.flops).toBeLessThanOrEqual(2 * macs + 2 * 8 * 16 * 16);
   });
 
   test("a program's totals are the sums of its kernels'", () => {
