@@ -198,7 +198,7 @@ describe("WebGPU in the browser", () => {
     } finally {
       console.log = log;
     }
-    expect(lines).toEqual(["c=0.", "c=1.", "c=0.", "c=1."]);
+    expect(lines).toEqual(["c=0.0", "c=1.0", "c=0.0", "c=1.0"]);
     const cost = jit((a: JArray, b: JArray) => a.matmul(b))
       .lower(np.ones([8, 4]), np.ones([4, 2]))
       .costAnalysis();

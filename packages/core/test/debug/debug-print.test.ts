@@ -29,10 +29,10 @@ describe("debug.print", () => {
     await jf(np.array([5, 6])).data();
     await debug.barrier();
     expect(lines).toEqual([
-      "x = [1., 2.], total 3.",
-      "x = [1., 2.], total 3.",
-      "x = [3., 4.], total 7.",
-      "x = [5., 6.], total 11.",
+      "x = [1. 2.], total 3.0",
+      "x = [1. 2.], total 3.0",
+      "x = [3. 4.], total 7.0",
+      "x = [5. 6.], total 11.0",
     ]);
   });
 
@@ -49,7 +49,7 @@ describe("debug.print", () => {
     );
     await grad(f)(np.array([1.5, -2])).data();
     await debug.barrier();
-    expect(lines).toEqual(["{x} = [1., 2.]", "{x} = [3., 4.]", "{x} = [1.5, -2.]"]);
+    expect(lines).toEqual(["{x} = [1. 2.]", "{x} = [3. 4.]", "{x} = [ 1.5 -2. ]"]);
   });
 
   test("inside a scan: once per iteration, eagerly and jitted (a loop step), in order", async () => {
@@ -63,7 +63,7 @@ describe("debug.print", () => {
         xs,
       )[0];
     const xs = np.array([1, 2, 3]);
-    const want = ["c=0. x=1.", "c=1. x=2.", "c=3. x=3."];
+    const want = ["c=0.0 x=1.0", "c=1.0 x=2.0", "c=3.0 x=3.0"];
     await run(xs).data();
     const jr = jit(run);
     await jr(xs).data();
@@ -95,15 +95,21 @@ describe("debug.print", () => {
       await debug.barrier();
       // The program's submit and the result's read; not one per print.
       expect(counters.submits - before).toBeLessThanOrEqual(3);
-      expect(lines.slice(-10)).toEqual(["0.", "0.", "1.", "3.", "6.", "10.", "15.", "21.", "28.", "36."]);
+      expect(lines.slice(-10)).toEqual(["0.0", "0.0", "1.0", "3.0", "6.0", "10.0", "15.0", "21.0", "28.0", "36.0"]);
     },
   );
 
   test("a placeholder without a value is an error at trace time", () => {
     expect(() => debug.print("{} and {}", np.array(1))).toThrow(
-      /debug\.print: "\{\} and \{\}" refers to positional value 1/,
+      /debug\.print: "\{\} and \{\}" needs positional value 1, but got 1/,
     );
-    expect(() => debug.print("{loss}", np.array(1))).toThrow(/debug\.print: "\{loss\}" refers to 'loss'/);
+    expect(() => debug.print("{loss}", np.array(1))).toThrow(
+      /debug\.print: "\{loss\}" names 'loss', but no object of names/,
+    );
+    expect(() => debug.print("{}", np.array(1), np.array(2))).toThrow(/uses 1 of the 2 positional values/);
+    expect(() => debug.print("{0} {}", 1, 2)).toThrow(/mixes automatic/);
+    expect(() => debug.print("a { b")).toThrow(/single '\{'/);
+    expect(() => debug.print("{:.2f}", np.ones([2]))).toThrow(/formats a number or a scalar array, not float32\[2\]/);
   });
 });
 
@@ -131,6 +137,32 @@ describe("debug.callback", () => {
   });
 });
 
+describe("debug.print formats as numpy's str and Python's format", () => {
+  test("arrays of every rank, scalars, specs, strings, pytrees, non-finite values", () => {
+    debug.print("{}", np.zeros([2, 2, 2]));
+    debug.print(
+      "{} | {:.2f} | {:>6} | {} | {}",
+      np.array([0.25, -3, 100.125]),
+      np.array(3.14159),
+      np.array(2),
+      "text",
+      5,
+    );
+    debug.print("{t}", { t: { a: np.array([1, 2], { dtype: "int32" }), b: [np.array(true), null] } });
+    debug.print("{} {} {:e}", np.array([Number.NaN, Number.NEGATIVE_INFINITY]), np.array([1e-8]), np.array(1234.5));
+    return debug
+      .barrier()
+      .then(() =>
+        expect(lines).toEqual([
+          "[[[0. 0.]\n  [0. 0.]]\n\n [[0. 0.]\n  [0. 0.]]]",
+          "[  0.25   -3.    100.125] | 3.14 |    2.0 | text | 5",
+          "{a: [1 2], b: [True, null]}",
+          "[ nan -inf] [1.e-08] 1.234500e+03",
+        ]),
+      );
+  });
+});
+
 describe("debug.print in cond branches", () => {
   test("only the branch taken prints: eagerly, and inside jit, where every branch runs and one is selected", async () => {
     const f = (x: JArray) =>
@@ -154,11 +186,11 @@ describe("debug.print in cond branches", () => {
     await jf(np.array([5, 6])).data();
     await debug.barrier();
     expect(lines).toEqual([
-      "positive [1., 2.]",
-      "not positive [-1., -2.]",
-      "positive [3., 4.]",
-      "not positive [-3., -4.]",
-      "positive [5., 6.]",
+      "positive [1. 2.]",
+      "not positive [-1. -2.]",
+      "positive [3. 4.]",
+      "not positive [-3. -4.]",
+      "positive [5. 6.]",
     ]);
   });
 });
@@ -191,7 +223,7 @@ describe("debug.print: rehearsals and order", () => {
     jf.lower(xs);
     await debug.barrier();
     expect(lines).toEqual([]);
-    const once = ["before", "inner 0.", "inner 1.", "inner 0.", "inner 1.", "after 3."];
+    const once = ["before", "inner 0.0", "inner 1.0", "inner 0.0", "inner 1.0", "after 3.0"];
     for (let call = 0; call < 3; call++) await jf(xs).data();
     await debug.barrier();
     expect(lines).toEqual([...once, ...once, ...once]);
