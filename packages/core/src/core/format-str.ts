@@ -13,8 +13,7 @@ const SUMMARY_OVER = 1000;
 
 /** The shortest decimal that reads back as `v` at the dtype's precision. */
 function shortest(v: number, dtype: DType): string {
-  const same =
-    dtype === "float64" ? (x: number) => x === v : (x: number) => Math.fround(x) === Math.fround(v);
+  const same = dtype === "float64" ? (x: number) => x === v : (x: number) => Math.fround(x) === Math.fround(v);
   for (let p = 1; p <= 17; p++) {
     const s = v.toPrecision(p);
     if (same(Number(s))) return s;

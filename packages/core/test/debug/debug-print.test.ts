@@ -143,7 +143,7 @@ describe("debug.print formats as numpy's str and Python's format", () => {
     debug.print(
       "{} | {:.2f} | {:>6} | {} | {}",
       np.array([0.25, -3, 100.125]),
-      np.array(3.14159),
+      np.array(3.14659),
       np.array(2),
       "text",
       5,
