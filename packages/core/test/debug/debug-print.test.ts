@@ -155,7 +155,7 @@ describe("debug.print formats as numpy's str and Python's format", () => {
       .then(() =>
         expect(lines).toEqual([
           "[[[0. 0.]\n  [0. 0.]]\n\n [[0. 0.]\n  [0. 0.]]]",
-          "[  0.25   -3.    100.125] | 3.14 |    2.0 | text | 5",
+          "[  0.25   -3.    100.125] | 3.15 |    2.0 | text | 5",
           "{a: [1 2], b: [True, null]}",
           "[ nan -inf] [1.e-08] 1.234500e+03",
         ]),
