@@ -119,11 +119,13 @@ export function checkJitted(
   const sync = floats(outs).every((x) => x.backend.canReadSync);
   const flags = { ...state };
   const eqnText = printEqns(closed.jaxpr);
-  const failAt = (eqn: Eqn, x: ConcreteArray, bad: string) => {
+  const failAt = (eqn: Eqn, x: ConcreteArray, bad: string, inner?: { closed: ClosedJaxpr; where: string[] }) => {
     const site = eqnSite(eqn);
+    const text = inner ? printEqns(inner.closed.jaxpr)(eqn) : eqnText(eqn);
+    const where = inner && inner.where.length > 0 ? ` (in ${inner.where.join(", in ")})` : "";
     return new FloatingPointError(
       `${bad === "NaN" ? "debugNans" : "debugInfs"}: ${name} produced ${bad}; run again op by op, the first ${bad} came from '${eqn.prim}' ` +
-        `(output ${fmtAval(x.aval)}) in the equation \`${eqnText(eqn)}\`${site ? `, traced at ${site}` : ""}`,
+        `(output ${fmtAval(x.aval)}) in the equation \`${text}\`${where}${site ? `, traced at ${site}` : ""}`,
     );
   };
   // The search may run later (asynchronous backends): it holds its own handles on the inputs.
@@ -153,7 +155,11 @@ export function checkJitted(
           const { eqn, outs: o } = step();
           for (const x of o) {
             const bad = badValue(x.dataSync());
-            if (bad) throw failAt(eqn, x, bad);
+            if (!bad) continue;
+            // A loop or a branch: its body run op by op too, to the equation inside it.
+            const inner = descend(eqn, eqn.inputs.map(read), bindEqn, made, []);
+            if (inner) throw failAt(inner.eqn, inner.x, inner.bad, inner);
+            throw failAt(eqn, x, bad);
           }
         }
       } finally {
@@ -199,4 +205,92 @@ export function checkJitted(
       })
       .finally(releaseHeld),
   );
+}
+
+interface Finding {
+  readonly eqn: Eqn;
+  readonly x: ConcreteArray;
+  readonly bad: string;
+  readonly closed: ClosedJaxpr;
+  readonly where: string[];
+}
+
+type Binder = (prim: Primitive, args: readonly Array[], params: Params[Primitive]) => Array[];
+
+/** Runs `closed` op by op on `args` (synchronous reads), stopping at the first bad output (descending into bodies). */
+function search(
+  closed: ClosedJaxpr,
+  args: readonly Array[],
+  bindEqn: Binder,
+  made: Array[],
+  where: string[],
+): { found: Finding | null; outs: Array[] } {
+  const env = new Map<unknown, Array>();
+  closed.jaxpr.constvars.forEach((v, i) => env.set(v, closed.consts[i] as Array));
+  closed.jaxpr.invars.forEach((v, i) => env.set(v, args[i] as Array));
+  const read = (a: unknown) => env.get(a) ?? closed.literal(a as never);
+  for (const eqn of closed.jaxpr.eqns) {
+    const ins = eqn.inputs.map(read);
+    const o = bindEqn(eqn.prim, ins, eqn.params as Params[Primitive]);
+    made.push(...o);
+    eqn.outputs.forEach((v, k) => env.set(v, o[k] as Array));
+    for (const x of floats(o)) {
+      const bad = badValue(x.dataSync());
+      if (!bad) continue;
+      return { found: descend(eqn, ins, bindEqn, made, where) ?? { eqn, x, bad, closed, where }, outs: [] };
+    }
+  }
+  return { found: null, outs: closed.jaxpr.outvars.map(read) };
+}
+
+/** Inside a higher-order equation whose output is bad: the first bad equation of the body it ran, or null. */
+function descend(eqn: Eqn, ins: readonly Array[], bindEqn: Binder, made: Array[], where: string[]): Finding | null {
+  if (eqn.prim === "scan") {
+    const p = eqn.params as Params["scan"];
+    const consts = ins.slice(0, p.numConsts);
+    let carry = ins.slice(p.numConsts, p.numConsts + p.numCarry);
+    const xs = ins.slice(p.numConsts + p.numCarry);
+    for (let t = 0; t < p.length; t++) {
+      const i = p.reverse ? p.length - 1 - t : t;
+      const rows = xs.map((x) => {
+        const row = bindEqn("slice", [x], {
+          start: x.shape.map((_, d) => (d === 0 ? i : 0)),
+          limit: x.shape.map((n, d) => (d === 0 ? i + 1 : n)),
+          strides: x.shape.map(() => 1),
+        })[0] as Array;
+        const sq = bindEqn("squeeze", [row], { dimensions: [0] })[0] as Array;
+        made.push(row, sq);
+        return sq;
+      });
+      const r = search(p.body, [...consts, ...carry, ...rows], bindEqn, made, [...where, `step ${i} of ${p.name}`]);
+      if (r.found) return r.found;
+      carry = r.outs.slice(0, p.numCarry);
+    }
+    return null;
+  }
+  if (eqn.prim === "cond") {
+    const p = eqn.params as Params["cond"];
+    const k = Math.min(Math.max(Number((ins[0] as ConcreteArray).dataSync()[0]), 0), p.branches.length - 1);
+    const branch = p.branches[k] as ClosedJaxpr;
+    return search(branch, ins.slice(1), bindEqn, made, [...where, `branch ${k} of ${p.name}`]).found;
+  }
+  if (eqn.prim === "checkpoint") {
+    const p = eqn.params as Params["checkpoint"];
+    return search(p.body, ins, bindEqn, made, [...where, p.name]).found;
+  }
+  if (eqn.prim === "while") {
+    const p = eqn.params as Params["while"];
+    const cc = ins.slice(0, p.condConsts);
+    const bc = ins.slice(p.condConsts, p.condConsts + p.bodyConsts);
+    let carry = ins.slice(p.condConsts + p.bodyConsts);
+    for (let t = 0; ; t++) {
+      const c = search(p.cond, [...cc, ...carry], bindEqn, made, [...where, `step ${t} of ${p.name} (its cond)`]);
+      if (c.found) return c.found;
+      if (!(c.outs[0] as ConcreteArray).dataSync()[0]) return null;
+      const r = search(p.body, [...bc, ...carry], bindEqn, made, [...where, `step ${t} of ${p.name}`]);
+      if (r.found) return r.found;
+      carry = r.outs;
+    }
+  }
+  return null;
 }

@@ -10,9 +10,11 @@ import {
   configure,
   debug,
   FloatingPointError,
+  getBackend,
   grad,
   type Array as JArray,
   jit,
+  lax,
   np,
   random,
   tree,
@@ -82,6 +84,30 @@ describe("debugNans", () => {
     const clean = jit((p: P) => trainStep(p, false))(params());
     await debug.barrier();
     expect(Number.isFinite((await clean.w2.data())[0] as number)).toBe(true);
+  });
+
+  test("inside a scan or a cond the search runs the body op by op, to the equation and step inside it", async () => {
+    configure({ debugNans: true });
+    const e = await nanError(() =>
+      jit((xs: JArray) => lax.scan((c: JArray, x: JArray) => [c.add(np.log(x)), null] as const, np.array(0), xs)[0])(
+        np.array([1, -1, 2]),
+      ),
+    );
+    // Where reads are synchronous the search descends into bodies; elsewhere it names the loop.
+    if (getBackend().canReadSync) expect(e.message).toMatch(/from 'log' .* \(in step 1 of lax\.scan\)/);
+    else expect(e.message).toMatch(/from 'scan'/);
+    const c = await nanError(() =>
+      jit((v: JArray) =>
+        lax.cond(
+          v.greater(0),
+          (a: JArray) => np.sqrt(a.sub(5)),
+          (a: JArray) => a,
+          v,
+        ),
+      )(np.array(2)),
+    );
+    if (getBackend().canReadSync) expect(c.message).toMatch(/from 'sqrt' .* \(in branch 1 of lax\.cond\)/);
+    else expect(c.message).toMatch(/from '(cond|sqrt)'/);
   });
 
   test("debugInfs names log(0) = −Inf; with the checker off nothing is checked", async () => {
