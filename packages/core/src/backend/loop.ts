@@ -83,83 +83,76 @@ export interface LoopStep {
   readonly outs: readonly number[];
 }
 
-/** Runs a loop step over `slots` (the enclosing program's), through the backend's alloc, copy, run and free. */
-export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]): void {
-  if (step.loop.kind === "while") {
-    runWhile(backend, step.loop, step, slots);
-    return;
-  }
-  const b = step.loop;
-  const copy = backend.copy?.bind(backend);
-  if (!copy) throw new Error(`${backend.name}: a loop step needs Backend.copy`);
-  const ins = step.ins.map((i) => slots[i] as Slot);
-  const outs = step.outs.map((i) => slots[i] as Slot);
-  const nc = b.numConsts;
-  const nk = b.carry.length;
-  const local = new globalThis.Array<Slot>(b.nIds);
-  for (const f of b.fixed) local[f.id] = f.slot();
-  for (let k = 0; k < nc; k++) local[b.inIds[k] as number] = ins[k] as Slot;
-  const init = b.carry.map((c, k) => {
-    const s = backend.alloc(c.dtype, c.size);
-    copy(ins[nc + k] as Slot, b.inOffsets[nc + k] as number, s, 0, c.size, c.dtype);
-    return s;
-  });
-  const slices = b.xs.map((x) => backend.alloc(x.dtype, x.rowSize));
-  const sets = [0, 1].map(() => b.made.map((m) => backend.alloc(m.dtype, m.size)));
-  const run = (p: BackendProgram, s: Slot[]) => (backend.run ? backend.run(p, s) : runSteps(backend, p, s));
-  // Carries that are not a made buffer of their own (an input passed through, a repeated output) are copied into these.
-  const spare: Slot[] = [];
-  let carry = init;
-  // Whatever happens, the loop's own slots go back (an error mid-loop poisons nothing else).
-  try {
-    for (let t = 0; t < b.length; t++) {
-      const row = b.reverse ? b.length - 1 - t : t;
-      b.xs.forEach((x, j) => {
-        const at = nc + nk + j;
-        copy(ins[at] as Slot, (b.inOffsets[at] as number) + row * x.rowSize, slices[j] as Slot, 0, x.rowSize, x.dtype);
-        local[b.inIds[at] as number] = slices[j] as Slot;
-      });
-      carry.forEach((s, k) => {
-        local[b.inIds[nc + k] as number] = s;
-      });
-      const set = sets[t % 2] as Slot[];
-      b.made.forEach((m, i) => {
-        local[m.id] = set[i] as Slot;
-      });
-      run(b.program, local);
-      const taken = new Set<number>();
-      const next = b.carry.map((c, k) => {
-        const o = b.outs[k] as LoopOutput;
-        if (o.owned && !taken.has(o.id)) {
-          taken.add(o.id);
-          return local[o.id] as Slot;
-        }
-        const s = backend.alloc(c.dtype, c.size);
-        spare.push(s);
-        copy(local[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
-        return s;
-      });
-      b.ys.forEach((y, j) => {
-        const o = b.outs[nk + j] as LoopOutput;
-        copy(local[o.id] as Slot, o.offset, outs[nk + j] as Slot, row * y.rowSize, y.rowSize, y.dtype);
-      });
-      // The spare copies of the carry before last are read no more.
-      for (const s of carry) {
-        const at = spare.indexOf(s);
-        if (at >= 0) {
-          spare.splice(at, 1);
-          backend.free(s);
-        }
-      }
-      carry = next;
-    }
-    carry.forEach((s, k) => {
-      const c = b.carry[k] as { dtype: DType; size: number };
-      copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
+type Copy = NonNullable<Backend["copy"]>;
+
+/**
+ * A loop's carry: dense copies of the initial carry, then each iteration's body outputs — a
+ * buffer the body made for one output is taken as it is; any other (an input passed through, a
+ * repeated output) is copied into a spare slot, freed once the next iteration has read it.
+ */
+class LoopCarry {
+  slots: Slot[];
+  private readonly init: Slot[];
+  private readonly spare: Slot[] = [];
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly copy: Copy,
+    private readonly leaves: readonly { readonly dtype: DType; readonly size: number }[],
+    from: readonly Slot[],
+    offsets: readonly number[],
+  ) {
+    this.init = leaves.map((c, k) => {
+      const s = backend.alloc(c.dtype, c.size);
+      copy(from[k] as Slot, offsets[k] as number, s, 0, c.size, c.dtype);
+      return s;
     });
-  } finally {
-    for (const s of [...init, ...slices, ...sets.flat(), ...spare]) backend.free(s);
+    this.slots = this.init;
   }
+
+  /** The body's carry outputs (`outs`, read from `local`) become the carry. */
+  advance(outs: readonly LoopOutput[], local: readonly Slot[]): void {
+    const taken = new Set<number>();
+    const next = this.leaves.map((c, k) => {
+      const o = outs[k] as LoopOutput;
+      if (o.owned && !taken.has(o.id)) {
+        taken.add(o.id);
+        return local[o.id] as Slot;
+      }
+      const s = this.backend.alloc(c.dtype, c.size);
+      this.spare.push(s);
+      this.copy(local[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
+      return s;
+    });
+    // The spare copies of the carry before are read no more.
+    for (const s of this.slots) {
+      const at = this.spare.indexOf(s);
+      if (at >= 0) {
+        this.spare.splice(at, 1);
+        this.backend.free(s);
+      }
+    }
+    this.slots = next;
+  }
+
+  /** Copies the final carry into the loop step's outputs. */
+  finish(outs: readonly Slot[]): void {
+    this.slots.forEach((s, k) => {
+      const c = this.leaves[k] as { dtype: DType; size: number };
+      this.copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
+    });
+  }
+
+  release(): void {
+    for (const s of [...this.init, ...this.spare]) this.backend.free(s);
+  }
+}
+
+/** Binds set `set` of a body's output buffers into `local`. */
+function bindMade(b: BodyProgram, local: Slot[], set: readonly Slot[]): void {
+  b.made.forEach((m, i) => {
+    local[m.id] = set[i] as Slot;
+  });
 }
 
 /** Binds a body's own fixed slots and `inputs` at its input ids, into `local`. */
@@ -170,65 +163,82 @@ function bindInputs(b: BodyProgram, local: Slot[], inputs: readonly Slot[]): voi
   });
 }
 
-function runWhile(backend: Backend, w: WhileBody, step: LoopStep, slots: readonly Slot[]): void {
+/** What a loop step needs of the backend: its copy, and running a body program. */
+function loopOps(backend: Backend): { copy: Copy; run: (p: BackendProgram, s: Slot[]) => void } {
   const copy = backend.copy?.bind(backend);
   if (!copy) throw new Error(`${backend.name}: a loop step needs Backend.copy`);
+  return { copy, run: (p, s) => (backend.run ? backend.run(p, s) : runSteps(backend, p, s)) };
+}
+
+/** Runs a loop step over `slots` (the enclosing program's), through the backend's alloc, copy, run and free. */
+export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]): void {
+  if (step.loop.kind === "while") {
+    runWhile(backend, step.loop, step, slots);
+    return;
+  }
+  const b = step.loop;
+  const { copy, run } = loopOps(backend);
+  const ins = step.ins.map((i) => slots[i] as Slot);
+  const outs = step.outs.map((i) => slots[i] as Slot);
+  const nc = b.numConsts;
+  const nk = b.carry.length;
+  const local = new globalThis.Array<Slot>(b.nIds);
+  bindInputs(b, local, ins.slice(0, nc));
+  const carry = new LoopCarry(backend, copy, b.carry, ins.slice(nc, nc + nk), b.inOffsets.slice(nc, nc + nk));
+  const slices = b.xs.map((x) => backend.alloc(x.dtype, x.rowSize));
+  const sets = [0, 1].map(() => b.made.map((m) => backend.alloc(m.dtype, m.size)));
+  // Whatever happens, the loop's own slots go back (an error mid-loop poisons nothing else).
+  try {
+    for (let t = 0; t < b.length; t++) {
+      const row = b.reverse ? b.length - 1 - t : t;
+      b.xs.forEach((x, j) => {
+        const at = nc + nk + j;
+        copy(ins[at] as Slot, (b.inOffsets[at] as number) + row * x.rowSize, slices[j] as Slot, 0, x.rowSize, x.dtype);
+        local[b.inIds[at] as number] = slices[j] as Slot;
+      });
+      carry.slots.forEach((s, k) => {
+        local[b.inIds[nc + k] as number] = s;
+      });
+      bindMade(b, local, sets[t % 2] as Slot[]);
+      run(b.program, local);
+      b.ys.forEach((y, j) => {
+        const o = b.outs[nk + j] as LoopOutput;
+        copy(local[o.id] as Slot, o.offset, outs[nk + j] as Slot, row * y.rowSize, y.rowSize, y.dtype);
+      });
+      carry.advance(b.outs, local);
+    }
+    carry.finish(outs);
+  } finally {
+    carry.release();
+    for (const s of [...slices, ...sets.flat()]) backend.free(s);
+  }
+}
+
+function runWhile(backend: Backend, w: WhileBody, step: LoopStep, slots: readonly Slot[]): void {
+  const { copy, run } = loopOps(backend);
   const ins = step.ins.map((i) => slots[i] as Slot);
   const outs = step.outs.map((i) => slots[i] as Slot);
   const [cc, bc] = [w.numCondConsts, w.numBodyConsts];
-  const run = (p: BackendProgram, s: Slot[]) => (backend.run ? backend.run(p, s) : runSteps(backend, p, s));
-  const init = w.carry.map((c, k) => {
-    const s = backend.alloc(c.dtype, c.size);
-    copy(ins[cc + bc + k] as Slot, w.inOffsets[cc + bc + k] as number, s, 0, c.size, c.dtype);
-    return s;
-  });
+  const carry = new LoopCarry(backend, copy, w.carry, ins.slice(cc + bc), w.inOffsets.slice(cc + bc));
   const condLocal = new globalThis.Array<Slot>(w.cond.nIds);
   const bodyLocal = new globalThis.Array<Slot>(w.body.nIds);
   const condMade = w.cond.made.map((m) => backend.alloc(m.dtype, m.size));
   const sets = [0, 1].map(() => w.body.made.map((m) => backend.alloc(m.dtype, m.size)));
-  const spare: Slot[] = [];
-  let carry = init;
   try {
     for (let t = 0; ; t++) {
-      bindInputs(w.cond, condLocal, [...ins.slice(0, cc), ...carry]);
-      w.cond.made.forEach((m, i) => {
-        condLocal[m.id] = condMade[i] as Slot;
-      });
+      bindInputs(w.cond, condLocal, [...ins.slice(0, cc), ...carry.slots]);
+      bindMade(w.cond, condLocal, condMade);
       run(w.cond.program, condLocal);
       const p = w.cond.outs[0] as LoopOutput;
       if (!backend.readSync(condLocal[p.id] as Slot, "bool", p.offset, 1)[0]) break;
-      bindInputs(w.body, bodyLocal, [...ins.slice(cc, cc + bc), ...carry]);
-      const set = sets[t % 2] as Slot[];
-      w.body.made.forEach((m, i) => {
-        bodyLocal[m.id] = set[i] as Slot;
-      });
+      bindInputs(w.body, bodyLocal, [...ins.slice(cc, cc + bc), ...carry.slots]);
+      bindMade(w.body, bodyLocal, sets[t % 2] as Slot[]);
       run(w.body.program, bodyLocal);
-      const taken = new Set<number>();
-      const next = w.carry.map((c, k) => {
-        const o = w.body.outs[k] as LoopOutput;
-        if (o.owned && !taken.has(o.id)) {
-          taken.add(o.id);
-          return bodyLocal[o.id] as Slot;
-        }
-        const s = backend.alloc(c.dtype, c.size);
-        spare.push(s);
-        copy(bodyLocal[o.id] as Slot, o.offset, s, 0, c.size, c.dtype);
-        return s;
-      });
-      for (const s of carry) {
-        const at = spare.indexOf(s);
-        if (at >= 0) {
-          spare.splice(at, 1);
-          backend.free(s);
-        }
-      }
-      carry = next;
+      carry.advance(w.body.outs, bodyLocal);
     }
-    carry.forEach((s, k) => {
-      const c = w.carry[k] as { dtype: DType; size: number };
-      copy(s, 0, outs[k] as Slot, 0, c.size, c.dtype);
-    });
+    carry.finish(outs);
   } finally {
-    for (const s of [...init, ...condMade, ...sets.flat(), ...spare]) backend.free(s);
+    carry.release();
+    for (const s of [...condMade, ...sets.flat()]) backend.free(s);
   }
 }
