@@ -1,5 +1,5 @@
 import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
-import { type Kernel, LruCache, ProgramArenas, profiling, runLoop, traceNow } from "@webjax/core/internal";
+import { type Kernel, LruCache, ProgramArenas, profiling, traceNow } from "@webjax/core/internal";
 import { fusedSource, paramCount } from "./codegen/fused.js";
 import { matmulSource } from "./codegen/matmul.js";
 import { checkTuning, chooseTiles, type Tuning, tuningFor } from "./codegen/matmul-tiles.js";
@@ -9,7 +9,6 @@ import {
   type DataArray,
   describe,
   firstError,
-  fromBytes,
   GpuCounters,
   GpuExecutable,
   GpuRoutine,
@@ -21,11 +20,12 @@ import {
 import type { WebGPULimits } from "./limits.js";
 import { type Batch, encodeRoutine, encodeSplit, type PassRecorder, splitPipelines } from "./passes.js";
 import { BufferPool, Usage } from "./pool.js";
+import { runProgramSteps } from "./program-run.js";
 import { type Bound, createBindGroup, padParams, planGpuArena, StepCaches } from "./program-state.js";
-import { mapStaging, readRange } from "./readback.js";
 import { planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
 import { beginTimed, endTimed, resolveTimes, traceSubmit } from "./timestamps.js";
+import { copyBetweenPasses, copyRange, readInBatch, readSubmitted } from "./transfers.js";
 import { inPlaceVariant, specializedVariant } from "./variants.js";
 
 export { GpuSlot } from "./executables.js";
@@ -76,7 +76,7 @@ export class WebGPUBackend implements Backend {
   /** Readback buffers (MAP_READ), reused once unmapped. */
   private readonly staging: BufferPool;
   /** Program steps' param buffers and bind groups, kept between calls. */
-  private readonly steps: StepCaches;
+  readonly steps: StepCaches;
   /** Programs' arenas of intermediates (program-state.ts); collected programs' buffers go back to the pool. */
   private readonly arenas = new ProgramArenas(
     (steps) => planGpuArena(steps, this.limits),
@@ -300,60 +300,17 @@ export class WebGPUBackend implements Backend {
     const outer = this.inProgram;
     this.inProgram = true;
     try {
-      const arena = this.arenas.of(program);
-      for (const s of program.steps) {
-        if (s.op === "alloc") {
-          const place = arena.placeOf.get(s);
-          if (place === undefined) {
-            slots[s.id] = this.alloc(s.dtype, s.size);
-            continue;
-          }
-          const bytes = bytesOf(s.dtype, s.size);
-          const slot = new GpuSlot(s.dtype, s.size, bytes, arena.buffers[place.block] ?? null, place.offset);
-          if (!slot.buffer) {
-            const size = arena.bytes[place.block] as number;
-            const b = this.scoped(slot, "allocating the program arena for", () => this.storage.acquireExact(size));
-            slot.buffer = arena.buffers[place.block] = b;
-            this.counters.arenaBuffers++;
-            this.counters.arenaBytes += b.size;
-          }
-          this.counters.arenaSlots++;
-          this.counters.arenaSlotBytes += bytes;
-          slots[s.id] = slot;
-          continue;
-        }
-        if (s.op === "free") {
-          // An intermediate's buffer stays the arena's; the slot is only marked freed.
-          if (arena.ids.has(s.id)) (slots[s.id] as GpuSlot).buffer = null;
-          else this.free(slots[s.id] as Slot);
-          continue;
-        }
-        if (s.op === "loop") {
-          runLoop(this, s, slots);
-          continue;
-        }
-        if (s.op === "host") {
-          s.run(s.ins.map((i) => slots[i] as Slot));
-          continue;
-        }
-        // Each dispatch step keeps its param buffers and recent bind groups (program-state.ts).
-        this.steps.enter(s);
-        try {
-          this.dispatch(
-            s.exe,
-            s.ins.map((i) => slots[i] as Slot),
-            s.outs.map((i) => slots[i] as Slot),
-            s.params,
-          );
-        } finally {
-          this.steps.leave();
-        }
-      }
+      runProgramSteps(this, this.arenas.of(program), program, slots);
     } finally {
       this.inProgram = outer;
     }
     if (!outer && this.batch && this.batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight)
       this.flush();
+  }
+
+  /** A buffer of exactly `bytes` for a program arena's block (program-run.ts). */
+  arenaBuffer(slot: GpuSlot, bytes: number): GPUBuffer {
+    return this.scoped(slot, "allocating the program arena for", () => this.storage.acquireExact(bytes));
   }
 
   /**
@@ -367,30 +324,20 @@ export class WebGPUBackend implements Backend {
       b.poison = a.poison;
       return;
     }
-    if (!a.buffer || !b.buffer) throw new BackendError("webgpu: a copy reads or writes a freed buffer");
-    const item = dtype === "float16" ? 2 : 4;
-    const [from, to, bytes] = [srcOffset * item, dstOffset * item, size * item];
-    if (from % 4 !== 0 || to % 4 !== 0 || bytes % 4 !== 0) {
-      throw new BackendError(
-        `webgpu: a float16 copy needs even offsets and sizes, got ${srcOffset}, ${dstOffset}, ${size}`,
-      );
-    }
-    if (from + bytes > a.bytes || to + bytes > b.bytes) {
-      throw new BackendError(
-        `webgpu: a copy of ${size} elements from ${srcOffset} of ${a.size} to ${dstOffset} of ${b.size} is out of range`,
-      );
-    }
+    const { from, to, bytes } = copyRange(a, srcOffset, b, dstOffset, size, dtype);
     if (this.preparing || bytes === 0) return;
     const batch = this.open();
-    batch.pass.end();
-    batch.encoder.copyBufferToBuffer(a.buffer, a.offset + from, b.buffer, b.offset + to, bytes);
-    batch.pass = batch.encoder.beginComputePass();
+    copyBetweenPasses(batch, a.buffer as GPUBuffer, a.offset + from, b.buffer as GPUBuffer, b.offset + to, bytes);
     this.counters.copies++;
     b.check = firstError([batch.errors, ...(a.check ? [a.check] : []), ...(b.check ? [b.check] : [])]);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setTimeout(() => this.flush(), 0);
-    }
+    this.flushSoon();
+  }
+
+  /** Submits at the end of this task (unless something submits first). */
+  private flushSoon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setTimeout(() => this.flush(), 0);
   }
 
   dispatch(exe: Executable, inputs: readonly Slot[], outputs: readonly Slot[], params: Int32Array): void {
@@ -432,10 +379,7 @@ export class WebGPUBackend implements Backend {
       out.check = firstError([batch.errors, ...compiled, ...upstream, ...(out.check ? [out.check] : [])]);
     }
     if (!this.inProgram && batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setTimeout(() => this.flush(), 0);
-    }
+    else this.flushSoon();
   }
 
   /** A fused or matmul kernel: one dispatch, or one per chunk past the binding size. Returns its compile checks. */
@@ -553,25 +497,20 @@ export class WebGPUBackend implements Backend {
   }
 
   async read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray> {
-    const s = slot as GpuSlot;
     this.alive();
-    if (s.poison) throw s.poison;
-    if (!s.buffer) throw new BackendError("webgpu: read of a freed buffer");
+    this.checkReadable(slot as GpuSlot);
     this.flush();
-    const { skip, start, bytes } = readRange(dtype, offset, size);
-    const staging = this.staging.acquire(Math.max(bytes, 4));
-    this.device.pushErrorScope("validation");
-    const enc = this.device.createCommandEncoder({ label: "webjax-read" });
-    enc.copyBufferToBuffer(s.buffer, s.offset + start, staging, 0, bytes);
-    this.device.queue.submit([enc.finish()]);
-    const copied = this.device.popErrorScope();
-    const raw = await mapStaging(staging, bytes, this.staging, () => this.lostReason);
-    const err = await s.check;
-    if (err) throw err;
-    const copyError = await copied;
-    if (copyError) throw new BackendError(`webgpu: reading a ${dtype}[${size}] array failed: ${copyError.message}`);
+    const data = await readSubmitted(
+      this.device,
+      this.staging,
+      () => this.lostReason,
+      slot as GpuSlot,
+      dtype,
+      offset,
+      size,
+    );
     if (this.lostReason !== null) this.alive();
-    return fromBytes(raw, dtype, skip, size);
+    return data;
   }
 
   /**
@@ -580,32 +519,23 @@ export class WebGPUBackend implements Backend {
    * and the value resolves once that buffer has run — one submit for any number of reads.
    */
   readAt(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray> {
-    const s = slot as GpuSlot;
     this.alive();
-    if (s.poison) return Promise.reject(s.poison);
-    if (!s.buffer) return Promise.reject(new BackendError("webgpu: read of a freed buffer"));
-    if (this.preparing) return this.read(slot, dtype, offset, size);
-    const { skip, start, bytes } = readRange(dtype, offset, size);
-    const staging = this.staging.acquire(Math.max(bytes, 4));
-    const batch = this.open();
-    batch.pass.end();
-    if (bytes > 0) batch.encoder.copyBufferToBuffer(s.buffer, s.offset + start, staging, 0, bytes);
-    batch.pass = batch.encoder.beginComputePass();
-    const submitted = new Promise<void>((resolve) => {
-      batch.afterSubmit ??= [];
-      batch.afterSubmit.push(resolve);
-    });
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setTimeout(() => this.flush(), 0);
+    try {
+      this.checkReadable(slot as GpuSlot);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    return (async () => {
-      await submitted;
-      const raw = await mapStaging(staging, bytes, this.staging, () => this.lostReason);
-      const err = (await s.check) ?? (await batch.errors);
-      if (err) throw err;
-      return fromBytes(raw, dtype, skip, size);
-    })();
+    if (this.preparing) return this.read(slot, dtype, offset, size);
+    const batch = this.open();
+    const read = readInBatch(batch, this.staging, () => this.lostReason, slot as GpuSlot, dtype, offset, size);
+    this.flushSoon();
+    return read;
+  }
+
+  /** A slot a read may take: not poisoned (its error is thrown), not freed. */
+  private checkReadable(s: GpuSlot): void {
+    if (s.poison) throw s.poison;
+    if (!s.buffer) throw new BackendError("webgpu: read of a freed buffer");
   }
 
   readSync(): never {
