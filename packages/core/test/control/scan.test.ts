@@ -288,7 +288,10 @@ describe("lax.scan, foriLoop and map", () => {
         c.dispose();
         ys.dispose();
       }
-      // The programs staged for these calls hold their literal scalars until they are collected.
+      // The programs staged for these calls hold their literal scalars until they are collected:
+      // a chain (a body's program, then its literals) that a loaded machine may take two
+      // collections to finish.
+      await collect();
       await collect();
     });
     expect(report.details, "buffers left alive").toEqual([]);
