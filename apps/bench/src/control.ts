@@ -2,7 +2,8 @@
  * Control flow (issue 24): an RNN over 100 steps (hidden 32, input 16, batch 8) as one
  * lax.scan against the same recurrence unrolled by a JS loop, both jitted, forward and
  * gradient: time per call and kernels dispatched per call, on the CPU and on WebGPU. No JS peer
- * has a scan (jax-js' was never merged), so there is no peer row.
+ * has a scan (jax-js' was never merged), so there is no peer row. On WebGPU also a
+ * data-dependent `whileLoop` on the device against a host loop reading a flag every step.
  */
 import { getBackend, grad, jit, lax, np, random, type Array as WArray } from "@webjax/core";
 import { medianMs } from "./timing.js";
@@ -97,7 +98,65 @@ export async function benchControlWebGPU(
       return;
     }
     await rows(report, 3);
+    heading(
+      `\ncontrol flow: Newton's method for √a over ${NEWTON} values to a relative 1e-6, data-dependent steps (webgpu)`,
+    );
+    await whileRows(report);
   } finally {
     shutdown();
   }
+}
+
+const NEWTON = 4096;
+
+/**
+ * A data-dependent loop on WebGPU: `lax.whileLoop` on the device (jitted; its flag read once
+ * per chunk of 32 steps) against the loop a user writes without it — a jitted step and a
+ * host `while` that reads the flag back after every step.
+ */
+async function whileRows(report: (results: Record<string, number>, unit: string) => void) {
+  const a = random.uniform(random.key(3), [NEWTON], { minval: 1, maxval: 1e6 });
+  const unfinished = (x: WArray) => x.mul(x).sub(a).abs().greater(a.mul(1e-6)).any();
+  const step = (x: WArray) => x.add(a.div(x)).mul(0.5);
+  const device = jit(
+    (x0: WArray) =>
+      lax.whileLoop(
+        ([x]: [WArray]) => unfinished(x),
+        ([x]: [WArray]) => [step(x)] as [WArray],
+        [x0] as [WArray],
+      )[0],
+  );
+  const jStep = jit((x: WArray) => [step(x), unfinished(step(x))] as const);
+  const host = async (x0: WArray) => {
+    let x = x0;
+    for (let go = true; go; ) {
+      const [next, flag] = jStep(x);
+      go = Boolean((await flag.data())[0]);
+      flag.dispose();
+      if (x !== x0) x.dispose();
+      x = next;
+    }
+    return x;
+  };
+  const counters = (getBackend() as unknown as { counters: { loopReads: number } }).counters;
+  const reads: Record<string, number> = {};
+  const times: Record<string, number> = {};
+  const fns: Record<string, () => Promise<WArray>> = {
+    "whileLoop on the device": async () => device(a),
+    "host loop, a read per step": () => host(a),
+  };
+  for (const [name, f] of Object.entries(fns)) {
+    const run = async () => {
+      const x = await f();
+      await x.data();
+      x.dispose();
+    };
+    await run();
+    const before = counters.loopReads;
+    await run();
+    reads[name] = counters.loopReads - before;
+    times[name] = await medianMs(run, { warmup: 1, reps: 5 });
+  }
+  report(times, "ms/call");
+  console.log(`  device flag reads per call: ${reads["whileLoop on the device"]} (the host loop reads once per step)`);
 }

@@ -4,7 +4,18 @@ export { type PackedArena, ProgramArenas, packArena } from "./backend/arena.js";
 export { generateFused } from "./backend/cpu/codegen.js";
 export { CpuBackend } from "./backend/cpu/cpu-backend.js";
 export { Heap } from "./backend/cpu/heap.js";
-export { type LoopBody, type LoopStep, runLoop } from "./backend/loop.js";
+export {
+  type BodyProgram,
+  bindInputs,
+  bindMade,
+  type CondBody,
+  type LoopBody,
+  type LoopOutput,
+  type LoopStep,
+  runLoop,
+  type StepLoop,
+  type WhileBody,
+} from "./backend/loop.js";
 export { existingBackend } from "./backend/registry.js";
 export { runSteps } from "./backend/run-steps.js";
 export type { Aval } from "./core/aval.js";

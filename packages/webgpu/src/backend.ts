@@ -1,30 +1,33 @@
 import { type Backend, BackendError, type BackendProgram, type DType, type Executable, type Slot } from "@webjax/core";
-import { type Kernel, LruCache, ProgramArenas, profiling, traceNow } from "@webjax/core/internal";
-import { fusedSource, paramCount } from "./codegen/fused.js";
-import { matmulSource } from "./codegen/matmul.js";
-import { checkTuning, chooseTiles, type Tuning, tuningFor } from "./codegen/matmul-tiles.js";
+import { type Kernel, type LoopStep, ProgramArenas, profiling, traceNow } from "@webjax/core/internal";
+import { checkTuning, type Tuning, tuningFor } from "./codegen/matmul-tiles.js";
+import { runDeviceCond } from "./device-cond.js";
+import { runDeviceWhile } from "./device-loop.js";
 import {
   bytesOf,
-  Compiled,
+  type Compiled,
   type DataArray,
   describe,
   firstError,
   GpuCounters,
-  GpuExecutable,
+  type GpuExecutable,
   GpuRoutine,
   GpuSlot,
   useSerial,
   useSplit,
   workgroups,
 } from "./executables.js";
+import { type Gate, gatedCopy, type LoopHost } from "./gate.js";
 import type { WebGPULimits } from "./limits.js";
+import { endBatch, type SubmitErrors, SubmitOrder } from "./order.js";
 import { type Batch, encodeRoutine, encodeSplit, type PassRecorder, splitPipelines } from "./passes.js";
+import { compileKernel, kernelSource, Pipelines } from "./pipelines.js";
 import { BufferPool, Usage } from "./pool.js";
 import { runProgramSteps } from "./program-run.js";
 import { type Bound, createBindGroup, padParams, planGpuArena, StepCaches } from "./program-state.js";
 import { planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
-import { beginTimed, endTimed, resolveTimes, traceSubmit } from "./timestamps.js";
+import { beginTimed, endTimed } from "./timestamps.js";
 import { copyBetweenPasses, copyRange, readInBatch, readSubmitted } from "./transfers.js";
 import { inPlaceVariant, specializedVariant } from "./variants.js";
 
@@ -41,6 +44,8 @@ export interface WebGPUBackendOptions {
    * default: the row of the adapter's vendor.
    */
   matmulTuning?: string | Tuning;
+  /** Iterations of a device while loop between two reads of its flag (default 32). */
+  whileChunk?: number;
 }
 
 /**
@@ -69,12 +74,19 @@ export class WebGPUBackend implements Backend {
   /** Set while a program's steps are recorded: its dispatches go into one submit. */
   private inProgram = false;
   private inFlight = 0;
-  /** Pipelines by WGSL source; the least recently used past 1024 are dropped (recompiled on reuse). */
-  private readonly pipelines = new LruCache<string, Compiled>(1024);
+  /** Pipelines by WGSL source (pipelines.ts). */
+  private readonly pipelines: Pipelines;
   private readonly storage: BufferPool;
   private readonly uniforms: BufferPool;
   /** Readback buffers (MAP_READ), reused once unmapped. */
   private readonly staging: BufferPool;
+  /** Command buffers held behind device loops, in order (order.ts). */
+  readonly order: SubmitOrder;
+  /** The number of the command buffer (or device loop) being built; pool releases are tagged with it. */
+  private epoch = 0;
+  /** While a device loop's iterations are encoded: their dispatches are gated (device-loop.ts). */
+  private gate: Gate | null = null;
+  private readonly loopHost: LoopHost;
   /** Program steps' param buffers and bind groups, kept between calls. */
   readonly steps: StepCaches;
   /** Programs' arenas of intermediates (program-state.ts); collected programs' buffers go back to the pool. */
@@ -110,6 +122,9 @@ export class WebGPUBackend implements Backend {
     this.uniforms = new BufferPool(device, Usage.UNIFORM | Usage.COPY_DST, 4 * 1024 * 1024, "webjax-params");
     this.staging = new BufferPool(device, Usage.MAP_READ | Usage.COPY_DST, 64 * 1024 * 1024, "webjax-read");
     this.steps = new StepCaches(device);
+    this.pipelines = new Pipelines(device, this.counters);
+    this.order = new SubmitOrder(device);
+    this.loopHost = this.makeLoopHost(options.whileChunk ?? 32);
     this.recorder = {
       limits,
       storage: this.storage,
@@ -189,22 +204,7 @@ export class WebGPUBackend implements Backend {
 
   compile(kernel: Kernel): GpuExecutable | GpuRoutine {
     this.alive();
-    if (kernel.kind === "routine") return new GpuRoutine(kernel);
-    const bindings = kernel.inputs.length + kernel.outputs.length;
-    if (bindings > this.limits.maxStorageBuffersPerShaderStage) {
-      throw new BackendError(
-        `webgpu: kernel '${kernel.label}' binds ${bindings} storage buffers, past this device's maxStorageBuffersPerShaderStage (${this.limits.maxStorageBuffersPerShaderStage})`,
-      );
-    }
-    const nParams = paramCount([kernel]);
-    if (kernel.kind === "matmul") {
-      const tiles = chooseTiles(kernel, this.tuning);
-      const main = this.pipeline(kernel.label, matmulSource(kernel, nParams, undefined, tiles));
-      return new GpuExecutable(kernel, main, nParams, null, null, tiles);
-    }
-    const main = this.pipeline(kernel.label, fusedSource(kernel, nParams));
-    const serial = kernel.reduce ? this.pipeline(kernel.label, fusedSource(kernel, nParams, true)) : null;
-    return new GpuExecutable(kernel, main, nParams, serial);
+    return compileKernel(kernel, this.limits, this.tuning, (label, source) => this.pipeline(label, source));
   }
 
   inPlace(exe: Executable, pairs: readonly (readonly [number, number])[]): Executable | null {
@@ -217,47 +217,12 @@ export class WebGPUBackend implements Backend {
 
   /** The WGSL of a kernel (routines are several passes: named only). */
   kernelSource(kernel: Kernel): string {
-    if (kernel.kind === "routine") return `routine '${kernel.routine.name}' (WGSL passes, see routines/)`;
-    const nParams = paramCount([kernel]);
-    return kernel.kind === "matmul"
-      ? matmulSource(kernel, nParams, undefined, chooseTiles(kernel, this.tuning))
-      : fusedSource(kernel, nParams);
+    return kernelSource(kernel, this.tuning);
   }
 
-  /**
-   * A compute pipeline from the cache keyed by WGSL source, compiled on first use: at once, or
-   * asynchronously while a `prepare` is building.
-   */
+  /** A compute pipeline from the cache keyed by WGSL source (pipelines.ts). */
   private pipeline(label: string, source: string): Compiled {
-    let entry = this.pipelines.get(source);
-    if (!entry) {
-      this.counters.compiles++;
-      this.device.pushErrorScope("validation");
-      const module = this.device.createShaderModule({ code: source, label });
-      const descriptor: GPUComputePipelineDescriptor = {
-        layout: "auto",
-        compute: { module, entryPoint: "main" },
-        label,
-      };
-      const pending = this.preparing;
-      entry = new Compiled(this.device, descriptor, pending ? null : this.device.createComputePipeline(descriptor));
-      const scoped = this.device.popErrorScope();
-      let made: Promise<Error | null> = Promise.resolve(null);
-      if (pending) {
-        this.counters.asyncPipelines++;
-        made = entry.makeAsync();
-        pending.push(made);
-      }
-      entry.compiled = Promise.all([scoped, made]).then(async ([err, failed]) => {
-        const e = err ?? failed;
-        if (!e) return null;
-        const info = await module.getCompilationInfo();
-        const messages = info.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ");
-        return new BackendError(`webgpu: kernel '${label}' did not compile: ${messages || e.message}\n${source}`);
-      });
-      this.pipelines.set(source, entry);
-    }
-    return entry;
+    return this.pipelines.get(label, source, this.preparing);
   }
 
   /**
@@ -327,6 +292,17 @@ export class WebGPUBackend implements Backend {
     const { from, to, bytes } = copyRange(a, srcOffset, b, dstOffset, size, dtype);
     if (this.preparing || bytes === 0) return;
     const batch = this.open();
+    if (this.gate && this.gate.mode !== "off") {
+      // Inside a device loop's iteration a copy must be skippable: a copy kernel, dispatched gated.
+      const params: GPUBuffer[] = [];
+      const [src, dst] = [
+        { buffer: a.buffer as GPUBuffer, word: (a.offset + from) / 4 },
+        { buffer: b.buffer as GPUBuffer, word: (b.offset + to) / 4 },
+      ];
+      gatedCopy(this.loopHost, this.gate, batch, src, dst, bytes / 4, params);
+      for (const u of params) this.uniforms.release(u);
+      return;
+    }
     copyBetweenPasses(batch, a.buffer as GPUBuffer, a.offset + from, b.buffer as GPUBuffer, b.offset + to, bytes);
     this.counters.copies++;
     b.check = firstError([batch.errors, ...(a.check ? [a.check] : []), ...(b.check ? [b.check] : [])]);
@@ -376,7 +352,10 @@ export class WebGPUBackend implements Backend {
     if (t0 >= 0) endTimed(batch, timed, exe.kernel.label, t0);
     const upstream = ins.map((s) => s.check).filter((c): c is Promise<Error | null> => c !== null);
     for (const out of outs) {
-      out.check = firstError([batch.errors, ...compiled, ...upstream, ...(out.check ? [out.check] : [])]);
+      // A gated (loop) dispatch writes its outputs again every iteration: its errors reach the
+      // loop's outputs through the loop's own batches, so the chain does not grow per iteration.
+      const previous = out.check && !this.gate ? [out.check] : [];
+      out.check = firstError([batch.errors, ...compiled, ...upstream, ...previous]);
     }
     if (!this.inProgram && batch.dispatches >= this.flushEvery && this.inFlight < this.maxInFlight) this.flush();
     else this.flushSoon();
@@ -411,6 +390,10 @@ export class WebGPUBackend implements Backend {
     [x, y, z]: [number, number, number],
     label: string,
   ): void {
+    if (this.gate?.mode === "count") {
+      this.gate.dispatch(null, x, y, z);
+      return;
+    }
     const paramBytes = Math.max(16, Math.ceil(nParams / 4) * 16);
     // A program step's record keeps its param buffer and bind groups; eager dispatches pool them.
     const kept = this.fault === null ? this.steps.record(pipeline, params, paramBytes) : null;
@@ -434,7 +417,8 @@ export class WebGPUBackend implements Backend {
     }
     batch.pass.setPipeline(pipeline);
     batch.pass.setBindGroup(0, bindGroup);
-    batch.pass.dispatchWorkgroups(x, y, z);
+    if (this.gate?.mode === "on") this.gate.dispatch(batch.pass, x, y, z);
+    else batch.pass.dispatchWorkgroups(x, y, z);
   }
 
   private encode(batch: Batch, e: GpuExecutable, ins: GpuSlot[], outs: GpuSlot[], chunk: Chunk): void {
@@ -465,40 +449,125 @@ export class WebGPUBackend implements Backend {
     }
     if (!b) return;
     this.batch = null;
-    b.pass.end();
-    const reportTimes = b.times ? resolveTimes(this.device, b.encoder, b.times) : null;
-    this.device.queue.submit([b.encoder.finish()]);
-    reportTimes?.();
-    for (const done of b.afterSubmit ?? []) done();
-    this.counters.submits++;
-    if (profiling()) traceSubmit(this.device, b.dispatches);
-    this.storage.submitted();
-    this.uniforms.submitted();
-    const oom = this.device.popErrorScope();
-    const validation = this.device.popErrorScope();
-    Promise.all([oom, validation]).then(
-      ([o, v]) => {
-        const err = o ?? v;
-        // Which kernels: the core names their ops' call sites (core/call-sites.ts).
-        const origins = { origin: b.faulted, origins: b.exes };
-        b.settle(
-          err
-            ? Object.assign(new BackendError(`webgpu: kernel(s) ${describe(b.labels)} failed: ${err.message}`), origins)
-            : null,
-        );
+    this.submitBatch(b, this.nextEpoch(), false);
+  }
+
+  /** The epoch being built ends (returned); releases from now on belong to the next. */
+  private nextEpoch(): number {
+    const e = this.epoch++;
+    this.storage.epoch = this.uniforms.epoch = this.epoch;
+    return e;
+  }
+
+  /**
+   * Ends a batch and submits it — at once, or held behind a device loop (`direct`: a loop's own
+   * batch, submitted now) — then recycles what epoch `epoch` released.
+   */
+  private submitBatch(b: Batch, epoch: number, direct: boolean): void {
+    const { commands, settle } = endBatch(this.device, b);
+    const after = (submit: SubmitErrors) => {
+      settle.submitted(submit);
+      this.counters.submits++;
+      this.storage.submitted(epoch);
+      this.uniforms.submitted(epoch);
+      this.inFlight++;
+      this.device.queue.onSubmittedWorkDone().then(
+        () => this.inFlight--,
+        () => this.inFlight--,
+      );
+    };
+    if (direct) {
+      this.device.queue.submit([commands]);
+      after(null);
+    } else this.order.submit(commands, after);
+    settle.scopes();
+  }
+
+  /** A while loop step on the device (device-loop.ts). */
+  runWhile(step: LoopStep, slots: readonly Slot[]): void {
+    this.alive();
+    runDeviceWhile(this.loopHost, step, slots);
+  }
+
+  /** A cond step on the device (device-cond.ts): the branches' dispatches gated by the index, no readback. */
+  runCond(step: LoopStep, slots: readonly Slot[]): void {
+    this.alive();
+    runDeviceCond(this.loopHost, step, slots);
+  }
+
+  /** What device-loop.ts needs of this backend. */
+  private makeLoopHost(whileChunk: number): LoopHost {
+    if (!Number.isInteger(whileChunk) || whileChunk < 1) {
+      throw new BackendError(`webgpu: whileChunk must be a positive integer, got ${whileChunk}`);
+    }
+    const self = this;
+    return {
+      device: this.device,
+      counters: this.counters,
+      staging: this.staging,
+      uniforms: this.uniforms,
+      maxWorkgroups: this.limits.maxComputeWorkgroupsPerDimension,
+      offsetAlignment: this.limits.minStorageBufferOffsetAlignment,
+      maxBindingBytes: this.limits.maxStorageBufferBindingSize,
+      whileChunk,
+      get preparing() {
+        return self.preparing !== null;
       },
-      (e: unknown) => b.settle(new BackendError(`webgpu: kernel(s) ${describe(b.labels)} failed: ${String(e)}`)),
-    );
-    this.inFlight++;
-    this.device.queue.onSubmittedWorkDone().then(
-      () => this.inFlight--,
-      () => this.inFlight--,
-    );
+      get lostReason() {
+        return self.lostReason;
+      },
+      alloc: (dtype, size) => this.alloc(dtype, size),
+      free: (slot) => this.free(slot),
+      run: (program, slots) => this.run(program, slots),
+      kernel: (label, source) => this.pipeline(label, source),
+      enqueueLoop: (drive) => {
+        // What the program enqueued before the loop goes first; the loop's epoch follows.
+        this.flush();
+        const epoch = this.nextEpoch();
+        this.order.loop(() => drive(epoch));
+      },
+      gated: (gate, f) => {
+        const [outer, inProgram] = [this.gate, this.inProgram];
+        this.gate = gate;
+        this.inProgram = true;
+        try {
+          f();
+        } finally {
+          this.gate = outer;
+          this.inProgram = inProgram;
+        }
+      },
+      batch: () => this.open(),
+      loopSection: (epoch, gate, encode) => {
+        const [batch, gated, inProgram] = [this.batch, this.gate, this.inProgram];
+        this.batch = null;
+        this.gate = gate;
+        this.inProgram = true;
+        this.storage.epoch = this.uniforms.epoch = epoch;
+        const own = this.open();
+        try {
+          encode(own);
+        } finally {
+          this.batch = batch;
+          this.gate = gated;
+          this.inProgram = inProgram;
+          this.storage.epoch = this.uniforms.epoch = this.epoch;
+          this.submitBatch(own, epoch, true);
+        }
+        return own.errors;
+      },
+    };
   }
 
   async read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray> {
     this.alive();
     this.checkReadable(slot as GpuSlot);
+    if (this.order.busy) {
+      // Behind a device loop: the read waits its turn in the current command buffer.
+      const data = this.readAt(slot, dtype, offset, size);
+      this.flush();
+      return data;
+    }
     this.flush();
     const data = await readSubmitted(
       this.device,
@@ -526,6 +595,7 @@ export class WebGPUBackend implements Backend {
       return Promise.reject(e);
     }
     if (this.preparing) return this.read(slot, dtype, offset, size);
+    if (this.gate) return Promise.reject(new BackendError("webgpu: a read inside a device while loop's body"));
     const batch = this.open();
     const read = readInBatch(batch, this.staging, () => this.lostReason, slot as GpuSlot, dtype, offset, size);
     this.flushSoon();
@@ -553,6 +623,7 @@ export class WebGPUBackend implements Backend {
   async sync(): Promise<void> {
     this.alive();
     this.flush();
+    await this.order.idle();
     await this.device.queue.onSubmittedWorkDone();
     this.alive();
   }

@@ -41,6 +41,8 @@ export class GpuCounters {
   arenaBytes = 0;
   /** Pipelines made with createComputePipelineAsync (under `prepare`). */
   asyncPipelines = 0;
+  /** Device while loops' flag readbacks (one per chunk of iterations). */
+  loopReads = 0;
 }
 
 /**

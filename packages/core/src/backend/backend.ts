@@ -112,6 +112,19 @@ export interface Backend {
    * replays its steps unrolled).
    */
   copy?(src: Slot, srcOffset: number, dst: Slot, dstOffset: number, size: number, dtype: DType): void;
+  /**
+   * Runs a while loop step (backend/loop.ts's WhileBody) on the device, without reading its
+   * predicate on the calling thread: its outputs are written once the loop ends, and work
+   * enqueued after it runs after it (WebGPU: chunks of iterations gated by a device-side flag).
+   * Absent: the loop reads its predicate with `readSync` after every step.
+   */
+  runWhile?(step: LoopStep, slots: readonly Slot[]): void;
+  /**
+   * Runs a cond step (backend/loop.ts's CondBody) without reading its index on the calling
+   * thread (WebGPU: every branch's dispatches gated on the device by the index). Absent: the
+   * index is read with `readSync` and the chosen branch runs.
+   */
+  runCond?(step: LoopStep, slots: readonly Slot[]): void;
   /** Reads `size` elements from `offset` (in elements), after the queued work. */
   read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray>;
   readSync(slot: Slot, dtype: DType, offset: number, size: number): DataArray;

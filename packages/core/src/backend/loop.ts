@@ -72,13 +72,31 @@ export interface WhileBody {
 }
 
 /**
+ * A cond (lax.cond, lax.switch) as one step: the index is read where the backend reads
+ * synchronously and only the chosen branch runs (WebGPU gates the branches' dispatches on the
+ * device instead). Each branch is a body over the operands; its outputs are copied into the step's.
+ */
+export interface CondBody {
+  readonly kind: "cond";
+  readonly branches: readonly BodyProgram[];
+  /** Per output: its dtype and element count. */
+  readonly outs: readonly { readonly dtype: DType; readonly size: number }[];
+  /** The index's element offset in its slot. */
+  readonly indexOffset: number;
+}
+
+/** What a loop step runs. */
+export type StepLoop = LoopBody | WhileBody | CondBody;
+
+/**
  * A loop step: a scan's reads `ins` (consts, initial carry, xs) and writes `outs` (final carry,
  * stacked ys); a while loop's reads (cond consts, body consts, initial carry) and writes the
- * final carry. Its outputs are allocated before it.
+ * final carry; a cond's reads (index, operands) and writes the chosen branch's outputs. Its
+ * outputs are allocated before it.
  */
 export interface LoopStep {
   readonly op: "loop";
-  readonly loop: LoopBody | WhileBody;
+  readonly loop: StepLoop;
   readonly ins: readonly number[];
   readonly outs: readonly number[];
 }
@@ -149,14 +167,14 @@ class LoopCarry {
 }
 
 /** Binds set `set` of a body's output buffers into `local`. */
-function bindMade(b: BodyProgram, local: Slot[], set: readonly Slot[]): void {
+export function bindMade(b: BodyProgram, local: Slot[], set: readonly Slot[]): void {
   b.made.forEach((m, i) => {
     local[m.id] = set[i] as Slot;
   });
 }
 
 /** Binds a body's own fixed slots and `inputs` at its input ids, into `local`. */
-function bindInputs(b: BodyProgram, local: Slot[], inputs: readonly Slot[]): void {
+export function bindInputs(b: BodyProgram, local: Slot[], inputs: readonly Slot[]): void {
   for (const f of b.fixed) local[f.id] = f.slot();
   inputs.forEach((s, i) => {
     local[b.inIds[i] as number] = s;
@@ -173,7 +191,13 @@ function loopOps(backend: Backend): { copy: Copy; run: (p: BackendProgram, s: Sl
 /** Runs a loop step over `slots` (the enclosing program's), through the backend's alloc, copy, run and free. */
 export function runLoop(backend: Backend, step: LoopStep, slots: readonly Slot[]): void {
   if (step.loop.kind === "while") {
-    runWhile(backend, step.loop, step, slots);
+    if (backend.runWhile) backend.runWhile(step, slots);
+    else runWhile(backend, step.loop, step, slots);
+    return;
+  }
+  if (step.loop.kind === "cond") {
+    if (backend.runCond) backend.runCond(step, slots);
+    else runCond(backend, step.loop, step, slots);
     return;
   }
   const b = step.loop;
@@ -240,5 +264,28 @@ function runWhile(backend: Backend, w: WhileBody, step: LoopStep, slots: readonl
   } finally {
     carry.release();
     for (const s of [...condMade, ...sets.flat()]) backend.free(s);
+  }
+}
+
+/** A cond step where the index is read synchronously: the chosen branch (clamped) runs, its outputs copied out. */
+function runCond(backend: Backend, c: CondBody, step: LoopStep, slots: readonly Slot[]): void {
+  const { copy, run } = loopOps(backend);
+  const [index, ...ops] = step.ins.map((i) => slots[i] as Slot);
+  const outs = step.outs.map((i) => slots[i] as Slot);
+  const n = c.branches.length;
+  const k = Math.min(Math.max(Number(backend.readSync(index as Slot, "int32", c.indexOffset, 1)[0]), 0), n - 1);
+  const b = c.branches[k] as BodyProgram;
+  const local = new globalThis.Array<Slot>(b.nIds);
+  bindInputs(b, local, ops);
+  const made = b.made.map((m) => backend.alloc(m.dtype, m.size));
+  bindMade(b, local, made);
+  try {
+    run(b.program, local);
+    c.outs.forEach((o, j) => {
+      const at = b.outs[j] as LoopOutput;
+      copy(local[at.id] as Slot, at.offset, outs[j] as Slot, 0, o.size, o.dtype);
+    });
+  } finally {
+    for (const s of made) backend.free(s);
   }
 }

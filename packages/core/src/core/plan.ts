@@ -14,7 +14,7 @@ import {
   type ProgramStep,
   type Slot,
 } from "../backend/backend.js";
-import type { LoopBody, LoopOutput, WhileBody } from "../backend/loop.js";
+import type { LoopOutput, StepLoop } from "../backend/loop.js";
 import { runSteps } from "../backend/run-steps.js";
 import type { DType } from "../dtype.js";
 import { inputDepths, pointwiseInputs } from "../ir/kernel.js";
@@ -421,7 +421,12 @@ export function denseOffset(v: View): number | null {
 }
 
 /** Whether a loop's programs (nested loops included) hold host steps. */
-function loopHasHost(loop: LoopBody | WhileBody): boolean {
-  const programs = loop.kind === "while" ? [loop.cond.program, loop.body.program] : [loop.program];
+function loopHasHost(loop: StepLoop): boolean {
+  const programs =
+    loop.kind === "while"
+      ? [loop.cond.program, loop.body.program]
+      : loop.kind === "cond"
+        ? loop.branches.map((b) => b.program)
+        : [loop.program];
   return programs.some((p) => p.steps.some((s) => s.op === "host" || (s.op === "loop" && loopHasHost(s.loop))));
 }

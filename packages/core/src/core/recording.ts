@@ -4,7 +4,7 @@
  * The eager executor and the buffer layer report here while a recorder is installed.
  */
 import type { Executable, Slot } from "../backend/backend.js";
-import type { LoopBody, WhileBody } from "../backend/loop.js";
+import type { StepLoop } from "../backend/loop.js";
 import type { DType } from "../dtype.js";
 
 export interface Recorder {
@@ -17,7 +17,7 @@ export interface Recorder {
    * A loop step (a scan's body recorded once, run `length` times: backend/loop.ts) reading `ins`
    * and writing `outs`. Absent: loops are recorded as their steps, unrolled.
    */
-  loop?(loop: LoopBody | WhileBody, ins: readonly Slot[], outs: readonly Slot[]): void;
+  loop?(loop: StepLoop, ins: readonly Slot[], outs: readonly Slot[]): void;
   /** A host callback reading `ins` (a program step: backend/backend.ts's HostStep). Absent: not replayed. */
   host?(ins: readonly Slot[], run: (slots: readonly Slot[]) => void): void;
 }

@@ -4,10 +4,12 @@
  * the branches' common operands.
  *
  * - Eagerly on a backend that reads synchronously (the CPU) only the chosen branch runs.
- *   Where the index cannot be read without waiting (WebGPU), and inside a recorded jit program
- *   (whose replay must not depend on a value read once), every branch runs and each output is
- *   selected by the index: no readback, and values equal to the chosen branch's (a select does
- *   no arithmetic, so a NaN or Inf in another branch's result never reaches the output).
+ *   Inside a recorded jit program it is one cond step (primitives/cond-as-step.ts) that runs only
+ *   the chosen branch at every replay (WebGPU gates the branches' dispatches on the device).
+ *   Where neither can be (eagerly on WebGPU, the CPU's deferred mode, a cond inside a device
+ *   while loop), every branch runs and each output is selected by the index: no readback, and
+ *   values equal to the chosen branch's (a select does no arithmetic, so a NaN or Inf in another
+ *   branch's result never reaches the output).
  * - jvp splits each branch's jvp into its known part (primal outputs and residuals) and its
  *   unknown part (tangents, linear in the operand tangents; core/partial-eval.ts): a cond of the
  *   known parts runs now and returns every branch's residual slots (zeros in the others'), a
@@ -30,6 +32,7 @@ import { isFloat } from "../dtype.js";
 import { TracerError } from "../errors.js";
 import { backendOf, scalar } from "../numpy/convert.js";
 import { batchAt, clampIndex } from "./batch-util.js";
+import { condAsStep } from "./cond-as-step.js";
 import {
   batchedEval,
   jvpFlat,
@@ -115,6 +118,9 @@ function impl(inputs: readonly Array[], p: CondParams): Array[] {
     const i = Math.min(Math.max(Number(index.dataSync()[0]), 0), n - 1);
     return ownedOutputs(evalReleasing(p.branches[i] as ClosedJaxpr, ops), inputs);
   }
+  // In a jitted program's recording: one cond step that runs only the chosen branch.
+  const stepped = recorder() ? condAsStep(inputs, p) : null;
+  if (stepped) return stepped;
   // Every branch runs; a host callback in one calls back only where it was taken (core/branch-guard.ts).
   const all = p.branches.map((b, k) =>
     index instanceof ConcreteArray ? withBranch(index, k, n, () => evalReleasing(b, ops)) : evalReleasing(b, ops),

@@ -5,7 +5,7 @@
  */
 import type { Array } from "../array.js";
 import type { Backend } from "../backend/backend.js";
-import { type BodyProgram, type LoopBody, runLoop, type WhileBody } from "../backend/loop.js";
+import { type BodyProgram, runLoop, type StepLoop } from "../backend/loop.js";
 import type { Aval } from "../core/aval.js";
 import { DeviceBuffer } from "../core/buffer.js";
 import { ConcreteArray } from "../core/concrete.js";
@@ -21,12 +21,26 @@ import { sizeOf } from "../shape.js";
  * The recorder and backend a loop step needs (a recording that takes loop steps, every input
  * concrete on one backend with `copy`, and reads that are synchronous where `sync`), or null.
  */
-export function loopTarget(inputs: readonly Array[], sync: boolean): { rec: Recorder; backend: Backend } | null {
+export function loopTarget(inputs: readonly Array[], kind: StepKind): { rec: Recorder; backend: Backend } | null {
   const rec = recorder();
-  if (!rec?.loop || inputs.length === 0 || !inputs.every((x) => x instanceof ConcreteArray)) return null;
+  if (!rec?.loop) return null;
+  const target = deviceTarget(inputs, kind);
+  return target && { rec, backend: target };
+}
+
+/** What a loop step needs of its backend: a scan only `copy`; a while loop or a cond also a way to read its predicate or index. */
+export type StepKind = "scan" | "while" | "cond";
+
+/**
+ * The one backend of `inputs` (every one concrete) where it can run a loop step of `kind`: it
+ * has `copy`, and for a while loop or a cond it reads synchronously or runs them itself.
+ */
+export function deviceTarget(inputs: readonly Array[], kind: StepKind): Backend | null {
+  if (inputs.length === 0 || !inputs.every((x) => x instanceof ConcreteArray)) return null;
   const backend = (inputs[0] as ConcreteArray).backend;
-  if (!backend.copy || (sync && !backend.canReadSync)) return null;
-  return inputs.every((x) => (x as ConcreteArray).backend === backend) ? { rec, backend } : null;
+  if (!backend.copy) return null;
+  if (kind !== "scan" && !backend.canReadSync && !(kind === "while" ? backend.runWhile : backend.runCond)) return null;
+  return inputs.every((x) => (x as ConcreteArray).backend === backend) ? backend : null;
 }
 
 /**
@@ -71,12 +85,13 @@ export function recordingBodies<T>(f: (own: (x: Array) => Array) => T): T {
 }
 
 /**
- * Allocates the loop's outputs (`outAvals`, recorded), records the loop step over `arrays`
- * and runs it now; its outputs are released if it throws.
+ * Allocates the loop's outputs (`outAvals`), records the loop step over `arrays` (where a
+ * recording takes it; an eager device loop has none) and runs it now; its outputs are
+ * released if it throws.
  */
 export function recordAndRun(
-  target: { rec: Recorder; backend: Backend },
-  loop: LoopBody | WhileBody,
+  target: { rec: Recorder | null; backend: Backend },
+  loop: StepLoop,
   arrays: readonly ConcreteArray[],
   outAvals: readonly Aval[],
   name: string,
@@ -88,7 +103,7 @@ export function recordAndRun(
   });
   const ins = arrays.map((x) => x.buffer.slot);
   const made = outs.map((o) => o.buffer.slot);
-  rec.loop?.(loop, ins, made);
+  rec?.loop?.(loop, ins, made);
   const step = { op: "loop", loop, ins: ins.map((_, i) => i), outs: made.map((_, i) => ins.length + i) } as const;
   try {
     runLoop(backend, step, [...ins, ...made]);

@@ -23,7 +23,7 @@ const rowAval = (a: Aval): Aval => ({ ...a, shape: a.shape.slice(1), weakType: f
 
 /** The scan as a recorded loop step, run now; null where it cannot be one (the caller unrolls). */
 export function scanAsLoop(inputs: readonly Array[], p: ScanParams): Array[] | null {
-  const target = p.length > 0 ? loopTarget(inputs, false) : null;
+  const target = p.length > 0 ? loopTarget(inputs, "scan") : null;
   if (!target) return null;
   const { numConsts: nc, numCarry: nk, length } = p;
   const yAvals = p.body.outAvals.slice(nk);

@@ -5,19 +5,23 @@
  * predicate is false — so the enclosing plan replays (before, a program with a while loop was
  * recorded anew at every call). Null where it cannot be one (the caller runs the loop eagerly
  * and marks the plan not replayable).
+ *
+ * `eager`: outside any recording, on a backend that runs while loops itself (WebGPU), the
+ * same step runs once there (the eager loop cannot read its predicate on the calling thread).
  */
 import type { Array } from "../array.js";
 import type { WhileBody } from "../backend/loop.js";
 import { strong } from "../core/aval.js";
 import { denseOffset } from "../core/plan.js";
 import { bind1 } from "../core/trace.js";
-import { denseFrom, loopTarget, recordAndRun, recordBodyPlan, recordingBodies } from "./loop-step.js";
+import { denseFrom, deviceTarget, loopTarget, recordAndRun, recordBodyPlan, recordingBodies } from "./loop-step.js";
 import type { Params } from "./types.js";
 
 type WhileParams = Params["while"];
 
-export function whileAsLoop(inputs: readonly Array[], p: WhileParams): Array[] | null {
-  const target = loopTarget(inputs, true);
+export function whileAsLoop(inputs: readonly Array[], p: WhileParams, eager = false): Array[] | null {
+  const device = eager ? deviceTarget(inputs, "while") : null;
+  const target = device ? { rec: null, backend: device } : loopTarget(inputs, "while");
   if (!target) return null;
   const { condConsts: cc, bodyConsts: bc } = p;
   if (inputs.slice(cc + bc).some((x) => x.dtype === "float16")) return null;

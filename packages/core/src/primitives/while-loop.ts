@@ -3,10 +3,11 @@
  * (body consts…, carry…) → carry… — while its cond — (cond consts…, carry…) → bool[] — holds
  * (JAX's while_loop). Operands: the cond's consts, the body's consts, the initial carry.
  *
- * - Eagerly the cond is read after every step, which needs a backend that reads synchronously
- *   (the CPU); under jit it is one loop step of the program (primitives/while-as-loop.ts) that
- *   does the same inside `Backend.run`, so the plan replays. On WebGPU it is a named error until loops run on the
- *   device (issue 24's chunked loops against a device-side flag).
+ * - Eagerly the cond is read after every step where the backend reads synchronously (the
+ *   CPU); under jit it is one loop step of the program (primitives/while-as-loop.ts) that does
+ *   the same inside `Backend.run`, so the plan replays. On WebGPU, eagerly and under jit, it
+ *   is that loop step run by the backend (`Backend.runWhile`): chunks of iterations gated by a
+ *   device-side flag, the flag read asynchronously once per chunk.
  * - jvp: a while over (carry, tangents), the cond reading the primal carry: forward mode works.
  *   Reverse mode cannot (the trip count is unknown when the backward pass is built): linearize
  *   refuses it with JAX's advice (core/staging.ts).
@@ -63,6 +64,19 @@ function impl(inputs: readonly Array[], p: WhileParams): Array[] {
   let carry = inputs.slice(cc + bc);
   const backend = (inputs.find((x) => x instanceof ConcreteArray) as ConcreteArray | undefined)?.backend;
   if (backend && !backend.canReadSync) {
+    // A backend that runs loops on the device (WebGPU) takes the whole loop as one step: a
+    // recorded one where the recording takes it, else run now (and the plan is not replayed).
+    if (backend.runWhile) {
+      const recorded = whileAsLoop(inputs, p);
+      if (recorded) return recorded;
+      recorder()?.write();
+      const onDevice = whileAsLoop(inputs, p, true);
+      if (onDevice) return onDevice;
+      throw new BackendError(
+        `${p.name}: this while loop cannot run on the ${backend.name} device (a float16 carry, or a body that is not one program), ` +
+          "and its predicate cannot be read there without waiting; use lax.foriLoop with static bounds or lax.scan, or run it on the cpu backend",
+      );
+    }
     throw new BackendError(
       `${p.name}: on the ${backend.name} backend a while loop would read its predicate back after every step, ` +
         "which this version cannot do without waiting; use lax.foriLoop with static bounds or lax.scan, or run it on the cpu backend",

@@ -4,6 +4,7 @@
  * predicate changing between calls), and every program they make type-checks.
  */
 import {
+  getBackend,
   grad,
   type Array as JArray,
   jit,
@@ -188,6 +189,68 @@ describe("lax.cond and lax.switch", () => {
       expect(await scalarOf(val)).toBeCloseTo(2 * v > 0 ? Math.sin(2 * v) : (2 * v) ** 3, 5);
       const d = 2 * v > 0 ? Math.cos(2 * v) : 3 * (2 * v) ** 2;
       await expectClose(g, [d, d], { rtol: 1e-5, atol: 1e-5 });
+    }
+  });
+
+  test("jit: one cond step that runs only the chosen branch at each replay (kernels counted on the CPU)", async () => {
+    // Branch 1 is ten matmuls; branch 0 one elementwise kernel.
+    const f = jit((i: JArray, x: JArray, w: JArray) =>
+      lax.switch(
+        i,
+        [
+          (a: JArray) => a.add(1),
+          (a: JArray) => {
+            let h = a;
+            for (let k = 0; k < 10; k++) h = np.tanh(h.matmul(w));
+            return h;
+          },
+        ],
+        x,
+      ),
+    );
+    const x = np.array([[0.5, -0.25]]);
+    const w = np.array([
+      [0.9, 0.1],
+      [-0.2, 0.8],
+    ]);
+    const loop = ([a, b]: [number, number]) => {
+      for (let k = 0; k < 10; k++) [a, b] = [Math.tanh(a * 0.9 - b * 0.2), Math.tanh(a * 0.1 + b * 0.8)];
+      return [a, b];
+    };
+    const backend = getBackend();
+    const counters = (backend as unknown as { counters: { kernels?: number } }).counters;
+    const kernels: Record<number, number> = {};
+    // Top-level program runs per call: one replayed plan (a cond that is no step would make
+    // the program run op by op at every call, as it did before).
+    const run = backend.run?.bind(backend);
+    let [topLevel, depth] = [0, 0];
+    if (run) {
+      backend.run = (p, slots) => {
+        if (depth++ === 0) topLevel++;
+        try {
+          run(p, slots);
+        } finally {
+          depth--;
+        }
+      };
+    }
+    try {
+      for (const [call, i] of [0, 1, 0, 1, 5].entries()) {
+        const [before, runs] = [counters.kernels ?? 0, topLevel];
+        const y = f(np.array(i, { dtype: "int32" }), x, w);
+        await expectClose(y, [i === 0 ? [1.5, 0.75] : loop([0.5, -0.25])], { rtol: 1e-5, atol: 1e-6 });
+        kernels[Math.min(i, 1)] = (counters.kernels ?? 0) - before;
+        // (The first call records: it runs the branches' plans on their own too.)
+        if (call > 0 && run && (backend.canReadSync || backend.runCond)) expect(topLevel - runs).toBe(1);
+      }
+    } finally {
+      delete (backend as { run?: unknown }).run;
+    }
+    expect(f.traceCount).toBe(1);
+    // Where the backend counts kernels run (the CPU), the light branch runs none of the ten matmuls.
+    if (counters.kernels !== undefined && backend.canReadSync) {
+      expect(kernels[0]).toBeLessThanOrEqual(2);
+      expect(kernels[1]).toBeGreaterThanOrEqual(10);
     }
   });
 
