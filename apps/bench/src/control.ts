@@ -81,6 +81,36 @@ export async function benchControl(
 ) {
   heading(`\ncontrol flow: an RNN over ${STEPS} steps (hidden ${HIDDEN}, batch ${BATCH}), jitted (cpu backend)`);
   await rows(report, 15);
+  heading("\ncontrol flow: a jitted switch between one add and ten 64×64 matmuls, alternating (cpu backend)");
+  await condRows(report);
+}
+
+/** A jitted `lax.switch`: one program step that runs only the chosen branch (the plan replays). */
+async function condRows(report: (results: Record<string, number>, unit: string) => void) {
+  const w = random.normal(random.key(4), [64, 64]).mul(0.1);
+  const x = random.normal(random.key(5), [8, 64]);
+  const heavy = (a: WArray) => {
+    let h = a;
+    for (let k = 0; k < 10; k++) h = np.tanh(h.matmul(w));
+    return h;
+  };
+  const f = jit((i: WArray, a: WArray) => lax.switch(i, [(v: WArray) => v.add(1), heavy], a));
+  const idx = [0, 1].map((i) => np.array(i, { dtype: "int32" }));
+  const times: Record<string, number> = {};
+  for (const [name, i] of [
+    ["light branch", idx[0]],
+    ["heavy branch", idx[1]],
+  ] as const) {
+    times[`switch, ${name}`] = await medianMs(
+      async () => {
+        const y = f(i as WArray, x);
+        await y.data();
+        y.dispose();
+      },
+      { warmup: 5, reps: 30 },
+    );
+  }
+  report(times, "ms/call");
 }
 
 export async function benchControlWebGPU(
