@@ -121,7 +121,7 @@ export class JaxprTrace extends Trace implements Stager {
     if (!this.staging && prim === "while") {
       throw new TracerError(
         `${(params as Params["while"]).name}: reverse-mode differentiation (grad, vjp) does not go through a while loop, ` +
-          "whose trip count is known only when it runs; use lax.foriLoop with static bounds or lax.scan (forward mode, jvp, works)",
+          "whose trip count is known only when it runs (a lax.foriLoop with array bounds is one); use lax.foriLoop with static bounds or lax.scan (forward mode, jvp, works)",
       );
     }
     const outAvals = abstractEval(

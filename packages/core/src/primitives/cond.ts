@@ -6,8 +6,8 @@
  * - Eagerly on a backend that reads synchronously (the CPU) only the chosen branch runs.
  *   Inside a recorded jit program it is one cond step (primitives/cond-as-step.ts) that runs only
  *   the chosen branch at every replay (WebGPU gates the branches' dispatches on the device).
- *   Where neither can be (eagerly on WebGPU, the CPU's deferred mode, a cond inside a device
- *   while loop), every branch runs and each output is selected by the index: no readback, and
+ *   Where neither can be (eagerly on WebGPU, the CPU's deferred mode, a branch holding a debug
+ *   callback on WebGPU), every branch runs and each output is selected by the index: no readback, and
  *   values equal to the chosen branch's (a select does no arithmetic, so a NaN or Inf in another
  *   branch's result never reaches the output).
  * - jvp splits each branch's jvp into its known part (primal outputs and residuals) and its

@@ -18,8 +18,8 @@ import { BackendError } from "../errors.js";
 import { sizeOf } from "../shape.js";
 
 /**
- * The recorder and backend a loop step needs (a recording that takes loop steps, every input
- * concrete on one backend with `copy`, and reads that are synchronous where `sync`), or null.
+ * The recorder and backend a loop step of `kind` needs (a recording that takes loop steps, and
+ * `deviceTarget`'s backend), or null.
  */
 export function loopTarget(inputs: readonly Array[], kind: StepKind): { rec: Recorder; backend: Backend } | null {
   const rec = recorder();
