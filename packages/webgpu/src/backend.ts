@@ -80,6 +80,8 @@ export class WebGPUBackend implements Backend {
   private readonly uniforms: BufferPool;
   /** Readback buffers (MAP_READ), reused once unmapped. */
   private readonly staging: BufferPool;
+  /** Device loops' args pages (indirect dispatch counts). */
+  private readonly args: BufferPool;
   /** Command buffers held behind device loops, in order (order.ts). */
   readonly order: SubmitOrder;
   /** The number of the command buffer (or device loop) being built; pool releases are tagged with it. */
@@ -121,6 +123,12 @@ export class WebGPUBackend implements Backend {
     this.storage = new BufferPool(device, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST, 256 * 1024 * 1024, "webjax");
     this.uniforms = new BufferPool(device, Usage.UNIFORM | Usage.COPY_DST, 4 * 1024 * 1024, "webjax-params");
     this.staging = new BufferPool(device, Usage.MAP_READ | Usage.COPY_DST, 64 * 1024 * 1024, "webjax-read");
+    this.args = new BufferPool(
+      device,
+      Usage.STORAGE | Usage.INDIRECT | Usage.COPY_DST,
+      4 * 1024 * 1024,
+      "webjax-loop-args",
+    );
     this.steps = new StepCaches(device);
     this.pipelines = new Pipelines(device, this.counters);
     this.order = new SubmitOrder(device);
@@ -136,7 +144,7 @@ export class WebGPUBackend implements Backend {
 
   /** GPU buffers created so far (storage, params and readback): flat over a steady loop after warm-up. */
   get buffersCreated(): number {
-    return this.storage.created + this.uniforms.created + this.staging.created + this.steps.created;
+    return this.storage.created + this.uniforms.created + this.staging.created + this.args.created + this.steps.created;
   }
 
   private alive(): void {
@@ -455,8 +463,13 @@ export class WebGPUBackend implements Backend {
   /** The epoch being built ends (returned); releases from now on belong to the next. */
   private nextEpoch(): number {
     const e = this.epoch++;
-    this.storage.epoch = this.uniforms.epoch = this.epoch;
+    this.setEpoch(this.epoch);
     return e;
+  }
+
+  /** Tags the pools' releases from now on with `epoch`. */
+  private setEpoch(epoch: number): void {
+    this.storage.epoch = this.uniforms.epoch = this.args.epoch = epoch;
   }
 
   /**
@@ -470,6 +483,7 @@ export class WebGPUBackend implements Backend {
       this.counters.submits++;
       this.storage.submitted(epoch);
       this.uniforms.submitted(epoch);
+      this.args.submitted(epoch);
       this.inFlight++;
       this.device.queue.onSubmittedWorkDone().then(
         () => this.inFlight--,
@@ -506,6 +520,7 @@ export class WebGPUBackend implements Backend {
       counters: this.counters,
       staging: this.staging,
       uniforms: this.uniforms,
+      args: this.args,
       maxWorkgroups: this.limits.maxComputeWorkgroupsPerDimension,
       offsetAlignment: this.limits.minStorageBufferOffsetAlignment,
       maxBindingBytes: this.limits.maxStorageBufferBindingSize,
@@ -538,12 +553,21 @@ export class WebGPUBackend implements Backend {
         }
       },
       batch: () => this.open(),
+      releaseAfter: (epoch, f) => {
+        this.setEpoch(epoch);
+        try {
+          f();
+        } finally {
+          this.setEpoch(this.epoch);
+          for (const pool of [this.storage, this.uniforms, this.args]) pool.submitted(epoch);
+        }
+      },
       loopSection: (epoch, gate, encode) => {
         const [batch, gated, inProgram] = [this.batch, this.gate, this.inProgram];
         this.batch = null;
         this.gate = gate;
         this.inProgram = true;
-        this.storage.epoch = this.uniforms.epoch = epoch;
+        this.setEpoch(epoch);
         const own = this.open();
         try {
           encode(own);
@@ -551,7 +575,7 @@ export class WebGPUBackend implements Backend {
           this.batch = batch;
           this.gate = gated;
           this.inProgram = inProgram;
-          this.storage.epoch = this.uniforms.epoch = this.epoch;
+          this.setEpoch(this.epoch);
           this.submitBatch(own, epoch, true);
         }
         return own.errors;
@@ -652,6 +676,7 @@ export class WebGPUBackend implements Backend {
     this.storage.destroyAll();
     this.uniforms.destroyAll();
     this.staging.destroyAll();
+    this.args.destroyAll();
     this.pipelines.clear();
     this.device.destroy();
   }

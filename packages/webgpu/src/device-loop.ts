@@ -43,14 +43,14 @@ import {
   prepareCopy,
 } from "./gate.js";
 import type { Batch } from "./passes.js";
-import { Usage } from "./pool.js";
 import { copyBetweenPasses, mapStaging } from "./transfers.js";
 
 interface LoopState extends GateState {
   readonly status: GPUBuffer;
 }
 
-const states = new WeakMap<WhileBody, LoopState>();
+/** Each loop's learned dispatch counts (the same at every call). */
+const learned = new WeakMap<WhileBody, [number, number, number][]>();
 
 /** The gate: reads the predicate, sets the status, and clears the first args page once it is set. */
 const gateSource = (predWord: number) => `
@@ -184,6 +184,7 @@ class DeviceWhile {
   private readonly bodyLocal: Slot[];
   private readonly moves: CarryMove[];
   private readonly state: LoopState;
+  private readonly status: GpuSlot;
   private readonly gate: Gate;
   private gateGroup: GPUBindGroup | null = null;
   /** Uniform buffers of the copy kernels, released when the loop ends. */
@@ -207,22 +208,15 @@ class DeviceWhile {
       const spare = this.carry.includes(src) ? host.alloc(c.dtype, c.size) : null;
       return { src, word: src.offset / 4 + (o.offset * bytesOf(c.dtype, 1)) / 4, spare };
     });
-    let state = states.get(w);
-    if (!state) {
-      state = {
-        status: host.device.createBuffer({
-          size: 16,
-          usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST,
-          label: "webjax-loop-status",
-        }),
-        pages: [],
-        templates: null,
-        zeroGroups: [],
-      };
-      states.set(w, state);
-    }
-    this.state = state;
-    this.gate = new Gate(host.device, state, "webgpu whileLoop");
+    // The counts are learned once per loop; its status and args pages come from pools per call.
+    this.status = host.alloc("int32", 4);
+    this.state = {
+      status: this.status.buffer as GPUBuffer,
+      pages: [],
+      templates: learned.get(w) ?? null,
+      zeroGroups: [],
+    };
+    this.gate = new Gate(host.device, this.state, "webgpu whileLoop");
   }
 
   /** Runs the loop to its end; resolves with the first error of its command buffers. */
@@ -252,9 +246,13 @@ class DeviceWhile {
         if (new Uint32Array(bytes)[0] !== 0) return null;
       }
     } finally {
-      for (const s of [...this.carry, ...this.condMade, ...this.bodyMade, ...this.moves.map((m) => m.spare)])
-        if (s) this.host.free(s);
-      for (const b of this.params) this.host.uniforms.release(b);
+      // Everything the loop ran is submitted: its own buffers are reusable at once.
+      this.host.releaseAfter(epoch, () => {
+        const own = [this.status, ...this.carry, ...this.condMade, ...this.bodyMade, ...this.moves.map((m) => m.spare)];
+        for (const s of own) if (s) this.host.free(s);
+        for (const page of this.state.pages) this.host.args.release(page);
+        for (const b of this.params) this.host.uniforms.release(b);
+      });
     }
   }
 
@@ -266,8 +264,9 @@ class DeviceWhile {
       // The first call learns the iteration's dispatches (nothing is encoded, nothing counted);
       // kept only once the whole iteration has been counted.
       learn(host, gate, this.state, () => this.iterationKernels(batch));
+      learned.set(w, this.state.templates ?? []);
     }
-    gate.arm();
+    gate.arm(() => host.args.acquire(PAGE * 12));
     const base = w.numCondConsts + w.numBodyConsts;
     this.carry.forEach((c, k) => {
       const from = this.ins[base + k] as GpuSlot;

@@ -7,7 +7,7 @@
 import { BackendError, type BackendProgram, type DType, type Slot } from "@webjax/core";
 import type { Compiled, GpuCounters, GpuSlot } from "./executables.js";
 import type { Batch } from "./passes.js";
-import { type BufferPool, Usage } from "./pool.js";
+import type { BufferPool } from "./pool.js";
 
 /** Indirect-dispatch entries per args buffer (3 words each). */
 export const PAGE = 128;
@@ -18,6 +18,8 @@ export interface LoopHost {
   readonly counters: GpuCounters;
   readonly staging: BufferPool;
   readonly uniforms: BufferPool;
+  /** Args pages (STORAGE | INDIRECT), PAGE entries each. */
+  readonly args: BufferPool;
   readonly maxWorkgroups: number;
   readonly offsetAlignment: number;
   readonly maxBindingBytes: number;
@@ -31,6 +33,11 @@ export interface LoopHost {
   kernel(label: string, source: string): Compiled;
   /** Queues `drive` after all work so far; `drive` gets the loop's epoch (pool.ts). */
   enqueueLoop(drive: (epoch: number) => Promise<void>): void;
+  /**
+   * Runs `f` (the loop's releases, once its last command buffer is submitted) with releases
+   * tagged `epoch`, then makes them reusable at once: nothing after the loop has run yet.
+   */
+  releaseAfter(epoch: number, f: () => void): void;
   /** Runs `f` with `gate` set: the dispatches (and copies) it encodes into the current batch are gated (and nothing flushes it). */
   gated(gate: Gate, f: () => void): void;
   /** The current batch (opened where none is). */
@@ -94,18 +101,12 @@ export class Gate {
     );
   }
 
-  /** Makes the args pages the counted entries need, and writes the counts into them. */
-  arm(): void {
+  /** Takes the args pages the counted entries need (`acquire`: one page of PAGE entries), and writes the counts into them. */
+  arm(acquire: () => GPUBuffer): void {
     const s = this.state;
     const t = s.templates ?? [];
     while (s.pages.length * PAGE < Math.max(t.length, 1)) {
-      s.pages.push(
-        this.device.createBuffer({
-          size: PAGE * 12,
-          usage: Usage.STORAGE | Usage.INDIRECT | Usage.COPY_DST,
-          label: "webjax-loop-args",
-        }),
-      );
+      s.pages.push(acquire());
       s.zeroGroups = [];
     }
     s.pages.forEach((page, p) => {
