@@ -19,6 +19,7 @@ import {
 } from "./executables.js";
 import { type Gate, gatedCopy, type LoopHost } from "./gate.js";
 import type { WebGPULimits } from "./limits.js";
+import { type BackendParts, makeLoopHost } from "./loop-host.js";
 import { endBatch, type SubmitErrors, SubmitOrder } from "./order.js";
 import { type Batch, encodeRoutine, encodeSplit, type PassRecorder, splitPipelines } from "./passes.js";
 import { compileKernel, kernelSource, Pipelines } from "./pipelines.js";
@@ -28,7 +29,7 @@ import { type Bound, createBindGroup, padParams, planGpuArena, StepCaches } from
 import { planRoutine } from "./routines/index.js";
 import { type Chunk, flatChunks } from "./split.js";
 import { beginTimed, endTimed } from "./timestamps.js";
-import { copyBetweenPasses, copyRange, readInBatch, readSubmitted } from "./transfers.js";
+import { copyBetweenPasses, copyRange, readSlot, readSlotAt, uploadWords } from "./transfers.js";
 import { inPlaceVariant, specializedVariant } from "./variants.js";
 
 export { GpuSlot } from "./executables.js";
@@ -89,6 +90,7 @@ export class WebGPUBackend implements Backend {
   /** While a device loop's iterations are encoded: their dispatches are gated (device-loop.ts). */
   private gate: Gate | null = null;
   private readonly loopHost: LoopHost;
+  private readonly parts: BackendParts;
   /** Program steps' param buffers and bind groups, kept between calls. */
   readonly steps: StepCaches;
   /** Programs' arenas of intermediates (program-state.ts); collected programs' buffers go back to the pool. */
@@ -132,7 +134,8 @@ export class WebGPUBackend implements Backend {
     this.steps = new StepCaches(device);
     this.pipelines = new Pipelines(device, this.counters);
     this.order = new SubmitOrder(device);
-    this.loopHost = this.makeLoopHost(options.whileChunk ?? 32);
+    this.parts = this.backendParts();
+    this.loopHost = makeLoopHost(this.parts, options.whileChunk ?? 32);
     this.recorder = {
       limits,
       storage: this.storage,
@@ -197,16 +200,11 @@ export class WebGPUBackend implements Backend {
   write(slot: Slot, data: DataArray): void {
     this.alive();
     const s = slot as GpuSlot;
-    if (!s.buffer || data.length === 0) return;
-    let src: DataArray = data;
-    if (s.dtype === "bool") src = Uint32Array.from(data);
-    else if (s.dtype === "float16" && data.length % 2 === 1) {
-      src = new Uint16Array(data.length + 1);
-      src.set(data);
-    }
+    const words = uploadWords(s, data);
+    if (!s.buffer || !words) return;
     const buffer = s.buffer;
     this.scoped(s, "uploading", () =>
-      this.device.queue.writeBuffer(buffer, s.offset, src.buffer, src.byteOffset, src.byteLength),
+      this.device.queue.writeBuffer(buffer, s.offset, words.buffer, words.byteOffset, words.byteLength),
     );
   }
 
@@ -481,9 +479,7 @@ export class WebGPUBackend implements Backend {
     const after = (submit: SubmitErrors) => {
       settle.submitted(submit);
       this.counters.submits++;
-      this.storage.submitted(epoch);
-      this.uniforms.submitted(epoch);
-      this.args.submitted(epoch);
+      for (const pool of [this.storage, this.uniforms, this.args]) pool.submitted(epoch);
       this.inFlight++;
       this.device.queue.onSubmittedWorkDone().then(
         () => this.inFlight--,
@@ -509,127 +505,42 @@ export class WebGPUBackend implements Backend {
     runDeviceCond(this.loopHost, step, slots);
   }
 
-  /** What device-loop.ts needs of this backend. */
-  private makeLoopHost(whileChunk: number): LoopHost {
-    if (!Number.isInteger(whileChunk) || whileChunk < 1) {
-      throw new BackendError(`webgpu: whileChunk must be a positive integer, got ${whileChunk}`);
-    }
-    const self = this;
+  /** What device loops (loop-host.ts) and reads (transfers.ts) need of this backend. */
+  private backendParts(): BackendParts {
     return {
+      alive: () => this.alive(),
+      flushSoon: () => this.flushSoon(),
       device: this.device,
       counters: this.counters,
-      staging: this.staging,
-      uniforms: this.uniforms,
-      args: this.args,
-      maxWorkgroups: this.limits.maxComputeWorkgroupsPerDimension,
-      offsetAlignment: this.limits.minStorageBufferOffsetAlignment,
-      maxBindingBytes: this.limits.maxStorageBufferBindingSize,
-      whileChunk,
-      get preparing() {
-        return self.preparing !== null;
-      },
-      get lostReason() {
-        return self.lostReason;
-      },
+      pools: { storage: this.storage, uniforms: this.uniforms, staging: this.staging, args: this.args },
+      limits: this.limits,
+      preparing: () => this.preparing !== null,
+      lostReason: () => this.lostReason,
       alloc: (dtype, size) => this.alloc(dtype, size),
       free: (slot) => this.free(slot),
       run: (program, slots) => this.run(program, slots),
       kernel: (label, source) => this.pipeline(label, source),
-      enqueueLoop: (drive) => {
-        // What the program enqueued before the loop goes first; the loop's epoch follows.
-        this.flush();
-        const epoch = this.nextEpoch();
-        this.order.loop(() => drive(epoch));
+      flush: () => this.flush(),
+      nextEpoch: () => this.nextEpoch(),
+      setEpoch: (epoch) => this.setEpoch(epoch ?? this.epoch),
+      order: this.order,
+      swap: (next) => {
+        const was = { batch: this.batch, gate: this.gate, inProgram: this.inProgram };
+        Object.assign(this, next);
+        return was;
       },
-      gated: (gate, f) => {
-        const [outer, inProgram] = [this.gate, this.inProgram];
-        this.gate = gate;
-        this.inProgram = true;
-        try {
-          f();
-        } finally {
-          this.gate = outer;
-          this.inProgram = inProgram;
-        }
-      },
-      batch: () => this.open(),
-      releaseAfter: (epoch, f) => {
-        this.setEpoch(epoch);
-        try {
-          f();
-        } finally {
-          this.setEpoch(this.epoch);
-          for (const pool of [this.storage, this.uniforms, this.args]) pool.submitted(epoch);
-        }
-      },
-      loopSection: (epoch, gate, encode) => {
-        const [batch, gated, inProgram] = [this.batch, this.gate, this.inProgram];
-        this.batch = null;
-        this.gate = gate;
-        this.inProgram = true;
-        this.setEpoch(epoch);
-        const own = this.open();
-        try {
-          encode(own);
-        } finally {
-          this.batch = batch;
-          this.gate = gated;
-          this.inProgram = inProgram;
-          this.setEpoch(this.epoch);
-          this.submitBatch(own, epoch, true);
-        }
-        return own.errors;
-      },
+      open: () => this.open(),
+      submitNow: (b, epoch) => this.submitBatch(b, epoch, true),
     };
   }
 
-  async read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray> {
-    this.alive();
-    this.checkReadable(slot as GpuSlot);
-    if (this.order.busy) {
-      // Behind a device loop: the read waits its turn in the current command buffer.
-      const data = this.readAt(slot, dtype, offset, size);
-      this.flush();
-      return data;
-    }
-    this.flush();
-    const data = await readSubmitted(
-      this.device,
-      this.staging,
-      () => this.lostReason,
-      slot as GpuSlot,
-      dtype,
-      offset,
-      size,
-    );
-    if (this.lostReason !== null) this.alive();
-    return data;
+  read(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray> {
+    return readSlot(this.parts, slot as GpuSlot, dtype, offset, size);
   }
 
-  /**
-   * A read at this point of the queue without a submit of its own (debug callbacks, host steps
-   * of programs): the copy is encoded into the current command buffer between compute passes,
-   * and the value resolves once that buffer has run — one submit for any number of reads.
-   */
+  /** A read at this point of the queue without a submit of its own (transfers.ts's `readSlotAt`). */
   readAt(slot: Slot, dtype: DType, offset: number, size: number): Promise<DataArray> {
-    this.alive();
-    try {
-      this.checkReadable(slot as GpuSlot);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (this.preparing) return this.read(slot, dtype, offset, size);
-    if (this.gate) return Promise.reject(new BackendError("webgpu: a read inside a device while loop's body"));
-    const batch = this.open();
-    const read = readInBatch(batch, this.staging, () => this.lostReason, slot as GpuSlot, dtype, offset, size);
-    this.flushSoon();
-    return read;
-  }
-
-  /** A slot a read may take: not poisoned (its error is thrown), not freed. */
-  private checkReadable(s: GpuSlot): void {
-    if (s.poison) throw s.poison;
-    if (!s.buffer) throw new BackendError("webgpu: read of a freed buffer");
+    return readSlotAt(this.parts, slot as GpuSlot, dtype, offset, size);
   }
 
   readSync(): never {

@@ -5,6 +5,7 @@
  */
 import { BackendError, type DType } from "@webjax/core";
 import { type DataArray, fromBytes, type GpuSlot } from "./executables.js";
+import type { BackendParts } from "./loop-host.js";
 import type { Batch } from "./passes.js";
 import type { BufferPool } from "./pool.js";
 import { MapMode } from "./pool.js";
@@ -126,4 +127,71 @@ export function readInBatch(
       if (err) throw err;
       return fromBytes(raw, dtype, skip, size);
     });
+}
+
+/** A slot a read may take: not poisoned (its error is thrown), not freed. */
+function checkReadable(s: GpuSlot): void {
+  if (s.poison) throw s.poison;
+  if (!s.buffer) throw new BackendError("webgpu: read of a freed buffer");
+}
+
+/**
+ * The backend's `read`: a copy and a submit of its own — or, behind a device loop, a read in
+ * the current command buffer, which waits its turn.
+ */
+export async function readSlot(
+  p: BackendParts,
+  s: GpuSlot,
+  dtype: DType,
+  offset: number,
+  size: number,
+): Promise<DataArray> {
+  p.alive();
+  checkReadable(s);
+  if (p.order.busy) {
+    const data = readSlotAt(p, s, dtype, offset, size);
+    p.flush();
+    return data;
+  }
+  p.flush();
+  const data = await readSubmitted(p.device, p.pools.staging, p.lostReason, s, dtype, offset, size);
+  if (p.lostReason() !== null) p.alive();
+  return data;
+}
+
+/**
+ * A read at this point of the queue without a submit of its own (debug callbacks, host steps
+ * of programs): the copy is encoded into the current command buffer between compute passes,
+ * and the value resolves once that buffer has run — one submit for any number of reads.
+ */
+export function readSlotAt(
+  p: BackendParts,
+  s: GpuSlot,
+  dtype: DType,
+  offset: number,
+  size: number,
+): Promise<DataArray> {
+  p.alive();
+  try {
+    checkReadable(s);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (p.preparing()) return readSlot(p, s, dtype, offset, size);
+  if (p.swap({}).gate) return Promise.reject(new BackendError("webgpu: a read inside a device while loop's body"));
+  const read = readInBatch(p.open(), p.pools.staging, p.lostReason, s, dtype, offset, size);
+  p.flushSoon();
+  return read;
+}
+
+/** The data an upload writes into `s` (bools as u32 words, an odd float16 count padded to a whole word), or null: nothing. */
+export function uploadWords(s: GpuSlot, data: DataArray): DataArray | null {
+  if (data.length === 0) return null;
+  if (s.dtype === "bool") return Uint32Array.from(data);
+  if (s.dtype === "float16" && data.length % 2 === 1) {
+    const padded = new Uint16Array(data.length + 1);
+    padded.set(data);
+    return padded;
+  }
+  return data;
 }
