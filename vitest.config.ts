@@ -92,10 +92,10 @@ export default defineConfig({
         ssr,
         test: {
           name: `core-cpu-${mode}`,
-          // optax's tests run on the default CPU path and on WebGPU (they use only the public API).
+          // optax's and nn's tests run on the default CPU path and on WebGPU (they use only the public API).
           include: [
             "packages/core/test/**/*.test.ts",
-            ...(mode === "normal" ? ["packages/optax/test/**/*.test.ts"] : []),
+            ...(mode === "normal" ? ["packages/optax/test/**/*.test.ts", "packages/nn/test/**/*.test.ts"] : []),
           ],
           setupFiles: [setup],
           env: { WEBJAX_CPU: mode, WEBJAX_BACKEND: "cpu" },
@@ -126,6 +126,7 @@ export default defineConfig({
                   "packages/core/test/**/*.test.ts",
                   "packages/webgpu/test/**/*.test.ts",
                   "packages/optax/test/**/*.test.ts",
+                  "packages/nn/test/**/*.test.ts",
                 ],
                 setupFiles: [setup, "packages/webgpu/test/setup.ts"],
                 env: { WEBJAX_BACKEND: "webgpu", WEBJAX_PROP_RUNS: "12", ...vulkanEnv },

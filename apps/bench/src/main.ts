@@ -11,6 +11,7 @@ import type { CpuBackend } from "@webjax/core/internal";
 import { benchControl, benchControlWebGPU } from "./control.js";
 import { benchFusion, benchFusionWebGPU } from "./fusion.js";
 import { benchJit } from "./jit.js";
+import { benchNn } from "./nn.js";
 import { type Contender, jaxjsJitMlp, jaxjsWasm, tfjsCpu, tfjsWasm, webjaxCpu } from "./peers.js";
 import { benchRoutines } from "./routines.js";
 import { medianMs, randomData } from "./timing.js";
@@ -220,6 +221,7 @@ const sections: Record<string, () => Promise<void>> = {
   jit: () => benchJit((r, u) => report(r, u, false), heading),
   fusion: () => benchFusion((r, u) => report(r, u, false), heading),
   control: () => benchControl((r, u) => report(r, u, false), heading),
+  nn: () => benchNn((r, u) => report(r, u, false), heading),
   overhead: () => benchOverhead(1000, 1000),
   matmul: async () => {
     await benchMatmul(128, 15);

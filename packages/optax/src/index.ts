@@ -10,6 +10,7 @@ export * from "./base.js";
 export * from "./clipping.js";
 export * from "./factored.js";
 export * from "./inject.js";
+export * as losses from "./losses/index.js";
 export * from "./lr-range.js";
 export * from "./masking.js";
 export * from "./more.js";
