@@ -103,11 +103,12 @@ export function elu(x: ArrayLike, alpha: ArrayLike = 1): Array {
 }
 
 /** The SELU constants λ (scale) and α (Klambauer et al. 2017). */
-const SELU_LAMBDA = 1.0507009873554805;
-const SELU_ALPHA = 1.6732632423543772;
+/** SELU's λ and α (Klambauer et al. 2017), shared with alphaDropout. */
+export const SELU_SCALE = 1.0507009873554805;
+export const SELU_ALPHA = 1.6732632423543772;
 
 /** Scaled ELU λ·elu(x, α), λ = 1.0507009873554805, α = 1.6732632423543772 (jax.nn.selu; Klambauer et al. 2017). */
-export const selu = (x: ArrayLike): Array => elu(x, SELU_ALPHA).mul(SELU_LAMBDA);
+export const selu = (x: ArrayLike): Array => elu(x, SELU_ALPHA).mul(SELU_SCALE);
 
 /** Continuously differentiable ELU: max(x, 0) + α(e^(min(x, 0)/α) − 1) (jax.nn.celu; Barron 2017). */
 export function celu(x: ArrayLike, alpha: ArrayLike = 1): Array {

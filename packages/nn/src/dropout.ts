@@ -5,8 +5,8 @@
  * sequential gets `foldIn(key, i)`.
  */
 import { type Array, np, random, ShapeError, WebjaxError } from "@webjax/core";
-import type { ApplyOptions } from "./module.js";
-import { type Module, module } from "./module.js";
+import { SELU_ALPHA, SELU_SCALE } from "./activations.js";
+import { type ApplyOptions, type Module, module } from "./module.js";
 
 function checkRate(op: string, rate: number): void {
   if (!(rate >= 0 && rate < 1)) throw new ShapeError(`${op}: rate must be in [0, 1), got ${rate}`);
@@ -28,6 +28,12 @@ function maskShape(x: Array, broadcastDims: readonly number[]): number[] {
   return x.shape.map((n, i) => (b.has(i) ? 1 : n));
 }
 
+/** The keep mask of a dropout layer that is on (train or mcDropout, rate > 0), else null. */
+function keepMask(op: string, x: Array, o: ApplyOptions, rate: number, broadcastDims: readonly number[]): Array | null {
+  if (!(o.train || o.mcDropout) || rate === 0) return null;
+  return random.bernoulli(layerKey(op, o), 1 - rate, maskShape(x, broadcastDims));
+}
+
 export interface DropoutOptions {
   /** Dims along which one mask value is shared (Flax's `broadcast_dims`; e.g. [1, 2] for spatial dropout of NHWC). */
   readonly broadcastDims?: readonly number[];
@@ -44,16 +50,11 @@ export function dropout(rate: number, opts: DropoutOptions = {}): Module {
     config: { rate },
     init: () => ({ params: {}, state: {} }),
     apply: (vars, x, o) => {
-      if (!(o.train || o.mcDropout) || rate === 0) return [x, vars.state];
-      const keep = random.bernoulli(layerKey("dropout", o), 1 - rate, maskShape(x, broadcastDims));
-      return [np.where(keep, x.div(1 - rate), 0), vars.state];
+      const keep = keepMask("dropout", x, o, rate, broadcastDims);
+      return [keep ? np.where(keep, x.div(1 - rate), 0) : x, vars.state];
     },
   });
 }
-
-/** SELU's α and λ (Klambauer et al. 2017). */
-export const SELU_ALPHA = 1.6732632423543772;
-export const SELU_SCALE = 1.0507009873554805;
 
 /**
  * Alpha dropout (Klambauer et al. 2017): dropped units are set to SELU's negative saturation
@@ -72,9 +73,8 @@ export function alphaDropout(rate: number, opts: DropoutOptions = {}): Module {
     config: { rate },
     init: () => ({ params: {}, state: {} }),
     apply: (vars, x, o) => {
-      if (!(o.train || o.mcDropout) || rate === 0) return [x, vars.state];
-      const keep = random.bernoulli(layerKey("alphaDropout", o), 1 - rate, maskShape(x, broadcastDims));
-      return [np.where(keep, x, alphaP).mul(a).add(b), vars.state];
+      const keep = keepMask("alphaDropout", x, o, rate, broadcastDims);
+      return [keep ? np.where(keep, x, alphaP).mul(a).add(b) : x, vars.state];
     },
   });
 }

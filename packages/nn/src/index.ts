@@ -21,7 +21,7 @@ export * from "./activation-layers.js";
 export * from "./activations.js";
 export { type ConvOptions, conv, conv1d, conv2d, type PaddingArg } from "./conv.js";
 export { activation, dense, type EmbeddingOptions, embedding, flatten } from "./dense.js";
-export { alphaDropout, type DropoutOptions, dropout, SELU_ALPHA, SELU_SCALE } from "./dropout.js";
+export { alphaDropout, type DropoutOptions, dropout } from "./dropout.js";
 export { foldBatchNorm } from "./fold.js";
 export type { Initializer } from "./initializers.js";
 export * as initializers from "./initializers.js";

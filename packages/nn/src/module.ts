@@ -155,16 +155,28 @@ function sumPenalties(rules: ParamRules, params: PyTree): Array {
  */
 export function constraintTransform(rules: ParamRules): GradientTransformation<null> {
   const byPath = new Map(rules.constraints.map(([p, c]) => [p, c]));
+  return projection("constraints", (path) => byPath.get(path), byPath.size === 0);
+}
+
+/**
+ * The stateless transform u ↦ c(p + u) − p for each leaf whose path `pick` gives a constraint
+ * (what `model.constraints()` and `regularizers.constrain` build).
+ */
+export function projection(
+  op: string,
+  pick: (path: string, param: Array) => Constraint | undefined,
+  none = false,
+): GradientTransformation<null> {
   return {
     init: () => null,
     update: (updates, state, params) => {
-      if (byPath.size === 0) return [updates, state];
+      if (none) return [updates, state];
       if (params === undefined) {
-        throw new WebjaxError("constraints: the update needs the params (pass them to update(updates, state, params))");
+        throw new WebjaxError(`${op}: the update needs the params (pass them to update(updates, state, params))`);
       }
       const out = tree.mapWithPath(
         (path: string, u: unknown, p: unknown) => {
-          const c = byPath.get(path);
+          const c = pick(path, p as Array);
           return c === undefined ? u : c((p as Array).add(u as Array)).sub(p as Array);
         },
         updates as PyTree,

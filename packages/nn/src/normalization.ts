@@ -140,7 +140,7 @@ export function layerNorm(opts: LayerNormOptions = {}): Module {
       const variance = np.square(centred).mean(axes, { keepdims: true });
       let y = centred.mul(np.rsqrt(variance.add(epsilon)));
       // γ and β [shape of axes] broadcast over the other axes.
-      const fit = (v: Array): Array => {
+      const shaped = (v: Array): Array => {
         const want = axes.map((a) => x.shape[a] as number);
         if (v.shape.join() !== want.join()) {
           throw new ShapeError(`expected params of shape ${fmt(want)} for input ${fmt(x.shape)}, got ${fmt(v.shape)}`);
@@ -149,8 +149,8 @@ export function layerNorm(opts: LayerNormOptions = {}): Module {
           globalThis.Array.from({ length: r }, (_, i) => (axes.includes(i) ? (x.shape[i] as number) : 1)),
         );
       };
-      if (scale) y = y.mul(fit(param(vars, "scale")));
-      if (center) y = y.add(fit(param(vars, "bias")));
+      if (scale) y = y.mul(shaped(param(vars, "scale")));
+      if (center) y = y.add(shaped(param(vars, "bias")));
       return [y, vars.state];
     },
   });

@@ -8,7 +8,7 @@
  */
 import { type Array, type Axis, np, type PyTree, tree } from "@webjax/core";
 import type { GradientTransformation } from "@webjax/optax";
-import type { Constraint, Regularizer } from "./module.js";
+import { type Constraint, projection, type Regularizer } from "./module.js";
 
 export type { Constraint, Regularizer };
 
@@ -72,18 +72,5 @@ export function nonNeg(): Constraint {
  */
 export function constrain(c: Constraint, opts: { filter?: PathFilter } = {}): GradientTransformation<null> {
   const filter = opts.filter ?? kernelsOnly;
-  return {
-    init: () => null,
-    update: (updates, state, params) => {
-      if (params === undefined)
-        throw new Error("constrain: the update needs the params: update(updates, state, params)");
-      const out = tree.mapWithPath(
-        (path: string, u: unknown, p: unknown) =>
-          filter(path, p as Array) ? c((p as Array).add(u as Array)).sub(p as Array) : u,
-        updates as PyTree,
-        params,
-      );
-      return [out as typeof updates, state];
-    },
-  };
+  return projection("constrain", (path, p) => (filter(path, p) ? c : undefined));
 }

@@ -89,7 +89,7 @@ export function sequentialOf(children: readonly Module[], name?: string): Module
       children.forEach((c, i) => {
         const sub = childVariables(variables, c.name);
         const key = opts.key === undefined ? undefined : random.foldIn(opts.key, i);
-        const [out, s] = c.apply(sub, y, key === undefined ? { ...opts } : { ...opts, key });
+        const [out, s] = c.apply(sub, y, { ...opts, key });
         y = out;
         Object.assign(state, entry(c.name, s));
       });
