@@ -19,7 +19,9 @@
 export { losses } from "@webjax/optax";
 export * from "./activation-layers.js";
 export * from "./activations.js";
+export * from "./checkpoint/index.js";
 export { type ConvOptions, conv, conv1d, conv2d, type PaddingArg } from "./conv.js";
+export * as data from "./data/index.js";
 export { activation, dense, type EmbeddingOptions, embedding, flatten } from "./dense.js";
 export { alphaDropout, type DropoutOptions, dropout } from "./dropout.js";
 export { foldBatchNorm } from "./fold.js";
@@ -40,6 +42,29 @@ export {
 } from "./module.js";
 export { type BatchNormOptions, batchNorm, type LayerNormOptions, layerNorm } from "./normalization.js";
 export { avgPool, globalAvgPool, globalMaxPool, maxPool, type PoolOptions } from "./pooling.js";
+export * as presets from "./presets.js";
 export * as regularizers from "./regularizers.js";
 export { type Layer, sequential } from "./sequential.js";
 export { type SummaryRow, summary, summaryRows } from "./summary.js";
+export * from "./training/early-stopping.js";
+export { type Dataset, type EpochContext, type FitOptions, type FitResult, fit, type History } from "./training/fit.js";
+export {
+  type ActivationStats,
+  type GradStats,
+  intermediates,
+  type LayerOutput,
+  type LayerStats,
+  layerStats,
+} from "./training/layer-stats.js";
+export { type McPrediction, type McPredictOptions, mcPredict } from "./training/mc-predict.js";
+export { formatLogs, type ProgressInfo, type ProgressOption } from "./training/progress.js";
+export type { LossFn, LossName, MetricFn } from "./training/steps.js";
+export {
+  freezeWith,
+  layerOrder,
+  type TrainLabel,
+  type TransferOptions,
+  type Transferred,
+  transfer,
+  unfreeze,
+} from "./training/transfer.js";

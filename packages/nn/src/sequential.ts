@@ -83,17 +83,30 @@ export function sequentialOf(children: readonly Module[], name?: string): Module
       });
       return { params, state };
     },
-    apply: (variables: Variables, x: Array, opts: ApplyOptions) => {
-      const state: Record<string, PyTree> = {};
-      let y = x;
-      children.forEach((c, i) => {
-        const sub = childVariables(variables, c.name);
-        const key = opts.key === undefined ? undefined : random.foldIn(opts.key, i);
-        const [out, s] = c.apply(sub, y, { ...opts, key });
-        y = out;
-        Object.assign(state, entry(c.name, s));
-      });
-      return [y, state];
-    },
+    apply: (variables: Variables, x: Array, opts: ApplyOptions) => applyChildren(children, variables, x, opts),
   });
+}
+
+/**
+ * The children in order, child i with its sub-variables and `foldIn(key, i)`; `onLayer` sees each
+ * child's output (what `nn.intermediates` records).
+ */
+export function applyChildren(
+  children: readonly Module[],
+  variables: Variables,
+  x: Array,
+  opts: ApplyOptions,
+  onLayer?: (child: Module, output: Array) => void,
+): [Array, PyTree] {
+  const state: Record<string, PyTree> = {};
+  let y = x;
+  children.forEach((c, i) => {
+    const sub = childVariables(variables, c.name);
+    const key = opts.key === undefined ? undefined : random.foldIn(opts.key, i);
+    const [out, s] = c.apply(sub, y, { ...opts, key });
+    y = out;
+    onLayer?.(c, out);
+    Object.assign(state, entry(c.name, s));
+  });
+  return [y, state];
 }

@@ -55,3 +55,48 @@ test("a sequential model trains for a few jitted steps on WebGPU", async () => {
   const [logits] = model.apply({ params, state }, x);
   expect(await nn.metrics.accuracy(logits, labels).item()).toBeGreaterThan(0.9);
 });
+
+test("nn training in a page: batches, fit with a progress callback, early stopping, mcPredict, a checkpoint Blob", async () => {
+  const n = 128;
+  const y = np.array(
+    Array.from({ length: n }, (_, i) => i % 2),
+    { dtype: "int32" },
+  );
+  const x = random
+    .normal(random.key(2), [n, 2])
+    .mul(0.5)
+    .add(y.astype("float32").mul(2).sub(1).reshape([n, 1]));
+  expect(nn.data.batches({ x, y }, { batchSize: 32, shuffle: true, key: random.key(0) }).numBatches).toBe(4);
+  const model = nn.sequential(nn.dense(16), nn.relu, nn.dropout(0.2), nn.dense(2));
+  const progress: number[] = [];
+  const r = await nn.fit(
+    model,
+    model.init(random.key(0), x),
+    { x, y },
+    {
+      optimizer: adam(0.05),
+      loss: "sparseCategoricalCrossentropy",
+      metrics: ["accuracy"],
+      epochs: 4,
+      batchSize: 32,
+      key: random.key(1),
+      validationSplit: 0.25,
+      earlyStopping: nn.earlyStopping({ patience: 2, restoreBestWeights: true }),
+      progress: (i) => {
+        if (i.epochEnd) progress.push(i.epoch);
+      },
+    },
+  );
+  expect(progress.length).toBe(r.epochsRun);
+  expect(r.history.val_accuracy?.at(-1)).toBeGreaterThan(0.9);
+  const mc = nn.mcPredict(model, r.variables, x, { samples: 8, key: random.key(3), postprocess: nn.softmax });
+  expect(mc.samples.shape).toEqual([8, n, 2]);
+  expect(await nn.metrics.accuracy(mc.mean, y).item()).toBeGreaterThan(0.9);
+  const blob = await nn.checkpointBlob({ params: r.variables.params, step: 7 });
+  expect(blob).toBeInstanceOf(Blob);
+  const back = await nn.loadCheckpoint(blob, { params: r.variables.params, step: 0 });
+  expect(back.step).toBe(7);
+  const k0 = (back.params as { dense_0: { kernel: JArray } }).dense_0.kernel;
+  const k1 = (r.variables.params as { dense_0: { kernel: JArray } }).dense_0.kernel;
+  expect(Array.from(await k0.data())).toEqual(Array.from(await k1.data()));
+});

@@ -1,0 +1,66 @@
+/**
+ * Monte Carlo dropout at prediction time (Gal & Ghahramani 2016): dropout stays on, batch norm
+ * keeps its moving statistics, and the prediction is averaged over many sampled masks. The
+ * samples are one vmapped, jitted program over a batch of keys, not a JS loop.
+ */
+import { type Array, jit, type PyTree, random, vmap, WebjaxError } from "@webjax/core";
+import type { Module, Variables } from "../module.js";
+
+/** Options of `mcPredict`. */
+export interface McPredictOptions {
+  /** The number of dropout masks sampled (Géron uses 100). */
+  readonly samples: number;
+  /** The PRNG key; sample i uses `split(key, samples)[i]`. */
+  readonly key: Array;
+  /**
+   * Applied to each sample's output before averaging, e.g. `nn.softmax` to average class
+   * probabilities (what the lectures do) rather than logits.
+   */
+  readonly postprocess?: (y: Array) => Array;
+}
+
+/** `mcPredict`'s result: the mean and std over samples, and the samples themselves. */
+export interface McPrediction {
+  readonly mean: Array;
+  readonly std: Array;
+  /** Every sample's (post-processed) output, stacked on a leading axis of size `samples`. */
+  readonly samples: Array;
+}
+
+type Program = (variables: Variables, x: Array, keys: Array) => McPrediction;
+const programs = new WeakMap<Module, Map<((y: Array) => Array) | undefined, Program>>();
+
+function programFor(model: Module, post: ((y: Array) => Array) | undefined): Program {
+  const byPost = programs.get(model) ?? new Map<((y: Array) => Array) | undefined, Program>();
+  programs.set(model, byPost);
+  let p = byPost.get(post);
+  if (!p) {
+    const one = (variables: Variables, x: Array, key: Array) => {
+      const y = model.apply(variables, x, { mcDropout: true, key })[0];
+      return post ? post(y) : y;
+    };
+    p = jit((variables: Variables, x: Array, keys: Array) => {
+      const ys = vmap(one, { inAxes: [null, null, 0] })(variables, x, keys);
+      return { mean: ys.mean(0), std: ys.std(0), samples: ys };
+    }) as unknown as Program;
+    byPost.set(post, p);
+  }
+  return p;
+}
+
+/**
+ * Monte Carlo dropout predictions of `model` on `x`: `{ mean, std, samples }` over `samples`
+ * dropout masks. The model needs dropout layers (alpha dropout counts), or every sample is the
+ * same and std is 0.
+ *
+ * ```ts
+ * const { mean, std } = nn.mcPredict(model, vars, xTest, { samples: 100, key, postprocess: nn.softmax });
+ * ```
+ */
+export function mcPredict(model: Module, variables: Variables, x: Array, opts: McPredictOptions): McPrediction {
+  const n = opts.samples;
+  if (!Number.isInteger(n) || n < 1) throw new WebjaxError(`mcPredict: samples must be a positive integer, got ${n}`);
+  if (opts.key === undefined) throw new WebjaxError("mcPredict: needs a PRNG key ({ key })");
+  const keys = random.split(opts.key, n);
+  return programFor(model, opts.postprocess)(variables as Variables<PyTree, PyTree>, x, keys);
+}
