@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { configureCollection, getBackend } from "@webjax/core";
 import type { CpuBackend } from "@webjax/core/internal";
 import { benchControl, benchControlWebGPU } from "./control.js";
+import { benchFit } from "./fit.js";
 import { benchFusion, benchFusionWebGPU } from "./fusion.js";
 import { benchJit } from "./jit.js";
 import { benchNn } from "./nn.js";
@@ -222,6 +223,7 @@ const sections: Record<string, () => Promise<void>> = {
   fusion: () => benchFusion((r, u) => report(r, u, false), heading),
   control: () => benchControl((r, u) => report(r, u, false), heading),
   nn: () => benchNn((r, u) => report(r, u, false), heading),
+  fit: () => benchFit((r, u) => report(r, u, false), heading),
   overhead: () => benchOverhead(1000, 1000),
   matmul: async () => {
     await benchMatmul(128, 15);

@@ -52,7 +52,6 @@ export {
   type ActivationStats,
   type GradStats,
   intermediates,
-  type LayerOutput,
   type LayerStats,
   layerStats,
 } from "./training/layer-stats.js";

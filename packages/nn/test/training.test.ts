@@ -296,8 +296,8 @@ describe("layerStats", () => {
       state: vars.state,
     };
     const [, , outs] = nn.intermediates(model, fixed, x);
-    expect(outs.map((o) => o.name)).toEqual(["dense_0", "relu_1", "dense_2"]);
-    const s = nn.layerStats(grads, outs);
+    expect(Object.keys(outs)).toEqual(["dense_0", "relu_1", "dense_2"]);
+    const s = nn.layerStats(grads, outs, { model });
     expect(await s.grads.dense_0?.norm.item()).toBeCloseTo(5, 5);
     expect(await s.grads.dense_0?.mean.item()).toBeCloseTo(7 / 6, 5);
     expect(await s.grads.dense_1?.std.item()).toBeCloseTo(1, 5);
@@ -305,6 +305,10 @@ describe("layerStats", () => {
     expect(await s.activations.relu_1?.deadFraction?.item()).toBeCloseTo(2 / 3, 5);
     // sigmoid(100·relu0) saturates for both examples on unit 0; unit 1 is sigmoid(0) = 0.5.
     expect(await s.activations.dense_2?.saturatedFraction?.item()).toBeCloseTo(0.5, 5);
+    // Without the model, only bare activation layers are classified (by their names).
+    const bare = nn.layerStats(grads, outs);
+    expect(bare.activations.dense_2?.saturatedFraction).toBeUndefined();
+    expect(await bare.activations.relu_1?.deadFraction?.item()).toBeCloseTo(2 / 3, 5);
   });
 });
 

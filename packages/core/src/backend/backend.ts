@@ -72,7 +72,7 @@ export interface Backend {
   alloc(dtype: DType, size: number): Slot;
   /** Releases the slot once the queued work that uses it has run. */
   free(slot: Slot): void;
-  /** Fills a freshly allocated slot from host memory. */
+  /** Fills a freshly allocated slot from host memory, copying it: the caller may reuse `data` afterwards. */
   write(slot: Slot, data: DataArray): void;
   compile(kernel: Kernel): Executable;
   /**

@@ -13,6 +13,16 @@ import { checkOptions } from "./options.js";
 
 /** Stores JS numbers as `dtype` with the IR's cast semantics (bool: nonzero; ints: truncate and saturate). */
 function storeAs(dtype: DType, values: ArrayLike<number>): DataArray {
+  // Same element type: storing is the identity and `Backend.write` copies, so the input itself
+  // goes to the backend (a 188 MB dataset is then copied once, not twice).
+  if (
+    (dtype === "float32" && values instanceof Float32Array) ||
+    (dtype === "int32" && values instanceof Int32Array) ||
+    (dtype === "uint32" && values instanceof Uint32Array) ||
+    (dtype === "float64" && values instanceof Float64Array)
+  ) {
+    return values as DataArray;
+  }
   const data = allocHost(dtype, values.length);
   const f = hostStore(dtype);
   for (let i = 0; i < values.length; i++) data[i] = f(values[i] as number);

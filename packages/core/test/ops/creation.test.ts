@@ -122,6 +122,14 @@ describe("np.array", () => {
     using x = np.array(src);
     src[0] = 100;
     expect(await values(x)).toEqual([1, 2]);
+    const ints = new Int32Array([3, 4]);
+    const words = new Uint32Array([5, 6]);
+    using xi = np.array(ints);
+    using xu = np.array(words, { dtype: "uint32" });
+    ints[0] = -1;
+    words[1] = 0;
+    expect(await values(xi)).toEqual([3, 4]);
+    expect(await values(xu)).toEqual([5, 6]);
   });
 
   test("a typed array whose length does not match the shape is a ShapeError", () => {

@@ -7,35 +7,36 @@ import { type Array, np, type PyTree, tree, WebjaxError } from "@webjax/core";
 import type { ApplyOptions, Module, Variables } from "../module.js";
 import { applyChildren } from "../sequential.js";
 
-/** One layer's output, as `intermediates` records it. */
-export interface LayerOutput {
-  readonly name: string;
-  readonly kind: string;
-  /** The activation applied inside the layer (`dense(…, { activation: "relu" })`), if any. */
-  readonly activation?: string;
-  readonly output: Array;
-}
-
 /**
- * `model.apply` that also returns every top-level layer's output (Flax's
- * `capture_intermediates`): `[y, newState, outputs]`. The model must be a `sequential`.
+ * `model.apply` that also returns every top-level layer's output, keyed by layer name (Flax's
+ * `capture_intermediates`): `[y, newState, outputs]`. The outputs are plain arrays, so they can
+ * be a `valueAndGrad` aux or a jitted function's result. The model must be a `sequential`.
  */
 export function intermediates(
   model: Module,
   variables: Variables,
   x: Array,
   opts: ApplyOptions = {},
-): [Array, PyTree, LayerOutput[]] {
+): [Array, PyTree, Record<string, Array>] {
   if (model.kind !== "sequential") {
     throw new WebjaxError(`intermediates: expected a sequential model, got a module of kind ${model.kind}`);
   }
-  const outputs: LayerOutput[] = [];
+  const outputs: Record<string, Array> = {};
   const [y, state] = applyChildren(model.layers, variables, x, opts, (c, output) => {
-    const act = c.config.activation;
-    const activation = typeof act === "function" && act.name ? act.name : undefined;
-    outputs.push({ name: c.name, kind: c.kind, ...(activation ? { activation } : {}), output });
+    outputs[c.name] = output;
   });
   return [y, state, outputs];
+}
+
+/**
+ * The activation a layer applies: a bare activation's kind (`relu_1` → relu), or the one a
+ * dense/conv layer was given (`dense(…, { activation: "sigmoid" })`) when the model is known.
+ */
+function activationOf(name: string, model: Module | undefined): string {
+  const child = model?.layers.find((c) => c.name === name);
+  const act = child?.config.activation;
+  if (typeof act === "function" && act.name) return act.name;
+  return child?.kind ?? name.replace(/_\d+$/, "");
 }
 
 /** A layer's gradient statistics (float32 scalars). */
@@ -72,10 +73,16 @@ function statsOf(leaves: Array[]): GradStats {
 /**
  * Per-layer gradient norm, mean and std (from `grads`, the gradient of the params tree, keyed by
  * layer name), and per-layer activation mean, std, dead-ReLU and saturation fractions (from
- * `intermediates`' outputs). The gradient norms show vanishing or exploding gradients layer by
- * layer; the fractions show dying ReLUs and saturated sigmoids/tanh (Glorot & Bengio 2010).
+ * `intermediates`' outputs). Pass `model` so layers with a built-in activation (`dense(…, {
+ * activation })`) are classified too. The gradient norms show vanishing or exploding gradients
+ * layer by layer; the fractions show dying ReLUs and saturated sigmoids/tanh (Glorot & Bengio
+ * 2010). Plain array code: it runs inside a jitted step.
  */
-export function layerStats(grads: PyTree, activations: readonly LayerOutput[] = []): LayerStats {
+export function layerStats(
+  grads: PyTree,
+  activations: Readonly<Record<string, Array>> = {},
+  opts: { model?: Module } = {},
+): LayerStats {
   const g: Record<string, GradStats> = {};
   if (grads !== null && typeof grads === "object" && !("shape" in (grads as object))) {
     for (const [name, sub] of Object.entries(grads as Record<string, PyTree>)) {
@@ -86,9 +93,9 @@ export function layerStats(grads: PyTree, activations: readonly LayerOutput[] = 
     throw new WebjaxError("layerStats: expected grads keyed by layer name (the gradient of a model's params)");
   }
   const a: Record<string, ActivationStats> = {};
-  for (const { name, kind, activation, output } of activations) {
+  for (const [name, output] of Object.entries(activations)) {
     const y = output.astype("float32");
-    const act = activation ?? kind;
+    const act = activationOf(name, opts.model);
     const base = { mean: y.mean(), std: y.std() };
     if (RELU_LIKE.has(act) && y.ndim >= 1) {
       const units = y.reshape([y.shape[0] as number, -1]);
