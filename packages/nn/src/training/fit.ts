@@ -87,7 +87,8 @@ export interface FitResult {
 const copyTree = <T>(t: T): T => tree.map((x: unknown) => np.copy(x as Array), t as PyTree) as T;
 
 async function readSums(sums: Record<string, Array>, prefix = ""): Promise<Record<string, number>> {
-  const keys = Object.keys(sums).filter((k) => k !== "count");
+  // Keras' order: the loss, then the metrics.
+  const keys = ["loss", ...Object.keys(sums).filter((k) => k !== "count" && k !== "loss")];
   const [count, ...vals] = await Promise.all([
     (sums.count as Array).item(),
     ...keys.map((k) => (sums[k] as Array).item()),
@@ -164,7 +165,8 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
         if (now - lastReport > 250 && b < ds.numBatches) {
           lastReport = now;
           const rate = (b * 1000) / (now - t0);
-          reporter.update(progressInfo(epoch, opts.epochs, b, ds.numBatches, await readSums(carry.sums), rate, false));
+          const [logs, lr] = [await readSums(carry.sums), await learningRateOf(carry.optState, lrScale)];
+          reporter.update(progressInfo(epoch, opts.epochs, b, ds.numBatches, logs, rate, false, lr));
         }
         if (now - lastYield > 16) {
           await yieldToEventLoop();
