@@ -341,3 +341,26 @@ describe("a file from the reference Python implementation (fixtures/make_checkpo
     expect(await t.num_batches_tracked.item()).toBe(12345);
   });
 });
+
+describe("strict layout, as the reference implementation", () => {
+  test("trailing bytes and holes between tensors are errors", async () => {
+    const bytes = await nn.encodeCheckpoint({ a: np.array([1, 2, 3]) });
+    const longer = new Uint8Array(bytes.length + 4);
+    longer.set(bytes);
+    expect(() => nn.decodeCheckpoint(longer, { a: np.zeros([3]) })).toThrow(/4 trailing bytes after the last tensor/);
+    // Move the tensor 4 bytes later in a rewritten header: a hole at the start.
+    const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    header.a.data_offsets = [4, 16];
+    const text = new TextEncoder().encode(
+      JSON.stringify(header).padEnd(Math.ceil(JSON.stringify(header).length / 8) * 8, " "),
+    );
+    const out = new Uint8Array(8 + text.length + 16);
+    new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+    out.set(text, 8);
+    out.set(bytes.subarray(8 + n), 8 + text.length + 4);
+    expect(() => nn.decodeCheckpoint(out, { a: np.zeros([3]) })).toThrow(
+      /bytes \[0, 4\) before tensor "a" belong to no tensor/,
+    );
+  });
+});

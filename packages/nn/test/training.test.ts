@@ -87,20 +87,28 @@ describe("fit", () => {
     const data = blobs(64, 30);
     const model = nn.dense(2);
     const vars = model.init(random.key(0), data.x);
-    // A learning rate of 0 keeps the loss constant: no epoch after the first improves, so with
-    // patience 2 Keras stops at epoch 2 (0-based) and restores epoch 0's weights.
+    // Gradient ascent (a negative learning rate) makes the loss rise every epoch: epoch 0 is the
+    // best, so with patience 2 Keras stops at epoch 2 (0-based) and restores epoch 0's weights.
     const es = nn.earlyStopping({ monitor: "loss", patience: 2, restoreBestWeights: true });
+    const after: Float32Array[] = [];
     const r = await nn.fit(model, vars, data, {
-      optimizer: optax.sgd(0),
+      optimizer: optax.sgd(-0.5),
       loss: "sparseCategoricalCrossentropy",
       epochs: 10,
       key: random.key(1),
       earlyStopping: es,
+      onEpochEnd: async (_e, _logs, ctx) => {
+        after.push((await (ctx.variables.params as { kernel: JArray }).kernel.data()) as Float32Array);
+      },
       ...quiet,
     });
     expect(r.epochsRun).toBe(3);
     expect(r.earlyStopping?.stoppedEpoch).toBe(2);
     expect(r.earlyStopping?.bestEpoch).toBe(0);
+    expect((r.history.loss as number[])[2]).toBeGreaterThan((r.history.loss as number[])[0] as number);
+    const restored = await (r.variables.params as { kernel: JArray }).kernel.data();
+    expect(restored).toEqual(after[0]);
+    expect(restored).not.toEqual(after[2]);
     const seen: number[] = [];
     const r2 = await nn.fit(model, vars, data, {
       optimizer: optax.sgd(0.1),
@@ -117,34 +125,147 @@ describe("fit", () => {
     expect(seen).toEqual([0, 1]);
   });
 
-  test("reduceOnPlateau scales the learning rate the injected schedule reports", async () => {
+  test("reduceOnPlateau scales the learning rate the injected schedule reports; a max-mode monitor is fed negated", async () => {
     const data = blobs(64, 40);
     const model = nn.dense(2);
-    const tx = optax.injectHyperparams((h: { learningRate: JArray }) => optax.sgd(h.learningRate))({ learningRate: 0 });
+    const tx = () =>
+      optax.injectHyperparams((h: { learningRate: JArray }) => optax.sgd(h.learningRate))({ learningRate: 1e-9 });
+    const base = { loss: "sparseCategoricalCrossentropy" as const, epochs: 4, key: random.key(1), ...quiet };
     const r = await nn.fit(model, model.init(random.key(0), data.x), data, {
-      optimizer: tx,
-      loss: "sparseCategoricalCrossentropy",
-      epochs: 4,
-      key: random.key(1),
-      reduceOnPlateau: { patience: 1, factor: 0.5, monitor: "loss" },
-      ...quiet,
-    });
-    // Constant loss: epoch 0 sets the best, each later epoch is a plateau of length 1 → halve.
-    expect(r.history.lr).toEqual([0, 0, 0, 0]);
-    const tx2 = optax.injectHyperparams((h: { learningRate: JArray }) => optax.sgd(h.learningRate))({
-      learningRate: 1e-9,
-    });
-    const r2 = await nn.fit(model, model.init(random.key(0), data.x), data, {
-      optimizer: tx2,
-      loss: "sparseCategoricalCrossentropy",
-      epochs: 4,
-      key: random.key(1),
+      ...base,
+      optimizer: tx(),
       reduceOnPlateau: { patience: 1, factor: 0.5, monitor: "loss", rtol: 0.5 },
+    });
+    // A learning rate of 1e-9 leaves the loss flat: epoch 0 sets the best, every later epoch is a
+    // plateau of length 1 that halves the scale, which the next epoch's logged rate shows.
+    await expectClose(np.array(r.history.learning_rate as number[]), [1e-9, 1e-9, 5e-10, 2.5e-10], { rtol: 1e-5 });
+    // Accuracy stays flat too; as a max-mode metric it is negated for optax, so flat is still a plateau.
+    const r2 = await nn.fit(model, model.init(random.key(0), data.x), data, {
+      ...base,
+      optimizer: tx(),
+      metrics: ["accuracy"],
+      reduceOnPlateau: { patience: 1, factor: 0.5, monitor: "accuracy", rtol: 0.5 },
+    });
+    await expectClose(np.array(r2.history.learning_rate as number[]), [1e-9, 1e-9, 5e-10, 2.5e-10], { rtol: 1e-5 });
+  });
+
+  test("saveBestOnly keeps the epoch that is best in the monitor's direction (max for accuracy)", async () => {
+    const data = blobs(128, 45);
+    const model = nn.sequential(nn.dense(8), nn.relu, nn.dense(2));
+    const path = join(dir, "best.safetensors");
+    const seen: number[] = [];
+    const r = await nn.fit(model, model.init(random.key(0), data.x), data, {
+      optimizer: optax.adam(3e-2),
+      loss: "sparseCategoricalCrossentropy",
+      metrics: ["accuracy"],
+      epochs: 5,
+      key: random.key(5),
+      checkpoint: { path, saveBestOnly: true, monitor: "accuracy" },
+      onEpochEnd: (e, logs) => {
+        seen.push(logs.accuracy as number);
+        expect(e).toBe(seen.length - 1);
+      },
       ...quiet,
     });
-    // The lr is logged for the epoch just run: epochs 0 and 1 at 1e-9, then halved after each plateau.
-    const lr = r2.history.lr as number[];
-    expectClose(np.array(lr), [1e-9, 1e-9, 5e-10, 2.5e-10], { rtol: 1e-5 });
+    const best = seen.indexOf(Math.max(...seen));
+    const template = {
+      params: r.variables.params,
+      state: r.variables.state,
+      optState: optax.adam(3e-2).init(r.variables.params),
+      epoch: 0,
+      key: random.key(0),
+    };
+    const back = await nn.loadCheckpoint(path, template);
+    // The first best is kept: a later tie does not overwrite it (Keras' strict improvement).
+    expect(back.epoch).toBe(best + 1);
+  });
+
+  test("callbacks get copies (usable after later steps), 0-based batch indices, and the epoch context", async () => {
+    const data = blobs(64, 46);
+    const model = nn.dense(2);
+    const kept: nn.Variables[] = [];
+    const batchesSeen: number[] = [];
+    await nn.fit(model, model.init(random.key(0), data.x), data, {
+      optimizer: optax.sgd(0.1),
+      loss: "sparseCategoricalCrossentropy",
+      epochs: 3,
+      batchSize: 32,
+      key: random.key(1),
+      onEpochEnd: (_e, _logs, ctx) => {
+        kept.push(ctx.variables);
+      },
+      onBatchEnd: (e, b) => {
+        if (e === 0) batchesSeen.push(b);
+      },
+      ...quiet,
+    });
+    expect(batchesSeen).toEqual([0, 1]);
+    const kernels = await Promise.all(kept.map((v) => (v.params as { kernel: JArray }).kernel.data()));
+    expect(kernels).toHaveLength(3);
+    expect(kernels[0]).not.toEqual(kernels[2]);
+  });
+
+  test("Keras' target shapes: labels [n] train a one-unit model; binary accuracy; out-of-range class labels are an error", async () => {
+    const x = random.normal(random.key(8), [256, 3]);
+    const yReg = x.sum(1);
+    const lin = nn.dense(1);
+    const r = await nn.fit(
+      lin,
+      lin.init(random.key(0), x),
+      { x, y: yReg },
+      {
+        optimizer: optax.adam(0.1),
+        loss: "mse",
+        epochs: 30,
+        batchSize: 64,
+        key: random.key(1),
+        ...quiet,
+      },
+    );
+    expect(r.history.loss?.at(-1)).toBeLessThan(0.01);
+    const yBin = yReg.greater(0).astype("float32");
+    const r2 = await nn.fit(
+      lin,
+      lin.init(random.key(0), x),
+      { x, y: yBin },
+      {
+        optimizer: optax.adam(0.1),
+        loss: "binaryCrossentropy",
+        metrics: ["accuracy"],
+        epochs: 10,
+        batchSize: 64,
+        key: random.key(1),
+        ...quiet,
+      },
+    );
+    const [logits] = lin.apply(r2.variables, x);
+    const truth = Array.from(await yBin.data());
+    const pred = Array.from(await logits.data()).map((v) => (v > 0 ? 1 : 0));
+    const acc = pred.filter((p, i) => p === truth[i]).length / truth.length;
+    expect(acc).toBeGreaterThan(0.9);
+    expect(r2.history.accuracy?.at(-1)).toBeLessThan(1);
+    await expect(
+      nn.fit(
+        lin,
+        lin.init(random.key(0), x),
+        { x, y: x },
+        { optimizer: optax.sgd(0.1), loss: "mse", epochs: 1, key: random.key(1), ...quiet },
+      ),
+    ).rejects.toThrow(
+      /fit: loss "mse": targets must have the outputs' shape \[32,1\] \(or \[32\] for one output unit\), got \[32,3\]/,
+    );
+    const two = nn.dense(2);
+    const bad = np.array([0, 1, 2, 1], { dtype: "int32" });
+    await expect(
+      nn.fit(
+        two,
+        two.init(random.key(0), x),
+        { x: x.slice([0, 4]), y: bad },
+        { optimizer: optax.sgd(0.1), loss: "sparseCategoricalCrossentropy", epochs: 1, key: random.key(1), ...quiet },
+      ),
+    ).rejects.toThrow(
+      /fit: training labels must be class indices in \[0, 2\) for sparseCategoricalCrossentropy with 2 outputs; found values from 0 to 2/,
+    );
   });
 
   test("checkpoints each epoch to a file that loads into the same tree", async () => {
@@ -193,6 +314,16 @@ describe("fit", () => {
         reduceOnPlateau: { monitor: "val_loss" },
       }),
     ).rejects.toThrow(/reduceOnPlateau monitors "val_loss", but the logs hold loss/);
+    await expect(nn.fit(model, vars, data, { ...base, loss: "mse", batch_size: 8 } as never)).rejects.toThrow(
+      /fit: unknown option "batch_size"; the options are optimizer, loss, epochs, batchSize/,
+    );
+    const { key: _k, ...noKey } = base;
+    await expect(nn.fit(model, vars, data, { ...noKey, loss: "mse" } as never)).rejects.toThrow(
+      /fit: the option "key" is required/,
+    );
+    await expect(nn.fit(model, vars, [data.x, data.y] as never, { ...base, loss: "mse" })).rejects.toThrow(
+      /fit: data must be \{ x, y \} with arrays x and y/,
+    );
   });
 });
 
@@ -215,6 +346,13 @@ describe("mcPredict", () => {
     await expectClose(r.samples, loop.flat(), { rtol: 1e-5, atol: 1e-6 });
     expect(Math.max(...(await r.std.data()))).toBeGreaterThan(0.01);
     expect(() => nn.mcPredict(model, vars, x, { samples: 0, key })).toThrow(/samples must be a positive integer/);
+    // In batches of 2 examples: each batch is the same program on its rows, concatenated.
+    const chunked = nn.mcPredict(model, vars, x, { samples: 6, key, postprocess: nn.softmax, batchSize: 2 });
+    expect(chunked.samples.shape).toEqual([6, 5, 3]);
+    const first = nn.mcPredict(model, vars, x.slice([0, 2]), { samples: 6, key, postprocess: nn.softmax });
+    await expectClose(chunked.mean.slice([0, 2]), Array.from(await first.mean.data()), { rtol: 1e-6 });
+    const last = nn.mcPredict(model, vars, x.slice([4, 5]), { samples: 6, key, postprocess: nn.softmax });
+    await expectClose(chunked.std.slice([4, 5]), Array.from(await last.std.data()), { rtol: 1e-6 });
   });
 });
 

@@ -68,7 +68,7 @@ export async function writeTrainingPlot(
     ["accuracy", "training"],
     ["val_accuracy", "validation"],
   ]);
-  const lr = rows(history, [["lr", "learning rate"]]);
+  const lr = rows(history, [["learning_rate", "learning rate"]]);
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: { text: opts.title, fontSize: 14 },

@@ -140,14 +140,21 @@ function layoutProblems(entries: readonly TensorEntry[], dataBytes: number): str
       `truncated file: the header says ${last.end} bytes of data (tensor ${show(last.name)} ends there), the file has ${dataBytes}`,
     );
   const sorted = entries.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < sorted.length; i++) {
-    const a = sorted[i - 1] as TensorEntry;
-    const b = sorted[i] as TensorEntry;
-    if (b.begin < a.end)
+  // As the reference implementation: the tensors tile the data section, from 0 to its end.
+  let covered = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i] as TensorEntry;
+    const prev = sorted[i - 1];
+    if (e.begin < covered && prev)
       problems.push(
-        `tensors ${show(a.name)} [${a.begin}, ${a.end}] and ${show(b.name)} [${b.begin}, ${b.end}] overlap`,
+        `tensors ${show(prev.name)} [${prev.begin}, ${prev.end}] and ${show(e.name)} [${e.begin}, ${e.end}] overlap`,
       );
+    else if (e.begin > covered)
+      problems.push(`bytes [${covered}, ${e.begin}) before tensor ${show(e.name)} belong to no tensor`);
+    covered = Math.max(covered, e.end);
   }
+  if (problems.length === 0 && covered < dataBytes)
+    problems.push(`${dataBytes - covered} trailing bytes after the last tensor (the file is not fully covered)`);
   return problems;
 }
 

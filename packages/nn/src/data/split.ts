@@ -25,7 +25,8 @@ export function trainValidationSplit<T>(data: T, opts: SplitOptions = {}): [T, T
       const f = opts.validationFraction ?? 0.1;
       if (!(f > 0 && f < 1))
         throw new WebjaxError(`trainValidationSplit: validationFraction must be in (0, 1), got ${f}`);
-      return Math.round(n * f);
+      // Keras' rounding: the training set is the first floor(n·(1 − f)) examples.
+      return n - Math.floor(n * (1 - f));
     })();
   if (!Number.isInteger(nVal) || nVal < 1 || nVal >= n) {
     throw new WebjaxError(

@@ -5,12 +5,18 @@
  * instead (the docs show both); `fit` is that loop, written once and tested.
  */
 import { type Array, np, type PyTree, random, tree, WebjaxError } from "@webjax/core";
-import { type GradientTransformation, type ReduceOnPlateauOptions, reduceOnPlateau } from "@webjax/optax";
+import {
+  type GradientTransformation,
+  type ReduceOnPlateauOptions,
+  type ReduceOnPlateauState,
+  reduceOnPlateau,
+} from "@webjax/optax";
 import { saveCheckpoint } from "../checkpoint/index.js";
 import { batches } from "../data/batches.js";
 import { trainValidationSplit } from "../data/split.js";
 import type { Module, Variables } from "../module.js";
-import { type EarlyStopping, type EarlyStoppingState, restoredWeights } from "./early-stopping.js";
+import { type EarlyStopping, type EarlyStoppingState, monitorMode, restoredWeights } from "./early-stopping.js";
+import { checkClassLabels, checkFitArguments } from "./fit-checks.js";
 import { defaultProgress, makeReporter, type ProgressInfo, type ProgressOption, yieldToEventLoop } from "./progress.js";
 import {
   type LossFn,
@@ -31,14 +37,17 @@ export interface Dataset {
   readonly y: Array;
 }
 
-/** What callbacks see at an epoch's end. */
+/**
+ * What callbacks see at an epoch's end. `variables` and `optState` are copies made on first
+ * access (the next step donates, so reuses, the live buffers): keep them as long as you like.
+ */
 export interface EpochContext {
   readonly variables: Variables;
   readonly optState: PyTree;
   readonly history: History;
 }
 
-/** Per-epoch logs, Keras' names: `loss`, metrics, `val_loss`, `val_<metric>`, `lr`. */
+/** Per-epoch logs, Keras' names: `loss`, metrics, `val_loss`, `val_<metric>`, `learning_rate`, and `epoch`. */
 export type History = Record<string, number[]>;
 
 /** Options of `fit`. */
@@ -51,7 +60,8 @@ export interface FitOptions {
   readonly batchSize?: number;
   /** The PRNG key of the shuffles and of dropout. Epoch e is a function of (key, e) alone. */
   readonly key: Array;
-  readonly metrics?: ReadonlyArray<"accuracy"> | Readonly<Record<string, MetricFn>>;
+  /** `["accuracy"]` (Keras' accuracy: argmax, or thresholded logits for one output unit) or `{ name: fn }`. */
+  readonly metrics?: ReadonlyArray<"accuracy" | "acc"> | Readonly<Record<string, MetricFn>>;
   readonly validationData?: Dataset;
   /** The last fraction of the data held out for validation (Keras' `validation_split`). */
   readonly validationSplit?: number;
@@ -61,6 +71,8 @@ export interface FitOptions {
   readonly initialEpoch?: number;
   /** The optimiser state to resume from (default `optimizer.init(params)`). */
   readonly optState?: PyTree;
+  /** The reduce-on-plateau state to resume from (a checkpoint's `plateauState`). */
+  readonly plateauState?: PyTree;
   readonly earlyStopping?: EarlyStopping;
   /** Keras' ReduceLROnPlateau through optax's reduceOnPlateau, fed `monitor` once per epoch. */
   readonly reduceOnPlateau?: ReduceOnPlateauOptions & { readonly monitor?: string };
@@ -115,16 +127,22 @@ async function learningRateOf(optState: PyTree, scale: Array): Promise<number | 
  * ```
  */
 export async function fit(model: Module, variables: Variables, data: Dataset, opts: FitOptions): Promise<FitResult> {
+  checkFitArguments(variables, data, opts as unknown as Record<string, unknown>);
   if (!Number.isInteger(opts.epochs) || opts.epochs < 1)
     throw new WebjaxError(`fit: epochs must be a positive integer, got ${opts.epochs}`);
   if (opts.validationData && opts.validationSplit !== undefined) {
     throw new WebjaxError("fit: pass validationData or validationSplit, not both");
   }
   const [train, validation] =
-    opts.validationSplit !== undefined
+    opts.validationSplit !== undefined && opts.validationSplit !== 0
       ? trainValidationSplit(data, { validationFraction: opts.validationSplit })
       : [data, opts.validationData];
   const loss = resolveLoss(opts.loss);
+  if (typeof opts.loss === "string" && opts.loss.replace(/_/g, "").toLowerCase() === "sparsecategoricalcrossentropy") {
+    await checkClassLabels(model, variables, train.x, train.y, "training");
+    if (validation) await checkClassLabels(model, variables, validation.x, validation.y, "validation");
+  }
+  if (opts.checkpoint) await prepareCheckpointDir(opts.checkpoint.path);
   const metrics = resolveMetrics(opts.metrics);
   const tx = withConstraints(model, opts.optimizer);
   const trainStep = makeTrainStep(model, tx, loss, metrics);
@@ -134,7 +152,9 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
   const ds = batches(train, { batchSize, shuffle: opts.shuffle ?? true, key: dataKey });
   const names = Object.keys(metrics);
   const plateau = opts.reduceOnPlateau ? reduceOnPlateau(opts.reduceOnPlateau) : undefined;
-  let plateauState = plateau?.init({});
+  let plateauState = plateau
+    ? ((opts.plateauState as ReduceOnPlateauState | undefined) ?? plateau.init({}))
+    : undefined;
   const es = opts.earlyStopping;
   let esState = es?.init();
   const reporter = await makeReporter(opts.progress ?? defaultProgress());
@@ -146,6 +166,8 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
     sums: zeroSums(names),
   };
   const first = opts.initialEpoch ?? 0;
+  const ckMonitor = opts.checkpoint?.monitor ?? (validation ? "val_loss" : "loss");
+  const ckSign = opts.checkpoint?.saveBestOnly && monitorMode(ckMonitor) === "max" ? -1 : 1;
   let bestCheckpoint = Number.POSITIVE_INFINITY;
   let epochsRun = 0;
   try {
@@ -159,8 +181,8 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
       let b = 0;
       for (const batch of ds.epoch(epoch)) {
         carry = trainStep(carry, batch.x, batch.y, random.foldIn(epochKey, b), lrScale);
-        b++;
         opts.onBatchEnd && (await opts.onBatchEnd(epoch, b));
+        b++;
         const now = performance.now();
         if (now - lastReport > 250 && b < ds.numBatches) {
           lastReport = now;
@@ -182,7 +204,7 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
         Object.assign(logs, await readSums(sums, "val_"));
       }
       const lr = await learningRateOf(carry.optState, lrScale);
-      if (lr !== undefined) logs.lr = lr;
+      if (lr !== undefined) logs.learning_rate = lr;
       for (const [k, v] of Object.entries({ ...logs, epoch })) {
         const list = history[k] ?? [];
         list.push(v);
@@ -194,18 +216,14 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
         progressInfo(epoch, opts.epochs, ds.numBatches, ds.numBatches, logs, ds.numBatches / seconds, true, lr),
       );
       if (plateau && plateauState) {
-        const value = monitored(
-          logs,
-          opts.reduceOnPlateau?.monitor ?? (validation ? "val_loss" : "loss"),
-          "reduceOnPlateau",
-        );
+        const name = opts.reduceOnPlateau?.monitor ?? (validation ? "val_loss" : "loss");
+        // optax's reduce-on-plateau minimises: a metric that should rise is fed negated.
+        const value = monitored(logs, name, "reduceOnPlateau") * (monitorMode(name) === "max" ? -1 : 1);
         plateauState = plateau.update({}, plateauState, {}, { value })[1];
       }
       if (opts.checkpoint) {
         const c = opts.checkpoint;
-        const value = c.saveBestOnly
-          ? monitored(logs, c.monitor ?? (validation ? "val_loss" : "loss"), "checkpoint")
-          : 0;
+        const value = c.saveBestOnly ? ckSign * monitored(logs, ckMonitor, "checkpoint") : 0;
         if (!c.saveBestOnly || value < bestCheckpoint) {
           bestCheckpoint = value;
           await saveCheckpoint(c.path, {
@@ -214,6 +232,7 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
             optState: carry.optState,
             epoch: epoch + 1,
             key: opts.key,
+            ...(plateauState ? { plateauState } : {}),
           });
         }
       }
@@ -226,7 +245,7 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
       }
       if (
         opts.onEpochEnd &&
-        (await opts.onEpochEnd(epoch, logs, { variables: vars, optState: carry.optState, history })) === "stop"
+        (await opts.onEpochEnd(epoch, logs, epochContext(vars, carry.optState, history))) === "stop"
       )
         stop = true;
       if (stop) break;
@@ -243,6 +262,32 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
     epochsRun,
     ...(esState ? { earlyStopping: esState } : {}),
   };
+}
+
+/** The callbacks' view of the carry: copies on first access, so the next step's donation cannot poison them. */
+function epochContext(vars: Variables, optState: PyTree, history: History): EpochContext {
+  let v: Variables | undefined;
+  let o: PyTree | undefined;
+  return {
+    get variables() {
+      v ??= copyTree(vars);
+      return v;
+    },
+    get optState() {
+      o ??= copyTree(optState);
+      return o;
+    },
+    history,
+  };
+}
+
+/** Creates a checkpoint's folder before training, so a bad path fails before the first epoch. */
+async function prepareCheckpointDir(path: string): Promise<void> {
+  if (typeof process === "undefined" || process.versions?.node === undefined) return;
+  const name = "node:fs/promises";
+  const fs = (await import(/* @vite-ignore */ name)) as typeof import("node:fs/promises");
+  const dir = path.replace(/[\\/][^\\/]*$/, "");
+  if (dir !== path && dir !== "") await fs.mkdir(dir, { recursive: true });
 }
 
 function monitored(logs: Record<string, number>, name: string, what: string): number {

@@ -3,7 +3,7 @@
  * keeps its moving statistics, and the prediction is averaged over many sampled masks. The
  * samples are one vmapped, jitted program over a batch of keys, not a JS loop.
  */
-import { type Array, jit, type PyTree, random, vmap, WebjaxError } from "@webjax/core";
+import { type Array, jit, np, type PyTree, random, vmap, WebjaxError } from "@webjax/core";
 import type { Module, Variables } from "../module.js";
 
 /** Options of `mcPredict`. */
@@ -17,6 +17,12 @@ export interface McPredictOptions {
    * probabilities (what the lectures do) rather than logits.
    */
   readonly postprocess?: (y: Array) => Array;
+  /**
+   * Examples per program run (default 1024, as Keras' `predict` batches): `samples` copies of a
+   * whole test set at once would need `samples` times its activations in memory. The masks
+   * depend on the key and an example's place in its batch, so results depend on it too.
+   */
+  readonly batchSize?: number;
 }
 
 /** `mcPredict`'s result: the mean and std over samples, and the samples themselves. */
@@ -50,7 +56,8 @@ function programFor(model: Module, post: ((y: Array) => Array) | undefined): Pro
 
 /**
  * Monte Carlo dropout predictions of `model` on `x`: `{ mean, std, samples }` over `samples`
- * dropout masks. The model needs dropout layers (alpha dropout counts), or every sample is the
+ * dropout masks. Pass a `postprocess` defined once (such as `nn.softmax`): its program is
+ * compiled once per function object, so a new arrow on every call recompiles every call. The model needs dropout layers (alpha dropout counts), or every sample is the
  * same and std is 0.
  *
  * ```ts
@@ -61,6 +68,23 @@ export function mcPredict(model: Module, variables: Variables, x: Array, opts: M
   const n = opts.samples;
   if (!Number.isInteger(n) || n < 1) throw new WebjaxError(`mcPredict: samples must be a positive integer, got ${n}`);
   if (opts.key === undefined) throw new WebjaxError("mcPredict: needs a PRNG key ({ key })");
+  const bs = opts.batchSize ?? 1024;
+  if (!Number.isInteger(bs) || bs < 1)
+    throw new WebjaxError(`mcPredict: batchSize must be a positive integer, got ${bs}`);
   const keys = random.split(opts.key, n);
-  return programFor(model, opts.postprocess)(variables as Variables<PyTree, PyTree>, x, keys);
+  const run = programFor(model, opts.postprocess);
+  const rows = x.ndim === 0 ? 1 : (x.shape[0] as number);
+  if (x.ndim === 0 || rows <= bs) return run(variables as Variables<PyTree, PyTree>, x, keys);
+  const parts: McPrediction[] = [];
+  for (let start = 0; start < rows; start += bs) {
+    parts.push(run(variables as Variables<PyTree, PyTree>, x.slice([start, Math.min(start + bs, rows)]), keys));
+  }
+  return {
+    mean: np.concatenate(parts.map((p) => p.mean)),
+    std: np.concatenate(parts.map((p) => p.std)),
+    samples: np.concatenate(
+      parts.map((p) => p.samples),
+      1,
+    ),
+  };
 }

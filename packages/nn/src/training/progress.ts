@@ -39,7 +39,7 @@ const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed
 /** `name value` pairs for a log line. */
 export function formatLogs(logs: Readonly<Record<string, number>>, lr?: number): string {
   const parts = Object.entries(logs)
-    .filter(([k]) => k !== "lr" || lr === undefined)
+    .filter(([k]) => k !== "learning_rate" || lr === undefined)
     .map(([k, v]) => `${k} ${fmt(v)}`);
   if (lr !== undefined) parts.push(`lr ${lr.toExponential(2)}`);
   return parts.join(" · ");

@@ -3,7 +3,7 @@
  * and the epoch's running sums, all in one program with the carried state donated) and one
  * evaluation step. Losses and metrics may be named as in Keras.
  */
-import { type Array, jit, np, type PyTree, tree, valueAndGrad, WebjaxError } from "@webjax/core";
+import { type Array, jit, np, type PyTree, ShapeError, tree, valueAndGrad, WebjaxError } from "@webjax/core";
 import { applyUpdates, chain, type GradientTransformation, losses } from "@webjax/optax";
 import { accuracy } from "../metrics.js";
 import type { Module, Variables } from "../module.js";
@@ -22,13 +22,43 @@ export type LossName =
   | "mae"
   | "huber";
 
+/**
+ * Keras' shape rule for targets: a target of the output's shape without a trailing axis of 1
+ * (labels `[n]` against logits `[n, 1]`) gains that axis; any other mismatch is an error, never
+ * a silent broadcast to `[n, n]`.
+ */
+export function alignTarget(op: string, output: Array, target: Array): Array {
+  const o = output.shape;
+  const t = target.shape;
+  if (t.length === o.length - 1 && o[o.length - 1] === 1 && t.every((d, i) => d === o[i])) return target.reshape(o);
+  if (t.length !== o.length || t.some((d, i) => d !== o[i])) {
+    throw new ShapeError(
+      `${op}: targets must have the outputs' shape [${o.join(",")}] (or [${o.slice(0, -1).join(",")}] for one output unit), got [${t.join(",")}]`,
+    );
+  }
+  return target;
+}
+
+const same =
+  (name: string, f: (o: Array, t: Array) => Array): LossFn =>
+  (o, t) =>
+    f(o, alignTarget(`fit: loss "${name}"`, o, t).astype(o.dtype)).mean();
+
 const LOSSES: Record<LossName, LossFn> = {
   sparseCategoricalCrossentropy: (o, t) => losses.softmaxCrossEntropyWithIntegerLabels(o, t).mean(),
-  categoricalCrossentropy: (o, t) => losses.softmaxCrossEntropy(o, t).mean(),
-  binaryCrossentropy: (o, t) => losses.sigmoidBinaryCrossEntropy(o, t.astype(o.dtype)).mean(),
-  mse: (o, t) => losses.squaredError(o, t).mean(),
-  mae: (o, t) => losses.absoluteError(o, t).mean(),
-  huber: (o, t) => losses.huberLoss(o, t).mean(),
+  categoricalCrossentropy: same("categoricalCrossentropy", losses.softmaxCrossEntropy),
+  binaryCrossentropy: same("binaryCrossentropy", losses.sigmoidBinaryCrossEntropy),
+  mse: same("mse", losses.squaredError),
+  mae: same("mae", losses.absoluteError),
+  huber: same("huber", losses.huberLoss),
+};
+
+/** Keras' other spellings of the loss names. */
+const ALIASES: Record<string, LossName> = {
+  meansquarederror: "mse",
+  meanabsoluteerror: "mae",
+  huberloss: "huber",
+  bce: "binaryCrossentropy",
 };
 
 const normalise = (s: string) => s.replace(/_/g, "").toLowerCase();
@@ -36,29 +66,59 @@ const normalise = (s: string) => s.replace(/_/g, "").toLowerCase();
 /** The loss function for a name or a function. */
 export function resolveLoss(loss: LossName | LossFn): LossFn {
   if (typeof loss === "function") return loss;
-  const hit = Object.entries(LOSSES).find(([k]) => normalise(k) === normalise(loss));
-  if (!hit)
+  if (typeof loss !== "string") {
+    throw new WebjaxError(
+      'fit: pass a loss: a Keras name such as "sparseCategoricalCrossentropy", or (output, target) => scalar',
+    );
+  }
+  const key = ALIASES[normalise(loss)] ?? loss;
+  const hit = Object.entries(LOSSES).find(([k]) => normalise(k) === normalise(key));
+  if (!hit) {
     throw new WebjaxError(
       `fit: unknown loss ${JSON.stringify(loss)}; expected one of ${Object.keys(LOSSES).join(", ")} or a function`,
     );
+  }
   return hit[1];
 }
 
-/** Metrics by name: `"accuracy"` (argmax vs integer or one-hot labels) or a function. */
+/**
+ * Keras' "accuracy": the argmax against integer or one-hot labels, or, for one output unit,
+ * binary accuracy of the logits thresholded at 0 (probability 0.5) against labels > 0.5.
+ */
+export const kerasAccuracy: MetricFn = (o, t) => {
+  if (o.shape[o.ndim - 1] === 1) {
+    const labels = alignTarget('fit: metric "accuracy"', o, t);
+    return o.greater(0).equal(labels.greater(0.5)).astype("float32").mean();
+  }
+  return accuracy(o, t);
+};
+
+/** Metrics by name (`"accuracy"`, or `"acc"`: see {@link kerasAccuracy}) or as functions. */
 export function resolveMetrics(
-  metrics: ReadonlyArray<"accuracy"> | Readonly<Record<string, MetricFn>> | undefined,
+  metrics: string | ReadonlyArray<string> | Readonly<Record<string, MetricFn>> | undefined,
 ): Record<string, MetricFn> {
   if (metrics === undefined) return {};
-  if (globalThis.Array.isArray(metrics)) {
+  const list = typeof metrics === "string" ? [metrics] : metrics;
+  if (globalThis.Array.isArray(list)) {
     const out: Record<string, MetricFn> = {};
-    for (const m of metrics as ReadonlyArray<string>) {
-      if (m !== "accuracy")
-        throw new WebjaxError(`fit: unknown metric ${JSON.stringify(m)}; name "accuracy" or pass { name: fn }`);
-      out.accuracy = accuracy;
+    for (const m of list as ReadonlyArray<string>) {
+      if (m !== "accuracy" && m !== "acc") {
+        throw new WebjaxError(
+          `fit: unknown metric ${JSON.stringify(m)}; name "accuracy" (or "acc"), or pass { name: (output, target) => scalar }`,
+        );
+      }
+      out[m] = kerasAccuracy;
     }
     return out;
   }
-  return { ...(metrics as Record<string, MetricFn>) };
+  for (const [k, f] of Object.entries(list)) {
+    if (typeof f !== "function") {
+      throw new WebjaxError(
+        `fit: metric ${JSON.stringify(k)} must be a function (output, target) => scalar, got ${typeof f}`,
+      );
+    }
+  }
+  return { ...(list as Record<string, MetricFn>) };
 }
 
 /** The carried training state: variables, optimiser state and the epoch's running sums. */

@@ -4,7 +4,7 @@
  * continue with a lower learning rate. The frozen set is an optax label tree, so the optimiser
  * is an ordinary `optax.multiTransform` and frozen params stay bit-identical.
  */
-import { type Array, type PyTree, tree, WebjaxError } from "@webjax/core";
+import { type Array, np, type PyTree, tree, WebjaxError } from "@webjax/core";
 import { type GradientTransformation, multiTransform, setToZero } from "@webjax/optax";
 import type { Variables } from "../module.js";
 
@@ -102,7 +102,8 @@ export function transfer(trained: Variables, opts: TransferOptions): Transferred
           problems.push(`${part}/${name}/${p}: trained ${describeLeaf(g)}, new model expects ${describeLeaf(l)}`);
         }
       }
-      out[name] = src[name] as PyTree;
+      // A copy: a jitted loop that donates the new variables must not poison the trained model's.
+      out[name] = tree.map((a: unknown) => np.copy(a as Array), src[name] as PyTree);
     }
     return out;
   };
