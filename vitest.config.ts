@@ -128,6 +128,8 @@ export default defineConfig({
                   "packages/optax/test/**/*.test.ts",
                   "packages/nn/test/**/*.test.ts",
                 ],
+                // The dataset loaders parse JSON and read files: nothing in them depends on the backend.
+                exclude: ["packages/nn/test/datasets.test.ts"],
                 setupFiles: [setup, "packages/webgpu/test/setup.ts"],
                 env: { WEBJAX_BACKEND: "webgpu", WEBJAX_PROP_RUNS: "12", ...vulkanEnv },
                 testTimeout: 60_000,
