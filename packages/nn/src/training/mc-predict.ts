@@ -18,9 +18,9 @@ export interface McPredictOptions {
    */
   readonly postprocess?: (y: Array) => Array;
   /**
-   * Examples per program run (default 1024, as Keras' `predict` batches): `samples` copies of a
-   * whole test set at once would need `samples` times its activations in memory. The masks
-   * depend on the key and an example's place in its batch, so results depend on it too.
+   * Examples per program run (default 16384 / samples, so 163 for 100 samples): each run holds
+   * `samples` copies of its batch's activations. The masks depend on the key and an example's
+   * place in its batch, so results depend on it too.
    */
   readonly batchSize?: number;
 }
@@ -68,7 +68,8 @@ export function mcPredict(model: Module, variables: Variables, x: Array, opts: M
   const n = opts.samples;
   if (!Number.isInteger(n) || n < 1) throw new WebjaxError(`mcPredict: samples must be a positive integer, got ${n}`);
   if (opts.key === undefined) throw new WebjaxError("mcPredict: needs a PRNG key ({ key })");
-  const bs = opts.batchSize ?? 1024;
+  // Each program holds `samples` copies of its batch's activations: keep their product bounded.
+  const bs = opts.batchSize ?? Math.max(1, Math.floor(16384 / n));
   if (!Number.isInteger(bs) || bs < 1)
     throw new WebjaxError(`mcPredict: batchSize must be a positive integer, got ${bs}`);
   const keys = random.split(opts.key, n);
