@@ -184,6 +184,11 @@ export default defineConfig({
         test: {
           name: `examples-${mode}`,
           include: ["apps/examples/test/**/*.test.ts"],
+          // The main job's test runs the CLI in a child process (normal mode whatever the project),
+          // and the examples are whole training runs: once, in the normal project, is enough.
+          ...(mode === "deferred"
+            ? { exclude: ["apps/examples/test/fashion.test.ts", "apps/examples/test/examples/**"] }
+            : {}),
           setupFiles: [setup],
           env: { WEBJAX_CPU: mode },
           testTimeout: CPU_TIMEOUT,
