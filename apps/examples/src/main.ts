@@ -88,7 +88,11 @@ if (o.backend === "webgpu") {
   // Falls back to the CPU with a warning that says why when no WebGPU adapter is usable.
   await gpu.init({ powerPreference: "high-performance" });
   shutdown = gpu.shutdown;
-  if (currentBackend() === "webgpu") console.log("webjax: running on WebGPU (Dawn), as --backend webgpu asked");
+  console.log(
+    currentBackend() === "webgpu"
+      ? "webjax: running on WebGPU (Dawn), as --backend webgpu asked"
+      : "webjax: running on the embedded CPU backend: WebGPU is not usable here (the warning above says why)",
+  );
 } else {
   setBackend("cpu");
   console.log(
