@@ -113,7 +113,7 @@ const opts: RecipeOptions = {
 };
 console.log(
   `Fashion-MNIST: ${o.preset === "dense" ? "784-300-100-10, He + ELU + batch norm" : "784-300-100-10, LeCun + SELU"}, ` +
-    `${o.optimizer} on ${o.schedule}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed} (${currentBackend()})`,
+    `${o.optimizer} on ${o.schedule}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? "" : "s"}, seed ${o.seed} (${currentBackend()})`,
 );
 const started = performance.now();
 const r = await trainFashionMnist(opts);
@@ -124,7 +124,7 @@ await writeTrainingPlot(plot, r.history, {
 });
 const mean = r.secondsPerEpoch.reduce((a, b) => a + b, 0) / r.secondsPerEpoch.length;
 console.log(
-  `${r.epochsRun} epochs in ${((performance.now() - started) / 1000).toFixed(1)} s (${mean.toFixed(2)} s per epoch)` +
+  `${r.epochsRun} epoch${r.epochsRun === 1 ? "" : "s"} in ${((performance.now() - started) / 1000).toFixed(1)} s (${mean.toFixed(2)} s per epoch)` +
     (r.bestEpoch === undefined ? "" : `; weights restored from epoch ${r.bestEpoch + 1} (best val_loss)`),
 );
 console.log(`test accuracy ${(r.testAccuracy * 100).toFixed(2)}%`);
