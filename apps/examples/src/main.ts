@@ -10,17 +10,9 @@
 import { join } from "node:path";
 import { currentBackend, setBackend } from "@webjax/core";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { positiveInt, seedOption } from "./cli.js";
 import { writeTrainingPlot } from "./fashion/plot.js";
 import { PEAK, type RecipeOptions, trainFashionMnist } from "./fashion/recipe.js";
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'.`);
-    return n;
-  };
-}
 
 const program = new Command()
   .name("pnpm demo")
@@ -53,16 +45,7 @@ const program = new Command()
     }),
   )
   .addOption(new Option("--batch-size <n>", "examples per step").argParser(positiveInt("--batch-size")).default(128))
-  .addOption(
-    new Option("--seed <n>", "the PRNG seed (init, shuffles, dropout)")
-      .argParser((v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0)
-          throw new InvalidArgumentError(`--seed must be a non-negative integer, got '${v}'.`);
-        return n;
-      })
-      .default(0),
-  )
+  .addOption(seedOption("the PRNG seed (init, shuffles, dropout)"))
   .addOption(new Option("--limit <n>", "train on the first n training images only").argParser(positiveInt("--limit")))
   .addOption(new Option("--out <dir>", "where the checkpoint and the plot go").default(join("out", "fashion-mnist")))
   .showHelpAfterError("(run with --help for the usage)")

@@ -30,7 +30,8 @@ import {
   scaleByLearningRate,
   treeMap,
 } from "@webjax/optax";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { positiveInt, seedOption } from "../cli.js";
 import { writeLinePlot } from "../plot/lines.js";
 
 /** lookahead's state: the steps taken and the slow weights φ (a copy of the params' tree). */
@@ -264,15 +265,6 @@ export function summary(r: RunResult): string {
   ].join("\n");
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'.`);
-    return n;
-  };
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const program = new Command()
     .name("custom-optimizer")
@@ -281,7 +273,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     .addOption(new Option("--epochs <n>", "training epochs").argParser(positiveInt("--epochs")).default(3))
     .addOption(new Option("--batch-size <n>", "examples per step").argParser(positiveInt("--batch-size")).default(128))
     .addOption(new Option("--no-baseline", "skip the preset optimiser's run"))
-    .addOption(new Option("--seed <n>", "the PRNG seed").argParser(Number).default(0))
+    .addOption(seedOption("the PRNG seed"))
     .addOption(new Option("--out <dir>", "where the JSON and the plot go").default(join("out", "custom-optimizer")))
     .showHelpAfterError("(run with --help for the usage)")
     .allowExcessArguments(false);

@@ -29,7 +29,8 @@ import { type Array, jit, type PyTree, random, valueAndGrad } from "@webjax/core
 import * as nn from "@webjax/nn";
 import { loadFashionMnist } from "@webjax/nn/datasets";
 import * as optax from "@webjax/optax";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { positiveInt, seedOption } from "../cli.js";
 import { writeLinePlot } from "../plot/lines.js";
 
 /** One network of the comparison. */
@@ -308,15 +309,6 @@ export function formatTable(r: GradientsResult): string {
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const k = Number(v);
-    if (!Number.isInteger(k) || k < 1)
-      throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'.`);
-    return k;
-  };
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const program = new Command()
     .name("gradients")
@@ -328,16 +320,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       ),
     )
     .addOption(new Option("--out <dir>", "where the plot goes").default(join("out", "gradients")))
-    .addOption(
-      new Option("--seed <n>", "the PRNG seed")
-        .argParser((v) => {
-          const k = Number(v);
-          if (!Number.isInteger(k) || k < 0)
-            throw new InvalidArgumentError(`--seed must be a non-negative integer, got '${v}'.`);
-          return k;
-        })
-        .default(0),
-    )
+    .addOption(seedOption("the PRNG seed"))
     .showHelpAfterError("(run with --help for the usage)")
     .allowExcessArguments(false);
   program.parse();

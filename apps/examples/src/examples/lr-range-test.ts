@@ -21,7 +21,8 @@ import { type Array, type PyTree, random, setBackend } from "@webjax/core";
 import * as nn from "@webjax/nn";
 import { loadFashionMnist } from "@webjax/nn/datasets";
 import * as optax from "@webjax/optax";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { intAtLeast, seedOption } from "../cli.js";
 import { writeLinePlot } from "../plot/lines.js";
 
 /** The ramp: from MIN_LR to MAX_LR, multiplied by a constant factor every step. */
@@ -187,15 +188,6 @@ export function fmt(lr: number): string {
   return lr.toExponential(1).replace("e+", "e");
 }
 
-function intAtLeast(name: string, min = 1) {
-  return (v: string): number => {
-    const k = Number(v);
-    if (!Number.isInteger(k) || k < min)
-      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${v}'.`);
-    return k;
-  };
-}
-
 async function main(): Promise<void> {
   const program = new Command()
     .name("lr-range-test")
@@ -207,16 +199,7 @@ async function main(): Promise<void> {
       new Option("--limit <n>", "use the first n training images").argParser(intAtLeast("--limit")).default(10_000),
     )
     .addOption(new Option("--batch-size <n>", "examples per step").argParser(intAtLeast("--batch-size")).default(128))
-    .addOption(
-      new Option("--seed <n>", "the PRNG seed (init and shuffles)")
-        .argParser((v) => {
-          const k = Number(v);
-          if (!Number.isInteger(k) || k < 0)
-            throw new InvalidArgumentError(`--seed must be a non-negative integer, got '${v}'.`);
-          return k;
-        })
-        .default(0),
-    )
+    .addOption(seedOption("the PRNG seed (init and shuffles)"))
     .addOption(new Option("--out <dir>", "where the plot goes").default(join("out", "lr-range-test")))
     .showHelpAfterError("(run with --help for the usage)")
     .allowExcessArguments(false);

@@ -19,7 +19,8 @@ import { random } from "@webjax/core";
 import * as nn from "@webjax/nn";
 import { loadFashionMnist } from "@webjax/nn/datasets";
 import * as optax from "@webjax/optax";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { positiveInt, seedOption } from "../cli.js";
 import { writeLinePlot } from "../plot/lines.js";
 
 /** Options of `run`. */
@@ -270,15 +271,6 @@ export function summary(r: McDropoutResult): string {
   return out.join("\n");
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'.`);
-    return n;
-  };
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const program = new Command()
     .name("mc-dropout")
@@ -287,7 +279,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     .addOption(new Option("--test-limit <n>", "score the first n test images").argParser(positiveInt("--test-limit")))
     .addOption(new Option("--epochs <n>", "training epochs").argParser(positiveInt("--epochs")).default(3))
     .addOption(new Option("--samples <n>", "dropout masks per image").argParser(positiveInt("--samples")).default(100))
-    .addOption(new Option("--seed <n>", "the PRNG seed").argParser(Number).default(0))
+    .addOption(seedOption("the PRNG seed"))
     .addOption(new Option("--out <dir>", "where the JSON and the plot go").default(join("out", "mc-dropout")))
     .showHelpAfterError("(run with --help for the usage)")
     .allowExcessArguments(false);

@@ -34,6 +34,7 @@ import * as nn from "@webjax/nn";
 import { loadFashionMnist } from "@webjax/nn/datasets";
 import * as optax from "@webjax/optax";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { positiveInt, seedOption } from "../cli.js";
 import { type Series, writeLinePlot } from "../plot/lines.js";
 
 /** One optimiser under test: its name, its constant learning rate and how to build it. */
@@ -176,15 +177,6 @@ export function formatTable(rows: readonly OptimizerRow[], target: number): stri
   return [head, "|---|---|---|---|---|---|", ...lines].join("\n");
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const k = Number(v);
-    if (!Number.isInteger(k) || k < 1)
-      throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'.`);
-    return k;
-  };
-}
-
 async function main(): Promise<void> {
   const program = new Command()
     .name("optimizers")
@@ -207,16 +199,7 @@ async function main(): Promise<void> {
         })
         .default(0.83),
     )
-    .addOption(
-      new Option("--seed <n>", "the PRNG seed (init and shuffles)")
-        .argParser((v) => {
-          const k = Number(v);
-          if (!Number.isInteger(k) || k < 0)
-            throw new InvalidArgumentError(`--seed must be a non-negative integer, got '${v}'.`);
-          return k;
-        })
-        .default(0),
-    )
+    .addOption(seedOption("the PRNG seed (init and shuffles)"))
     .addOption(new Option("--out <dir>", "where the plot goes").default(join("out", "optimizers")))
     .showHelpAfterError("(run with --help for the usage)")
     .allowExcessArguments(false);

@@ -24,6 +24,7 @@ import * as nn from "@webjax/nn";
 import { loadFashionMnist } from "@webjax/nn/datasets";
 import { applyUpdates, globalNorm, losses, perExampleGlobalNormClip, treeMap } from "@webjax/optax";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { seedOption } from "../cli.js";
 import { writeLinePlot } from "../plot/lines.js";
 
 /** The small MLP trained here: 784 → 64 (ReLU) → 10, on flattened images. */
@@ -304,7 +305,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       new Option("--batch-size <n>", "examples per step").argParser(positive("--batch-size", true)).default(128),
     )
     .addOption(new Option("--lr <rate>", "the SGD learning rate").argParser(positive("--lr", false)).default(0.2))
-    .addOption(new Option("--seed <n>", "the PRNG seed").argParser(Number).default(0))
+    .addOption(seedOption("the PRNG seed"))
     .addOption(
       new Option("--out <dir>", "where the JSON and the plot go").default(join("out", "per-example-gradients")),
     )

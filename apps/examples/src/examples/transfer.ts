@@ -28,7 +28,8 @@ import { type Array, np, type PyTree, random, tree } from "@webjax/core";
 import * as nn from "@webjax/nn";
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from "@webjax/nn/datasets";
 import * as optax from "@webjax/optax";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { positiveInt, seedOption } from "../cli.js";
 import { writeLinePlot } from "../plot/lines.js";
 
 /** Task B's negative and positive classes (label 0 and 1). */
@@ -249,15 +250,6 @@ export async function run(opts: {
   };
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const k = Number(v);
-    if (!Number.isInteger(k) || k < 1)
-      throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'.`);
-    return k;
-  };
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const program = new Command()
     .name("transfer")
@@ -270,16 +262,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       ).argParser(positiveInt("--limit")),
     )
     .addOption(new Option("--out <dir>", "where the plot goes").default(join("out", "transfer")))
-    .addOption(
-      new Option("--seed <n>", "the PRNG seed")
-        .argParser((v) => {
-          const k = Number(v);
-          if (!Number.isInteger(k) || k < 0)
-            throw new InvalidArgumentError(`--seed must be a non-negative integer, got '${v}'.`);
-          return k;
-        })
-        .default(0),
-    )
+    .addOption(seedOption("the PRNG seed"))
     .showHelpAfterError("(run with --help for the usage)")
     .allowExcessArguments(false);
   program.parse();
