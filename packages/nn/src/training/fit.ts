@@ -157,7 +157,10 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
     : undefined;
   const es = opts.earlyStopping;
   let esState = es?.init();
-  const reporter = await makeReporter(opts.progress ?? defaultProgress());
+  const progress = opts.progress ?? defaultProgress();
+  const reporter = await makeReporter(progress);
+  // Mid-epoch reports read the running sums (a sync with the device): only a bar or a callback wants them.
+  const reportsMidEpoch = progress === "bar" || typeof progress === "function";
   const history: History = {};
   let carry: TrainCarry = {
     params: copyTree(variables.params),
@@ -184,7 +187,7 @@ export async function fit(model: Module, variables: Variables, data: Dataset, op
         opts.onBatchEnd && (await opts.onBatchEnd(epoch, b));
         b++;
         const now = performance.now();
-        if (now - lastReport > 250 && b < ds.numBatches) {
+        if (reportsMidEpoch && now - lastReport > 250 && b < ds.numBatches) {
           lastReport = now;
           const rate = (b * 1000) / (now - t0);
           const [logs, lr] = [await readSums(carry.sums), await learningRateOf(carry.optState, lrScale)];
